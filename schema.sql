@@ -1,0 +1,113 @@
+-- daihou ledger schema. This file is the whole current schema; it is compiled into the binary.
+-- A new ledger runs it and sets PRAGMA user_version; older ledgers are upgraded by
+-- src/db/migrations.rs. Amounts are INTEGER fen (1/100 of the currency unit), dates ISO text,
+-- rates decimal text in percent per year. The *_v views show amounts as decimals for sqlite3 users.
+
+-- Facts: what the tapes say. ------------------------------------------------------------------
+
+CREATE TABLE loans (
+    loan_id             TEXT PRIMARY KEY NOT NULL CHECK (loan_id <> ''),
+    borrower_id         TEXT NOT NULL,
+    borrower_name       TEXT NOT NULL DEFAULT '',          -- PII
+    borrower_type       TEXT NOT NULL CHECK (borrower_type IN ('individual', 'corporate')),
+    region              TEXT NOT NULL DEFAULT '',
+    branch              TEXT NOT NULL DEFAULT '',
+    officer             TEXT NOT NULL DEFAULT '',
+    product             TEXT NOT NULL DEFAULT '',
+    currency            TEXT NOT NULL,
+    principal           INTEGER NOT NULL CHECK (principal > 0),
+    annual_rate         TEXT NOT NULL,                     -- percent per year, e.g. '4.9'
+    origination_date    TEXT NOT NULL,
+    term_months         INTEGER CHECK (term_months > 0),
+    term_days           INTEGER CHECK (term_days > 0),
+    repayment_method    TEXT NOT NULL
+        CHECK (repayment_method IN ('annuity', 'equal_principal', 'interest_only', 'bullet')),
+    repayment_frequency TEXT NOT NULL DEFAULT 'monthly'
+        CHECK (repayment_frequency IN ('monthly', 'quarterly')),
+    first_due_date      TEXT,
+    maturity_date       TEXT,
+    status              TEXT,                              -- as the core system reports it
+    collateral          TEXT NOT NULL DEFAULT '',
+    phone               TEXT NOT NULL DEFAULT '',          -- PII
+    id_number           TEXT NOT NULL DEFAULT ''           -- PII
+);
+CREATE INDEX loans_by_borrower ON loans (borrower_id);
+
+-- One row per installment. source = 'imported' (from a schedule tape; always wins) or
+-- 'generated' (computed by daihou from the loan contract when no schedule was imported).
+CREATE TABLE schedule (
+    loan_id        TEXT NOT NULL REFERENCES loans (loan_id),
+    installment_no INTEGER NOT NULL CHECK (installment_no > 0),
+    due_date       TEXT NOT NULL,
+    principal_due  INTEGER NOT NULL CHECK (principal_due >= 0),
+    interest_due   INTEGER NOT NULL CHECK (interest_due >= 0),
+    fee_due        INTEGER NOT NULL DEFAULT 0 CHECK (fee_due >= 0),
+    source         TEXT NOT NULL DEFAULT 'imported' CHECK (source IN ('imported', 'generated')),
+    PRIMARY KEY (loan_id, installment_no)
+) WITHOUT ROWID;
+
+-- Money received. A reversal row carries reverses_txn_id and undoes that transaction.
+CREATE TABLE repayments (
+    loan_id         TEXT NOT NULL REFERENCES loans (loan_id),
+    txn_id          TEXT NOT NULL UNIQUE CHECK (txn_id <> ''),
+    paid_on         TEXT NOT NULL,
+    amount          INTEGER NOT NULL CHECK (amount > 0),
+    channel         TEXT NOT NULL DEFAULT '',
+    reverses_txn_id TEXT,
+    PRIMARY KEY (loan_id, txn_id)
+) WITHOUT ROWID;
+
+-- Collection contacts. followup_id is a stable hash of the row, so a re-import adds nothing.
+CREATE TABLE followups (
+    followup_id    TEXT PRIMARY KEY NOT NULL,
+    loan_id        TEXT NOT NULL REFERENCES loans (loan_id),
+    contact_date   TEXT NOT NULL,
+    channel        TEXT NOT NULL CHECK (channel IN ('phone', 'sms', 'visit', 'letter', 'legal')),
+    officer        TEXT NOT NULL DEFAULT '',
+    outcome        TEXT NOT NULL
+        CHECK (outcome IN ('no_answer', 'contacted', 'promise_to_pay', 'refused', 'paid', 'other')),
+    promise_date   TEXT,
+    promise_amount INTEGER CHECK (promise_amount > 0),
+    note           TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX followups_by_loan ON followups (loan_id, contact_date);
+
+-- The log of successful imports (written in the same transaction, so only on success).
+CREATE TABLE imports (
+    import_id      INTEGER PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    file           TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    rows           INTEGER NOT NULL,
+    new            INTEGER NOT NULL,
+    changed        INTEGER NOT NULL,
+    unchanged      INTEGER NOT NULL,
+    skipped        INTEGER NOT NULL,
+    started_at     TEXT NOT NULL,                          -- UTC, ISO 8601
+    duration_ms    INTEGER NOT NULL,
+    daihou_version TEXT NOT NULL
+);
+
+-- Views for people reading the ledger with sqlite3: amounts as exact decimal text. --------------
+
+CREATE VIEW loans_v AS
+SELECT loan_id, borrower_id, borrower_type, region, branch, officer, product, currency,
+       (CASE WHEN principal < 0 THEN '-' ELSE '' END) || (abs(principal) / 100) || '.'
+           || printf('%02d', abs(principal) % 100) AS principal,
+       annual_rate, origination_date, term_months, term_days, repayment_method,
+       repayment_frequency, first_due_date, maturity_date, status, collateral
+FROM loans;
+
+CREATE VIEW schedule_v AS
+SELECT loan_id, installment_no, due_date,
+       (principal_due / 100) || '.' || printf('%02d', principal_due % 100) AS principal_due,
+       (interest_due / 100) || '.' || printf('%02d', interest_due % 100) AS interest_due,
+       (fee_due / 100) || '.' || printf('%02d', fee_due % 100) AS fee_due,
+       source
+FROM schedule;
+
+CREATE VIEW repayments_v AS
+SELECT txn_id, loan_id, paid_on,
+       (amount / 100) || '.' || printf('%02d', amount % 100) AS amount,
+       channel, reverses_txn_id
+FROM repayments;

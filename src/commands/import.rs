@@ -1,0 +1,534 @@
+//! `daihou import`: CSV tapes into the ledger, all or nothing per run, idempotent on natural keys.
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{Encoding, ImportArgs, ImportKind};
+use crate::context::Ctx;
+use crate::db::{self, ledger, ledger::Outcome};
+use crate::exit;
+use crate::mapping::{Mapping, Section};
+use crate::output::{self, Cell, Report};
+use crate::records::{self, FieldError, Kind, Row};
+use crate::schedule;
+use crate::tape::{self, Input, ReadSpec, Tape, TextEncoding};
+
+/// One file to import as one table.
+struct Job {
+    kind: Kind,
+    input: Input,
+    section: Option<Section>,
+}
+
+/// Counts for one file.
+#[derive(Clone, Debug, Default)]
+struct Stats {
+    kind: &'static str,
+    file: String,
+    sha256: String,
+    rows: u64,
+    new: u64,
+    changed: u64,
+    unchanged: u64,
+    skipped: u64,
+    ms: u64,
+}
+
+/// A parsed row of any kind.
+enum Parsed {
+    Loan(records::LoanRecord),
+    Schedule(records::ScheduleRecord),
+    Repayment(records::RepaymentRecord),
+    Followup(records::FollowupRecord),
+}
+
+impl Parsed {
+    fn parse(
+        kind: Kind,
+        row: &dyn records::Row,
+        opts: &records::ParseOptions,
+    ) -> Result<Parsed, FieldError> {
+        Ok(match kind {
+            Kind::Loans => Parsed::Loan(records::parse_loan(row, opts)?),
+            Kind::Schedule => Parsed::Schedule(records::parse_schedule(row, opts)?),
+            Kind::Repayments => Parsed::Repayment(records::parse_repayment(row, opts)?),
+            Kind::Followups => Parsed::Followup(records::parse_followup(row, opts)?),
+        })
+    }
+
+    /// The natural key, as text for messages.
+    fn key(&self) -> String {
+        match self {
+            Parsed::Loan(r) => format!("loan_id {}", r.loan_id),
+            Parsed::Schedule(r) => {
+                format!("loan_id {}, installment_no {}", r.loan_id, r.installment_no)
+            }
+            Parsed::Repayment(r) => format!("txn_id {}", r.txn_id),
+            Parsed::Followup(r) => format!(
+                "an identical followup of loan_id {} on {}",
+                r.loan_id, r.contact_date
+            ),
+        }
+    }
+
+    fn key_hash(&self) -> u64 {
+        fnv1a(self.key().as_bytes())
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// Quotes a (non-PII) value for an error message, shortened and with control characters shown.
+fn quote(v: &str) -> String {
+    let mut s: String = v.chars().take(40).flat_map(char::escape_debug).collect();
+    if v.chars().count() > 40 {
+        s.push('…');
+    }
+    format!("\"{s}\"")
+}
+
+fn field_error(name: &str, line: u64, row: &dyn records::Row, e: &FieldError) -> String {
+    if records::is_pii(e.column) {
+        format!(
+            "{name} line {line}, column {}: the value {}",
+            e.column, e.expected
+        )
+    } else {
+        format!(
+            "{name} line {line}, column {}: {} {}",
+            e.column,
+            quote(&row.get(e.column)),
+            e.expected
+        )
+    }
+}
+
+/// Everything one import run carries across its files.
+struct Run {
+    errors: Vec<String>,
+    max_errors: usize,
+    /// Loans that are new or changed in this run: their generated schedule must be (re)built.
+    regenerate: Vec<(String, schedule::Terms)>,
+    stats: Vec<Stats>,
+}
+
+impl Run {
+    fn full(&self) -> bool {
+        self.errors.len() >= self.max_errors
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
+    let mapping = match &args.map {
+        Some(p) => Some(load_mapping(p)?),
+        None => None,
+    };
+    let encoding = match (
+        args.encoding,
+        mapping.as_ref().and_then(|m| m.encoding.as_deref()),
+    ) {
+        (Some(Encoding::Utf8), _) => TextEncoding::Utf8,
+        (Some(_), _) => TextEncoding::Gb18030,
+        (None, Some(e)) if !e.to_ascii_lowercase().starts_with("utf") => TextEncoding::Gb18030,
+        _ => TextEncoding::Utf8,
+    };
+    let jobs = plan_jobs(args, mapping.as_ref())?;
+    let delimiter = mapping.as_ref().and_then(|m| m.delimiter).unwrap_or(b',');
+    let skip_rows = mapping.as_ref().map_or(0, |m| m.skip_rows);
+
+    let mut conn = db::open(&ctx.db, db::Mode::Create, ctx.busy_timeout)?;
+    let tx = db::begin(&mut conn)?;
+    let mut run = Run {
+        errors: Vec::new(),
+        max_errors: args.max_errors.max(1),
+        regenerate: Vec::new(),
+        stats: Vec::new(),
+    };
+    let started_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    for job in &jobs {
+        let spec = ReadSpec {
+            kind: job.kind,
+            encoding,
+            delimiter,
+            skip_rows,
+            section: job.section.as_ref(),
+        };
+        import_file(ctx, &tx, job, &spec, &mut run)?;
+        if run.full() {
+            break;
+        }
+    }
+    let t = Instant::now();
+    let generated = if run.errors.is_empty() {
+        generate_schedules(&tx, &mut run)?
+    } else {
+        0
+    };
+    ctx.debug(&format!(
+        "generated {generated} schedules in {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
+
+    if !run.errors.is_empty() {
+        drop(tx); // rolls back
+        let n = run.errors.len();
+        let mut msg = run.errors.join("\n");
+        if n >= run.max_errors {
+            msg.push_str(&format!(
+                "\nstopped after {n} errors (--max-errors {}); nothing was imported",
+                run.max_errors
+            ));
+        } else {
+            msg.push_str(&format!(
+                "\n{n} bad row{}; nothing was imported",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        return Err(exit::data(msg));
+    }
+    for s in &run.stats {
+        ledger::log_import(
+            &tx,
+            &ledger::ImportLog {
+                kind: s.kind,
+                file: &s.file,
+                sha256: &s.sha256,
+                rows: s.rows,
+                new: s.new,
+                changed: s.changed,
+                unchanged: s.unchanged,
+                skipped: s.skipped,
+                started_at: &started_at,
+                duration_ms: s.ms,
+            },
+        )?;
+    }
+    if args.dry_run {
+        tx.rollback()?;
+    } else {
+        tx.commit().context("committing the import")?;
+    }
+    let prefix = if args.dry_run {
+        "import (dry run)"
+    } else {
+        "import"
+    };
+    for s in &run.stats {
+        let mut line = format!(
+            "{prefix} {}: {} rows, {} new, {} changed, {} unchanged",
+            s.file, s.rows, s.new, s.changed, s.unchanged
+        );
+        if s.skipped > 0 {
+            line.push_str(&format!(", {} skipped", s.skipped));
+        }
+        line.push_str(&format!(", {:.1} s", s.ms as f64 / 1000.0));
+        ctx.note(&line);
+    }
+    if generated > 0 {
+        ctx.note(&format!(
+            "{prefix}: generated repayment schedules for {generated} loans"
+        ));
+    }
+    if args.dry_run {
+        ctx.note("dry run: rolled back, the ledger was not changed");
+        let mut report = Report::new(&[
+            "file",
+            "kind",
+            "rows",
+            "new",
+            "changed",
+            "unchanged",
+            "skipped",
+        ]);
+        for s in &run.stats {
+            report.push(vec![
+                Cell::Text(s.file.clone()),
+                s.kind.into(),
+                Cell::Int(s.rows as i64),
+                Cell::Int(s.new as i64),
+                Cell::Int(s.changed as i64),
+                Cell::Int(s.unchanged as i64),
+                Cell::Int(s.skipped as i64),
+            ]);
+        }
+        output::emit(ctx, &report)?;
+    }
+    Ok(())
+}
+
+fn load_mapping(path: &Path) -> Result<Mapping> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            exit::no_input(format!("mapping {}: no such file", path.display()))
+        }
+        _ => exit::config(format!("mapping {}: cannot read: {e}", path.display())),
+    })?;
+    Mapping::parse(&text).map_err(|e| exit::config(format!("mapping {}: {e}", path.display())))
+}
+
+fn plan_jobs(args: &ImportArgs, mapping: Option<&Mapping>) -> Result<Vec<Job>> {
+    let mut stdin: Option<Rc<Vec<u8>>> = None;
+    let mut input_of = |p: &Path| -> Result<Input> {
+        if p.as_os_str() == "-" {
+            if stdin.is_some() {
+                return Err(exit::usage("`-` (standard input) can be given only once"));
+            }
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .context("reading standard input")?;
+            let rc = Rc::new(buf);
+            stdin = Some(rc.clone());
+            Ok(Input::Stdin(rc))
+        } else {
+            Ok(Input::Path(p.to_path_buf()))
+        }
+    };
+    let mut jobs = Vec::new();
+    match args.kind {
+        ImportKind::Tape => {
+            for f in &args.files {
+                if f.is_dir() {
+                    for (kind, path) in tape::tape_files(f)? {
+                        jobs.push(Job {
+                            kind,
+                            input: Input::Path(path),
+                            section: mapping.and_then(|m| m.section(kind).cloned()),
+                        });
+                    }
+                } else if let Some(m) = mapping {
+                    let input = input_of(f)?;
+                    for sec in &m.sections {
+                        jobs.push(Job {
+                            kind: sec.kind,
+                            input: input.clone(),
+                            section: Some(sec.clone()),
+                        });
+                    }
+                } else if !f.exists() && f.as_os_str() != "-" {
+                    return Err(exit::no_input(format!("{}: no such folder", f.display())));
+                } else {
+                    return Err(exit::usage(format!(
+                        "{}: `import tape` takes a folder of tape files (or one file with --map)",
+                        f.display()
+                    )));
+                }
+            }
+        }
+        other => {
+            let kind = match other {
+                ImportKind::Loans => Kind::Loans,
+                ImportKind::Schedule => Kind::Schedule,
+                ImportKind::Repayments => Kind::Repayments,
+                _ => Kind::Followups,
+            };
+            let section = match mapping {
+                Some(m) => Some(m.section(kind).cloned().ok_or_else(|| {
+                    exit::config(format!("the mapping has no [{}] section", kind.as_str()))
+                })?),
+                None => None,
+            };
+            for f in &args.files {
+                jobs.push(Job {
+                    kind,
+                    input: input_of(f)?,
+                    section: section.clone(),
+                });
+            }
+        }
+    }
+    // Loans first, so rows of the other tables can refer to loans of the same run.
+    jobs.sort_by_key(|j| Kind::ALL.iter().position(|k| *k == j.kind));
+    Ok(jobs)
+}
+
+fn import_file(
+    ctx: &Ctx,
+    tx: &rusqlite::Connection,
+    job: &Job,
+    spec: &ReadSpec<'_>,
+    run: &mut Run,
+) -> Result<()> {
+    let t0 = Instant::now();
+    let progress =
+        !ctx.quiet && std::io::stderr().is_terminal() && job.input.len().unwrap_or(0) > 16 << 20;
+    let mut tape = Tape::open(job.input.clone(), spec, progress)?;
+    let name = tape.name.clone();
+    let mut st = Stats {
+        kind: job.kind.as_str(),
+        file: job.input.display(),
+        ..Default::default()
+    };
+    let mut rec = csv::StringRecord::new();
+    let mut keys: Vec<u64> = Vec::new();
+    let mut schedule_loans: HashSet<String> = HashSet::new();
+    while let Some(next) = tape.next(&mut rec)? {
+        let line = match next {
+            Ok(line) => line,
+            Err(msg) => {
+                run.errors.push(msg);
+                if run.full() {
+                    break;
+                }
+                continue;
+            }
+        };
+        if tape.skipped(&rec) {
+            st.skipped += 1;
+            continue;
+        }
+        st.rows += 1;
+        let row = tape.row(&rec);
+        let parsed = match Parsed::parse(job.kind, &row, &tape.opts) {
+            Ok(p) => p,
+            Err(e) => {
+                run.errors.push(field_error(&name, line, &row, &e));
+                if run.full() {
+                    break;
+                }
+                continue;
+            }
+        };
+        keys.push(parsed.key_hash());
+        if !run.errors.is_empty() {
+            continue; // keep checking rows, but stop writing: the run will roll back
+        }
+        let res = match &parsed {
+            Parsed::Loan(r) => ledger::upsert_loan(tx, r).inspect(|o| {
+                if *o != Outcome::Unchanged {
+                    run.regenerate.push((r.loan_id.clone(), r.terms()));
+                }
+            }),
+            Parsed::Schedule(r) => {
+                if !schedule_loans.contains(&r.loan_id) {
+                    schedule_loans.insert(r.loan_id.clone());
+                    ledger::drop_generated_schedule(tx, &r.loan_id)?;
+                }
+                ledger::upsert_schedule(tx, r)
+            }
+            Parsed::Repayment(r) => ledger::upsert_repayment(tx, r),
+            Parsed::Followup(r) => ledger::insert_followup(tx, r),
+        };
+        match res {
+            Ok(Outcome::New) => st.new += 1,
+            Ok(Outcome::Changed) => st.changed += 1,
+            Ok(Outcome::Unchanged) => st.unchanged += 1,
+            Err(e) if ledger::is_unknown_loan(&e) => {
+                run.errors.push(format!(
+                    "{name} line {line}, column loan_id: {} is not a loan in the ledger (import its loans row first)",
+                    quote(&row.get("loan_id"))
+                ));
+                if run.full() {
+                    break;
+                }
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("{name} line {line}: writing to the ledger"))
+            }
+        }
+    }
+    let (sha, bytes) = tape.finish();
+    st.sha256 = sha;
+    ctx.debug(&format!(
+        "{name}: read {bytes} bytes in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    ));
+    if !run.full() {
+        find_duplicates(job, spec, &name, keys, run)?;
+    }
+    st.ms = t0.elapsed().as_millis() as u64;
+    run.stats.push(st);
+    Ok(())
+}
+
+/// Reports keys that occur more than once in one file, with their lines. Keys are first compared
+/// by a 64-bit hash (8 bytes a row); only when hashes repeat is the file read again for the lines.
+fn find_duplicates(
+    job: &Job,
+    spec: &ReadSpec<'_>,
+    name: &str,
+    mut keys: Vec<u64>,
+    run: &mut Run,
+) -> Result<()> {
+    keys.sort_unstable();
+    let mut dup_hashes: Vec<u64> = keys
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    dup_hashes.dedup();
+    if dup_hashes.is_empty() {
+        return Ok(());
+    }
+    drop(keys);
+    let dup: HashSet<u64> = dup_hashes.into_iter().collect();
+    let mut tape = Tape::open(job.input.clone(), spec, false)?;
+    let mut rec = csv::StringRecord::new();
+    let mut seen: Vec<(String, Vec<u64>)> = Vec::new();
+    while let Some(next) = tape.next(&mut rec)? {
+        let Ok(line) = next else { continue };
+        if tape.skipped(&rec) {
+            continue;
+        }
+        let Ok(parsed) = Parsed::parse(job.kind, &tape.row(&rec), &tape.opts) else {
+            continue;
+        };
+        if dup.contains(&parsed.key_hash()) {
+            let key = parsed.key();
+            match seen.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, lines)) => lines.push(line),
+                None => seen.push((key, vec![line])),
+            }
+        }
+    }
+    for (key, lines) in seen.into_iter().filter(|(_, l)| l.len() > 1) {
+        let rest: Vec<String> = lines[1..].iter().map(u64::to_string).collect();
+        run.errors.push(format!(
+            "{name} line {}: duplicate key ({key}), also on line {}",
+            lines[0],
+            rest.join(", ")
+        ));
+        if run.full() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the schedule of every new or changed loan that has no imported schedule.
+fn generate_schedules(tx: &rusqlite::Connection, run: &mut Run) -> Result<u64> {
+    let mut n = 0;
+    for (loan_id, terms) in std::mem::take(&mut run.regenerate) {
+        if ledger::has_imported_schedule(tx, &loan_id)? {
+            continue;
+        }
+        match schedule::generate(&terms) {
+            Ok(inst) => {
+                ledger::replace_generated_schedule(tx, &loan_id, &inst)?;
+                n += 1;
+            }
+            Err(e) => {
+                run.errors.push(format!(
+                    "loans, loan_id {loan_id}: cannot generate a repayment schedule: {e} (import a schedule for it, or fix the contract)"
+                ));
+                if run.full() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(n)
+}

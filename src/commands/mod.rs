@@ -1,0 +1,26 @@
+//! One file per subcommand; each is thin: read args, call db:: and the domain, render a Report.
+
+pub mod import;
+pub mod overdue;
+
+use anyhow::Result;
+
+use crate::cli::Command;
+use crate::context::Ctx;
+use crate::exit;
+
+pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
+    match command {
+        Command::Import(a) => import::run(ctx, a),
+        Command::Overdue(a) => overdue::run(ctx, a),
+        Command::Classify(_) => Err(not_built("classify")),
+        Command::ScheduleVisits(_) => Err(not_built("schedule-visits")),
+        Command::Report(_) => Err(not_built("report")),
+    }
+}
+
+fn not_built(name: &str) -> anyhow::Error {
+    exit::usage(format!(
+        "`daihou {name}` is not built yet; see the README's roadmap"
+    ))
+}

@@ -1,0 +1,79 @@
+//! `Ctx`: everything the global flags decide, resolved once (as fd's `Config`).
+//! The as-of date is read from the clock here and nowhere else.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::NaiveDate;
+
+use crate::cli::{ColorChoice, Format, GlobalArgs};
+use crate::exit;
+
+/// Resolved global settings.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub db: PathBuf,
+    pub as_of: NaiveDate,
+    /// True when `--as-of` (or DAIHOU_AS_OF) was given rather than defaulted to today.
+    pub as_of_given: bool,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub quiet: bool,
+    pub verbose: bool,
+    /// Colour in a table written to a terminal.
+    pub color_stdout: bool,
+    /// Colour in messages on stderr.
+    pub color_stderr: bool,
+    pub busy_timeout: Duration,
+    pub show_pii: bool,
+}
+
+impl Ctx {
+    /// Resolves the global flags. `today` is passed in so tests can pin it.
+    pub fn from_args(g: &GlobalArgs, today: NaiveDate) -> Result<Ctx> {
+        let (as_of, as_of_given) = match g.as_of.as_deref().map(str::trim) {
+            None | Some("") => (today, false),
+            Some(s) => match crate::dates::parse_iso(s) {
+                Ok(d) => (d, true),
+                Err(e) => return Err(exit::usage(format!("--as-of \"{s}\" {e}"))),
+            },
+        };
+        let env_allows_color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::env::var("TERM").map_or(true, |t| t != "dumb");
+        let decide = |tty: bool| match g.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && env_allows_color,
+        };
+        let stdout_tty = g.output.is_none() && std::io::stdout().is_terminal();
+        Ok(Ctx {
+            db: g.db.clone(),
+            as_of,
+            as_of_given,
+            format: g.format,
+            output: g.output.clone(),
+            quiet: g.quiet,
+            verbose: g.verbose,
+            color_stdout: decide(stdout_tty) && g.format == Format::Table,
+            color_stderr: decide(std::io::stderr().is_terminal()),
+            busy_timeout: Duration::from_secs(g.busy_timeout),
+            show_pii: g.show_pii,
+        })
+    }
+
+    /// A summary or warning line on stderr, unless `-q`.
+    pub fn note(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// A per-step timing line on stderr, only with `-v`.
+    pub fn debug(&self, line: &str) {
+        if self.verbose {
+            eprintln!("daihou: {line}");
+        }
+    }
+}

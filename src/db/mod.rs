@@ -1,0 +1,138 @@
+//! The only place that opens the ledger: pragmas, schema creation and migrations.
+//! All SQL lives under `db/`, one file per area.
+
+pub mod ledger;
+pub mod migrations;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::exit;
+
+/// The whole current schema, compiled in.
+pub const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// How a command needs the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Create the ledger when it does not exist (import).
+    Create,
+    /// The ledger must exist; the command writes to it.
+    Write,
+    /// The ledger must exist; the command only reads.
+    Read,
+}
+
+/// Opens the ledger at `path`, refusing one written by a newer daihou (exit 78, untouched),
+/// upgrading an older one in one transaction, and creating a new one (mode 0600) when allowed.
+pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connection> {
+    let exists = path.exists();
+    if path.is_dir() {
+        return Err(exit::no_input(format!(
+            "ledger {}: is a directory, expected a SQLite file",
+            path.display()
+        )));
+    }
+    if !exists {
+        if mode != Mode::Create {
+            return Err(exit::no_input(format!(
+                "ledger {} not found; create it with `daihou import` (or pass --db)",
+                path.display()
+            )));
+        }
+        create_private_file(path)?;
+    }
+    let flags = match mode {
+        Mode::Read => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        _ => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    };
+    let conn = Connection::open_with_flags(path, flags)
+        .with_context(|| format!("cannot open ledger {}", path.display()))?;
+    conn.busy_timeout(busy_timeout)?;
+    // Refuse a newer ledger before anything (even the journal mode) is written to it.
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| not_a_ledger(path, e))?;
+    if version > migrations::CURRENT {
+        return Err(exit::config(format!(
+            "ledger {} has schema version {version}, newer than this daihou ({}) knows ({}); \
+             upgrade daihou — the ledger was left untouched",
+            path.display(),
+            env!("CARGO_PKG_VERSION"),
+            migrations::CURRENT
+        )));
+    }
+    if mode != Mode::Read {
+        let jm: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !jm.eq_ignore_ascii_case("wal") {
+            return Err(exit::config(format!(
+                "ledger {}: could not switch to WAL journal mode (got {jm}); keep the ledger on a local disk",
+                path.display()
+            )));
+        }
+    }
+    conn.execute_batch(
+        "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
+    )?;
+    if mode != Mode::Read {
+        migrations::bring_up_to_date(&conn, path)?;
+    } else if version < migrations::CURRENT {
+        return Err(exit::config(format!(
+            "ledger {} has schema version {version}; run any writing command (e.g. `daihou import`) to upgrade it",
+            path.display()
+        )));
+    }
+    Ok(conn)
+}
+
+fn not_a_ledger(path: &Path, e: rusqlite::Error) -> anyhow::Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => exit::config(format!(
+            "{} is not a SQLite file, so not a daihou ledger",
+            path.display()
+        )),
+        _ => anyhow::Error::new(e).context(format!("cannot read ledger {}", path.display())),
+    }
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            exit::fail(
+                exit::Code::CantCreate,
+                format!("cannot create ledger {}: {e}", path.display()),
+            )
+        })?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &Path) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            exit::fail(
+                exit::Code::CantCreate,
+                format!("cannot create ledger {}: {e}", path.display()),
+            )
+        })?;
+    Ok(())
+}
+
+/// Starts the one write transaction of a command. IMMEDIATE takes the write lock now, so a
+/// concurrent run waits up to the busy timeout here instead of failing half-way (exit 75).
+pub fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .context("cannot start a write transaction on the ledger")
+}

@@ -1,0 +1,743 @@
+//! Typed rows of the CSV contract, parsed and validated from text fields. Pure: no I/O.
+//!
+//! The header names are the contract (column order is free). Each `parse_*` reads one row through
+//! a [`Row`] accessor and returns either the typed record or a [`FieldError`] naming the column
+//! and what was expected; the caller adds the file, line and (for non-PII columns) the value.
+
+use std::borrow::Cow;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::dates;
+use crate::money;
+use crate::schedule::{Frequency, Method};
+
+/// Which table a tape file feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Loans,
+    Schedule,
+    Repayments,
+    Followups,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::Loans,
+        Kind::Schedule,
+        Kind::Repayments,
+        Kind::Followups,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Loans => "loans",
+            Kind::Schedule => "schedule",
+            Kind::Repayments => "repayments",
+            Kind::Followups => "followups",
+        }
+    }
+
+    /// Columns every file of this kind must have (by header name, in any order).
+    pub fn required(self) -> &'static [&'static str] {
+        match self {
+            Kind::Loans => &[
+                "loan_id",
+                "borrower_id",
+                "borrower_name",
+                "borrower_type",
+                "region",
+                "branch",
+                "officer",
+                "product",
+                "currency",
+                "principal",
+                "annual_rate",
+                "origination_date",
+                "term_months",
+                "repayment_method",
+                "collateral",
+                "phone",
+                "id_number",
+            ],
+            Kind::Schedule => &[
+                "loan_id",
+                "installment_no",
+                "due_date",
+                "principal_due",
+                "interest_due",
+            ],
+            Kind::Repayments => &["txn_id", "loan_id", "paid_on", "amount"],
+            Kind::Followups => &[
+                "loan_id",
+                "contact_date",
+                "channel",
+                "officer",
+                "outcome",
+                "promise_date",
+                "promise_amount",
+                "note",
+            ],
+        }
+    }
+
+    /// Columns a file may have.
+    pub fn optional(self) -> &'static [&'static str] {
+        match self {
+            Kind::Loans => &[
+                "repayment_frequency",
+                "first_due_date",
+                "maturity_date",
+                "status",
+            ],
+            Kind::Schedule => &["fee_due"],
+            Kind::Repayments => &["channel", "reverses_txn_id"],
+            Kind::Followups => &[],
+        }
+    }
+
+    /// The columns that form the natural key of a row.
+    pub fn key_columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::Loans => &["loan_id"],
+            Kind::Schedule => &["loan_id", "installment_no"],
+            Kind::Repayments => &["txn_id"],
+            Kind::Followups => &[],
+        }
+    }
+}
+
+/// Columns holding borrower PII: their values never appear in an error or a log.
+pub fn is_pii(column: &str) -> bool {
+    matches!(column, "borrower_name" | "phone" | "id_number")
+}
+
+/// Read access to one row's fields by contract column name; an absent column reads as "".
+pub trait Row {
+    fn get(&self, column: &str) -> Cow<'_, str>;
+}
+
+/// How dates and terms are written in the tape.
+#[derive(Clone, Debug, Default)]
+pub struct ParseOptions {
+    /// chrono formats tried in order; `None` means strict `YYYY-MM-DD`.
+    pub date_formats: Option<Vec<String>>,
+    /// The unit of the `term_months` column in this tape.
+    pub term_unit: TermUnit,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TermUnit {
+    #[default]
+    Months,
+    Days,
+    Years,
+}
+
+/// A bad field: the column and what was expected (never the value itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub column: &'static str,
+    pub expected: String,
+}
+
+fn err(column: &'static str, expected: impl Into<String>) -> FieldError {
+    FieldError {
+        column,
+        expected: expected.into(),
+    }
+}
+
+type Res<T> = Result<T, FieldError>;
+
+const MAX_ID: usize = 64;
+const MAX_TEXT: usize = 200;
+const MAX_NOTE: usize = 2000;
+
+fn text(row: &dyn Row, col: &'static str, max: usize) -> Res<String> {
+    let v = row.get(col);
+    check_text(col, &v, max)?;
+    Ok(v.into_owned())
+}
+
+fn check_text(col: &'static str, v: &str, max: usize) -> Res<()> {
+    if v.chars().count() > max {
+        return Err(err(col, format!("is longer than {max} characters")));
+    }
+    if v.contains('\0') {
+        return Err(err(col, "contains a NUL byte"));
+    }
+    Ok(())
+}
+
+fn key(row: &dyn Row, col: &'static str) -> Res<String> {
+    let v = row.get(col);
+    if v.is_empty() {
+        return Err(err(col, "is empty; a key column needs a value"));
+    }
+    check_text(col, &v, MAX_ID)?;
+    Ok(v.into_owned())
+}
+
+fn opt_text(row: &dyn Row, col: &'static str, max: usize) -> Res<Option<String>> {
+    let v = text(row, col, max)?;
+    Ok((!v.is_empty()).then_some(v))
+}
+
+fn amount(row: &dyn Row, col: &'static str) -> Res<Decimal> {
+    money::parse_amount(&row.get(col)).map_err(|e| err(col, e.to_string()))
+}
+
+fn opt_amount(row: &dyn Row, col: &'static str) -> Res<Option<Decimal>> {
+    if row.get(col).is_empty() {
+        return Ok(None);
+    }
+    amount(row, col).map(Some)
+}
+
+fn positive(col: &'static str, d: Decimal) -> Res<Decimal> {
+    if d <= Decimal::ZERO {
+        return Err(err(col, "must be greater than zero"));
+    }
+    Ok(d)
+}
+
+fn non_negative(col: &'static str, d: Decimal) -> Res<Decimal> {
+    if d < Decimal::ZERO {
+        return Err(err(col, "must not be negative"));
+    }
+    Ok(d)
+}
+
+/// Parses a date in the tape's formats.
+pub fn date_in(s: &str, opts: &ParseOptions) -> Result<NaiveDate, String> {
+    match &opts.date_formats {
+        None => dates::parse_iso(s).map_err(|e| e.to_string()),
+        Some(f) => dates::parse_with_formats(s, f).map_err(|e| e.to_string()),
+    }
+}
+
+fn date(row: &dyn Row, col: &'static str, opts: &ParseOptions) -> Res<NaiveDate> {
+    let v = row.get(col);
+    if v.is_empty() {
+        return Err(err(col, "is empty; expected a date"));
+    }
+    date_in(&v, opts).map_err(|e| err(col, e))
+}
+
+fn opt_date(row: &dyn Row, col: &'static str, opts: &ParseOptions) -> Res<Option<NaiveDate>> {
+    if row.get(col).is_empty() {
+        return Ok(None);
+    }
+    date(row, col, opts).map(Some)
+}
+
+fn count(row: &dyn Row, col: &'static str, max: u32) -> Res<u32> {
+    let v = row.get(col);
+    let n: u32 = v.parse().map_err(|_| err(col, "is not a whole number"))?;
+    if n == 0 || n > max {
+        return Err(err(col, format!("must be between 1 and {max}")));
+    }
+    Ok(n)
+}
+
+fn one_of<T: Copy>(
+    row: &dyn Row,
+    col: &'static str,
+    options: &[(&str, T)],
+    expected: &str,
+) -> Res<T> {
+    let v = row.get(col);
+    let lower = v.to_ascii_lowercase();
+    options
+        .iter()
+        .find(|(name, _)| *name == lower)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| err(col, format!("is not one of {expected}")))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BorrowerType {
+    Individual,
+    Corporate,
+}
+
+impl BorrowerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BorrowerType::Individual => "individual",
+            BorrowerType::Corporate => "corporate",
+        }
+    }
+}
+
+/// A loan contract row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoanRecord {
+    pub loan_id: String,
+    pub borrower_id: String,
+    pub borrower_name: String,
+    pub borrower_type: BorrowerType,
+    pub region: String,
+    pub branch: String,
+    pub officer: String,
+    pub product: String,
+    pub currency: String,
+    pub principal: Decimal,
+    pub annual_rate: Decimal,
+    pub origination_date: NaiveDate,
+    pub term_months: Option<u32>,
+    pub term_days: Option<u32>,
+    pub repayment_method: Method,
+    pub repayment_frequency: Frequency,
+    pub first_due_date: Option<NaiveDate>,
+    pub maturity_date: Option<NaiveDate>,
+    pub status: Option<String>,
+    pub collateral: String,
+    pub phone: String,
+    pub id_number: String,
+}
+
+impl LoanRecord {
+    /// The contract terms the schedule generator needs.
+    pub fn terms(&self) -> crate::schedule::Terms {
+        crate::schedule::Terms {
+            principal: self.principal,
+            annual_rate_pct: self.annual_rate,
+            origination: self.origination_date,
+            term_months: self.term_months,
+            term_days: self.term_days,
+            method: self.repayment_method,
+            frequency: self.repayment_frequency,
+            first_due_date: self.first_due_date,
+            maturity_date: self.maturity_date,
+        }
+    }
+}
+
+pub fn parse_loan(row: &dyn Row, opts: &ParseOptions) -> Res<LoanRecord> {
+    let loan_id = key(row, "loan_id")?;
+    let borrower_id = key(row, "borrower_id")?;
+    let borrower_name = text(row, "borrower_name", MAX_TEXT)?;
+    let borrower_type = one_of(
+        row,
+        "borrower_type",
+        &[
+            ("individual", BorrowerType::Individual),
+            ("个人", BorrowerType::Individual),
+            ("corporate", BorrowerType::Corporate),
+            ("对公", BorrowerType::Corporate),
+            ("企业", BorrowerType::Corporate),
+        ],
+        "individual, corporate",
+    )?;
+    let region = text(row, "region", MAX_TEXT)?;
+    let branch = text(row, "branch", MAX_TEXT)?;
+    let officer = text(row, "officer", MAX_TEXT)?;
+    let product = text(row, "product", MAX_TEXT)?;
+    let currency = row.get("currency").to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(err(
+            "currency",
+            "is not a three-letter ISO 4217 code such as CNY",
+        ));
+    }
+    let principal = positive("principal", amount(row, "principal")?)?;
+    let annual_rate = money::parse_rate(&row.get("annual_rate"))
+        .map_err(|e| err("annual_rate", e.to_string()))?;
+    let origination_date = date(row, "origination_date", opts)?;
+    let (mut term_months, mut term_days) = (None, None);
+    if !row.get("term_months").is_empty() {
+        match opts.term_unit {
+            TermUnit::Months => term_months = Some(count(row, "term_months", 1200)?),
+            TermUnit::Years => term_months = Some(count(row, "term_months", 100)? * 12),
+            TermUnit::Days => term_days = Some(count(row, "term_months", 36600)?),
+        }
+    }
+    let repayment_method = one_of(
+        row,
+        "repayment_method",
+        &[
+            ("annuity", Method::Annuity),
+            ("等额本息", Method::Annuity),
+            ("equal_principal", Method::EqualPrincipal),
+            ("等额本金", Method::EqualPrincipal),
+            ("interest_only", Method::InterestOnly),
+            ("先息后本", Method::InterestOnly),
+            ("按月付息到期还本", Method::InterestOnly),
+            ("bullet", Method::Bullet),
+            ("到期一次还本付息", Method::Bullet),
+            ("一次性还本付息", Method::Bullet),
+        ],
+        "annuity, equal_principal, interest_only, bullet",
+    )?;
+    let repayment_frequency = if row.get("repayment_frequency").is_empty() {
+        Frequency::Monthly
+    } else {
+        one_of(
+            row,
+            "repayment_frequency",
+            &[
+                ("monthly", Frequency::Monthly),
+                ("按月", Frequency::Monthly),
+                ("quarterly", Frequency::Quarterly),
+                ("按季", Frequency::Quarterly),
+            ],
+            "monthly, quarterly",
+        )?
+    };
+    let first_due_date = opt_date(row, "first_due_date", opts)?;
+    let maturity_date = opt_date(row, "maturity_date", opts)?;
+    if let Some(m) = maturity_date {
+        if m <= origination_date {
+            return Err(err("maturity_date", "must be after origination_date"));
+        }
+    }
+    if let Some(f) = first_due_date {
+        if f <= origination_date {
+            return Err(err("first_due_date", "must be after origination_date"));
+        }
+    }
+    if term_months.is_none() && term_days.is_none() && maturity_date.is_none() {
+        return Err(err(
+            "term_months",
+            "is empty; a loan needs term_months or a maturity_date",
+        ));
+    }
+    let status = opt_text(row, "status", MAX_ID)?;
+    let collateral = text(row, "collateral", MAX_TEXT)?;
+    let phone = text(row, "phone", MAX_ID)?;
+    let id_number = text(row, "id_number", MAX_ID)?;
+    Ok(LoanRecord {
+        loan_id,
+        borrower_id,
+        borrower_name,
+        borrower_type,
+        region,
+        branch,
+        officer,
+        product,
+        currency,
+        principal,
+        annual_rate,
+        origination_date,
+        term_months,
+        term_days,
+        repayment_method,
+        repayment_frequency,
+        first_due_date,
+        maturity_date,
+        status,
+        collateral,
+        phone,
+        id_number,
+    })
+}
+
+/// One installment of an imported schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleRecord {
+    pub loan_id: String,
+    pub installment_no: u32,
+    pub due_date: NaiveDate,
+    pub principal_due: Decimal,
+    pub interest_due: Decimal,
+    pub fee_due: Decimal,
+}
+
+pub fn parse_schedule(row: &dyn Row, opts: &ParseOptions) -> Res<ScheduleRecord> {
+    Ok(ScheduleRecord {
+        loan_id: key(row, "loan_id")?,
+        installment_no: count(row, "installment_no", 9999)?,
+        due_date: date(row, "due_date", opts)?,
+        principal_due: non_negative("principal_due", amount(row, "principal_due")?)?,
+        interest_due: non_negative("interest_due", amount(row, "interest_due")?)?,
+        fee_due: non_negative(
+            "fee_due",
+            opt_amount(row, "fee_due")?.unwrap_or(Decimal::ZERO),
+        )?,
+    })
+}
+
+/// Money received, or (with `reverses_txn_id`) the reversal of an earlier receipt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RepaymentRecord {
+    pub txn_id: String,
+    pub loan_id: String,
+    pub paid_on: NaiveDate,
+    pub amount: Decimal,
+    pub channel: String,
+    pub reverses_txn_id: Option<String>,
+}
+
+pub fn parse_repayment(row: &dyn Row, opts: &ParseOptions) -> Res<RepaymentRecord> {
+    let txn_id = key(row, "txn_id")?;
+    let loan_id = key(row, "loan_id")?;
+    let paid_on = date(row, "paid_on", opts)?;
+    let amount = positive("amount", amount(row, "amount")?)?;
+    let channel = text(row, "channel", MAX_TEXT)?;
+    let reverses_txn_id = opt_text(row, "reverses_txn_id", MAX_ID)?;
+    if reverses_txn_id.as_deref() == Some(txn_id.as_str()) {
+        return Err(err(
+            "reverses_txn_id",
+            "names the row's own txn_id; a reversal must name an earlier transaction",
+        ));
+    }
+    Ok(RepaymentRecord {
+        txn_id,
+        loan_id,
+        paid_on,
+        amount,
+        channel,
+        reverses_txn_id,
+    })
+}
+
+/// A collection contact logged by an officer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FollowupRecord {
+    pub loan_id: String,
+    pub contact_date: NaiveDate,
+    pub channel: &'static str,
+    pub officer: String,
+    pub outcome: &'static str,
+    pub promise_date: Option<NaiveDate>,
+    pub promise_amount: Option<Decimal>,
+    pub note: String,
+}
+
+impl FollowupRecord {
+    /// A stable identity for the row: the same row imported twice gets the same id.
+    pub fn followup_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let promise_amount = self
+            .promise_amount
+            .map(money::fmt_amount)
+            .unwrap_or_default();
+        let promise_date = self.promise_date.map(|d| d.to_string()).unwrap_or_default();
+        let contact_date = self.contact_date.to_string();
+        for part in [
+            self.loan_id.as_str(),
+            contact_date.as_str(),
+            self.channel,
+            self.officer.as_str(),
+            self.outcome,
+            promise_date.as_str(),
+            promise_amount.as_str(),
+            self.note.as_str(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0x1f]);
+        }
+        let digest = h.finalize();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+pub fn parse_followup(row: &dyn Row, opts: &ParseOptions) -> Res<FollowupRecord> {
+    let loan_id = key(row, "loan_id")?;
+    let contact_date = date(row, "contact_date", opts)?;
+    let channel = one_of(
+        row,
+        "channel",
+        &[
+            ("phone", "phone"),
+            ("电话", "phone"),
+            ("sms", "sms"),
+            ("短信", "sms"),
+            ("visit", "visit"),
+            ("上门", "visit"),
+            ("走访", "visit"),
+            ("letter", "letter"),
+            ("信函", "letter"),
+            ("legal", "legal"),
+            ("诉讼", "legal"),
+        ],
+        "phone, sms, visit, letter, legal",
+    )?;
+    let officer = text(row, "officer", MAX_TEXT)?;
+    let outcome = one_of(
+        row,
+        "outcome",
+        &[
+            ("no_answer", "no_answer"),
+            ("contacted", "contacted"),
+            ("promise_to_pay", "promise_to_pay"),
+            ("refused", "refused"),
+            ("paid", "paid"),
+            ("other", "other"),
+        ],
+        "no_answer, contacted, promise_to_pay, refused, paid, other",
+    )?;
+    let promise_date = opt_date(row, "promise_date", opts)?;
+    let promise_amount = match opt_amount(row, "promise_amount")? {
+        Some(a) => Some(positive("promise_amount", a)?),
+        None => None,
+    };
+    if outcome == "promise_to_pay" && promise_date.is_none() {
+        return Err(err(
+            "promise_date",
+            "is empty; a promise_to_pay needs the promised date",
+        ));
+    }
+    if let Some(p) = promise_date {
+        if p < contact_date {
+            return Err(err("promise_date", "is before contact_date"));
+        }
+    }
+    let note = text(row, "note", MAX_NOTE)?;
+    Ok(FollowupRecord {
+        loan_id,
+        contact_date,
+        channel,
+        officer,
+        outcome,
+        promise_date,
+        promise_amount,
+        note,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct MapRow(HashMap<&'static str, &'static str>);
+    impl Row for MapRow {
+        fn get(&self, column: &str) -> Cow<'_, str> {
+            Cow::Borrowed(self.0.get(column).copied().unwrap_or(""))
+        }
+    }
+
+    fn loan_row(over: &[(&'static str, &'static str)]) -> MapRow {
+        let mut m: HashMap<&'static str, &'static str> = [
+            ("loan_id", "L1"),
+            ("borrower_id", "B1"),
+            ("borrower_name", "张小三"),
+            ("borrower_type", "individual"),
+            ("currency", "cny"),
+            ("principal", "100000.00"),
+            ("annual_rate", "4.9"),
+            ("origination_date", "2026-01-31"),
+            ("term_months", "12"),
+            ("repayment_method", "等额本息"),
+            ("phone", "13812345678"),
+        ]
+        .into_iter()
+        .collect();
+        for (k, v) in over {
+            m.insert(k, v);
+        }
+        MapRow(m)
+    }
+
+    #[test]
+    fn a_good_loan_parses_with_aliases() {
+        let l = parse_loan(&loan_row(&[]), &ParseOptions::default()).unwrap();
+        assert_eq!(l.repayment_method, Method::Annuity);
+        assert_eq!(l.currency, "CNY");
+        assert_eq!(l.term_months, Some(12));
+        assert_eq!(l.repayment_frequency, Frequency::Monthly);
+    }
+
+    #[test]
+    fn bad_fields_name_their_column() {
+        let cases: &[(&'static str, &'static str, &'static str)] = &[
+            ("principal", "-5.00", "principal"),
+            ("principal", "12,3x", "principal"),
+            ("origination_date", "2026-02-30", "origination_date"),
+            ("term_months", "0", "term_months"),
+            ("term_months", "1.5", "term_months"),
+            ("borrower_type", "person", "borrower_type"),
+            ("repayment_method", "balloon", "repayment_method"),
+            ("loan_id", "", "loan_id"),
+            ("currency", "元", "currency"),
+            ("maturity_date", "2025-01-01", "maturity_date"),
+        ];
+        for (col, val, expect_col) in cases {
+            let e = parse_loan(&loan_row(&[(col, val)]), &ParseOptions::default()).unwrap_err();
+            assert_eq!(e.column, *expect_col, "{col}={val}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn term_units() {
+        let opts = ParseOptions {
+            term_unit: TermUnit::Days,
+            ..Default::default()
+        };
+        let l = parse_loan(&loan_row(&[("term_months", "30")]), &opts).unwrap();
+        assert_eq!((l.term_months, l.term_days), (None, Some(30)));
+        let opts = ParseOptions {
+            term_unit: TermUnit::Years,
+            ..Default::default()
+        };
+        let l = parse_loan(&loan_row(&[("term_months", "2")]), &opts).unwrap();
+        assert_eq!(l.term_months, Some(24));
+    }
+
+    #[test]
+    fn repayments_and_reversals() {
+        let row = MapRow(
+            [
+                ("txn_id", "T1"),
+                ("loan_id", "L1"),
+                ("paid_on", "2024-02-29"),
+                ("amount", "10.005"),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(
+            parse_repayment(&row, &ParseOptions::default())
+                .unwrap_err()
+                .column,
+            "amount"
+        );
+        let row = MapRow(
+            [
+                ("txn_id", "T1"),
+                ("loan_id", "L1"),
+                ("paid_on", "2024-02-29"),
+                ("amount", "10.00"),
+                ("reverses_txn_id", "T1"),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(
+            parse_repayment(&row, &ParseOptions::default())
+                .unwrap_err()
+                .column,
+            "reverses_txn_id"
+        );
+    }
+
+    #[test]
+    fn followup_ids_are_stable_and_distinct() {
+        let mk = |note: &'static str| {
+            MapRow(
+                [
+                    ("loan_id", "L1"),
+                    ("contact_date", "2026-03-01"),
+                    ("channel", "phone"),
+                    ("outcome", "promise_to_pay"),
+                    ("promise_date", "2026-03-10"),
+                    ("promise_amount", "500"),
+                    ("note", note),
+                ]
+                .into_iter()
+                .collect(),
+            )
+        };
+        let a = parse_followup(&mk("a"), &ParseOptions::default()).unwrap();
+        let a2 = parse_followup(&mk("a"), &ParseOptions::default()).unwrap();
+        let b = parse_followup(&mk("b"), &ParseOptions::default()).unwrap();
+        assert_eq!(a.followup_id(), a2.followup_id());
+        assert_ne!(a.followup_id(), b.followup_id());
+        assert_eq!(a.followup_id().len(), 32);
+    }
+}

@@ -1,0 +1,529 @@
+//! Reading tape files: opening (file or stdin), encodings (UTF-8 with or without BOM,
+//! GBK/GB18030), the header check against the CSV contract or a mapping, and a row accessor.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::Result;
+use sha2::{Digest, Sha256};
+
+use crate::exit;
+use crate::mapping::Section;
+use crate::records::{Kind, ParseOptions, Row};
+
+/// The text encodings a tape may be in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextEncoding {
+    Utf8,
+    Gb18030,
+}
+
+/// Where a tape comes from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    Path(PathBuf),
+    /// Standard input, read whole before the import starts.
+    Stdin(Rc<Vec<u8>>),
+}
+
+impl Input {
+    /// The name used in messages: the file name as given (never its contents).
+    pub fn display(&self) -> String {
+        match self {
+            Input::Path(p) => p.display().to_string(),
+            Input::Stdin(_) => "stdin".to_string(),
+        }
+    }
+
+    /// A short name for row errors: the file's name without its folder.
+    pub fn short_name(&self) -> String {
+        match self {
+            Input::Path(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string()),
+            Input::Stdin(_) => "stdin".to_string(),
+        }
+    }
+
+    pub fn len(&self) -> Option<u64> {
+        match self {
+            Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Stdin(b) => Some(b.len() as u64),
+        }
+    }
+}
+
+/// Hashes (sha256) and counts the raw bytes as the CSV reader pulls them.
+struct Tee<R> {
+    inner: R,
+    state: Rc<RefCell<TeeState>>,
+}
+
+#[derive(Default)]
+pub struct TeeState {
+    pub hasher: Sha256,
+    pub bytes: u64,
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut st = self.state.borrow_mut();
+        st.hasher.update(&buf[..n]);
+        st.bytes += n as u64;
+        if let Some(p) = &st.progress {
+            p.set_position(st.bytes);
+        }
+        Ok(n)
+    }
+}
+
+/// How a contract column is filled for each row.
+#[derive(Clone, Debug)]
+enum Source {
+    Index(usize),
+    Const(String),
+    Template(Vec<Part>),
+    Absent,
+}
+
+#[derive(Clone, Debug)]
+enum Part {
+    Lit(String),
+    Col(usize),
+}
+
+/// The resolved column plan of one file: contract column → where its value comes from.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    cols: Vec<(&'static str, Source)>,
+    skip_if_empty: Vec<usize>,
+}
+
+/// A tape file opened for reading, with its header checked.
+pub struct Tape {
+    pub kind: Kind,
+    pub input: Input,
+    pub name: String,
+    pub plan: Plan,
+    pub opts: ParseOptions,
+    reader: csv::Reader<Box<dyn Read>>,
+    line_offset: u64,
+    state: Rc<RefCell<TeeState>>,
+}
+
+/// Everything that decides how a file is read.
+#[derive(Clone, Debug)]
+pub struct ReadSpec<'a> {
+    pub kind: Kind,
+    pub encoding: TextEncoding,
+    pub delimiter: u8,
+    pub skip_rows: usize,
+    pub section: Option<&'a Section>,
+}
+
+/// A reader over standard input's bytes, kept so a file can be read twice.
+struct SharedBytes {
+    data: Rc<Vec<u8>>,
+    pos: usize,
+}
+
+impl Read for SharedBytes {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = &self.data[self.pos.min(self.data.len())..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+fn open_raw(input: &Input) -> Result<Box<dyn Read>> {
+    Ok(match input {
+        Input::Path(p) => {
+            let md = std::fs::metadata(p).map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => exit::no_input(format!("{}: no such file", p.display())),
+                _ => exit::no_input(format!("{}: cannot read: {e}", p.display())),
+            })?;
+            if md.is_dir() {
+                return Err(exit::no_input(format!(
+                    "{}: is a directory, expected a CSV file",
+                    p.display()
+                )));
+            }
+            let f = File::open(p)
+                .map_err(|e| exit::no_input(format!("{}: cannot open: {e}", p.display())))?;
+            Box::new(f)
+        }
+        Input::Stdin(bytes) => Box::new(SharedBytes {
+            data: bytes.clone(),
+            pos: 0,
+        }),
+    })
+}
+
+impl Tape {
+    /// Opens `input`, checks its encoding and header, and resolves the column plan.
+    pub fn open(input: Input, spec: &ReadSpec<'_>, progress: bool) -> Result<Tape> {
+        let name = input.short_name();
+        let raw = open_raw(&input)?;
+        let state = Rc::new(RefCell::new(TeeState::default()));
+        if progress {
+            if let Some(len) = input.len() {
+                let pb = indicatif::ProgressBar::new(len);
+                pb.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                pb.set_message(format!("import {name}"));
+                state.borrow_mut().progress = Some(pb);
+            }
+        }
+        let mut tee = BufReader::with_capacity(
+            256 * 1024,
+            Tee {
+                inner: raw,
+                state: state.clone(),
+            },
+        );
+        // Sniff byte-order marks.
+        let head = tee.fill_buf()?.to_vec();
+        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+            return Err(exit::data(format!(
+                "{name}: the file is UTF-16; daihou reads UTF-8 or GBK/GB18030 (convert it with `iconv -f UTF-16 -t UTF-8`)"
+            )));
+        }
+        if head.is_empty() {
+            return Err(exit::data(format!(
+                "{name}: the file is empty; expected a header row"
+            )));
+        }
+        let decoded: Box<dyn Read> = match spec.encoding {
+            TextEncoding::Utf8 => {
+                if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                    tee.consume(3);
+                }
+                Box::new(tee)
+            }
+            TextEncoding::Gb18030 => Box::new(BufReader::with_capacity(
+                256 * 1024,
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .encoding(Some(encoding_rs::GB18030))
+                    .bom_sniffing(true)
+                    .build(tee),
+            )),
+        };
+        let mut decoded = BufReader::with_capacity(64 * 1024, decoded);
+        let mut line_offset = 0u64;
+        for _ in 0..spec.skip_rows {
+            let mut skipped = Vec::new();
+            if decoded.read_until(b'\n', &mut skipped)? == 0 {
+                break;
+            }
+            line_offset += 1;
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(spec.delimiter)
+            .trim(csv::Trim::All)
+            .flexible(false)
+            .buffer_capacity(256 * 1024)
+            .from_reader(Box::new(decoded) as Box<dyn Read>);
+        let headers = match reader.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => return Err(csv_fatal(&name, line_offset, e)),
+        };
+        if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
+            return Err(exit::data(format!(
+                "{name}: the file is empty; expected a header row"
+            )));
+        }
+        let plan = Plan::resolve(&name, spec.kind, &headers, spec.section)?;
+        let opts = ParseOptions {
+            date_formats: spec.section.and_then(|s| s.date_formats.clone()),
+            term_unit: spec.section.map(|s| s.term_unit).unwrap_or_default(),
+        };
+        Ok(Tape {
+            kind: spec.kind,
+            input,
+            name,
+            plan,
+            opts,
+            reader,
+            line_offset,
+            state,
+        })
+    }
+
+    /// Reads the next record into `rec`. `Ok(None)` at the end; `Ok(Some(Err(msg)))` is a row
+    /// error (ragged row) that the caller counts; `Err` is fatal (encoding, I/O).
+    pub fn next(&mut self, rec: &mut csv::StringRecord) -> Result<Option<Result<u64, String>>> {
+        match self.reader.read_record(rec) {
+            Ok(true) => Ok(Some(Ok(
+                rec.position().map_or(0, |p| p.line()) + self.line_offset
+            ))),
+            Ok(false) => Ok(None),
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line()) + self.line_offset;
+                match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => Ok(Some(Err(format!(
+                        "{} line {line}: has {len} fields, expected {expected_len} as in the header",
+                        self.name
+                    )))),
+                    _ => Err(csv_fatal(&self.name, self.line_offset, e)),
+                }
+            }
+        }
+    }
+
+    /// A view of the current record through the column plan.
+    pub fn row<'a>(&'a self, rec: &'a csv::StringRecord) -> RowView<'a> {
+        RowView {
+            plan: &self.plan,
+            rec,
+        }
+    }
+
+    /// True when a mapping's `skip_if_empty` column is empty in this record.
+    pub fn skipped(&self, rec: &csv::StringRecord) -> bool {
+        self.plan
+            .skip_if_empty
+            .iter()
+            .any(|&i| rec.get(i).is_none_or(str::is_empty))
+    }
+
+    /// The sha256 (hex) and byte count of everything read so far.
+    pub fn finish(self) -> (String, u64) {
+        let st = self.state.borrow();
+        if let Some(p) = &st.progress {
+            p.finish_and_clear();
+        }
+        let digest = st.hasher.clone().finalize();
+        (
+            digest.iter().map(|b| format!("{b:02x}")).collect(),
+            st.bytes,
+        )
+    }
+}
+
+fn csv_fatal(name: &str, line_offset: u64, e: csv::Error) -> anyhow::Error {
+    let line = e.position().map_or(0, |p| p.line()) + line_offset;
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => exit::data(format!(
+            "{name} line {line}, field {}: not valid UTF-8; if the tape comes from a GBK system, pass --encoding gbk",
+            err.field() + 1
+        )),
+        csv::ErrorKind::Io(io_err) => exit::data(format!("{name} line {line}: cannot read: {io_err}")),
+        _ => exit::data(format!("{name} line {line}: {e}")),
+    }
+}
+
+impl Plan {
+    /// Matches the header against the contract (or the mapping section) and lists every missing,
+    /// unknown or duplicated column in one error.
+    pub fn resolve(
+        name: &str,
+        kind: Kind,
+        headers: &csv::StringRecord,
+        section: Option<&Section>,
+    ) -> Result<Plan> {
+        let header: Vec<String> = headers
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+            .collect();
+        let find = |col: &str| header.iter().position(|h| h.eq_ignore_ascii_case(col));
+        let mut problems = Vec::new();
+        let mut dups: Vec<&str> = Vec::new();
+        for (i, h) in header.iter().enumerate() {
+            if header[..i].iter().any(|p| p.eq_ignore_ascii_case(h)) && !dups.contains(&h.as_str())
+            {
+                dups.push(h);
+            }
+        }
+        if !dups.is_empty() {
+            problems.push(format!("duplicated column(s) {}", dups.join(", ")));
+        }
+        let all: Vec<&'static str> = kind
+            .required()
+            .iter()
+            .chain(kind.optional())
+            .copied()
+            .collect();
+        let mut cols = Vec::with_capacity(all.len());
+        let mut missing = Vec::new();
+        let mut mapped_missing = Vec::new();
+        for &col in &all {
+            let src = match section {
+                Some(sec) if sec.columns.contains_key(col) => {
+                    let spec = &sec.columns[col];
+                    if spec.contains('{') {
+                        match parse_template(spec, &find) {
+                            Ok(parts) => Source::Template(parts),
+                            Err(missing_col) => {
+                                mapped_missing.push(format!(
+                                    "{col} = \"{spec}\" ({missing_col} is not a column)"
+                                ));
+                                Source::Absent
+                            }
+                        }
+                    } else {
+                        match find(spec) {
+                            Some(i) => Source::Index(i),
+                            None => {
+                                mapped_missing.push(format!("{col} = \"{spec}\""));
+                                Source::Absent
+                            }
+                        }
+                    }
+                }
+                Some(sec) if sec.constants.contains_key(col) => {
+                    Source::Const(sec.constants[col].clone())
+                }
+                _ => match find(col) {
+                    Some(i) => Source::Index(i),
+                    None => {
+                        if kind.required().contains(&col) {
+                            missing.push(col);
+                        }
+                        Source::Absent
+                    }
+                },
+            };
+            cols.push((col, src));
+        }
+        if !missing.is_empty() {
+            problems.push(format!("missing column(s) {}", missing.join(", ")));
+        }
+        if !mapped_missing.is_empty() {
+            problems.push(format!(
+                "the mapping names column(s) the file does not have: {}",
+                mapped_missing.join(", ")
+            ));
+        }
+        if section.is_none() {
+            let unknown: Vec<&str> = header
+                .iter()
+                .filter(|h| !all.iter().any(|c| c.eq_ignore_ascii_case(h)))
+                .map(String::as_str)
+                .collect();
+            if !unknown.is_empty() {
+                problems.push(format!(
+                    "unknown column(s) {} (a foreign tape needs --map)",
+                    unknown
+                        .iter()
+                        .map(|u| if u.is_empty() { "(empty name)" } else { u })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        let mut skip_if_empty = Vec::new();
+        if let Some(sec) = section {
+            for c in &sec.skip_if_empty {
+                match find(c) {
+                    Some(i) => skip_if_empty.push(i),
+                    None => {
+                        problems.push(format!("skip_if_empty names {c}, which is not a column"))
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(exit::data(format!(
+                "{name}: header does not match the {} contract: {}; expected columns: {}",
+                kind.as_str(),
+                problems.join("; "),
+                all.join(", ")
+            )));
+        }
+        Ok(Plan {
+            cols,
+            skip_if_empty,
+        })
+    }
+}
+
+fn parse_template(spec: &str, find: &dyn Fn(&str) -> Option<usize>) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut rest = spec;
+    while let Some(start) = rest.find('{') {
+        if start > 0 {
+            parts.push(Part::Lit(rest[..start].to_string()));
+        }
+        let Some(end) = rest[start..].find('}') else {
+            return Err("an unclosed {".to_string());
+        };
+        let col = &rest[start + 1..start + end];
+        parts.push(Part::Col(find(col).ok_or_else(|| col.to_string())?));
+        rest = &rest[start + end + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Lit(rest.to_string()));
+    }
+    Ok(parts)
+}
+
+/// One record seen through the plan.
+pub struct RowView<'a> {
+    plan: &'a Plan,
+    rec: &'a csv::StringRecord,
+}
+
+impl Row for RowView<'_> {
+    fn get(&self, column: &str) -> Cow<'_, str> {
+        let Some((_, src)) = self.plan.cols.iter().find(|(c, _)| *c == column) else {
+            return Cow::Borrowed("");
+        };
+        match src {
+            Source::Index(i) => Cow::Borrowed(self.rec.get(*i).unwrap_or("")),
+            Source::Const(s) => Cow::Borrowed(s.as_str()),
+            Source::Absent => Cow::Borrowed(""),
+            Source::Template(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        Part::Lit(l) => s.push_str(l),
+                        Part::Col(i) => s.push_str(self.rec.get(*i).unwrap_or("")),
+                    }
+                }
+                Cow::Owned(s)
+            }
+        }
+    }
+}
+
+/// Finds the standard tape files in a folder: loans.csv, schedule.csv, repayments.csv,
+/// followups.csv (names compared without case).
+pub fn tape_files(dir: &Path) -> Result<Vec<(Kind, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => exit::no_input(format!("{}: no such folder", dir.display())),
+        _ => exit::no_input(format!("{}: cannot read the folder: {e}", dir.display())),
+    })?;
+    let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    names.sort();
+    let mut found = Vec::new();
+    for kind in Kind::ALL {
+        let want = format!("{}.csv", kind.as_str());
+        if let Some(p) = names.iter().find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(&want))
+        }) {
+            found.push((kind, p.clone()));
+        }
+    }
+    if found.is_empty() {
+        return Err(exit::no_input(format!(
+            "{}: no tape files found; expected loans.csv, schedule.csv, repayments.csv or followups.csv",
+            dir.display()
+        )));
+    }
+    Ok(found)
+}

@@ -1,0 +1,4 @@
+//! The one integration-test binary: CLI tests of every subcommand.
+
+mod common;
+mod import;
