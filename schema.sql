@@ -88,6 +88,39 @@ CREATE TABLE imports (
     daihou_version TEXT NOT NULL
 );
 
+-- Derived results: recomputable from the facts for any date, keyed by as_of. ---------------------
+
+-- `overdue --save`: the position of every loan originated on or before as_of and not yet closed.
+-- A rerun for the same as_of replaces that date's rows in one transaction.
+CREATE TABLE positions (
+    as_of                 TEXT NOT NULL,
+    loan_id               TEXT NOT NULL,
+    dpd                   INTEGER NOT NULL,
+    bucket                TEXT NOT NULL,
+    overdue_since         TEXT,
+    overdue_principal     INTEGER NOT NULL,
+    overdue_interest      INTEGER NOT NULL,
+    overdue_fee           INTEGER NOT NULL,
+    penalty_interest      INTEGER NOT NULL,
+    outstanding_principal INTEGER NOT NULL,
+    installments_overdue  INTEGER NOT NULL,
+    last_payment_date     TEXT,
+    max_dpd               INTEGER NOT NULL,
+    next_action           TEXT,
+    sla_breached          INTEGER NOT NULL,
+    promises_broken       INTEGER NOT NULL,
+    PRIMARY KEY (as_of, loan_id)
+) WITHOUT ROWID;
+
+-- One row per saved as_of: when and under which conventions it was computed.
+CREATE TABLE position_runs (
+    as_of       TEXT PRIMARY KEY NOT NULL,
+    computed_at TEXT NOT NULL,                             -- UTC, ISO 8601
+    conventions TEXT NOT NULL,                             -- the options used, as JSON
+    loans       INTEGER NOT NULL,
+    overdue     INTEGER NOT NULL
+);
+
 -- Views for people reading the ledger with sqlite3: amounts as exact decimal text. --------------
 
 CREATE VIEW loans_v AS

@@ -158,6 +158,92 @@ pub struct OverdueArgs {
     /// Only loans at or above this many days past due.
     #[arg(long, value_name = "DAYS")]
     pub min_dpd: Option<u32>,
+
+    /// Only loans in this bucket (a label of --buckets, e.g. 31-60 or M2).
+    #[arg(long, value_name = "LABEL")]
+    pub bucket: Option<String>,
+
+    /// Only loans of this officer (客户经理).
+    #[arg(long)]
+    pub officer: Option<String>,
+
+    /// Only loans of this branch.
+    #[arg(long)]
+    pub branch: Option<String>,
+
+    /// Only loans of this region.
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// List every active loan, not only the overdue ones.
+    #[arg(long)]
+    pub all: bool,
+
+    /// First date of a range (with --to and --every): positions for every date in one pass.
+    #[arg(long, value_name = "DATE", requires_all = ["to", "every"])]
+    pub from: Option<String>,
+
+    /// Last date of a range.
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<String>,
+
+    /// Step of a range: month-end, week or day.
+    #[arg(long, value_enum, requires = "from")]
+    pub every: Option<Every>,
+
+    /// Store the positions in the ledger (a rerun for the same date replaces them).
+    #[arg(long)]
+    pub save: bool,
+
+    /// With --save: compute and store, then roll back.
+    #[arg(long, requires = "save")]
+    pub dry_run: bool,
+
+    /// Aging buckets: `days` (current,1-30,31-60,61-90,91-180,181-360,360+), `m` (M0..M6+), or a
+    /// bank's own list such as `0,1-30,31-90,91+` or `current:0,1-30,31+`.
+    #[arg(long, default_value = "days", value_name = "SPEC")]
+    pub buckets: String,
+
+    /// An installment counts as overdue only after this many days past its due date; DPD is
+    /// still counted from the due date.
+    #[arg(long, default_value_t = 0, value_name = "DAYS")]
+    pub grace_days: u32,
+
+    /// An unpaid remainder at or below this amount does not count as overdue (materiality).
+    #[arg(long, default_value = "0", value_name = "AMOUNT")]
+    pub tolerance: String,
+
+    /// Penalty interest (罚息) rate as a multiple of the contract rate.
+    #[arg(long, default_value = "1.5", value_name = "X")]
+    pub penalty_multiplier: String,
+
+    /// Do not charge penalty on overdue interest (no 复利).
+    #[arg(long)]
+    pub no_compound: bool,
+
+    /// Pay accrued penalty interest first, before anything an installment owes (so it can move DPD).
+    #[arg(long)]
+    pub penalty_first: bool,
+
+    /// Order in which a payment settles an installment's parts.
+    #[arg(long, default_value = "fee,interest,principal", value_name = "LIST")]
+    pub order: String,
+
+    /// What money beyond everything due does: next_installments or reduce_principal_last.
+    #[arg(long, default_value = "next_installments", value_name = "MODE")]
+    pub prepay: String,
+
+    /// A collection ladder (TOML) replacing the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub ladder: Option<PathBuf>,
+}
+
+/// Steps of an as-of range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Every {
+    MonthEnd,
+    Week,
+    Day,
 }
 
 /// A subcommand that is planned but not built yet.

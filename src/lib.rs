@@ -6,8 +6,11 @@
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod buckets;
+pub mod collection;
 pub mod dates;
 pub mod db;
+pub mod engine;
 pub mod exit;
 pub mod mapping;
 pub mod money;

@@ -1,13 +1,421 @@
-//! `daihou overdue` (being built).
+//! `daihou overdue`: where every loan stands as of one date (or a range of dates in one pass):
+//! days past due, arrears, penalty interest, bucket, and the collection action it calls for.
 
-use anyhow::Result;
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
 
-use crate::cli::OverdueArgs;
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::buckets::{term_class, Buckets};
+use crate::cli::{Every, OverdueArgs};
+use crate::collection::{self, Ladder};
 use crate::context::Ctx;
+use crate::db::{self, book};
+use crate::engine::{self, Component, Conventions, Position, Prepay};
 use crate::exit;
+use crate::money;
+use crate::output::{self, Cell, Report};
+use crate::pii;
 
-pub fn run(_ctx: &Ctx, _args: &OverdueArgs) -> Result<()> {
-    Err(exit::usage(
-        "`daihou overdue` is not built yet; see the README's roadmap",
-    ))
+/// The options that decide the numbers, resolved from the flags.
+struct Setup {
+    dates: Vec<NaiveDate>,
+    conv: Conventions,
+    buckets: Buckets,
+    ladder: Ladder,
+}
+
+fn setup(ctx: &Ctx, args: &OverdueArgs) -> Result<Setup> {
+    let dates = match (&args.from, &args.to, args.every) {
+        (Some(from), Some(to), Some(every)) => {
+            let parse = |flag: &str, s: &str| {
+                crate::dates::parse_iso(s).map_err(|e| exit::usage(format!("{flag} \"{s}\" {e}")))
+            };
+            let (from, to) = (parse("--from", from)?, parse("--to", to)?);
+            if to < from {
+                return Err(exit::usage("--to is before --from"));
+            }
+            let dates = match every {
+                Every::MonthEnd => crate::dates::month_ends(from, to),
+                Every::Week | Every::Day => {
+                    let step = if every == Every::Week { 7 } else { 1 };
+                    let mut v = Vec::new();
+                    let mut d = from;
+                    while d <= to {
+                        v.push(d);
+                        d = d + chrono::Days::new(step);
+                    }
+                    v
+                }
+            };
+            if dates.is_empty() {
+                return Err(exit::usage("the range --from … --to holds no date of the --every step"));
+            }
+            if dates.len() > 3660 {
+                return Err(exit::usage("the range holds more than 3660 dates; split it"));
+            }
+            dates
+        }
+        _ => vec![ctx.as_of],
+    };
+    let amount = |flag: &str, s: &str| {
+        money::parse_amount(s).map_err(|e| exit::usage(format!("{flag} \"{s}\" {e}")))
+    };
+    let tolerance = amount("--tolerance", &args.tolerance)?;
+    let multiplier: Decimal = args
+        .penalty_multiplier
+        .trim()
+        .parse()
+        .ok()
+        .filter(|m: &Decimal| *m >= Decimal::ZERO && *m <= Decimal::from(10))
+        .ok_or_else(|| exit::usage(format!("--penalty-multiplier \"{}\" is not a number between 0 and 10", args.penalty_multiplier)))?;
+    if tolerance < Decimal::ZERO {
+        return Err(exit::usage("--tolerance must not be negative"));
+    }
+    let order = Component::parse_order(&args.order).map_err(|e| exit::usage(format!("--order: {e}")))?;
+    let prepay = Prepay::parse(&args.prepay).map_err(|e| exit::usage(format!("--prepay: {e}")))?;
+    let buckets = Buckets::resolve(&args.buckets).map_err(|e| exit::usage(format!("--buckets: {e}")))?;
+    if let Some(b) = &args.bucket {
+        if !buckets.labels().any(|l| l == b) {
+            return Err(exit::usage(format!(
+                "--bucket {b} is not one of the buckets: {}",
+                buckets.labels().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    let ladder = match &args.ladder {
+        None => Ladder::default(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => exit::no_input(format!("ladder {}: no such file", p.display())),
+                _ => exit::config(format!("ladder {}: cannot read: {e}", p.display())),
+            })?;
+            Ladder::from_toml(&text).map_err(|e| exit::config(format!("ladder {}: {e}", p.display())))?
+        }
+    };
+    Ok(Setup {
+        dates,
+        conv: Conventions {
+            grace_days: args.grace_days,
+            tolerance,
+            order,
+            penalty_first: args.penalty_first,
+            penalty_multiplier: multiplier,
+            compound_interest: !args.no_compound,
+            prepay,
+        },
+        buckets,
+        ladder,
+    })
+}
+
+/// The conventions as JSON, stored with saved positions so a snapshot says how it was computed.
+fn conventions_json(args: &OverdueArgs, s: &Setup) -> String {
+    serde_json::json!({
+        "grace_days": s.conv.grace_days,
+        "tolerance": money::fmt_amount(s.conv.tolerance),
+        "penalty_multiplier": s.conv.penalty_multiplier.to_string(),
+        "compound_interest": s.conv.compound_interest,
+        "penalty_first": s.conv.penalty_first,
+        "order": args.order,
+        "prepay": args.prepay,
+        "buckets": s.buckets.to_string(),
+        "ladder": args.ladder.as_ref().map(|p| p.display().to_string()),
+    })
+    .to_string()
+}
+
+/// Payments in force as of a date: reversal rows and the payments they reverse are left out.
+fn effective_payments(pays: &[engine::Payment], as_of: NaiveDate) -> Vec<(NaiveDate, Decimal)> {
+    let reversed: HashSet<&str> = pays
+        .iter()
+        .filter(|p| p.paid_on <= as_of)
+        .filter_map(|p| p.reverses_txn_id.as_deref())
+        .collect();
+    pays.iter()
+        .filter(|p| p.reverses_txn_id.is_none() && p.paid_on <= as_of && !reversed.contains(p.txn_id.as_str()))
+        .map(|p| (p.paid_on, p.amount))
+        .collect()
+}
+
+/// Per-date totals for the summary line and the range report.
+#[derive(Default, Clone)]
+struct Totals {
+    active: u64,
+    overdue: u64,
+    /// bucket label → (loans, outstanding principal, overdue principal, overdue interest)
+    by_bucket: BTreeMap<usize, (u64, Decimal, Decimal, Decimal)>,
+}
+
+fn fen(d: Decimal) -> i64 {
+    money::to_fen(d).unwrap_or(0)
+}
+
+pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
+    let s = setup(ctx, args)?;
+    let single = s.dates.len() == 1;
+    if single && !ctx.as_of_given {
+        ctx.note(&format!("daihou: as of {} (today; pass --as-of to choose)", s.dates[0]));
+    }
+    let t0 = Instant::now();
+    let conn = db::open(&ctx.db, if args.save { db::Mode::Write } else { db::Mode::Read }, ctx.busy_timeout)?;
+    let tx = if args.save { Some(db::begin_shared(&conn)?) } else { None };
+    let c: &rusqlite::Connection = &conn;
+    if args.save {
+        for d in &s.dates {
+            book::clear_positions(c, *d)?;
+        }
+    }
+    let mut totals: Vec<Totals> = vec![Totals::default(); s.dates.len()];
+    let mut report = Report::new(&[
+        "loan_id",
+        "borrower",
+        "phone",
+        "officer",
+        "branch",
+        "region",
+        "product",
+        "dpd",
+        "bucket",
+        "term",
+        "overdue_since",
+        "installments_overdue",
+        "overdue_principal",
+        "overdue_interest",
+        "penalty_interest",
+        "outstanding_principal",
+        "last_payment_date",
+        "max_dpd",
+        "next_action",
+        "last_contact",
+        "last_contact_channel",
+        "sla_breached",
+        "sla_reason",
+        "promises_broken",
+        "last_broken_promise",
+    ]);
+    let mut sort_keys: Vec<(u32, Decimal)> = Vec::new();
+    let mut warnings = 0u64;
+    let mut scan = book::Scan::prepare(c)?;
+    scan.for_each(|b| {
+        let active_dates: Vec<NaiveDate> = s
+            .dates
+            .iter()
+            .copied()
+            .filter(|d| b.info.origination_date.is_none_or(|o| o <= *d))
+            .collect();
+        if active_dates.is_empty() {
+            return Ok(());
+        }
+        let positions = engine::positions(&b.terms, &b.installments, &b.payments, &active_dates, &s.conv);
+        for p in positions {
+            if !p.warnings.is_empty() {
+                warnings += 1;
+                if ctx.verbose {
+                    for w in &p.warnings {
+                        ctx.debug(&format!("loan_id {}: {w}", b.info.loan_id));
+                    }
+                }
+            }
+            if p.closed {
+                continue;
+            }
+            let k = s.dates.iter().position(|d| *d == p.as_of).unwrap_or(0);
+            let bi = s.buckets.index(p.dpd);
+            let bucket = s.buckets.label(p.dpd);
+            let t = &mut totals[k];
+            t.active += 1;
+            let e = t.by_bucket.entry(bi).or_default();
+            e.0 += 1;
+            e.1 += p.outstanding_principal;
+            e.2 += p.overdue_principal;
+            e.3 += p.overdue_interest;
+            let action = if p.dpd > 0 {
+                t.overdue += 1;
+                collection::next_action(&s.ladder, p.dpd, p.overdue_since, &b.followups, p.as_of)
+            } else {
+                collection::Action::default()
+            };
+            let promise = if b.followups.is_empty() {
+                collection::PromiseSummary::default()
+            } else {
+                let pays = effective_payments(&b.payments, p.as_of);
+                collection::promise_summary(&collection::promises(&b.followups, &pays, p.as_of))
+            };
+            if args.save {
+                book::insert_position(
+                    c,
+                    &book::SavedPosition {
+                        as_of: p.as_of,
+                        loan_id: &b.info.loan_id,
+                        dpd: p.dpd,
+                        bucket,
+                        overdue_since: p.overdue_since,
+                        overdue_principal: fen(p.overdue_principal),
+                        overdue_interest: fen(p.overdue_interest),
+                        overdue_fee: fen(p.overdue_fee),
+                        penalty_interest: fen(p.penalty_interest),
+                        outstanding_principal: fen(p.outstanding_principal),
+                        installments_overdue: p.installments_overdue,
+                        last_payment_date: p.last_payment_date,
+                        max_dpd: p.max_dpd,
+                        next_action: action.next_action.as_deref(),
+                        sla_breached: action.sla_breached,
+                        promises_broken: promise.broken,
+                    },
+                )?;
+            }
+            if single && wanted(args, b, &p, bucket) {
+                sort_keys.push((p.dpd, p.overdue_principal + p.overdue_interest));
+                report.push(listing_row(ctx, b, &p, bucket, &action, &promise));
+            }
+        }
+        Ok(())
+    })?;
+    drop(scan);
+    if args.save {
+        let conv = conventions_json(args, &s);
+        for (d, t) in s.dates.iter().zip(&totals) {
+            book::record_run(c, *d, &conv, t.active, t.overdue)?;
+        }
+    }
+    if let Some(tx) = tx {
+        if args.dry_run {
+            tx.rollback()?;
+        } else {
+            tx.commit().context("committing the saved positions")?;
+        }
+    }
+    // Sort by DPD, then amount in arrears, both descending; loan_id keeps ties stable.
+    let mut idx: Vec<usize> = (0..report.rows.len()).collect();
+    idx.sort_by(|&a, &b| sort_keys[b].0.cmp(&sort_keys[a].0).then(sort_keys[b].1.cmp(&sort_keys[a].1)));
+    let rows = std::mem::take(&mut report.rows);
+    let mut rows: Vec<Option<Vec<Cell>>> = rows.into_iter().map(Some).collect();
+    report.rows = idx.into_iter().filter_map(|i| rows[i].take()).collect();
+
+    if single {
+        output::emit(ctx, &report)?;
+    } else {
+        output::emit(ctx, &range_report(&s, &totals))?;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    for (d, t) in s.dates.iter().zip(&totals) {
+        if single || ctx.verbose {
+            ctx.note(&summary_line(*d, t, &s.buckets));
+        }
+    }
+    if !single {
+        ctx.note(&format!("overdue: {} dates from {} to {}", s.dates.len(), s.dates[0], s.dates[s.dates.len() - 1]));
+    }
+    if warnings > 0 {
+        ctx.note(&format!("overdue: warning: {warnings} loan positions carry data warnings (see -v)"));
+    }
+    if args.save {
+        let verb = if args.dry_run { "would save (dry run, rolled back)" } else { "saved" };
+        let n: u64 = totals.iter().map(|t| t.active).sum();
+        ctx.note(&format!("overdue: {verb} {n} positions for {} date(s), {secs:.1} s", s.dates.len()));
+    } else {
+        ctx.debug(&format!("overdue: {secs:.1} s"));
+    }
+    Ok(())
+}
+
+fn wanted(args: &OverdueArgs, b: &book::LoanBook, p: &Position, bucket: &str) -> bool {
+    (args.all || p.dpd > 0)
+        && args.min_dpd.is_none_or(|m| p.dpd >= m)
+        && args.bucket.as_deref().is_none_or(|x| x == bucket)
+        && args.officer.as_deref().is_none_or(|x| x == b.info.officer)
+        && args.branch.as_deref().is_none_or(|x| x == b.info.branch)
+        && args.region.as_deref().is_none_or(|x| x == b.info.region)
+}
+
+fn listing_row(
+    ctx: &Ctx,
+    b: &book::LoanBook,
+    p: &Position,
+    bucket: &str,
+    a: &collection::Action,
+    promise: &collection::PromiseSummary,
+) -> Vec<Cell> {
+    let (name, phone) = if ctx.show_pii {
+        (b.info.borrower_name.clone(), b.info.phone.clone())
+    } else {
+        (pii::mask_name(&b.info.borrower_name), pii::mask_phone(&b.info.phone))
+    };
+    let opt = |s: &Option<String>| s.clone().map_or(Cell::Null, Cell::Text);
+    vec![
+        Cell::Text(b.info.loan_id.clone()),
+        Cell::Text(name),
+        Cell::Text(phone),
+        Cell::Text(b.info.officer.clone()),
+        Cell::Text(b.info.branch.clone()),
+        Cell::Text(b.info.region.clone()),
+        Cell::Text(b.info.product.clone()),
+        Cell::Int(p.dpd.into()),
+        bucket.into(),
+        term_class(p.dpd).into(),
+        p.overdue_since.into(),
+        Cell::Int(p.installments_overdue.into()),
+        Cell::Money(p.overdue_principal),
+        Cell::Money(p.overdue_interest),
+        Cell::Money(p.penalty_interest),
+        Cell::Money(p.outstanding_principal),
+        p.last_payment_date.into(),
+        Cell::Int(p.max_dpd.into()),
+        opt(&a.next_action),
+        a.last_contact.into(),
+        opt(&a.last_contact_channel),
+        Cell::Bool(a.sla_breached),
+        opt(&a.sla_reason),
+        Cell::Int(promise.broken.into()),
+        promise.last_broken.into(),
+    ]
+}
+
+fn summary_line(d: NaiveDate, t: &Totals, buckets: &Buckets) -> String {
+    let overdue_balance: Decimal = t.by_bucket.iter().filter(|(i, _)| **i > 0).map(|(_, v)| v.1).sum();
+    let parts: Vec<String> = t
+        .by_bucket
+        .iter()
+        .filter(|(i, _)| **i > 0)
+        .map(|(i, v)| format!("{} {} / {}", buckets.as_slice()[*i].label, v.0, money::fmt_amount(v.1)))
+        .collect();
+    let mut line = format!(
+        "overdue as of {d}: {} of {} active loans overdue, outstanding principal in arrears {}",
+        t.overdue,
+        t.active,
+        money::fmt_amount(overdue_balance)
+    );
+    if !parts.is_empty() {
+        line.push_str(&format!(" ({})", parts.join("; ")));
+    }
+    line
+}
+
+/// For a range of dates: one row per date and bucket (an aging table over time).
+fn range_report(s: &Setup, totals: &[Totals]) -> Report {
+    let mut r = Report::new(&[
+        "as_of",
+        "bucket",
+        "loans",
+        "outstanding_principal",
+        "overdue_principal",
+        "overdue_interest",
+    ]);
+    for (d, t) in s.dates.iter().zip(totals) {
+        for (i, b) in s.buckets.as_slice().iter().enumerate() {
+            let v = t.by_bucket.get(&i).cloned().unwrap_or_default();
+            r.push(vec![
+                Cell::Date(*d),
+                Cell::Text(b.label.clone()),
+                Cell::Int(v.0 as i64),
+                Cell::Money(v.1),
+                Cell::Money(v.2),
+                Cell::Money(v.3),
+            ]);
+        }
+    }
+    r
 }

@@ -9,10 +9,25 @@ use rusqlite::Connection;
 use crate::exit;
 
 /// The schema version `schema.sql` describes.
-pub const CURRENT: i64 = 1;
+pub const CURRENT: i64 = 2;
 
 /// Upgrade steps: `STEPS[i]` takes a ledger from version i+1 to i+2.
-pub const STEPS: &[&str] = &[];
+pub const STEPS: &[&str] = &[
+    // 1 → 2: saved overdue positions.
+    "CREATE TABLE positions (
+        as_of TEXT NOT NULL, loan_id TEXT NOT NULL, dpd INTEGER NOT NULL, bucket TEXT NOT NULL,
+        overdue_since TEXT, overdue_principal INTEGER NOT NULL, overdue_interest INTEGER NOT NULL,
+        overdue_fee INTEGER NOT NULL, penalty_interest INTEGER NOT NULL,
+        outstanding_principal INTEGER NOT NULL, installments_overdue INTEGER NOT NULL,
+        last_payment_date TEXT, max_dpd INTEGER NOT NULL, next_action TEXT,
+        sla_breached INTEGER NOT NULL, promises_broken INTEGER NOT NULL,
+        PRIMARY KEY (as_of, loan_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE position_runs (
+        as_of TEXT PRIMARY KEY NOT NULL, computed_at TEXT NOT NULL, conventions TEXT NOT NULL,
+        loans INTEGER NOT NULL, overdue INTEGER NOT NULL
+    );",
+];
 
 /// Creates the schema in an empty database or upgrades an older one.
 pub fn bring_up_to_date(conn: &Connection, path: &Path) -> Result<()> {

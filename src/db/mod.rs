@@ -1,6 +1,7 @@
 //! The only place that opens the ledger: pragmas, schema creation and migrations.
 //! All SQL lives under `db/`, one file per area.
 
+pub mod book;
 pub mod ledger;
 pub mod migrations;
 
@@ -134,5 +135,11 @@ fn create_private_file(path: &Path) -> Result<()> {
 /// concurrent run waits up to the busy timeout here instead of failing half-way (exit 75).
 pub fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .context("cannot start a write transaction on the ledger")
+}
+
+/// [`begin`] for a shared connection (the caller keeps reading through it inside the transaction).
+pub fn begin_shared(conn: &Connection) -> Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
         .context("cannot start a write transaction on the ledger")
 }
