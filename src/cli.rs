@@ -175,9 +175,13 @@ pub struct OverdueArgs {
     #[arg(long)]
     pub region: Option<String>,
 
-    /// List every active loan, not only the overdue ones.
+    /// List every active loan, not only the overdue ones (with --installments: closed ones too).
     #[arg(long)]
     pub all: bool,
+
+    /// One row per installment instead of per loan: due date, when it was settled, days late.
+    #[arg(long)]
+    pub installments: bool,
 
     /// First date of a range (with --to and --every): positions for every date in one pass.
     #[arg(long, value_name = "DATE", requires_all = ["to", "every"])]

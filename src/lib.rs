@@ -3,11 +3,11 @@
 //! Facts (loans, schedules, repayments, followups) come in through `import`; everything else is
 //! derived from them for a given as-of date by pure domain modules (`schedule`, `engine`, …).
 
+pub mod buckets;
 pub mod cli;
+pub mod collection;
 pub mod commands;
 pub mod context;
-pub mod buckets;
-pub mod collection;
 pub mod dates;
 pub mod db;
 pub mod engine;

@@ -60,6 +60,8 @@ impl From<Option<NaiveDate>> for Cell {
 pub struct Report {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
+    /// The columns a human table shows, when narrower than the CSV/JSON contract.
+    pub table_columns: Option<Vec<usize>>,
 }
 
 impl Report {
@@ -67,7 +69,19 @@ impl Report {
         Report {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows: Vec::new(),
+            table_columns: None,
         }
+    }
+
+    /// Shows only these columns (by name) in table format; CSV and JSON keep every column.
+    pub fn table_shows(mut self, names: &[&str]) -> Report {
+        self.table_columns = Some(
+            names
+                .iter()
+                .filter_map(|n| self.columns.iter().position(|c| c == n))
+                .collect(),
+        );
+        self
     }
 
     pub fn push(&mut self, row: Vec<Cell>) {
@@ -142,9 +156,13 @@ fn render_table(w: &mut dyn Write, report: &Report, color: bool) -> Result<()> {
     } else {
         t.enforce_styling();
     }
-    t.set_header(report.columns.iter().map(|c| TCell::new(c)));
+    let shown: Vec<usize> = match &report.table_columns {
+        Some(cols) => cols.clone(),
+        None => (0..report.columns.len()).collect(),
+    };
+    t.set_header(shown.iter().map(|&i| TCell::new(&report.columns[i])));
     for row in &report.rows {
-        t.add_row(row.iter().map(|cell| match cell {
+        t.add_row(shown.iter().map(|&i| &row[i]).map(|cell| match cell {
             Cell::Money(d) => {
                 TCell::new(money::fmt_thousands(*d)).set_alignment(CellAlignment::Right)
             }

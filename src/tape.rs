@@ -340,6 +340,23 @@ impl Plan {
             .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
             .collect();
         let find = |col: &str| header.iter().position(|h| h.eq_ignore_ascii_case(col));
+        let all: Vec<&'static str> = kind
+            .required()
+            .iter()
+            .chain(kind.optional())
+            .copied()
+            .collect();
+        if section.is_none() && !all.iter().any(|c| find(c).is_some()) {
+            // No contract column at all: most likely the header row is missing and this line is
+            // data, which may hold borrower names, phones or ID numbers, so none of it is shown.
+            return Err(exit::data(format!(
+                "{name}: the first line has none of the {} column names: is the header row missing, \
+                 or is this a foreign tape (which needs --map)? Its values are not shown, as they may \
+                 hold borrower data; expected columns: {}",
+                kind.as_str(),
+                all.join(", ")
+            )));
+        }
         let mut problems = Vec::new();
         let mut dups: Vec<&str> = Vec::new();
         for (i, h) in header.iter().enumerate() {
@@ -351,12 +368,6 @@ impl Plan {
         if !dups.is_empty() {
             problems.push(format!("duplicated column(s) {}", dups.join(", ")));
         }
-        let all: Vec<&'static str> = kind
-            .required()
-            .iter()
-            .chain(kind.optional())
-            .copied()
-            .collect();
         let mut cols = Vec::with_capacity(all.len());
         let mut missing = Vec::new();
         let mut mapped_missing = Vec::new();

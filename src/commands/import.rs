@@ -76,8 +76,17 @@ impl Parsed {
         }
     }
 
+    /// What makes two rows the same row: the natural key, or for a followup (which has none)
+    /// its whole content, so two different contacts on one day are not duplicates.
+    fn identity(&self) -> String {
+        match self {
+            Parsed::Followup(r) => r.followup_id(),
+            _ => self.key(),
+        }
+    }
+
     fn key_hash(&self) -> u64 {
-        fnv1a(self.key().as_bytes())
+        fnv1a(self.identity().as_bytes())
     }
 }
 
@@ -100,10 +109,20 @@ fn quote(v: &str) -> String {
 }
 
 fn field_error(name: &str, line: u64, row: &dyn records::Row, e: &FieldError) -> String {
+    let value = row.get(e.column);
     if records::is_pii(e.column) {
         format!(
             "{name} line {line}, column {}: the value {}",
             e.column, e.expected
+        )
+    } else if value.contains('\n') {
+        // Most likely a quote left open: the value swallowed the rest of the line and the lines
+        // after it, which may hold borrower data, so it is not shown.
+        format!(
+            "{name} line {line}, column {}: the value (running over {} lines; is a quote left open?) {}",
+            e.column,
+            value.split('\n').count(),
+            e.expected
         )
     } else {
         format!(
@@ -477,7 +496,7 @@ fn find_duplicates(
     let dup: HashSet<u64> = dup_hashes.into_iter().collect();
     let mut tape = Tape::open(job.input.clone(), spec, false)?;
     let mut rec = csv::StringRecord::new();
-    let mut seen: Vec<(String, Vec<u64>)> = Vec::new();
+    let mut seen: Vec<(String, String, Vec<u64>)> = Vec::new();
     while let Some(next) = tape.next(&mut rec)? {
         let Ok(line) = next else { continue };
         if tape.skipped(&rec) {
@@ -487,14 +506,14 @@ fn find_duplicates(
             continue;
         };
         if dup.contains(&parsed.key_hash()) {
-            let key = parsed.key();
-            match seen.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, lines)) => lines.push(line),
-                None => seen.push((key, vec![line])),
+            let id = parsed.identity();
+            match seen.iter_mut().find(|(k, _, _)| *k == id) {
+                Some((_, _, lines)) => lines.push(line),
+                None => seen.push((id, parsed.key(), vec![line])),
             }
         }
     }
-    for (key, lines) in seen.into_iter().filter(|(_, l)| l.len() > 1) {
+    for (_, key, lines) in seen.into_iter().filter(|(_, _, l)| l.len() > 1) {
         let rest: Vec<String> = lines[1..].iter().map(u64::to_string).collect();
         run.errors.push(format!(
             "{name} line {}: duplicate key ({key}), also on line {}",

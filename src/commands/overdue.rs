@@ -51,10 +51,14 @@ fn setup(ctx: &Ctx, args: &OverdueArgs) -> Result<Setup> {
                 }
             };
             if dates.is_empty() {
-                return Err(exit::usage("the range --from … --to holds no date of the --every step"));
+                return Err(exit::usage(
+                    "the range --from … --to holds no date of the --every step",
+                ));
             }
             if dates.len() > 3660 {
-                return Err(exit::usage("the range holds more than 3660 dates; split it"));
+                return Err(exit::usage(
+                    "the range holds more than 3660 dates; split it",
+                ));
             }
             dates
         }
@@ -70,13 +74,20 @@ fn setup(ctx: &Ctx, args: &OverdueArgs) -> Result<Setup> {
         .parse()
         .ok()
         .filter(|m: &Decimal| *m >= Decimal::ZERO && *m <= Decimal::from(10))
-        .ok_or_else(|| exit::usage(format!("--penalty-multiplier \"{}\" is not a number between 0 and 10", args.penalty_multiplier)))?;
+        .ok_or_else(|| {
+            exit::usage(format!(
+                "--penalty-multiplier \"{}\" is not a number between 0 and 10",
+                args.penalty_multiplier
+            ))
+        })?;
     if tolerance < Decimal::ZERO {
         return Err(exit::usage("--tolerance must not be negative"));
     }
-    let order = Component::parse_order(&args.order).map_err(|e| exit::usage(format!("--order: {e}")))?;
+    let order =
+        Component::parse_order(&args.order).map_err(|e| exit::usage(format!("--order: {e}")))?;
     let prepay = Prepay::parse(&args.prepay).map_err(|e| exit::usage(format!("--prepay: {e}")))?;
-    let buckets = Buckets::resolve(&args.buckets).map_err(|e| exit::usage(format!("--buckets: {e}")))?;
+    let buckets =
+        Buckets::resolve(&args.buckets).map_err(|e| exit::usage(format!("--buckets: {e}")))?;
     if let Some(b) = &args.bucket {
         if !buckets.labels().any(|l| l == b) {
             return Err(exit::usage(format!(
@@ -89,10 +100,13 @@ fn setup(ctx: &Ctx, args: &OverdueArgs) -> Result<Setup> {
         None => Ladder::default(),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => exit::no_input(format!("ladder {}: no such file", p.display())),
+                std::io::ErrorKind::NotFound => {
+                    exit::no_input(format!("ladder {}: no such file", p.display()))
+                }
                 _ => exit::config(format!("ladder {}: cannot read: {e}", p.display())),
             })?;
-            Ladder::from_toml(&text).map_err(|e| exit::config(format!("ladder {}: {e}", p.display())))?
+            Ladder::from_toml(&text)
+                .map_err(|e| exit::config(format!("ladder {}: {e}", p.display())))?
         }
     };
     Ok(Setup {
@@ -135,7 +149,11 @@ fn effective_payments(pays: &[engine::Payment], as_of: NaiveDate) -> Vec<(NaiveD
         .filter_map(|p| p.reverses_txn_id.as_deref())
         .collect();
     pays.iter()
-        .filter(|p| p.reverses_txn_id.is_none() && p.paid_on <= as_of && !reversed.contains(p.txn_id.as_str()))
+        .filter(|p| {
+            p.reverses_txn_id.is_none()
+                && p.paid_on <= as_of
+                && !reversed.contains(p.txn_id.as_str())
+        })
         .map(|p| (p.paid_on, p.amount))
         .collect()
 }
@@ -157,11 +175,26 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     let s = setup(ctx, args)?;
     let single = s.dates.len() == 1;
     if single && !ctx.as_of_given {
-        ctx.note(&format!("daihou: as of {} (today; pass --as-of to choose)", s.dates[0]));
+        ctx.note(&format!(
+            "daihou: as of {} (today; pass --as-of to choose)",
+            s.dates[0]
+        ));
     }
     let t0 = Instant::now();
-    let conn = db::open(&ctx.db, if args.save { db::Mode::Write } else { db::Mode::Read }, ctx.busy_timeout)?;
-    let tx = if args.save { Some(db::begin_shared(&conn)?) } else { None };
+    let conn = db::open(
+        &ctx.db,
+        if args.save {
+            db::Mode::Write
+        } else {
+            db::Mode::Read
+        },
+        ctx.busy_timeout,
+    )?;
+    let tx = if args.save {
+        Some(db::begin_shared(&conn)?)
+    } else {
+        None
+    };
     let c: &rusqlite::Connection = &conn;
     if args.save {
         for d in &s.dates {
@@ -195,6 +228,32 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         "sla_reason",
         "promises_broken",
         "last_broken_promise",
+    ])
+    .table_shows(&[
+        "loan_id",
+        "borrower",
+        "officer",
+        "dpd",
+        "bucket",
+        "overdue_since",
+        "overdue_principal",
+        "overdue_interest",
+        "penalty_interest",
+        "outstanding_principal",
+        "next_action",
+        "last_contact",
+        "sla_breached",
+        "promises_broken",
+    ]);
+    let mut inst_report = Report::new(&[
+        "loan_id",
+        "installment_no",
+        "due_date",
+        "principal_due",
+        "interest_due",
+        "status",
+        "settled_on",
+        "days_late",
     ]);
     let mut sort_keys: Vec<(u32, Decimal)> = Vec::new();
     let mut warnings = 0u64;
@@ -209,7 +268,13 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         if active_dates.is_empty() {
             return Ok(());
         }
-        let positions = engine::positions(&b.terms, &b.installments, &b.payments, &active_dates, &s.conv);
+        let positions = engine::positions(
+            &b.terms,
+            &b.installments,
+            &b.payments,
+            &active_dates,
+            &s.conv,
+        );
         for p in positions {
             if !p.warnings.is_empty() {
                 warnings += 1;
@@ -217,6 +282,12 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
                     for w in &p.warnings {
                         ctx.debug(&format!("loan_id {}: {w}", b.info.loan_id));
                     }
+                }
+            }
+            if single && args.installments && (args.all || !p.closed) {
+                let bucket = s.buckets.label(p.dpd);
+                if wanted_loan(args, b, &p, bucket) {
+                    installment_rows(&mut inst_report, b, &p, s.conv.grace_days);
                 }
             }
             if p.closed {
@@ -290,12 +361,19 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     }
     // Sort by DPD, then amount in arrears, both descending; loan_id keeps ties stable.
     let mut idx: Vec<usize> = (0..report.rows.len()).collect();
-    idx.sort_by(|&a, &b| sort_keys[b].0.cmp(&sort_keys[a].0).then(sort_keys[b].1.cmp(&sort_keys[a].1)));
+    idx.sort_by(|&a, &b| {
+        sort_keys[b]
+            .0
+            .cmp(&sort_keys[a].0)
+            .then(sort_keys[b].1.cmp(&sort_keys[a].1))
+    });
     let rows = std::mem::take(&mut report.rows);
     let mut rows: Vec<Option<Vec<Cell>>> = rows.into_iter().map(Some).collect();
     report.rows = idx.into_iter().filter_map(|i| rows[i].take()).collect();
 
-    if single {
+    if single && args.installments {
+        output::emit(ctx, &inst_report)?;
+    } else if single {
         output::emit(ctx, &report)?;
     } else {
         output::emit(ctx, &range_report(&s, &totals))?;
@@ -307,15 +385,29 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         }
     }
     if !single {
-        ctx.note(&format!("overdue: {} dates from {} to {}", s.dates.len(), s.dates[0], s.dates[s.dates.len() - 1]));
+        ctx.note(&format!(
+            "overdue: {} dates from {} to {}",
+            s.dates.len(),
+            s.dates[0],
+            s.dates[s.dates.len() - 1]
+        ));
     }
     if warnings > 0 {
-        ctx.note(&format!("overdue: warning: {warnings} loan positions carry data warnings (see -v)"));
+        ctx.note(&format!(
+            "overdue: warning: {warnings} loan positions carry data warnings (see -v)"
+        ));
     }
     if args.save {
-        let verb = if args.dry_run { "would save (dry run, rolled back)" } else { "saved" };
+        let verb = if args.dry_run {
+            "would save (dry run, rolled back)"
+        } else {
+            "saved"
+        };
         let n: u64 = totals.iter().map(|t| t.active).sum();
-        ctx.note(&format!("overdue: {verb} {n} positions for {} date(s), {secs:.1} s", s.dates.len()));
+        ctx.note(&format!(
+            "overdue: {verb} {n} positions for {} date(s), {secs:.1} s",
+            s.dates.len()
+        ));
     } else {
         ctx.debug(&format!("overdue: {secs:.1} s"));
     }
@@ -323,12 +415,51 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
 }
 
 fn wanted(args: &OverdueArgs, b: &book::LoanBook, p: &Position, bucket: &str) -> bool {
-    (args.all || p.dpd > 0)
-        && args.min_dpd.is_none_or(|m| p.dpd >= m)
+    (args.all || p.dpd > 0) && wanted_loan(args, b, p, bucket)
+}
+
+/// The filters other than "overdue only".
+fn wanted_loan(args: &OverdueArgs, b: &book::LoanBook, p: &Position, bucket: &str) -> bool {
+    args.min_dpd.is_none_or(|m| p.dpd >= m)
         && args.bucket.as_deref().is_none_or(|x| x == bucket)
         && args.officer.as_deref().is_none_or(|x| x == b.info.officer)
         && args.branch.as_deref().is_none_or(|x| x == b.info.branch)
         && args.region.as_deref().is_none_or(|x| x == b.info.region)
+}
+
+/// One row per installment: settled (with its days late), overdue, or not yet due.
+fn installment_rows(r: &mut Report, b: &book::LoanBook, p: &Position, grace_days: u32) {
+    let mut inst: Vec<&engine::Installment> = b.installments.iter().collect();
+    inst.sort_by_key(|i| (i.due_date, i.installment_no));
+    for i in inst {
+        let settled = p
+            .settled
+            .iter()
+            .find(|s| s.installment_no == i.installment_no && s.due_date == i.due_date);
+        let (status, settled_on, days_late) = match settled {
+            Some(s) => (
+                "settled",
+                Cell::Date(s.settled_on),
+                Cell::Int(s.days_late.into()),
+            ),
+            None if (p.as_of - i.due_date).num_days() > i64::from(grace_days) => (
+                "overdue",
+                Cell::Null,
+                Cell::Int((p.as_of - i.due_date).num_days()),
+            ),
+            None => ("not_due", Cell::Null, Cell::Null),
+        };
+        r.push(vec![
+            Cell::Text(b.info.loan_id.clone()),
+            Cell::Int(i.installment_no.into()),
+            Cell::Date(i.due_date),
+            Cell::Money(i.principal_due),
+            Cell::Money(i.interest_due),
+            status.into(),
+            settled_on,
+            days_late,
+        ]);
+    }
 }
 
 fn listing_row(
@@ -342,7 +473,10 @@ fn listing_row(
     let (name, phone) = if ctx.show_pii {
         (b.info.borrower_name.clone(), b.info.phone.clone())
     } else {
-        (pii::mask_name(&b.info.borrower_name), pii::mask_phone(&b.info.phone))
+        (
+            pii::mask_name(&b.info.borrower_name),
+            pii::mask_phone(&b.info.phone),
+        )
     };
     let opt = |s: &Option<String>| s.clone().map_or(Cell::Null, Cell::Text);
     vec![
@@ -375,12 +509,24 @@ fn listing_row(
 }
 
 fn summary_line(d: NaiveDate, t: &Totals, buckets: &Buckets) -> String {
-    let overdue_balance: Decimal = t.by_bucket.iter().filter(|(i, _)| **i > 0).map(|(_, v)| v.1).sum();
+    let overdue_balance: Decimal = t
+        .by_bucket
+        .iter()
+        .filter(|(i, _)| **i > 0)
+        .map(|(_, v)| v.1)
+        .sum();
     let parts: Vec<String> = t
         .by_bucket
         .iter()
         .filter(|(i, _)| **i > 0)
-        .map(|(i, v)| format!("{} {} / {}", buckets.as_slice()[*i].label, v.0, money::fmt_amount(v.1)))
+        .map(|(i, v)| {
+            format!(
+                "{} {} / {}",
+                buckets.as_slice()[*i].label,
+                v.0,
+                money::fmt_amount(v.1)
+            )
+        })
         .collect();
     let mut line = format!(
         "overdue as of {d}: {} of {} active loans overdue, outstanding principal in arrears {}",

@@ -37,7 +37,9 @@ pub struct LoanBook {
 }
 
 fn bad(table: &str, loan_id: &str, col: &str) -> anyhow::Error {
-    crate::exit::data(format!("ledger table {table}, loan_id {loan_id}: column {col} does not hold a YYYY-MM-DD date"))
+    crate::exit::data(format!(
+        "ledger table {table}, loan_id {loan_id}: column {col} does not hold a YYYY-MM-DD date"
+    ))
 }
 
 fn fen(v: i64) -> Decimal {
@@ -53,7 +55,10 @@ struct Child<'s, T> {
 }
 
 impl<'s, T> Child<'s, T> {
-    fn new(stmt: &'s mut Statement<'_>, read: fn(&rusqlite::Row<'_>) -> Result<(String, T)>) -> Result<Self> {
+    fn new(
+        stmt: &'s mut Statement<'_>,
+        read: fn(&rusqlite::Row<'_>) -> Result<(String, T)>,
+    ) -> Result<Self> {
         Ok(Child {
             rows: stmt.query([])?,
             pending: None,
@@ -153,10 +158,13 @@ impl<'c> Scan<'c> {
         let mut fups = Child::new(&mut self.followups, |r| {
             let id: String = r.get(0)?;
             let cd: String = r.get(1)?;
-            let contact_date = from_ledger(&cd).ok_or_else(|| bad("followups", &id, "contact_date"))?;
+            let contact_date =
+                from_ledger(&cd).ok_or_else(|| bad("followups", &id, "contact_date"))?;
             let pd: Option<String> = r.get(4)?;
             let promise_date = match pd {
-                Some(p) => Some(from_ledger(&p).ok_or_else(|| bad("followups", &id, "promise_date"))?),
+                Some(p) => {
+                    Some(from_ledger(&p).ok_or_else(|| bad("followups", &id, "promise_date"))?)
+                }
                 None => None,
             };
             let amount: Option<i64> = r.get(5)?;
@@ -188,9 +196,11 @@ impl<'c> Scan<'c> {
             let orig: String = r.get(3)?;
             book.terms = LoanTerms {
                 principal: fen(r.get(1)?),
-                annual_rate_pct: rate
-                    .parse()
-                    .map_err(|_| crate::exit::data(format!("ledger table loans, loan_id {loan_id}: annual_rate is not a decimal")))?,
+                annual_rate_pct: rate.parse().map_err(|_| {
+                    crate::exit::data(format!(
+                        "ledger table loans, loan_id {loan_id}: annual_rate is not a decimal"
+                    ))
+                })?,
             };
             book.info = LoanInfo {
                 origination_date: from_ledger(&orig),
@@ -269,7 +279,13 @@ pub fn insert_position(c: &Connection, p: &SavedPosition<'_>) -> Result<()> {
     Ok(())
 }
 
-pub fn record_run(c: &Connection, as_of: NaiveDate, conventions: &str, loans: u64, overdue: u64) -> Result<()> {
+pub fn record_run(
+    c: &Connection,
+    as_of: NaiveDate,
+    conventions: &str,
+    loans: u64,
+    overdue: u64,
+) -> Result<()> {
     c.execute(
         "INSERT INTO position_runs (as_of, computed_at, conventions, loans, overdue) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![

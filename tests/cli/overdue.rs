@@ -1,0 +1,384 @@
+//! `daihou overdue`: exact DPD against real reported delinquency, the example tape, saving,
+//! ranges, filters, privacy and golden outputs.
+
+use std::collections::HashMap;
+
+use crate::common::*;
+
+fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .map(String::from)
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn example_env() -> Env {
+    let env = Env::new();
+    let (code, _, err) = env.run(&["-q", "import", "tape", s(&example_tape())]);
+    assert_eq!(code, 0, "{err}");
+    env
+}
+
+/// loan_payments_data_2016.csv carries the lender's own past_due_days; daihou must reproduce it.
+#[test]
+fn real_loan_payments_2016_match_reported_past_due_days() {
+    let env = Env::new();
+    let map = root().join("examples/maps/loan_payments_2016.toml");
+    let data = fixture("real/loan_payments_data_2016.csv");
+    let (code, _, err) = env.run(&["-q", "import", "tape", "--map", s(&map), s(&data)]);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, err) = env.run(&["overdue", "--as-of", "2016-12-08", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    let overdue: HashMap<String, HashMap<String, String>> = csv_rows(&out)
+        .into_iter()
+        .map(|r| (r["loan_id"].clone(), r))
+        .collect();
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2016-12-08",
+        "--installments",
+        "--all",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let history: HashMap<String, HashMap<String, String>> = csv_rows(&out)
+        .into_iter()
+        .map(|r| (r["loan_id"].clone(), r))
+        .collect();
+
+    let source = std::fs::read_to_string(&data).unwrap();
+    let (mut collection, mut collection_paidoff_ok, mut collection_paidoff, mut paidoff) =
+        (0, 0, 0, 0);
+    for r in csv_rows(&source) {
+        let id = &r["Loan_ID"];
+        match r["loan_status"].as_str() {
+            "COLLECTION" => {
+                collection += 1;
+                let row = overdue
+                    .get(id)
+                    .unwrap_or_else(|| panic!("{id} is COLLECTION but not overdue"));
+                assert_eq!(row["dpd"], r["past_due_days"], "{id}");
+                assert_eq!(
+                    row["overdue_principal"],
+                    format!("{}.00", r["Principal"]),
+                    "{id}"
+                );
+            }
+            "COLLECTION_PAIDOFF" => {
+                collection_paidoff += 1;
+                assert!(!overdue.contains_key(id), "{id} was paid off");
+                let h = &history[id];
+                assert_eq!(h["status"], "settled", "{id}");
+                if h["days_late"] == r["past_due_days"] {
+                    collection_paidoff_ok += 1;
+                }
+            }
+            "PAIDOFF" => {
+                paidoff += 1;
+                assert!(!overdue.contains_key(id), "{id} is PAIDOFF");
+                assert_eq!(history[id]["status"], "settled", "{id}");
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((collection, collection_paidoff, paidoff), (100, 100, 300));
+    assert_eq!(overdue.len(), 100);
+    assert!(
+        collection_paidoff_ok >= 99,
+        "only {collection_paidoff_ok} of 100 days_late matched"
+    );
+}
+
+/// The example tape's special loans (examples/tape/README.md) come out as designed.
+#[test]
+fn example_tape_overdue_loans_are_exact() {
+    let env = example_env();
+    let (code, out, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("overdue as of 2026-06-30: 6 of"), "{err}");
+    let rows = csv_rows(&out);
+    let got: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["loan_id"].clone(),
+                r["dpd"].clone(),
+                r["overdue_principal"].clone(),
+                r["overdue_interest"].clone(),
+            )
+        })
+        .collect();
+    let want = [
+        ("LN2024000015", "207", "9977.62", "2719.68"),
+        ("LN2024000023", "100", "13333.32", "2733.33"),
+        ("LN2025000025", "75", "0.00", "7200.00"),
+        ("LN2024000013", "45", "111111.12", "5537.04"),
+        ("LN2024000019", "20", "2597.35", "0.00"),
+        ("LN2025000029", "5", "3368.90", "315.31"),
+    ];
+    let want: Vec<(String, String, String, String)> = want
+        .iter()
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    let by_id: HashMap<&str, &HashMap<String, String>> =
+        rows.iter().map(|r| (r["loan_id"].as_str(), r)).collect();
+    // The loan nobody followed up breaches the first-contact SLA.
+    assert_eq!(by_id["LN2025000025"]["sla_breached"], "true");
+    assert_eq!(by_id["LN2025000025"]["last_contact"], "");
+    assert_eq!(
+        by_id["LN2024000015"]["next_action"],
+        "legal_review_asset_preservation"
+    );
+    assert_eq!(
+        by_id["LN2024000013"]["next_action"],
+        "collection_notice_and_visit"
+    );
+    assert_eq!(by_id["LN2025000029"]["term"], "short");
+    assert_eq!(by_id["LN2024000023"]["term"], "long");
+    // PII is masked by default.
+    assert!(by_id["LN2024000015"]["borrower"].contains('*'));
+    assert!(by_id["LN2024000015"]["phone"].contains("****"));
+}
+
+#[test]
+fn filters_narrow_the_list() {
+    let env = example_env();
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut a = vec!["overdue", "--as-of", "2026-06-30", "--format", "csv"];
+        a.extend_from_slice(args);
+        let (code, out, err) = env.run(&a);
+        assert_eq!(code, 0, "{err}");
+        csv_rows(&out)
+            .into_iter()
+            .map(|r| r["loan_id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(&["--min-dpd", "91"]), ["LN2024000015", "LN2024000023"]);
+    assert_eq!(ids(&["--min-dpd", "90"]).len(), 2);
+    assert_eq!(ids(&["--bucket", "1-30"]), ["LN2024000019", "LN2025000029"]);
+    assert_eq!(ids(&["--buckets", "m", "--bucket", "M2"]), ["LN2024000013"]);
+    assert_eq!(
+        ids(&["--officer", "陈立新"]),
+        ["LN2025000025", "LN2024000013"]
+    );
+    assert!(ids(&["--region", "nowhere"]).is_empty());
+    let all = ids(&["--all"]);
+    assert!(all.len() > 6 && all[..6].iter().all(|i| i.starts_with("LN")));
+    let (code, _, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--bucket", "nope"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn an_earlier_as_of_sees_the_book_as_it_was() {
+    let env = example_env();
+    // On 2026-06-25 LN2025000029's installment is due today: not overdue yet (DPD 0);
+    // on 2026-06-26 it is DPD 1.
+    let dpd_of = |date: &str, id: &str| -> Option<String> {
+        let (_, out, _) = env.run(&["overdue", "--as-of", date, "--format", "csv"]);
+        csv_rows(&out)
+            .into_iter()
+            .find(|r| r["loan_id"] == id)
+            .map(|r| r["dpd"].clone())
+    };
+    assert_eq!(dpd_of("2026-06-25", "LN2025000029"), None);
+    assert_eq!(dpd_of("2026-06-26", "LN2025000029").as_deref(), Some("1"));
+}
+
+#[test]
+fn save_replaces_the_date_and_dry_run_keeps_nothing() {
+    let env = example_env();
+    let (code, _, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--save",
+        "--dry-run",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("dry run"), "{err}");
+    assert_eq!(env.sql("SELECT count(*) FROM positions"), ["0"]);
+    let (code, _, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--save",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let first = env.sql("SELECT * FROM positions ORDER BY loan_id");
+    assert_eq!(
+        env.sql("SELECT count(*) FROM positions WHERE dpd > 0"),
+        ["6"]
+    );
+    let (code, _, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--save",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env.sql("SELECT * FROM positions ORDER BY loan_id"), first);
+    assert_eq!(env.sql("SELECT count(*) FROM position_runs"), ["1"]);
+}
+
+#[test]
+fn a_range_saves_every_month_end_in_one_pass_and_matches_single_dates() {
+    let env = example_env();
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--from",
+        "2025-07-01",
+        "--to",
+        "2026-06-30",
+        "--every",
+        "month-end",
+        "--save",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env.sql("SELECT count(*) FROM position_runs"), ["12"]);
+    assert!(out.starts_with(
+        "as_of,bucket,loans,outstanding_principal,overdue_principal,overdue_interest\n"
+    ));
+    let range = env.sql("SELECT * FROM positions WHERE as_of = '2026-03-31' ORDER BY loan_id");
+    assert!(!range.is_empty());
+    // The same date computed alone gives the same rows.
+    let single = Env::new();
+    let (code, _, err) = single.run(&["-q", "import", "tape", s(&example_tape())]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = single.run(&[
+        "overdue",
+        "--as-of",
+        "2026-03-31",
+        "--save",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        single.sql("SELECT * FROM positions ORDER BY loan_id"),
+        range
+    );
+}
+
+#[test]
+fn pii_is_shown_only_on_request() {
+    let env = example_env();
+    let real_name =
+        env.sql("SELECT borrower_name FROM loans WHERE loan_id = 'LN2024000015'")[0].clone();
+    let (_, out, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--format", "json"]);
+    assert!(!out.contains(&real_name), "masked by default");
+    assert!(!err.contains(&real_name));
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--format",
+        "json",
+        "--show-pii",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains(&real_name));
+    assert!(err.contains("--show-pii"), "{err}");
+}
+
+#[test]
+fn a_missing_ledger_is_exit_66_and_is_not_created() {
+    let env = Env::new();
+    let (code, _, err) = env.run(&["overdue", "--as-of", "2026-06-30"]);
+    assert_eq!(code, 66, "{err}");
+    assert!(err.contains("not found"), "{err}");
+    assert!(!env.db().exists());
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let env = example_env();
+    for args in [
+        vec!["overdue", "--as-of", "2026-02-30"],
+        vec!["overdue", "--tolerance", "abc"],
+        vec!["overdue", "--order", "interest,bogus"],
+        vec!["overdue", "--buckets", "1-30"],
+        vec![
+            "overdue",
+            "--from",
+            "2026-06-30",
+            "--to",
+            "2026-01-31",
+            "--every",
+            "month-end",
+        ],
+    ] {
+        let (code, _, err) = env.run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn csv_output_neutralises_formula_injection() {
+    let env = example_env();
+    let loans = std::fs::read_to_string(example_tape().join("loans.csv")).unwrap();
+    // Give one overdue loan an officer name a spreadsheet would run.
+    let patched: String = loans
+        .lines()
+        .map(|l| {
+            if l.starts_with("LN2024000015,") {
+                l.replace("周海峰", "=HYPERLINK(\"x\")")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let f = env.write("loans.csv", patched + "\n");
+    let (code, _, err) = env.run(&["-q", "import", "loans", s(&f)]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = env.run(&["overdue", "--as-of", "2026-06-30", "--format", "csv"]);
+    let row = csv_rows(&out)
+        .into_iter()
+        .find(|r| r["loan_id"] == "LN2024000015")
+        .unwrap();
+    assert_eq!(row["officer"], "'=HYPERLINK(\"x\")");
+}
+
+#[test]
+fn golden_outputs() {
+    let env = example_env();
+    for fmt in ["table", "csv", "json"] {
+        let (code, out, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--format", fmt]);
+        assert_eq!(code, 0, "{err}");
+        insta::assert_snapshot!(format!("overdue_example_{fmt}"), out);
+    }
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--from",
+        "2026-04-30",
+        "--to",
+        "2026-06-30",
+        "--every",
+        "month-end",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("overdue_example_range_csv", out);
+}
