@@ -22,6 +22,7 @@ pub struct Cli {
 
 /// Flags that mean the same thing for every subcommand.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The ledger file (SQLite). Created by `import` when missing; other commands need it to exist.
     #[arg(

@@ -47,6 +47,11 @@ impl Env {
 
     /// `daihou --db <ledger> ARGS…` with DAIHOU_* cleared and NO_COLOR set.
     pub fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_db(&self.db(), args)
+    }
+
+    /// Like [`Env::cmd`] with another ledger path.
+    pub fn cmd_db(&self, db: &Path, args: &[&str]) -> Command {
         let mut c = Command::cargo_bin("daihou").unwrap();
         for (k, _) in std::env::vars() {
             if k.starts_with("DAIHOU_") {
@@ -56,19 +61,53 @@ impl Env {
         c.env("NO_COLOR", "1")
             .current_dir(self.dir.path())
             .arg("--db")
-            .arg(self.db())
+            .arg(db)
             .args(args);
         c
     }
 
     /// Runs and returns (exit code, stdout, stderr).
     pub fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.cmd(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        output_of(&mut self.cmd(args))
+    }
+
+    /// Runs with `input` on standard input.
+    pub fn run_stdin(&self, args: &[&str], input: impl Into<Vec<u8>>) -> (i32, String, String) {
+        output_of(self.cmd(args).write_stdin(input))
+    }
+
+    /// Imports examples/tape into the ledger (and checks that it worked).
+    pub fn preload_example(&self) {
+        let (code, _, err) = self.run(&["import", "tape", s(&example_tape())]);
+        assert_eq!(code, 0, "preloading examples/tape: {err}");
+    }
+
+    /// Copies a folder of files (not recursive) into the test folder under `name`.
+    pub fn copy_dir(&self, from: &Path, name: &str) -> PathBuf {
+        let to = self.path(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+        to
+    }
+
+    /// Copies another test's ledger (with its WAL, if any) to this test's ledger path.
+    pub fn copy_ledger_from(&self, other: &Env) {
+        std::fs::copy(other.db(), self.db()).unwrap();
+        for suffix in ["-wal", "-shm"] {
+            let mut src = other.db().into_os_string();
+            src.push(suffix);
+            let src = PathBuf::from(src);
+            if src.exists() {
+                let mut dst = self.db().into_os_string();
+                dst.push(suffix);
+                std::fs::copy(&src, PathBuf::from(dst)).unwrap();
+            }
+        }
     }
 
     /// Runs a SQL query against the ledger and returns the rows as text joined by '|'.
@@ -112,6 +151,38 @@ impl Env {
         }
         out
     }
+}
+
+/// (exit code, stdout, stderr) of a finished command.
+pub fn output_of(c: &mut Command) -> (i32, String, String) {
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The sha256 of some bytes, as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The sha256 of a file's bytes, as lowercase hex.
+pub fn file_sha256(p: &Path) -> String {
+    sha256_hex(&std::fs::read(p).unwrap())
+}
+
+/// The lines of stderr that `main` printed as errors.
+pub fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("daihou: error: "))
+        .collect()
 }
 
 pub fn example_tape() -> PathBuf {

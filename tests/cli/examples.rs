@@ -1,0 +1,62 @@
+//! Guards: everything in examples/ runs, the README names every subcommand, clap's own checks.
+
+use crate::common::*;
+
+#[test]
+fn nightly_script_runs_and_is_idempotent() {
+    let env = Env::new();
+    let bin = assert_cmd::cargo::cargo_bin("daihou");
+    let out_dir = env.path("out");
+    for round in 0..2 {
+        let out = std::process::Command::new("bash")
+            .arg(root().join("examples/nightly.sh"))
+            .arg(example_tape())
+            .arg("2026-06-30")
+            .arg(&out_dir)
+            .env("DAIHOU", &bin)
+            .env("DAIHOU_DB", env.db())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "round {round}: {err}");
+        if round == 1 {
+            assert!(err.contains("42 rows, 0 new, 0 changed"), "{err}");
+        }
+    }
+    let list = std::fs::read_to_string(out_dir.join("overdue-2026-06-30.csv")).unwrap();
+    assert_eq!(list.lines().count(), 7, "{list}");
+    let visits = std::fs::read_to_string(out_dir.join("visits-needed-2026-06-30.csv")).unwrap();
+    assert_eq!(visits.lines().count(), 5, "{visits}");
+    assert!(!out_dir.join("overdue-2026-06-30.csv.tmp").exists());
+    assert_eq!(
+        env.sql("SELECT count(DISTINCT as_of) FROM positions"),
+        ["1"]
+    );
+}
+
+#[test]
+fn readme_documents_every_subcommand_and_exit_code() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for sub in ["import", "classify", "schedule-visits", "overdue", "report"] {
+        assert!(
+            readme.contains(&format!("daihou {sub}")),
+            "README lacks `daihou {sub}`"
+        );
+    }
+    for code in [
+        "| 0 ", "| 1 ", "| 2 ", "| 65 ", "| 66 ", "| 73 ", "| 75 ", "| 78 ",
+    ] {
+        assert!(readme.contains(code), "README lacks exit code row {code}");
+    }
+    // The two set-up commands, and CI calls the same test command.
+    assert!(readme.contains("cargo run --release -- --db demo.db import tape examples/tape"));
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(readme.contains("cargo test --locked") && ci.contains("cargo test --locked"));
+}
+
+#[test]
+fn clap_definitions_are_consistent() {
+    use clap::CommandFactory;
+    daihou::cli::Cli::command().debug_assert();
+}
