@@ -115,6 +115,7 @@ pub struct Tape {
     pub opts: ParseOptions,
     reader: csv::Reader<Box<dyn Read>>,
     line_offset: u64,
+    encoding: TextEncoding,
     state: Rc<RefCell<TeeState>>,
 }
 
@@ -259,6 +260,7 @@ impl Tape {
             opts,
             reader,
             line_offset,
+            encoding: spec.encoding,
             state,
         })
     }
@@ -267,17 +269,40 @@ impl Tape {
     /// error (ragged row) that the caller counts; `Err` is fatal (encoding, I/O).
     pub fn next(&mut self, rec: &mut csv::StringRecord) -> Result<Option<Result<u64, String>>> {
         match self.reader.read_record(rec) {
-            Ok(true) => Ok(Some(Ok(
-                rec.position().map_or(0, |p| p.line()) + self.line_offset
-            ))),
+            Ok(true) => {
+                let line = rec.position().map_or(0, |p| p.line()) + self.line_offset;
+                // The GB18030 decoder replaces bytes it cannot read with U+FFFD instead of failing;
+                // storing that would silently corrupt names (typically a UTF-8 file read as GBK).
+                if self.encoding == TextEncoding::Gb18030 && rec.as_slice().contains('\u{FFFD}') {
+                    return Err(exit::data(format!(
+                        "{} line {line}: not valid GBK/GB18030; if the file is UTF-8, drop --encoding (or the mapping's encoding)",
+                        self.name
+                    )));
+                }
+                Ok(Some(Ok(line)))
+            }
             Ok(false) => Ok(None),
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line()) + self.line_offset;
                 match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => Ok(Some(Err(format!(
-                        "{} line {line}: has {len} fields, expected {expected_len} as in the header",
-                        self.name
-                    )))),
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
+                        // A row running over several lines usually means a quote left open.
+                        let end = self.reader.position().line() + self.line_offset;
+                        let hint = if end > line + 1 {
+                            format!(
+                                "; the row runs over {} lines: is a quote left open?",
+                                end - line
+                            )
+                        } else {
+                            String::new()
+                        };
+                        Ok(Some(Err(format!(
+                            "{} line {line}: has {len} fields, expected {expected_len} as in the header{hint}",
+                            self.name
+                        ))))
+                    }
                     _ => Err(csv_fatal(&self.name, self.line_offset, e)),
                 }
             }

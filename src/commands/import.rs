@@ -110,7 +110,13 @@ fn quote(v: &str) -> String {
 
 fn field_error(name: &str, line: u64, row: &dyn records::Row, e: &FieldError) -> String {
     let value = row.get(e.column);
-    if records::is_pii(e.column) {
+    if value.is_empty() {
+        let rest = e.expected.strip_prefix("is empty; ").unwrap_or(&e.expected);
+        format!(
+            "{name} line {line}, column {}: empty value; {rest}",
+            e.column
+        )
+    } else if records::is_pii(e.column) {
         format!(
             "{name} line {line}, column {}: the value {}",
             e.column, e.expected
@@ -139,7 +145,7 @@ struct Run {
     errors: Vec<String>,
     max_errors: usize,
     /// Loans that are new or changed in this run: their generated schedule must be (re)built.
-    regenerate: Vec<(String, schedule::Terms)>,
+    regenerate: Vec<(String, schedule::Terms, Outcome)>,
     stats: Vec<Stats>,
 }
 
@@ -257,7 +263,8 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
     }
     if generated > 0 {
         ctx.note(&format!(
-            "{prefix}: generated repayment schedules for {generated} loans"
+            "{prefix}: generated repayment schedules for {generated} loan{}",
+            if generated == 1 { "" } else { "s" }
         ));
     }
     if args.dry_run {
@@ -428,7 +435,7 @@ fn import_file(
         let res = match &parsed {
             Parsed::Loan(r) => ledger::upsert_loan(tx, r).inspect(|o| {
                 if *o != Outcome::Unchanged {
-                    run.regenerate.push((r.loan_id.clone(), r.terms()));
+                    run.regenerate.push((r.loan_id.clone(), r.terms(), *o));
                 }
             }),
             Parsed::Schedule(r) => {
@@ -530,11 +537,15 @@ fn find_duplicates(
 /// Builds the schedule of every new or changed loan that has no imported schedule.
 fn generate_schedules(tx: &rusqlite::Connection, run: &mut Run) -> Result<u64> {
     let mut n = 0;
-    for (loan_id, terms) in std::mem::take(&mut run.regenerate) {
+    for (loan_id, terms, outcome) in std::mem::take(&mut run.regenerate) {
         if ledger::has_imported_schedule(tx, &loan_id)? {
             continue;
         }
         match schedule::generate(&terms) {
+            // A change outside the contract terms (say, a new officer) leaves the schedule as it is.
+            Ok(inst)
+                if outcome == Outcome::Changed
+                    && ledger::generated_schedule_is(tx, &loan_id, &inst)? => {}
             Ok(inst) => {
                 ledger::replace_generated_schedule(tx, &loan_id, &inst)?;
                 n += 1;

@@ -81,30 +81,36 @@ pub fn upsert_loan(c: &Connection, r: &LoanRecord) -> rusqlite::Result<Outcome> 
         &r.phone,
         &r.id_number,
     ];
-    let inserted = c
-        .prepare_cached(&format!(
-            "INSERT INTO loans ({LOAN_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22) \
-             ON CONFLICT (loan_id) DO NOTHING"
-        ))?
-        .execute(&p[..])?;
-    let sets: Vec<String> = LOAN_COLS
-        .split(", ")
-        .enumerate()
-        .skip(1)
-        .map(|(i, c)| format!("{c} = ?{}", i + 1))
-        .collect();
-    let diffs: Vec<String> = LOAN_COLS
-        .split(", ")
-        .enumerate()
-        .skip(1)
-        .map(|(i, c)| format!("{c} IS NOT ?{}", i + 1))
-        .collect();
-    let sql = format!(
-        "UPDATE loans SET {} WHERE loan_id = ?1 AND ({})",
-        sets.join(", "),
-        diffs.join(" OR ")
-    );
-    outcome(inserted, c, &sql, &p)
+    static SQL: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    let (insert, update) = SQL.get_or_init(|| {
+        let cols: Vec<&str> = LOAN_COLS.split(", ").collect();
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let sets: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .collect();
+        let diffs: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} IS NOT ?{}", i + 1))
+            .collect();
+        (
+            format!(
+                "INSERT INTO loans ({LOAN_COLS}) VALUES ({}) ON CONFLICT (loan_id) DO NOTHING",
+                marks.join(",")
+            ),
+            format!(
+                "UPDATE loans SET {} WHERE loan_id = ?1 AND ({})",
+                sets.join(", "),
+                diffs.join(" OR ")
+            ),
+        )
+    });
+    let inserted = c.prepare_cached(insert)?.execute(&p[..])?;
+    outcome(inserted, c, update, &p)
 }
 
 /// Inserts or updates an imported installment by `(loan_id, installment_no)`.
@@ -197,6 +203,31 @@ pub fn has_imported_schedule(c: &Connection, loan_id: &str) -> rusqlite::Result<
         .query_row([loan_id], |_| Ok(()))
         .optional()
         .map(|o| o.is_some())
+}
+
+/// True when the loan's generated schedule is exactly `inst` already.
+pub fn generated_schedule_is(
+    c: &Connection,
+    loan_id: &str,
+    inst: &[Installment],
+) -> rusqlite::Result<bool> {
+    let mut stmt = c.prepare_cached(
+        "SELECT installment_no, due_date, principal_due, interest_due, fee_due FROM schedule \
+         WHERE loan_id = ?1 AND source = 'generated' ORDER BY installment_no",
+    )?;
+    let rows: Vec<(u32, String, i64, i64, i64)> = stmt
+        .query_map([loan_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows.len() == inst.len()
+        && rows.iter().zip(inst).all(|(r, i)| {
+            r.0 == i.installment_no
+                && r.1 == iso(i.due_date)
+                && r.2 == fen(i.principal_due)
+                && r.3 == fen(i.interest_due)
+                && r.4 == 0
+        }))
 }
 
 /// Replaces the generated schedule of a loan.

@@ -46,6 +46,16 @@ pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connectio
         }
         create_private_file(path)?;
     }
+    // Refuse a newer ledger before SQLite opens it: opening a WAL ledger creates its -wal and
+    // -shm files (and a read-only connection leaves them behind). Without a -wal file the
+    // header on disk is the whole truth; with one, SQLite's own check below decides.
+    if exists && !wal_path(path).exists() {
+        if let Some(version) = header_user_version(path) {
+            if version > migrations::CURRENT {
+                return Err(too_new(path, version));
+            }
+        }
+    }
     let flags = match mode {
         Mode::Read => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         _ => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -58,13 +68,7 @@ pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connectio
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| not_a_ledger(path, e))?;
     if version > migrations::CURRENT {
-        return Err(exit::config(format!(
-            "ledger {} has schema version {version}, newer than this daihou ({}) knows ({}); \
-             upgrade daihou — the ledger was left untouched",
-            path.display(),
-            env!("CARGO_PKG_VERSION"),
-            migrations::CURRENT
-        )));
+        return Err(too_new(path, version));
     }
     if mode != Mode::Read {
         let jm: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -87,6 +91,38 @@ pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connectio
         )));
     }
     Ok(conn)
+}
+
+fn too_new(path: &Path, version: i64) -> anyhow::Error {
+    exit::config(format!(
+        "ledger {} has schema version {version}, newer than this daihou ({}) knows ({}); \
+         upgrade daihou — the ledger was left untouched",
+        path.display(),
+        env!("CARGO_PKG_VERSION"),
+        migrations::CURRENT
+    ))
+}
+
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push("-wal");
+    p.into()
+}
+
+/// `PRAGMA user_version` read from the file's 100-byte header (big-endian at offset 60), when
+/// the file is a SQLite database; `None` otherwise (SQLite then reports what it is).
+fn header_user_version(path: &Path) -> Option<i64> {
+    use std::io::Read;
+    let mut header = [0u8; 100];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    if &header[..16] != b"SQLite format 3\0" {
+        return None;
+    }
+    let v = i32::from_be_bytes([header[60], header[61], header[62], header[63]]);
+    Some(i64::from(v))
 }
 
 fn not_a_ledger(path: &Path, e: rusqlite::Error) -> anyhow::Error {

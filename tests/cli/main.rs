@@ -1,6 +1,8 @@
 //! The one integration-test binary: CLI tests of every subcommand.
 
 mod common;
+mod errors;
 mod examples;
 mod import;
 mod overdue;
+mod reliability;
