@@ -100,8 +100,8 @@ impl Rng {
         self.unit() < p
     }
 
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
     }
 
     /// Index into `weights` (need not sum to 1).
@@ -317,11 +317,11 @@ impl Product {
 
     fn collateral(self, rng: &mut Rng) -> &'static str {
         match self {
-            Product::Consumer => *rng.pick(&["信用", "信用", "信用", "保证"]),
-            Product::Business => *rng.pick(&["房产抵押", "房产抵押", "保证", "信用"]),
+            Product::Consumer => rng.pick(&["信用", "信用", "信用", "保证"]),
+            Product::Business => rng.pick(&["房产抵押", "房产抵押", "保证", "信用"]),
             Product::Auto => "车辆抵押",
-            Product::Renovation => *rng.pick(&["信用", "保证"]),
-            Product::Sme => *rng.pick(&["保证", "房产抵押", "应收账款质押", "存单质押"]),
+            Product::Renovation => rng.pick(&["信用", "保证"]),
+            Product::Sme => rng.pick(&["保证", "房产抵押", "应收账款质押", "存单质押"]),
         }
     }
 }
@@ -640,10 +640,10 @@ fn borrower(seed: u64, no: u64) -> Borrower {
         id.push(uscc_check(&id));
         (name, String::from_utf8(id).expect("ascii"))
     } else {
-        let mut name = String::from(*r.pick(SURNAMES));
-        name.push_str(*r.pick(GIVEN));
+        let mut name = String::from(r.pick(SURNAMES));
+        name.push_str(r.pick(GIVEN));
         if r.chance(0.6) {
-            name.push_str(*r.pick(GIVEN));
+            name.push_str(r.pick(GIVEN));
         }
         let birth = from_day(r.range(
             i64::from(day_of(NaiveDate::from_ymd_opt(1960, 1, 1).expect("date"))),
@@ -779,7 +779,7 @@ impl Sim<'_> {
         if self.rng.chance(0.9) {
             self.primary
         } else {
-            *self.rng.pick(CHANNELS)
+            self.rng.pick(CHANNELS)
         }
     }
 
@@ -809,15 +809,15 @@ impl Sim<'_> {
         promise: Option<(i32, i64)>,
     ) {
         let note = match (channel, outcome) {
-            (_, "promise_to_pay") => *self.rng.pick(NOTES_PROMISE),
-            ("sms", _) => *self.rng.pick(NOTES_SMS),
-            ("visit", "refused") => *self.rng.pick(NOTES_REFUSED),
-            ("visit", _) => *self.rng.pick(NOTES_VISIT),
-            ("letter", _) => *self.rng.pick(NOTES_LETTER),
-            ("legal", _) => *self.rng.pick(NOTES_LEGAL),
-            (_, "no_answer") => *self.rng.pick(NOTES_NO_ANSWER),
-            (_, "refused") => *self.rng.pick(NOTES_REFUSED),
-            _ => *self.rng.pick(NOTES_CONTACTED),
+            (_, "promise_to_pay") => self.rng.pick(NOTES_PROMISE),
+            ("sms", _) => self.rng.pick(NOTES_SMS),
+            ("visit", "refused") => self.rng.pick(NOTES_REFUSED),
+            ("visit", _) => self.rng.pick(NOTES_VISIT),
+            ("letter", _) => self.rng.pick(NOTES_LETTER),
+            ("legal", _) => self.rng.pick(NOTES_LEGAL),
+            (_, "no_answer") => self.rng.pick(NOTES_NO_ANSWER),
+            (_, "refused") => self.rng.pick(NOTES_REFUSED),
+            _ => self.rng.pick(NOTES_CONTACTED),
         };
         self.fus.push(Followup {
             day,
@@ -975,7 +975,7 @@ impl Sim<'_> {
                 if self.rng.chance(0.25) {
                     (
                         "visit",
-                        *self.rng.pick(&["contacted", "refused", "promise_to_pay"]),
+                        self.rng.pick(&["contacted", "refused", "promise_to_pay"]),
                     )
                 } else {
                     ("phone", self.phone_outcome())
@@ -983,7 +983,7 @@ impl Sim<'_> {
             } else if dpd < 180 {
                 match self.rng.below(3) {
                     0 => ("letter", "other"),
-                    1 => ("visit", *self.rng.pick(&["contacted", "refused"])),
+                    1 => ("visit", self.rng.pick(&["contacted", "refused"])),
                     _ => ("phone", self.phone_outcome()),
                 }
             } else if self.rng.chance(0.5) {
@@ -1020,7 +1020,7 @@ impl Sim<'_> {
         (0..=k).for_each(|j| self.on_time(j, 0));
         let day = self.rng.range(i64::from(lo), i64::from(hi)) as i32;
         let rest: i64 = self.inst[k + 1..].iter().map(|i| i.amount).sum();
-        let ch = *self.rng.pick(&["柜面", "网银"]);
+        let ch = self.rng.pick(&["柜面", "网银"]);
         self.pay(day, rest, ch);
     }
 
@@ -1042,7 +1042,7 @@ impl Sim<'_> {
                 reverses: p.seq,
                 seq,
             });
-            let ch = *self.rng.pick(&["网银", "手机银行", "柜面"]);
+            let ch = self.rng.pick(&["网银", "手机银行", "柜面"]);
             self.pay(again, p.amount, ch);
         }
     }
@@ -1206,9 +1206,9 @@ fn run(args: &Args) -> std::io::Result<()> {
             };
         let mut term: i64 = match method {
             Method::Bullet => r.range(3, 12),
-            Method::InterestOnly => *r.pick(&[6, 12, 12, 12, 24, 24, 36]),
+            Method::InterestOnly => r.pick(&[6, 12, 12, 12, 24, 24, 36]),
             _ if r.chance(0.15) => r.range(6, 60),
-            _ => *r.pick(&[6, 12, 12, 12, 18, 24, 24, 24, 36, 36, 36, 48, 60, 60]),
+            _ => r.pick(&[6, 12, 12, 12, 18, 24, 24, 24, 36, 36, 36, 48, 60, 60]),
         };
         if frequency == Frequency::Quarterly {
             term = (term + 2) / 3 * 3;
@@ -1231,8 +1231,8 @@ fn run(args: &Args) -> std::io::Result<()> {
                 daihou::dates::add_months_clamped(o, term as u32, o.day()).expect("date in range"),
             )
         });
-        let (branch, officers) = *r.pick(REGIONS[b.region].2);
-        let officer = *r.pick(officers);
+        let (branch, officers) = r.pick(REGIONS[b.region].2);
+        let officer = r.pick(officers);
         let primary = CHANNELS[r.weighted(CHANNEL_WEIGHTS)];
 
         let values: [String; 20] = [

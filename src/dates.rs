@@ -523,3 +523,93 @@ pub fn from_ledger(s: &str) -> Option<NaiveDate> {
     };
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
+
+#[cfg(test)]
+mod prop_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Leap years and month lengths worked out without chrono, as the oracle.
+    fn real_day(y: u32, m: u32, d: u32) -> bool {
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let len = match m {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return false,
+        };
+        (1..=len).contains(&d)
+    }
+
+    /// chrono format strings: specifiers (valid, odd and invalid), literals and stray `%`.
+    fn formats() -> impl Strategy<Value = Vec<String>> {
+        let piece = prop_oneof![
+            "%[-_0#.:3-9]{0,2}[a-zA-Z+%.:]",
+            "[-/ .T年月日:]{1,2}",
+            Just("%".to_string()),
+            any::<String>(),
+        ];
+        prop::collection::vec(
+            prop::collection::vec(piece, 0..6).prop_map(|p| p.concat()),
+            0..4,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn parse_iso_never_panics(s in prop_oneof![any::<String>(), "[ 0-9-]{8,12}", "[0-9]{4}-[0-9]{2}-[0-9]{2}[\\s\u{a0}]?"]) {
+            if let Ok(d) = parse_iso(&s) {
+                prop_assert_eq!(iso(d), s.trim_matches(|c: char| c.is_ascii_whitespace()));
+            }
+        }
+
+        #[test]
+        fn parse_iso_accepts_exactly_the_real_dates(y in 0u32..=9999, m in 0u32..=13, d in 0u32..=32) {
+            let text = format!("{y:04}-{m:02}-{d:02}");
+            let want = real_day(y, m, d) && (MIN_YEAR as u32..=MAX_YEAR as u32).contains(&y);
+            match parse_iso(&text) {
+                Ok(date) => {
+                    prop_assert!(want, "{} accepted", text);
+                    prop_assert_eq!((date.year() as u32, date.month(), date.day()), (y, m, d));
+                    prop_assert_eq!(from_ledger(&text), Some(date));
+                }
+                Err(e) => {
+                    prop_assert!(!want, "{} refused: {}", text, e);
+                    let expected = if real_day(y, m, d) { DateError::YearOutOfRange } else { DateError::NotRealDate };
+                    prop_assert_eq!(e, expected);
+                }
+            }
+        }
+
+        #[test]
+        fn parse_with_formats_never_panics(
+            s in prop_oneof![any::<String>(), "[0-9/ :.-]{0,20}", "[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}( [0-9]{1,2}:[0-9]{2})?"],
+            formats in formats(),
+        ) {
+            if let Ok(d) = parse_with_formats(&s, &formats) {
+                prop_assert!((MIN_YEAR..=MAX_YEAR).contains(&d.year()));
+            }
+        }
+
+        #[test]
+        fn month_arithmetic_clamps_and_never_panics(y in 1900i32..=2200, m in 1u32..=12, months in 0u32..1_000, day in 0u32..40) {
+            let anchor = NaiveDate::from_ymd_opt(y, m, 1).unwrap();
+            if let Some(d) = add_months_clamped(anchor, months, day) {
+                prop_assert!(d.day() <= day.max(1));
+                prop_assert!(d.day() == day || is_month_end(d) || day == 0);
+            }
+            prop_assert!(is_month_end(month_end(anchor)));
+        }
+    }
+}

@@ -216,3 +216,87 @@ mod tests {
         assert!(Mapping::parse("[loans]\nterm_unit = \"weeks\"").is_err());
     }
 }
+
+#[cfg(test)]
+mod prop_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Lines of TOML built from the mapping's own keys and values, right and wrong.
+    fn tomlish() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("delimiter"),
+            Just("skip_rows"),
+            Just("encoding"),
+            Just("date_formats"),
+            Just("columns"),
+            Just("constants"),
+            Just("term_unit"),
+            Just("skip_if_empty"),
+            Just("loan_id"),
+            Just("colour"),
+        ];
+        let value = prop_oneof![
+            Just("\";\"".to_string()),
+            Just("\"tab\"".to_string()),
+            Just("\"\\t\"".to_string()),
+            Just("\"\"".to_string()),
+            Just("\"\\\"\"".to_string()),
+            Just("\"gbk\"".to_string()),
+            Just("\"days\"".to_string()),
+            Just("0".to_string()),
+            Just("-1".to_string()),
+            Just("18446744073709551616".to_string()),
+            Just("1.5".to_string()),
+            Just("true".to_string()),
+            Just("[\"%y%m%d\", 1]".to_string()),
+            Just("[\"id\"]".to_string()),
+            Just("{ loan_id = \"{id}-x\", principal = \"amt\" }".to_string()),
+            Just("{ currency = \"CNY\", term_months = 12, x = { y = 1 } }".to_string()),
+            Just("{ amount = [1] }".to_string()),
+            "\"[^\"\\\\\n]{0,8}\"",
+        ];
+        let line = prop_oneof![
+            3 => (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+            1 => prop_oneof![
+                Just("[loans]"),
+                Just("[schedule]"),
+                Just("[repayments]"),
+                Just("[followups]"),
+                Just("[loans.columns]"),
+                Just("[[loans]]"),
+                Just("[other]"),
+            ]
+            .prop_map(str::to_string),
+            1 => any::<String>(),
+        ];
+        prop::collection::vec(line, 0..10).prop_map(|l| l.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn parse_never_panics_on_any_text(text in any::<String>()) {
+            let _ = Mapping::parse(&text);
+        }
+
+        #[test]
+        fn parse_never_panics_on_mapping_like_text(text in tomlish()) {
+            if let Ok(m) = Mapping::parse(&text) {
+                prop_assert!(!m.sections.is_empty());
+                if let Some(d) = m.delimiter {
+                    prop_assert!(d.is_ascii() && d != b'"' && d != b'\n' && d != b'\r');
+                }
+            }
+        }
+    }
+}

@@ -517,3 +517,280 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod prop_tests {
+    //! Properties of amount parsing and formatting, and of the arithmetic built on it: schedule
+    //! generation and the position engine.
+
+    use super::*;
+    use crate::engine::{self, Component, Conventions, Prepay};
+    use crate::schedule::{self, Frequency, Method, ScheduleError, Terms};
+    use chrono::{Days, NaiveDate};
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Text that looks like an amount more often than arbitrary strings do.
+    fn amountish() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[-+ ]?[0-9, ]{0,20}(\\.[0-9 ]{0,6})?%?",
+            "[-+0-9.,eE%\\s\u{a0}\u{3000}１２]{0,50}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn parse_amount_and_rate_never_panic(s in amountish()) {
+            if let Ok(d) = parse_amount(&s) {
+                prop_assert_eq!(d.scale(), 2);
+                prop_assert!(d.abs() < Decimal::from(1_000_000_000_000_000i64));
+                prop_assert_eq!(parse_amount(&fmt_amount(d)), Ok(d));
+            }
+            if let Ok(r) = parse_rate(&s) {
+                prop_assert!(r >= Decimal::ZERO && r <= Decimal::ONE_HUNDRED);
+            }
+        }
+
+        #[test]
+        fn amounts_round_trip_through_text(fen in -99_999_999_999_999_999i64..=99_999_999_999_999_999i64) {
+            let x = Decimal::new(fen, 2);
+            let text = fmt_amount(x);
+            let back = parse_amount(&text).unwrap();
+            prop_assert_eq!(back, x);
+            prop_assert_eq!(fmt_amount(back), text);
+            prop_assert_eq!(to_fen(back), Some(fen));
+            prop_assert_eq!(from_fen(fen), x);
+        }
+
+        #[test]
+        fn round_fen_is_half_away_from_zero(units in -10_000_000_000i64..10_000_000_000i64, scale in 0u32..8) {
+            let d = Decimal::new(units, scale);
+            let r = round_fen(d);
+            prop_assert_eq!(r.scale(), 2);
+            prop_assert!((r - d).abs() <= Decimal::new(5, 3));
+            prop_assert_eq!(round_fen(r), r);
+            prop_assert_eq!(round_fen(-d), -r);
+        }
+    }
+
+    fn date(days: u64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + Days::new(days)
+    }
+
+    fn method() -> impl Strategy<Value = Method> {
+        prop_oneof![
+            Just(Method::Annuity),
+            Just(Method::EqualPrincipal),
+            Just(Method::InterestOnly),
+            Just(Method::Bullet)
+        ]
+    }
+
+    /// Contract terms a tape may carry, valid or not in their combination.
+    fn terms() -> impl Strategy<Value = Terms> {
+        (
+            prop_oneof![1i64..1_000_000_000, 1i64..=99_999_999_999_999_999],
+            prop_oneof![0i64..=36_000_000, 0i64..=100_000_000],
+            0u64..36_500,
+            (method(), any::<bool>()),
+            (1u32..=200, 0u32..4),
+            prop::option::of(1u32..3_000),
+            prop::option::of(1u64..400),
+            prop::option::weighted(0.2, 1u64..20_000),
+        )
+            .prop_map(
+                |(p, r, orig, (method, quarterly), (n, extra), days, first, maturity)| {
+                    let frequency = if quarterly {
+                        Frequency::Quarterly
+                    } else {
+                        Frequency::Monthly
+                    };
+                    let origination = date(orig);
+                    Terms {
+                        principal: Decimal::new(p, 2),
+                        annual_rate_pct: Decimal::new(r, 6),
+                        origination,
+                        // Mostly a valid multiple of the period, sometimes not.
+                        term_months: Some(n * frequency.months() + extra / 3),
+                        term_days: days,
+                        method,
+                        frequency,
+                        first_due_date: first.map(|d| origination + Days::new(d)),
+                        maturity_date: maturity.map(|d| origination + Days::new(d)),
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn schedules_never_panic_and_repay_the_principal_exactly(t in terms()) {
+            match schedule::generate(&t) {
+                Ok(inst) => {
+                    prop_assert!(!inst.is_empty());
+                    let total: Decimal = inst.iter().map(|i| i.principal_due).sum();
+                    prop_assert_eq!(total, t.principal);
+                    let mut prev = t.origination;
+                    for (k, i) in inst.iter().enumerate() {
+                        prop_assert_eq!(i.installment_no as usize, k + 1);
+                        prop_assert!(i.due_date > prev, "{:?}", inst);
+                        prev = i.due_date;
+                        prop_assert!(i.principal_due >= Decimal::ZERO && i.interest_due >= Decimal::ZERO);
+                        prop_assert_eq!(i.principal_due.scale(), 2);
+                        prop_assert_eq!(i.interest_due.scale(), 2);
+                        prop_assert!(to_fen(i.principal_due + i.interest_due).is_some());
+                    }
+                    if let Some(m) = t.maturity_date {
+                        prop_assert_eq!(inst.last().unwrap().due_date, m);
+                    }
+                }
+                // Documented as impossible within the limits, which these terms respect.
+                Err(ScheduleError::Overflow) => prop_assert!(false, "overflow for {:?}", t),
+                Err(_) => {}
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn plain_valid_terms_always_give_a_schedule(t in terms(), n in 1u32..=600) {
+            let t = Terms {
+                term_months: Some(n * t.frequency.months()),
+                first_due_date: None,
+                maturity_date: None,
+                ..t
+            };
+            let inst = schedule::generate(&t).unwrap();
+            let expected = if t.method == Method::Bullet { 1 } else { n as usize };
+            prop_assert_eq!(inst.len(), expected);
+            prop_assert_eq!(inst.iter().map(|i| i.principal_due).sum::<Decimal>(), t.principal);
+        }
+    }
+
+    fn installments() -> impl Strategy<Value = Vec<engine::Installment>> {
+        prop::collection::vec(
+            (
+                0u64..60,
+                0i64..100_000_000_000,
+                0i64..1_000_000_000,
+                0i64..1_000_000,
+            ),
+            0..24,
+        )
+        .prop_map(|rows| {
+            let mut due = 0;
+            rows.into_iter()
+                .enumerate()
+                .map(|(k, (gap, p, i, f))| {
+                    due += gap;
+                    engine::Installment {
+                        installment_no: k as u32 + 1,
+                        due_date: date(7_300 + due),
+                        principal_due: Decimal::new(p, 2),
+                        interest_due: Decimal::new(i, 2),
+                        fee_due: Decimal::new(f, 2),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    fn payments() -> impl Strategy<Value = Vec<engine::Payment>> {
+        prop::collection::vec(
+            (
+                0u64..1_500,
+                0i64..100_000_000_000,
+                prop::option::weighted(0.15, 0usize..40),
+            ),
+            0..30,
+        )
+        .prop_map(|rows| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(k, (day, amount, rev))| engine::Payment {
+                    txn_id: format!("T{k}"),
+                    paid_on: date(7_300 + day),
+                    amount: Decimal::new(amount, 2),
+                    reverses_txn_id: rev.map(|r| format!("T{r}")),
+                })
+                .collect()
+        })
+    }
+
+    fn conventions() -> impl Strategy<Value = Conventions> {
+        (
+            0u32..60,
+            0i64..1_000,
+            Just(vec![
+                Component::Fee,
+                Component::Interest,
+                Component::Principal,
+                Component::Penalty,
+            ])
+            .prop_shuffle(),
+            1usize..=4,
+            any::<bool>(),
+            0i64..=30,
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(grace, tol, order, n, penalty_first, mult, compound, reduce)| Conventions {
+                    grace_days: grace,
+                    tolerance: Decimal::new(tol, 2),
+                    order: order.into_iter().take(n).collect(),
+                    penalty_first,
+                    penalty_multiplier: Decimal::new(mult, 1),
+                    compound_interest: compound,
+                    prepay: if reduce {
+                        Prepay::ReducePrincipalLast
+                    } else {
+                        Prepay::NextInstallments
+                    },
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn positions_never_panic_and_equal_one_position_per_date(
+            inst in installments(),
+            pays in payments(),
+            conv in conventions(),
+            rate in 0i64..=360_000,
+            principal in 0i64..100_000_000_000,
+            as_ofs in prop::collection::vec(0u64..2_200, 0..8),
+        ) {
+            let terms = engine::LoanTerms {
+                annual_rate_pct: Decimal::new(rate, 4),
+                principal: Decimal::new(principal, 2),
+            };
+            let dates: Vec<NaiveDate> = as_ofs.iter().map(|d| date(7_000 + d)).collect();
+            let all = engine::positions(&terms, &inst, &pays, &dates, &conv);
+            prop_assert_eq!(all.len(), dates.len());
+            for (p, d) in all.iter().zip(&dates) {
+                prop_assert_eq!(p.as_of, *d);
+                prop_assert_eq!(p, &engine::position(&terms, &inst, &pays, *d, &conv));
+                prop_assert!(p.dpd <= p.max_dpd);
+                prop_assert!(p.overdue_principal >= Decimal::ZERO);
+                prop_assert!(p.outstanding_principal >= p.overdue_principal);
+            }
+        }
+    }
+}

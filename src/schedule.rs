@@ -471,8 +471,13 @@ fn annuity_payment(
     if r.is_zero() {
         return Ok(round_fen(div(p, Decimal::from(n))?));
     }
-    let growth = pow(Decimal::ONE + r, n)?;
-    let discount = div(Decimal::ONE, growth)?;
+    let discount = match pow(Decimal::ONE + r, n) {
+        Ok(growth) => div(Decimal::ONE, growth)?,
+        // (1+r)^n beyond Decimal's range (a high quarterly rate over many years): its inverse
+        // is below Decimal's precision, so the payment is the interest, P·r.
+        Err(ScheduleError::Overflow) => Decimal::ZERO,
+        Err(e) => return Err(e),
+    };
     let denom = sub(Decimal::ONE, discount)?;
     Ok(round_fen(div(mul(p, r)?, denom)?))
 }

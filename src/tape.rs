@@ -563,3 +563,183 @@ pub fn tape_files(dir: &Path) -> Result<Vec<(Kind, PathBuf)>> {
     }
     Ok(found)
 }
+
+#[cfg(test)]
+mod prop_tests {
+    //! The CSV reader never panics, whatever bytes it is given: each kind, each encoding, with
+    //! and without a mapping, every row read through `next` and parsed through `row()`.
+
+    use super::*;
+    use crate::mapping::Mapping;
+    use crate::records;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    const LOANS: &str = "\
+loan_id,borrower_id,borrower_name,borrower_type,region,branch,officer,product,currency,principal,annual_rate,origination_date,term_months,repayment_method,repayment_frequency,collateral,phone,id_number
+LN1,BR1,张三,individual,浙江省杭州市,西湖支行,陈立新,个人消费贷款,CNY,80000.00,9.0,2023-01-16,24,annuity,monthly,信用,13641016150,330106198304234540
+LN2,BR2,\"李, 四\",corporate,江苏,苏州支行,王建国,经营贷,CNY,1000000,4.35%,2023-03-15,36,equal_principal,quarterly,\"房产\"\"抵押\"\"\",,
+LN3,BR3,王五,individual,,,,,CNY,5000.5,0,2024-02-29,1,bullet,monthly,,13800000000,
+";
+
+    /// A mapping whose sections use the contract names, a template and date formats.
+    const MAPPING: &str = r#"
+        date_formats = ["%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M"]
+        [loans]
+        columns = { loan_id = "{loan_id}-{borrower_id}", principal = "principal" }
+        constants = { status = "normal" }
+        skip_if_empty = ["phone"]
+        [schedule]
+        columns = { loan_id = "loan_id" }
+        [repayments]
+        constants = { channel = "x" }
+        [followups]
+    "#;
+
+    #[derive(Clone, Debug)]
+    enum Edit {
+        Insert(usize, u8),
+        Delete(usize),
+        Replace(usize, u8),
+    }
+
+    fn edits() -> impl Strategy<Value = Vec<Edit>> {
+        let byte = prop_oneof![
+            Just(b'\0'),
+            Just(b'"'),
+            Just(b','),
+            Just(b'\r'),
+            Just(b'\n'),
+            Just(b'{'),
+            Just(0xFF),
+            Just(0xC3),
+            Just(0xE4),
+            Just(0xEF),
+            Just(0xFE),
+            any::<u8>(),
+        ];
+        let edit = prop_oneof![
+            (any::<usize>(), byte.clone()).prop_map(|(i, b)| Edit::Insert(i, b)),
+            any::<usize>().prop_map(Edit::Delete),
+            (any::<usize>(), byte).prop_map(|(i, b)| Edit::Replace(i, b)),
+        ];
+        prop::collection::vec(edit, 1..12)
+    }
+
+    fn apply(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
+        for e in edits {
+            match *e {
+                Edit::Insert(i, b) => {
+                    let at = i % (bytes.len() + 1);
+                    bytes.insert(at, b);
+                }
+                Edit::Delete(i) if !bytes.is_empty() => {
+                    let at = i % bytes.len();
+                    bytes.remove(at);
+                }
+                Edit::Replace(i, b) if !bytes.is_empty() => {
+                    let at = i % bytes.len();
+                    bytes[at] = b;
+                }
+                _ => {}
+            }
+        }
+        bytes
+    }
+
+    /// Reads `bytes` as every kind, in both encodings, plain and through the mapping.
+    fn read_all(bytes: Vec<u8>, skip_rows: usize) -> usize {
+        let data = Rc::new(bytes);
+        let mapping = Mapping::parse(MAPPING).unwrap();
+        let mut rows = 0;
+        for kind in Kind::ALL {
+            for encoding in [TextEncoding::Utf8, TextEncoding::Gb18030] {
+                for section in [None, mapping.section(kind)] {
+                    let spec = ReadSpec {
+                        kind,
+                        encoding,
+                        delimiter: b',',
+                        skip_rows,
+                        section,
+                    };
+                    let Ok(mut tape) = Tape::open(Input::Stdin(data.clone()), &spec, false) else {
+                        continue;
+                    };
+                    let mut rec = csv::StringRecord::new();
+                    while let Ok(Some(next)) = tape.next(&mut rec) {
+                        if next.is_err() || tape.skipped(&rec) {
+                            continue;
+                        }
+                        rows += 1;
+                        let row = tape.row(&rec);
+                        let _ = match kind {
+                            Kind::Loans => records::parse_loan(&row, &tape.opts).map(|_| ()),
+                            Kind::Schedule => records::parse_schedule(&row, &tape.opts).map(|_| ()),
+                            Kind::Repayments => {
+                                records::parse_repayment(&row, &tape.opts).map(|_| ())
+                            }
+                            Kind::Followups => {
+                                records::parse_followup(&row, &tape.opts).map(|_| ())
+                            }
+                        };
+                    }
+                    let (sha, n) = tape.finish();
+                    assert_eq!(sha.len(), 64);
+                    assert!(n <= data.len() as u64);
+                }
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn the_valid_tape_reads_as_loans() {
+        let data = Rc::new(LOANS.as_bytes().to_vec());
+        let spec = ReadSpec {
+            kind: Kind::Loans,
+            encoding: TextEncoding::Utf8,
+            delimiter: b',',
+            skip_rows: 0,
+            section: None,
+        };
+        let mut tape = Tape::open(Input::Stdin(data), &spec, false).unwrap();
+        let mut rec = csv::StringRecord::new();
+        let mut ok = 0;
+        while let Some(next) = tape.next(&mut rec).unwrap() {
+            next.unwrap();
+            records::parse_loan(&tape.row(&rec), &tape.opts).unwrap();
+            ok += 1;
+        }
+        assert_eq!(ok, 3);
+        assert!(read_all(LOANS.as_bytes().to_vec(), 0) >= 3);
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400), skip in 0usize..3) {
+            read_all(bytes, skip);
+        }
+
+        #[test]
+        fn mutated_loans_never_panic(edits in edits(), bom in any::<bool>(), crlf in any::<bool>(), skip in 0usize..2) {
+            let mut text = LOANS.to_string();
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            let mut bytes = text.into_bytes();
+            if bom {
+                bytes.splice(0..0, [0xEF, 0xBB, 0xBF]);
+            }
+            read_all(apply(bytes, &edits), skip);
+        }
+    }
+}

@@ -80,3 +80,112 @@ pub fn upgrade(conn: &Connection, from: i64, to: i64) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod prop_tests {
+    //! A failing upgrade step leaves the ledger exactly as it was.
+
+    use super::*;
+
+    /// A version-1 ledger with a few rows (the fixture the CLI migration test also uses).
+    const V1: &str = include_str!("../../tests/fixtures/ledger-v1.sql");
+
+    fn v1_ledger(extra: &str) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.execute_batch(extra).unwrap();
+        conn
+    }
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Every schema object and the row counts of the fact tables.
+    fn state(conn: &Connection) -> Vec<String> {
+        let mut st = conn
+            .prepare("SELECT type || ' ' || name || ' ' || ifnull(sql, '') FROM sqlite_master ORDER BY name")
+            .unwrap();
+        let mut out: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for t in ["loans", "schedule", "repayments", "followups", "imports"] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                .unwrap();
+            out.push(format!("{t}: {n} rows"));
+        }
+        out
+    }
+
+    #[test]
+    fn the_fixture_is_version_1_and_upgrades_cleanly() {
+        let conn = v1_ledger("");
+        assert_eq!(version(&conn), 1);
+        bring_up_to_date(&conn, Path::new("v1.db")).unwrap();
+        assert_eq!(version(&conn), CURRENT);
+        assert!(conn.is_autocommit());
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM positions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    /// `upgrade` inside a transaction that is then rolled back: nothing of the step remains.
+    #[test]
+    fn a_failing_step_inside_a_transaction_rolls_back() {
+        // position_runs is already there, so the step creates positions and then fails.
+        let mut conn = v1_ledger("CREATE TABLE position_runs (x);");
+        let before = state(&conn);
+        let tx = conn.transaction().unwrap();
+        let err = upgrade(&tx, 1, CURRENT).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("from schema version 1 to 2"),
+            "{err:#}"
+        );
+        tx.rollback().unwrap();
+        assert_eq!(version(&conn), 1);
+        assert_eq!(state(&conn), before);
+    }
+
+    /// Through `bring_up_to_date`, as `db::open` runs it: an error, version and schema unchanged,
+    /// no transaction left open, and a later fixed ledger still upgrades.
+    #[test]
+    fn a_failing_step_in_bring_up_to_date_leaves_the_ledger_unchanged() {
+        for clash in [
+            "CREATE TABLE positions (x);",
+            "CREATE TABLE position_runs (x);",
+            "CREATE VIEW position_runs AS SELECT 1;",
+        ] {
+            let conn = v1_ledger(clash);
+            let before = state(&conn);
+            let err = bring_up_to_date(&conn, Path::new("bogus.db")).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("migrating the ledger from schema version 1 to 2"),
+                "{clash}: {err:#}"
+            );
+            assert!(conn.is_autocommit(), "{clash}: a transaction was left open");
+            assert_eq!(version(&conn), 1, "{clash}");
+            assert_eq!(state(&conn), before, "{clash}");
+        }
+        let conn = v1_ledger("CREATE TABLE position_runs (x); DROP TABLE position_runs;");
+        bring_up_to_date(&conn, Path::new("fixed.db")).unwrap();
+        assert_eq!(version(&conn), CURRENT);
+    }
+
+    #[test]
+    fn versions_without_steps_are_refused() {
+        for v in [-3, i64::from(i32::MIN)] {
+            let conn = v1_ledger(&format!("PRAGMA user_version = {v};"));
+            let before = state(&conn);
+            let err = bring_up_to_date(&conn, Path::new("odd.db")).unwrap_err();
+            assert_eq!(crate::exit::code_for(&err), 78, "{err:#}");
+            assert!(conn.is_autocommit());
+            assert_eq!(version(&conn), v);
+            assert_eq!(state(&conn), before);
+        }
+    }
+}

@@ -71,7 +71,7 @@ pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connectio
         return Err(too_new(path, version));
     }
     if mode != Mode::Read {
-        let jm: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        let jm = switch_to_wal(&conn, busy_timeout)?;
         if !jm.eq_ignore_ascii_case("wal") {
             return Err(exit::config(format!(
                 "ledger {}: could not switch to WAL journal mode (got {jm}); keep the ledger on a local disk",
@@ -91,6 +91,24 @@ pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connectio
         )));
     }
     Ok(conn)
+}
+
+/// `PRAGMA journal_mode=WAL`. Switching a new ledger to WAL takes an exclusive lock without
+/// calling the busy handler, so a run racing another one that is creating the same ledger
+/// retries here for up to the busy timeout instead of failing at once.
+fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<String> {
+    let start = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && start.elapsed() < busy_timeout =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn too_new(path: &Path, version: i64) -> anyhow::Error {
@@ -138,33 +156,37 @@ fn not_a_ledger(path: &Path, e: rusqlite::Error) -> anyhow::Error {
 #[cfg(unix)]
 fn create_private_file(path: &Path) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
+    match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| {
-            exit::fail(
-                exit::Code::CantCreate,
-                format!("cannot create ledger {}: {e}", path.display()),
-            )
-        })?;
-    Ok(())
+    {
+        // Another run created it a moment ago: use that one.
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(exit::fail(
+            exit::Code::CantCreate,
+            format!("cannot create ledger {}: {e}", path.display()),
+        )),
+    }
 }
 
 #[cfg(not(unix))]
 fn create_private_file(path: &Path) -> Result<()> {
-    std::fs::OpenOptions::new()
+    match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
-        .map_err(|e| {
-            exit::fail(
-                exit::Code::CantCreate,
-                format!("cannot create ledger {}: {e}", path.display()),
-            )
-        })?;
-    Ok(())
+    {
+        // Another run created it a moment ago: use that one.
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(exit::fail(
+            exit::Code::CantCreate,
+            format!("cannot create ledger {}: {e}", path.display()),
+        )),
+    }
 }
 
 /// Starts the one write transaction of a command. IMMEDIATE takes the write lock now, so a

