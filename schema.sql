@@ -33,8 +33,8 @@ CREATE TABLE loans (
 );
 CREATE INDEX loans_by_borrower ON loans (borrower_id);
 
--- One row per installment. source = 'imported' (from a schedule tape; always wins) or
--- 'generated' (computed by daihou from the loan contract when no schedule was imported).
+-- One row per installment. generated = 0: from a schedule tape (always wins); 1: computed by
+-- daihou from the loan contract because no schedule was imported (schedule_v shows it as text).
 CREATE TABLE schedule (
     loan_id        TEXT NOT NULL REFERENCES loans (loan_id),
     installment_no INTEGER NOT NULL CHECK (installment_no > 0),
@@ -42,7 +42,7 @@ CREATE TABLE schedule (
     principal_due  INTEGER NOT NULL CHECK (principal_due >= 0),
     interest_due   INTEGER NOT NULL CHECK (interest_due >= 0),
     fee_due        INTEGER NOT NULL DEFAULT 0 CHECK (fee_due >= 0),
-    source         TEXT NOT NULL DEFAULT 'imported' CHECK (source IN ('imported', 'generated')),
+    generated      INTEGER NOT NULL DEFAULT 0 CHECK (generated IN (0, 1)),
     PRIMARY KEY (loan_id, installment_no)
 ) WITHOUT ROWID;
 
@@ -136,7 +136,7 @@ SELECT loan_id, installment_no, due_date,
        (principal_due / 100) || '.' || printf('%02d', principal_due % 100) AS principal_due,
        (interest_due / 100) || '.' || printf('%02d', interest_due % 100) AS interest_due,
        (fee_due / 100) || '.' || printf('%02d', fee_due % 100) AS fee_due,
-       source
+       CASE generated WHEN 1 THEN 'generated' ELSE 'imported' END AS source
 FROM schedule;
 
 CREATE VIEW repayments_v AS

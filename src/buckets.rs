@@ -30,7 +30,7 @@ impl Bucket {
 
     /// Whether `dpd` falls in this bucket.
     pub fn contains(&self, dpd: u32) -> bool {
-        dpd >= self.min_dpd && self.max_dpd.map_or(true, |m| dpd <= m)
+        dpd >= self.min_dpd && self.max_dpd.is_none_or(|m| dpd <= m)
     }
 
     fn range_text(&self) -> String {

@@ -88,6 +88,7 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 pub enum Command {
     /// Import CSV loan tapes into the ledger (all or nothing per run; reruns are idempotent).
     ///

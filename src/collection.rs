@@ -259,7 +259,7 @@ pub fn next_action(
     let mut out = Action::default();
     // Latest contact on or before as_of (ties: the later-listed one).
     for f in followups.iter().filter(|f| f.contact_date <= as_of) {
-        if out.last_contact.map_or(true, |d| f.contact_date >= d) {
+        if out.last_contact.is_none_or(|d| f.contact_date >= d) {
             out.last_contact = Some(f.contact_date);
             out.last_contact_channel = Some(norm(&f.channel));
         }
@@ -411,7 +411,7 @@ pub fn promise_summary(list: &[PromiseStatus]) -> PromiseSummary {
             PromiseState::Pending => s.pending += 1,
             PromiseState::Broken => {
                 s.broken += 1;
-                if s.last_broken.map_or(true, |d| p.promise_date > d) {
+                if s.last_broken.is_none_or(|d| p.promise_date > d) {
                     s.last_broken = Some(p.promise_date);
                 }
             }

@@ -512,7 +512,11 @@ pub fn iso(d: NaiveDate) -> String {
 
 /// Reads a `YYYY-MM-DD` date written by daihou itself (the ledger), without chrono's parser.
 pub fn from_ledger(s: &str) -> Option<NaiveDate> {
-    let b = s.as_bytes();
+    from_ledger_bytes(s.as_bytes())
+}
+
+/// [`from_ledger`] on raw bytes (as SQLite hands them over).
+pub fn from_ledger_bytes(b: &[u8]) -> Option<NaiveDate> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }

@@ -1036,7 +1036,7 @@ impl<'p, 'a> Sweep<'p, 'a> {
                 .prep
                 .warnings
                 .iter()
-                .filter(|w| w.0.map_or(true, |wd| wd <= d))
+                .filter(|w| w.0.is_none_or(|wd| wd <= d))
                 .map(|w| w.1.clone())
                 .collect(),
         }

@@ -102,7 +102,7 @@ fn split_plain(s: &str) -> Result<Parts<'_>, Shape> {
         None => (body, None),
     };
     let int_ok = all_digits(int);
-    let frac_ok = frac.map_or(true, all_digits);
+    let frac_ok = frac.is_none_or(all_digits);
     if !int_ok || !frac_ok {
         if looks_grouped(int) && frac_ok {
             return Err(Shape::Thousands);
@@ -231,6 +231,10 @@ pub fn round_fen(d: Decimal) -> Decimal {
 /// Converts an amount to whole fen (minor units) after [`round_fen`];
 /// `None` if the result does not fit in an `i64`.
 pub fn to_fen(d: Decimal) -> Option<i64> {
+    if d.scale() == 2 {
+        // Already in fen (every parsed amount is): no rounding to do.
+        return i64::try_from(d.mantissa()).ok();
+    }
     round_fen(d)
         .checked_mul(Decimal::ONE_HUNDRED)?
         .trunc()

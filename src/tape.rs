@@ -50,7 +50,7 @@ impl Input {
         }
     }
 
-    pub fn len(&self) -> Option<u64> {
+    pub fn byte_len(&self) -> Option<u64> {
         match self {
             Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
             Input::Stdin(b) => Some(b.len() as u64),
@@ -176,7 +176,7 @@ impl Tape {
         let raw = open_raw(&input)?;
         let state = Rc::new(RefCell::new(TeeState::default()));
         if progress {
-            if let Some(len) = input.len() {
+            if let Some(len) = input.byte_len() {
                 let pb = indicatif::ProgressBar::new(len);
                 pb.set_style(
                     indicatif::ProgressStyle::with_template(
@@ -234,7 +234,6 @@ impl Tape {
         }
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(spec.delimiter)
-            .trim(csv::Trim::All)
             .flexible(false)
             .buffer_capacity(256 * 1024)
             .from_reader(Box::new(decoded) as Box<dyn Read>);
@@ -242,7 +241,7 @@ impl Tape {
             Ok(h) => h.clone(),
             Err(e) => return Err(csv_fatal(&name, line_offset, e)),
         };
-        if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
+        if headers.is_empty() || headers.iter().all(|h| h.trim().is_empty()) {
             return Err(exit::data(format!(
                 "{name}: the file is empty; expected a header row"
             )));
@@ -322,7 +321,7 @@ impl Tape {
         self.plan
             .skip_if_empty
             .iter()
-            .any(|&i| rec.get(i).is_none_or(str::is_empty))
+            .any(|&i| rec.get(i).is_none_or(|v| v.trim().is_empty()))
     }
 
     /// The sha256 (hex) and byte count of everything read so far.
@@ -519,7 +518,7 @@ impl Row for RowView<'_> {
             return Cow::Borrowed("");
         };
         match src {
-            Source::Index(i) => Cow::Borrowed(self.rec.get(*i).unwrap_or("")),
+            Source::Index(i) => Cow::Borrowed(self.rec.get(*i).unwrap_or("").trim()),
             Source::Const(s) => Cow::Borrowed(s.as_str()),
             Source::Absent => Cow::Borrowed(""),
             Source::Template(parts) => {
@@ -527,7 +526,7 @@ impl Row for RowView<'_> {
                 for p in parts {
                     match p {
                         Part::Lit(l) => s.push_str(l),
-                        Part::Col(i) => s.push_str(self.rec.get(*i).unwrap_or("")),
+                        Part::Col(i) => s.push_str(self.rec.get(*i).unwrap_or("").trim()),
                     }
                 }
                 Cow::Owned(s)

@@ -14,7 +14,7 @@ use crate::db::{self, ledger, ledger::Outcome};
 use crate::exit;
 use crate::mapping::{Mapping, Section};
 use crate::output::{self, Cell, Report};
-use crate::records::{self, FieldError, Kind, Row};
+use crate::records::{self, FieldError, Kind};
 use crate::schedule;
 use crate::tape::{self, Input, ReadSpec, Tape, TextEncoding};
 
@@ -40,6 +40,7 @@ struct Stats {
 }
 
 /// A parsed row of any kind.
+#[allow(clippy::large_enum_variant)] // one row at a time, moved rarely
 enum Parsed {
     Loan(records::LoanRecord),
     Schedule(records::ScheduleRecord),
@@ -47,7 +48,26 @@ enum Parsed {
     Followup(records::FollowupRecord),
 }
 
+impl Stats {
+    fn count(&mut self, o: Outcome) {
+        match o {
+            Outcome::New => self.new += 1,
+            Outcome::Changed => self.changed += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
 impl Parsed {
+    fn loan_id(&self) -> &str {
+        match self {
+            Parsed::Loan(r) => &r.loan_id,
+            Parsed::Schedule(r) => &r.loan_id,
+            Parsed::Repayment(r) => &r.loan_id,
+            Parsed::Followup(r) => &r.loan_id,
+        }
+    }
+
     fn parse(
         kind: Kind,
         row: &dyn records::Row,
@@ -85,13 +105,23 @@ impl Parsed {
         }
     }
 
+    /// A 64-bit hash of [`Parsed::identity`], computed without building the text.
     fn key_hash(&self) -> u64 {
-        fnv1a(self.identity().as_bytes())
+        match self {
+            Parsed::Loan(r) => fnv1a(FNV_OFFSET, r.loan_id.as_bytes()),
+            Parsed::Schedule(r) => fnv1a(
+                fnv1a(FNV_OFFSET, r.loan_id.as_bytes()),
+                &r.installment_no.to_le_bytes(),
+            ),
+            Parsed::Repayment(r) => fnv1a(FNV_OFFSET, r.txn_id.as_bytes()),
+            Parsed::Followup(r) => fnv1a(FNV_OFFSET, r.followup_id().as_bytes()),
+        }
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
+const FNV_OFFSET: u64 = 0xcbf29ce484222325;
+
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x100000001b3);
@@ -174,7 +204,11 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
     let skip_rows = mapping.as_ref().map_or(0, |m| m.skip_rows);
 
     let mut conn = db::open(&ctx.db, db::Mode::Create, ctx.busy_timeout)?;
+    // References to loans are checked by the import itself, once per loan rather than per row
+    // (the tape is read in loan order); the schema keeps its FOREIGN KEYs for everyone else.
+    conn.execute_batch("PRAGMA foreign_keys=OFF")?;
     let tx = db::begin(&mut conn)?;
+    let mut db = ledger::Ledger::new(&tx);
     let mut run = Run {
         errors: Vec::new(),
         max_errors: args.max_errors.max(1),
@@ -190,14 +224,14 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
             skip_rows,
             section: job.section.as_ref(),
         };
-        import_file(ctx, &tx, job, &spec, &mut run)?;
+        import_file(ctx, &mut db, job, &spec, &mut run)?;
         if run.full() {
             break;
         }
     }
     let t = Instant::now();
     let generated = if run.errors.is_empty() {
-        generate_schedules(&tx, &mut run)?
+        generate_schedules(&mut db, &mut run)?
     } else {
         0
     };
@@ -207,6 +241,7 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
     ));
 
     if !run.errors.is_empty() {
+        drop(db);
         drop(tx); // rolls back
         let n = run.errors.len();
         let mut msg = run.errors.join("\n");
@@ -224,22 +259,20 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
         return Err(exit::data(msg));
     }
     for s in &run.stats {
-        ledger::log_import(
-            &tx,
-            &ledger::ImportLog {
-                kind: s.kind,
-                file: &s.file,
-                sha256: &s.sha256,
-                rows: s.rows,
-                new: s.new,
-                changed: s.changed,
-                unchanged: s.unchanged,
-                skipped: s.skipped,
-                started_at: &started_at,
-                duration_ms: s.ms,
-            },
-        )?;
+        db.log_import(&ledger::ImportLog {
+            kind: s.kind,
+            file: &s.file,
+            sha256: &s.sha256,
+            rows: s.rows,
+            new: s.new,
+            changed: s.changed,
+            unchanged: s.unchanged,
+            skipped: s.skipped,
+            started_at: &started_at,
+            duration_ms: s.ms,
+        })?;
     }
+    drop(db);
     if args.dry_run {
         tx.rollback()?;
     } else {
@@ -383,14 +416,15 @@ fn plan_jobs(args: &ImportArgs, mapping: Option<&Mapping>) -> Result<Vec<Job>> {
 
 fn import_file(
     ctx: &Ctx,
-    tx: &rusqlite::Connection,
+    db: &mut ledger::Ledger<'_>,
     job: &Job,
     spec: &ReadSpec<'_>,
     run: &mut Run,
 ) -> Result<()> {
     let t0 = Instant::now();
-    let progress =
-        !ctx.quiet && std::io::stderr().is_terminal() && job.input.len().unwrap_or(0) > 16 << 20;
+    let progress = !ctx.quiet
+        && std::io::stderr().is_terminal()
+        && job.input.byte_len().unwrap_or(0) > 16 << 20;
     let mut tape = Tape::open(job.input.clone(), spec, progress)?;
     let name = tape.name.clone();
     let mut st = Stats {
@@ -400,7 +434,11 @@ fn import_file(
     };
     let mut rec = csv::StringRecord::new();
     let mut keys: Vec<u64> = Vec::new();
-    let mut schedule_loans: HashSet<String> = HashSet::new();
+    // Rows of one loan, in file order: a tape in loan order is compared with the ledger one
+    // loan at a time (one seek a loan, not one a row), so a re-import of an unchanged tape
+    // reads but does not write. A first import into an empty table skips the comparison.
+    let fresh = job.kind != Kind::Loans && db.is_empty(job.kind.as_str())?;
+    let mut group: Vec<(u64, Parsed)> = Vec::new();
     while let Some(next) = tape.next(&mut rec)? {
         let line = match next {
             Ok(line) => line,
@@ -430,41 +468,32 @@ fn import_file(
         };
         keys.push(parsed.key_hash());
         if !run.errors.is_empty() {
+            group.clear();
             continue; // keep checking rows, but stop writing: the run will roll back
         }
-        let res = match &parsed {
-            Parsed::Loan(r) => ledger::upsert_loan(tx, r).inspect(|o| {
-                if *o != Outcome::Unchanged {
-                    run.regenerate.push((r.loan_id.clone(), r.terms(), *o));
-                }
-            }),
-            Parsed::Schedule(r) => {
-                if !schedule_loans.contains(&r.loan_id) {
-                    schedule_loans.insert(r.loan_id.clone());
-                    ledger::drop_generated_schedule(tx, &r.loan_id)?;
-                }
-                ledger::upsert_schedule(tx, r)
+        if let Parsed::Loan(r) = &parsed {
+            let o = db
+                .upsert_loan(r)
+                .with_context(|| format!("{name} line {line}: writing to the ledger"))?;
+            if o != Outcome::Unchanged {
+                run.regenerate.push((r.loan_id.clone(), r.terms(), o));
             }
-            Parsed::Repayment(r) => ledger::upsert_repayment(tx, r),
-            Parsed::Followup(r) => ledger::insert_followup(tx, r),
-        };
-        match res {
-            Ok(Outcome::New) => st.new += 1,
-            Ok(Outcome::Changed) => st.changed += 1,
-            Ok(Outcome::Unchanged) => st.unchanged += 1,
-            Err(e) if ledger::is_unknown_loan(&e) => {
-                run.errors.push(format!(
-                    "{name} line {line}, column loan_id: {} is not a loan in the ledger (import its loans row first)",
-                    quote(&row.get("loan_id"))
-                ));
-                if run.full() {
-                    break;
-                }
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("{name} line {line}: writing to the ledger"))
+            st.count(o);
+            continue;
+        }
+        if group
+            .first()
+            .is_some_and(|(_, g)| g.loan_id() != parsed.loan_id())
+        {
+            write_group(db, &name, &mut group, fresh, &mut st, run)?;
+            if run.full() {
+                break;
             }
         }
+        group.push((line, parsed));
+    }
+    if run.errors.is_empty() && !group.is_empty() {
+        write_group(db, &name, &mut group, fresh, &mut st, run)?;
     }
     let (sha, bytes) = tape.finish();
     st.sha256 = sha;
@@ -477,6 +506,97 @@ fn import_file(
     }
     st.ms = t0.elapsed().as_millis() as u64;
     run.stats.push(st);
+    Ok(())
+}
+
+/// Writes the rows of one loan: refused when the loan is unknown, counted unchanged without
+/// writing when the ledger already holds them as they are, else upserted row by row.
+fn write_group(
+    db: &mut ledger::Ledger<'_>,
+    name: &str,
+    group: &mut Vec<(u64, Parsed)>,
+    fresh: bool,
+    st: &mut Stats,
+    run: &mut Run,
+) -> Result<()> {
+    let Some((first_line, first)) = group.first() else {
+        return Ok(());
+    };
+    let loan_id = first.loan_id().to_string();
+    let first_line = *first_line;
+    if !db.loan_exists(&loan_id)? {
+        let more = match group.len() {
+            1 => String::new(),
+            n => format!(" (nor on {} more rows of that loan)", n - 1),
+        };
+        run.errors.push(format!(
+            "{name} line {first_line}, column loan_id: {} is not a loan in the ledger (import its loans row first){more}",
+            quote(&loan_id)
+        ));
+        group.clear();
+        return Ok(());
+    }
+    let unchanged = !fresh
+        && match first {
+            Parsed::Schedule(_) => {
+                let rows: Vec<&records::ScheduleRecord> = group
+                    .iter()
+                    .filter_map(|(_, p)| {
+                        if let Parsed::Schedule(r) = p {
+                            Some(r)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                db.schedule_unchanged(&loan_id, &rows)?
+            }
+            Parsed::Repayment(_) => {
+                let rows: Vec<&records::RepaymentRecord> = group
+                    .iter()
+                    .filter_map(|(_, p)| {
+                        if let Parsed::Repayment(r) = p {
+                            Some(r)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                db.repayments_unchanged(&loan_id, &rows)?
+            }
+            Parsed::Followup(_) => {
+                let ids: Vec<String> = group
+                    .iter()
+                    .filter_map(|(_, p)| {
+                        if let Parsed::Followup(r) = p {
+                            Some(r.followup_id())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                db.followups_unchanged(&loan_id, &ids)?
+            }
+            Parsed::Loan(_) => false,
+        };
+    if unchanged {
+        st.unchanged += group.len() as u64;
+        group.clear();
+        return Ok(());
+    }
+    if matches!(first, Parsed::Schedule(_)) {
+        db.drop_generated_schedule(&loan_id)?;
+    }
+    for (line, p) in group.drain(..) {
+        let o = match &p {
+            Parsed::Schedule(r) => db.upsert_schedule(r),
+            Parsed::Repayment(r) => db.upsert_repayment(r),
+            Parsed::Followup(r) => db.insert_followup(r),
+            Parsed::Loan(r) => db.upsert_loan(r),
+        }
+        .with_context(|| format!("{name} line {line}: writing to the ledger"))?;
+        st.count(o);
+    }
     Ok(())
 }
 
@@ -535,19 +655,18 @@ fn find_duplicates(
 }
 
 /// Builds the schedule of every new or changed loan that has no imported schedule.
-fn generate_schedules(tx: &rusqlite::Connection, run: &mut Run) -> Result<u64> {
+fn generate_schedules(db: &mut ledger::Ledger<'_>, run: &mut Run) -> Result<u64> {
     let mut n = 0;
     for (loan_id, terms, outcome) in std::mem::take(&mut run.regenerate) {
-        if ledger::has_imported_schedule(tx, &loan_id)? {
+        if db.has_imported_schedule(&loan_id)? {
             continue;
         }
         match schedule::generate(&terms) {
             // A change outside the contract terms (say, a new officer) leaves the schedule as it is.
             Ok(inst)
-                if outcome == Outcome::Changed
-                    && ledger::generated_schedule_is(tx, &loan_id, &inst)? => {}
+                if outcome == Outcome::Changed && db.generated_schedule_is(&loan_id, &inst)? => {}
             Ok(inst) => {
-                ledger::replace_generated_schedule(tx, &loan_id, &inst)?;
+                db.replace_generated_schedule(&loan_id, &inst)?;
                 n += 1;
             }
             Err(e) => {

@@ -181,15 +181,12 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         ));
     }
     let t0 = Instant::now();
-    let conn = db::open(
-        &ctx.db,
-        if args.save {
-            db::Mode::Write
-        } else {
-            db::Mode::Read
-        },
-        ctx.busy_timeout,
-    )?;
+    let mode = if args.save {
+        db::Mode::Write
+    } else {
+        db::Mode::Read
+    };
+    let conn = db::open(&ctx.db, mode, ctx.busy_timeout)?;
     let tx = if args.save {
         Some(db::begin_shared(&conn)?)
     } else {
@@ -201,151 +198,62 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
             book::clear_positions(c, *d)?;
         }
     }
-    let mut totals: Vec<Totals> = vec![Totals::default(); s.dates.len()];
-    let mut report = Report::new(&[
-        "loan_id",
-        "borrower",
-        "phone",
-        "officer",
-        "branch",
-        "region",
-        "product",
-        "dpd",
-        "bucket",
-        "term",
-        "overdue_since",
-        "installments_overdue",
-        "overdue_principal",
-        "overdue_interest",
-        "penalty_interest",
-        "outstanding_principal",
-        "last_payment_date",
-        "max_dpd",
-        "next_action",
-        "last_contact",
-        "last_contact_channel",
-        "sla_breached",
-        "sla_reason",
-        "promises_broken",
-        "last_broken_promise",
-    ])
-    .table_shows(&[
-        "loan_id",
-        "borrower",
-        "officer",
-        "dpd",
-        "bucket",
-        "overdue_since",
-        "overdue_principal",
-        "overdue_interest",
-        "penalty_interest",
-        "outstanding_principal",
-        "next_action",
-        "last_contact",
-        "sla_breached",
-        "promises_broken",
-    ]);
-    let mut inst_report = Report::new(&[
-        "loan_id",
-        "installment_no",
-        "due_date",
-        "principal_due",
-        "interest_due",
-        "status",
-        "settled_on",
-        "days_late",
-    ]);
-    let mut sort_keys: Vec<(u32, Decimal)> = Vec::new();
-    let mut warnings = 0u64;
-    let mut scan = book::Scan::prepare(c)?;
-    scan.for_each(|b| {
-        let active_dates: Vec<NaiveDate> = s
-            .dates
+    // The book is split into key ranges scanned in parallel, each worker on its own read
+    // connection (WAL lets them read while this connection holds the write transaction).
+    // Saved positions stream back over a bounded channel and are written here, in this
+    // connection's transaction; the rest comes back when a worker ends.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let ranges = book::split(c, threads)?;
+    let parts: Vec<Part> = std::thread::scope(|scope| -> Result<Vec<Part>> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<book::SavedPosition>>(8);
+        let handles: Vec<_> = ranges
             .iter()
-            .copied()
-            .filter(|d| b.info.origination_date.is_none_or(|o| o <= *d))
+            .map(|range| {
+                let sender = args.save.then(|| sender.clone());
+                let s = &s;
+                scope.spawn(move || scan_part(ctx, args, s, range, sender))
+            })
             .collect();
-        if active_dates.is_empty() {
-            return Ok(());
-        }
-        let positions = engine::positions(
-            &b.terms,
-            &b.installments,
-            &b.payments,
-            &active_dates,
-            &s.conv,
-        );
-        for p in positions {
-            if !p.warnings.is_empty() {
-                warnings += 1;
-                if ctx.verbose {
-                    for w in &p.warnings {
-                        ctx.debug(&format!("loan_id {}: {w}", b.info.loan_id));
-                    }
+        drop(sender);
+        let mut write_error = None;
+        for batch in receiver {
+            if write_error.is_some() {
+                continue; // keep draining so the workers can finish
+            }
+            for p in &batch {
+                if let Err(e) = book::insert_position(c, p) {
+                    write_error = Some(e);
+                    break;
                 }
             }
-            if single && args.installments && (args.all || !p.closed) {
-                let bucket = s.buckets.label(p.dpd);
-                if wanted_loan(args, b, &p, bucket) {
-                    installment_rows(&mut inst_report, b, &p, s.conv.grace_days);
-                }
-            }
-            if p.closed {
-                continue;
-            }
-            let k = s.dates.iter().position(|d| *d == p.as_of).unwrap_or(0);
-            let bi = s.buckets.index(p.dpd);
-            let bucket = s.buckets.label(p.dpd);
-            let t = &mut totals[k];
-            t.active += 1;
-            let e = t.by_bucket.entry(bi).or_default();
-            e.0 += 1;
-            e.1 += p.outstanding_principal;
-            e.2 += p.overdue_principal;
-            e.3 += p.overdue_interest;
-            let action = if p.dpd > 0 {
-                t.overdue += 1;
-                collection::next_action(&s.ladder, p.dpd, p.overdue_since, &b.followups, p.as_of)
-            } else {
-                collection::Action::default()
-            };
-            let promise = if b.followups.is_empty() {
-                collection::PromiseSummary::default()
-            } else {
-                let pays = effective_payments(&b.payments, p.as_of);
-                collection::promise_summary(&collection::promises(&b.followups, &pays, p.as_of))
-            };
-            if args.save {
-                book::insert_position(
-                    c,
-                    &book::SavedPosition {
-                        as_of: p.as_of,
-                        loan_id: &b.info.loan_id,
-                        dpd: p.dpd,
-                        bucket,
-                        overdue_since: p.overdue_since,
-                        overdue_principal: fen(p.overdue_principal),
-                        overdue_interest: fen(p.overdue_interest),
-                        overdue_fee: fen(p.overdue_fee),
-                        penalty_interest: fen(p.penalty_interest),
-                        outstanding_principal: fen(p.outstanding_principal),
-                        installments_overdue: p.installments_overdue,
-                        last_payment_date: p.last_payment_date,
-                        max_dpd: p.max_dpd,
-                        next_action: action.next_action.as_deref(),
-                        sla_breached: action.sla_breached,
-                        promises_broken: promise.broken,
-                    },
-                )?;
-            }
-            if single && wanted(args, b, &p, bucket) {
-                sort_keys.push((p.dpd, p.overdue_principal + p.overdue_interest));
-                report.push(listing_row(ctx, b, &p, bucket, &action, &promise));
-            }
         }
-        Ok(())
+        let mut parts = Vec::new();
+        for h in handles {
+            let part = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("an overdue worker thread panicked"))?;
+            parts.push(part?);
+        }
+        match write_error {
+            Some(e) => Err(e),
+            None => Ok(parts),
+        }
     })?;
-    drop(scan);
+    let mut totals: Vec<Totals> = vec![Totals::default(); s.dates.len()];
+    let mut report = listing_report();
+    let mut inst_report = installments_report();
+    let mut keyed: Vec<Listed> = Vec::new();
+    let mut warnings = 0u64;
+    for part in parts {
+        for (t, pt) in totals.iter_mut().zip(&part.totals) {
+            t.add(pt);
+        }
+        keyed.extend(part.rows);
+        inst_report.rows.extend(part.inst_rows);
+        warnings += part.warnings;
+    }
     if args.save {
         let conv = conventions_json(args, &s);
         for (d, t) in s.dates.iter().zip(&totals) {
@@ -359,17 +267,14 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
             tx.commit().context("committing the saved positions")?;
         }
     }
-    // Sort by DPD, then amount in arrears, both descending; loan_id keeps ties stable.
-    let mut idx: Vec<usize> = (0..report.rows.len()).collect();
-    idx.sort_by(|&a, &b| {
-        sort_keys[b]
-            .0
-            .cmp(&sort_keys[a].0)
-            .then(sort_keys[b].1.cmp(&sort_keys[a].1))
+    // By DPD, then the amount in arrears, both descending; then loan_id.
+    keyed.sort_by(|a, b| {
+        b.dpd
+            .cmp(&a.dpd)
+            .then(b.arrears.cmp(&a.arrears))
+            .then(a.loan_id.cmp(&b.loan_id))
     });
-    let rows = std::mem::take(&mut report.rows);
-    let mut rows: Vec<Option<Vec<Cell>>> = rows.into_iter().map(Some).collect();
-    report.rows = idx.into_iter().filter_map(|i| rows[i].take()).collect();
+    report.rows = keyed.into_iter().map(|k| k.row).collect();
 
     if single && args.installments {
         output::emit(ctx, &inst_report)?;
@@ -412,6 +317,216 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         ctx.debug(&format!("overdue: {secs:.1} s"));
     }
     Ok(())
+}
+
+/// A listed loan with its sort key.
+struct Listed {
+    dpd: u32,
+    arrears: Decimal,
+    loan_id: String,
+    row: Vec<Cell>,
+}
+
+/// What one worker found in its key range.
+struct Part {
+    totals: Vec<Totals>,
+    rows: Vec<Listed>,
+    inst_rows: Vec<Vec<Cell>>,
+    warnings: u64,
+}
+
+impl Totals {
+    fn add(&mut self, o: &Totals) {
+        self.active += o.active;
+        self.overdue += o.overdue;
+        for (k, v) in &o.by_bucket {
+            let e = self.by_bucket.entry(*k).or_default();
+            e.0 += v.0;
+            e.1 += v.1;
+            e.2 += v.2;
+            e.3 += v.3;
+        }
+    }
+}
+
+fn listing_report() -> Report {
+    Report::new(&[
+        "loan_id",
+        "borrower",
+        "phone",
+        "officer",
+        "branch",
+        "region",
+        "product",
+        "dpd",
+        "bucket",
+        "term",
+        "overdue_since",
+        "installments_overdue",
+        "overdue_principal",
+        "overdue_interest",
+        "penalty_interest",
+        "outstanding_principal",
+        "last_payment_date",
+        "max_dpd",
+        "next_action",
+        "last_contact",
+        "last_contact_channel",
+        "sla_breached",
+        "sla_reason",
+        "promises_broken",
+        "last_broken_promise",
+    ])
+    .table_shows(&[
+        "loan_id",
+        "borrower",
+        "officer",
+        "dpd",
+        "bucket",
+        "overdue_since",
+        "overdue_principal",
+        "overdue_interest",
+        "penalty_interest",
+        "outstanding_principal",
+        "next_action",
+        "last_contact",
+        "sla_breached",
+        "promises_broken",
+    ])
+}
+
+fn installments_report() -> Report {
+    Report::new(&[
+        "loan_id",
+        "installment_no",
+        "due_date",
+        "principal_due",
+        "interest_due",
+        "status",
+        "settled_on",
+        "days_late",
+    ])
+}
+
+/// Scans one key range of the book: positions for every date, the listing rows, and (with
+/// --save) the positions to store, sent in batches to the writer.
+fn scan_part(
+    ctx: &Ctx,
+    args: &OverdueArgs,
+    s: &Setup,
+    range: &book::KeyRange,
+    saver: Option<std::sync::mpsc::SyncSender<Vec<book::SavedPosition>>>,
+) -> Result<Part> {
+    let single = s.dates.len() == 1;
+    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+    let mut part = Part {
+        totals: vec![Totals::default(); s.dates.len()],
+        rows: Vec::new(),
+        inst_rows: Vec::new(),
+        warnings: 0,
+    };
+    let mut inst_report = installments_report();
+    let mut batch: Vec<book::SavedPosition> = Vec::new();
+    let mut scan = book::Scan::prepare(&conn, range)?;
+    scan.for_each(|b| {
+        let active_dates: Vec<NaiveDate> = s
+            .dates
+            .iter()
+            .copied()
+            .filter(|d| b.info.origination_date.is_none_or(|o| o <= *d))
+            .collect();
+        if active_dates.is_empty() {
+            return Ok(());
+        }
+        let positions = engine::positions(
+            &b.terms,
+            &b.installments,
+            &b.payments,
+            &active_dates,
+            &s.conv,
+        );
+        for p in positions {
+            if !p.warnings.is_empty() {
+                part.warnings += 1;
+                if ctx.verbose {
+                    for w in &p.warnings {
+                        ctx.debug(&format!("loan_id {}: {w}", b.info.loan_id));
+                    }
+                }
+            }
+            if single && args.installments && (args.all || !p.closed) {
+                let bucket = s.buckets.label(p.dpd);
+                if wanted_loan(args, b, &p, bucket) {
+                    installment_rows(&mut inst_report, b, &p, s.conv.grace_days);
+                }
+            }
+            if p.closed {
+                continue;
+            }
+            let k = s.dates.iter().position(|d| *d == p.as_of).unwrap_or(0);
+            let bi = s.buckets.index(p.dpd);
+            let bucket = s.buckets.label(p.dpd);
+            let t = &mut part.totals[k];
+            t.active += 1;
+            let e = t.by_bucket.entry(bi).or_default();
+            e.0 += 1;
+            e.1 += p.outstanding_principal;
+            e.2 += p.overdue_principal;
+            e.3 += p.overdue_interest;
+            let action = if p.dpd > 0 {
+                t.overdue += 1;
+                collection::next_action(&s.ladder, p.dpd, p.overdue_since, &b.followups, p.as_of)
+            } else {
+                collection::Action::default()
+            };
+            let promise = if b.followups.is_empty() {
+                collection::PromiseSummary::default()
+            } else {
+                let pays = effective_payments(&b.payments, p.as_of);
+                collection::promise_summary(&collection::promises(&b.followups, &pays, p.as_of))
+            };
+            if let Some(tx) = &saver {
+                batch.push(book::SavedPosition {
+                    as_of: p.as_of,
+                    loan_id: b.info.loan_id.clone(),
+                    dpd: p.dpd,
+                    bucket: bucket.to_string(),
+                    overdue_since: p.overdue_since,
+                    overdue_principal: fen(p.overdue_principal),
+                    overdue_interest: fen(p.overdue_interest),
+                    overdue_fee: fen(p.overdue_fee),
+                    penalty_interest: fen(p.penalty_interest),
+                    outstanding_principal: fen(p.outstanding_principal),
+                    installments_overdue: p.installments_overdue,
+                    last_payment_date: p.last_payment_date,
+                    max_dpd: p.max_dpd,
+                    next_action: action.next_action.clone(),
+                    sla_breached: action.sla_breached,
+                    promises_broken: promise.broken,
+                });
+                if batch.len() >= 4096 {
+                    // A closed channel means the writer failed; it reports the error.
+                    let _ = tx.send(std::mem::take(&mut batch));
+                }
+            }
+            if single && wanted(args, b, &p, bucket) {
+                part.rows.push(Listed {
+                    dpd: p.dpd,
+                    arrears: p.overdue_principal + p.overdue_interest,
+                    loan_id: b.info.loan_id.clone(),
+                    row: listing_row(ctx, b, &p, bucket, &action, &promise),
+                });
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(tx) = &saver {
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+    }
+    part.inst_rows = inst_report.rows;
+    Ok(part)
 }
 
 fn wanted(args: &OverdueArgs, b: &book::LoanBook, p: &Position, bucket: &str) -> bool {

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, Statement};
 use rust_decimal::Decimal;
 
 use crate::collection::Followup;
-use crate::dates::{from_ledger, iso};
+use crate::dates::{from_ledger, from_ledger_bytes, iso};
 use crate::engine::{Installment, LoanTerms, Payment};
 
 /// What a listing shows about a loan besides its position.
@@ -36,31 +36,30 @@ pub struct LoanBook {
     pub followups: Vec<Followup>,
 }
 
-fn bad(table: &str, loan_id: &str, col: &str) -> anyhow::Error {
-    crate::exit::data(format!(
-        "ledger table {table}, loan_id {loan_id}: column {col} does not hold a YYYY-MM-DD date"
-    ))
-}
-
 fn fen(v: i64) -> Decimal {
     Decimal::new(v, 2)
 }
 
 /// A cursor over one child table, ordered by loan_id, that yields the rows of one loan at a time.
+/// The loan key of the row waiting in `pending` is kept as bytes in a reused buffer, so the
+/// merge allocates nothing per row for the key.
 struct Child<'s, T> {
     rows: rusqlite::Rows<'s>,
-    pending: Option<(String, T)>,
-    read: fn(&rusqlite::Row<'_>) -> Result<(String, T)>,
+    pending_id: Vec<u8>,
+    pending: Option<T>,
+    read: fn(&rusqlite::Row<'_>) -> Result<T>,
     done: bool,
 }
 
 impl<'s, T> Child<'s, T> {
     fn new(
         stmt: &'s mut Statement<'_>,
-        read: fn(&rusqlite::Row<'_>) -> Result<(String, T)>,
+        range: &KeyRange,
+        read: fn(&rusqlite::Row<'_>) -> Result<T>,
     ) -> Result<Self> {
         Ok(Child {
-            rows: stmt.query([])?,
+            rows: query_range(stmt, range)?,
+            pending_id: Vec::new(),
             pending: None,
             read,
             done: false,
@@ -70,28 +69,68 @@ impl<'s, T> Child<'s, T> {
     fn fill(&mut self) -> Result<()> {
         if self.pending.is_none() && !self.done {
             match self.rows.next()? {
-                Some(r) => self.pending = Some((self.read)(r)?),
+                Some(r) => {
+                    self.pending_id.clear();
+                    self.pending_id.extend_from_slice(r.get_ref(0)?.as_bytes()?);
+                    self.pending = Some((self.read)(r).map_err(|e| {
+                        e.context(format!(
+                            "loan_id {}",
+                            String::from_utf8_lossy(&self.pending_id)
+                        ))
+                    })?);
+                }
                 None => self.done = true,
             }
         }
         Ok(())
     }
 
-    /// Moves the rows of `loan_id` into `out`, skipping rows of loans that sort before it.
+    /// Moves the rows of `loan_id` into `out`, skipping rows of loans that sort before it
+    /// (byte order, as SQLite's BINARY collation sorts them).
     fn take(&mut self, loan_id: &str, out: &mut Vec<T>) -> Result<()> {
         out.clear();
+        let key = loan_id.as_bytes();
         loop {
             self.fill()?;
-            match &self.pending {
-                Some((id, _)) if id.as_str() < loan_id => self.pending = None,
-                Some((id, _)) if id.as_str() == loan_id => {
-                    if let Some((_, t)) = self.pending.take() {
-                        out.push(t);
-                    }
-                }
-                _ => return Ok(()),
+            if self.pending.is_none() {
+                return Ok(());
+            }
+            match self.pending_id.as_slice().cmp(key) {
+                std::cmp::Ordering::Less => self.pending = None,
+                std::cmp::Ordering::Equal => out.extend(self.pending.take()),
+                std::cmp::Ordering::Greater => return Ok(()),
             }
         }
+    }
+}
+
+fn query_range<'s>(
+    stmt: &'s mut Statement<'_>,
+    range: &KeyRange,
+) -> rusqlite::Result<rusqlite::Rows<'s>> {
+    match &range.hi {
+        Some(hi) => stmt.query(params![range.lo, hi]),
+        None => stmt.query(params![range.lo]),
+    }
+}
+
+fn date_at(r: &rusqlite::Row<'_>, i: usize, table: &str, col: &str) -> Result<NaiveDate> {
+    from_ledger_bytes(r.get_ref(i)?.as_bytes()?).ok_or_else(|| {
+        crate::exit::data(format!(
+            "ledger table {table}: column {col} does not hold a YYYY-MM-DD date"
+        ))
+    })
+}
+
+fn opt_date_at(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    table: &str,
+    col: &str,
+) -> Result<Option<NaiveDate>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => date_at(r, i, table, col).map(Some),
     }
 }
 
@@ -101,85 +140,100 @@ pub struct Scan<'c> {
     schedule: Statement<'c>,
     repayments: Statement<'c>,
     followups: Statement<'c>,
+    range: KeyRange,
+}
+
+/// A range of loan ids, `lo <= loan_id < hi` (no upper end when `hi` is None).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyRange {
+    pub lo: String,
+    pub hi: Option<String>,
+}
+
+/// Splits the book into `parts` ranges holding about as many loans each.
+pub fn split(c: &Connection, parts: usize) -> Result<Vec<KeyRange>> {
+    let n: i64 = c.query_row("SELECT count(*) FROM loans", [], |r| r.get(0))?;
+    let parts = parts.max(1) as i64;
+    let mut bounds: Vec<String> = Vec::new();
+    if n >= parts * 1000 {
+        let mut stmt = c.prepare("SELECT loan_id FROM loans ORDER BY loan_id LIMIT 1 OFFSET ?1")?;
+        for k in 1..parts {
+            let b: String = stmt.query_row([n * k / parts], |r| r.get(0))?;
+            if bounds.last() != Some(&b) {
+                bounds.push(b);
+            }
+        }
+    }
+    let mut ranges = Vec::new();
+    let mut lo = String::new();
+    for b in bounds {
+        ranges.push(KeyRange {
+            lo: std::mem::replace(&mut lo, b.clone()),
+            hi: Some(b),
+        });
+    }
+    ranges.push(KeyRange { lo, hi: None });
+    Ok(ranges)
 }
 
 impl<'c> Scan<'c> {
-    pub fn prepare(c: &'c Connection) -> Result<Scan<'c>> {
+    /// Prepares the scan of the loans whose `loan_id` lies in `range`.
+    pub fn prepare(c: &'c Connection, range: &KeyRange) -> Result<Scan<'c>> {
+        let cond = match range.hi {
+            Some(_) => "loan_id >= ?1 AND loan_id < ?2",
+            None => "loan_id >= ?1",
+        };
         Ok(Scan {
-            loans: c.prepare(
+            loans: c.prepare(&format!(
                 "SELECT loan_id, principal, annual_rate, origination_date, borrower_name, borrower_type, phone, \
-                 region, branch, officer, product, currency FROM loans ORDER BY loan_id",
-            )?,
-            schedule: c.prepare(
+                 region, branch, officer, product, currency FROM loans WHERE {cond} ORDER BY loan_id"
+            ))?,
+            schedule: c.prepare(&format!(
                 "SELECT loan_id, installment_no, due_date, principal_due, interest_due, fee_due \
-                 FROM schedule ORDER BY loan_id, installment_no",
-            )?,
-            repayments: c.prepare(
-                "SELECT loan_id, txn_id, paid_on, amount, reverses_txn_id FROM repayments ORDER BY loan_id",
-            )?,
-            followups: c.prepare(
+                 FROM schedule WHERE {cond} ORDER BY loan_id, installment_no"
+            ))?,
+            repayments: c.prepare(&format!(
+                "SELECT loan_id, txn_id, paid_on, amount, reverses_txn_id FROM repayments \
+                 WHERE {cond} ORDER BY loan_id"
+            ))?,
+            followups: c.prepare(&format!(
                 "SELECT loan_id, contact_date, channel, outcome, promise_date, promise_amount \
-                 FROM followups ORDER BY loan_id, contact_date",
-            )?,
+                 FROM followups WHERE {cond} ORDER BY loan_id, contact_date"
+            ))?,
+            range: range.clone(),
         })
     }
 
     /// Calls `f` for every loan, in loan_id order, with its schedule, payments and followups.
     pub fn for_each(&mut self, mut f: impl FnMut(&LoanBook) -> Result<()>) -> Result<()> {
-        let mut sched = Child::new(&mut self.schedule, |r| {
-            let id: String = r.get(0)?;
-            let due: String = r.get(2)?;
-            let due_date = from_ledger(&due).ok_or_else(|| bad("schedule", &id, "due_date"))?;
-            Ok((
-                id,
-                Installment {
-                    installment_no: r.get(1)?,
-                    due_date,
-                    principal_due: fen(r.get(3)?),
-                    interest_due: fen(r.get(4)?),
-                    fee_due: fen(r.get(5)?),
-                },
-            ))
+        let mut sched = Child::new(&mut self.schedule, &self.range, |r| {
+            Ok(Installment {
+                installment_no: r.get(1)?,
+                due_date: date_at(r, 2, "schedule", "due_date")?,
+                principal_due: fen(r.get(3)?),
+                interest_due: fen(r.get(4)?),
+                fee_due: fen(r.get(5)?),
+            })
         })?;
-        let mut pays = Child::new(&mut self.repayments, |r| {
-            let id: String = r.get(0)?;
-            let paid: String = r.get(2)?;
-            let paid_on = from_ledger(&paid).ok_or_else(|| bad("repayments", &id, "paid_on"))?;
-            Ok((
-                id,
-                Payment {
-                    txn_id: r.get(1)?,
-                    paid_on,
-                    amount: fen(r.get(3)?),
-                    reverses_txn_id: r.get(4)?,
-                },
-            ))
+        let mut pays = Child::new(&mut self.repayments, &self.range, |r| {
+            Ok(Payment {
+                txn_id: r.get(1)?,
+                paid_on: date_at(r, 2, "repayments", "paid_on")?,
+                amount: fen(r.get(3)?),
+                reverses_txn_id: r.get(4)?,
+            })
         })?;
-        let mut fups = Child::new(&mut self.followups, |r| {
-            let id: String = r.get(0)?;
-            let cd: String = r.get(1)?;
-            let contact_date =
-                from_ledger(&cd).ok_or_else(|| bad("followups", &id, "contact_date"))?;
-            let pd: Option<String> = r.get(4)?;
-            let promise_date = match pd {
-                Some(p) => {
-                    Some(from_ledger(&p).ok_or_else(|| bad("followups", &id, "promise_date"))?)
-                }
-                None => None,
-            };
+        let mut fups = Child::new(&mut self.followups, &self.range, |r| {
             let amount: Option<i64> = r.get(5)?;
-            Ok((
-                id,
-                Followup {
-                    contact_date,
-                    channel: r.get(2)?,
-                    outcome: r.get(3)?,
-                    promise_date,
-                    promise_amount: amount.map(fen),
-                },
-            ))
+            Ok(Followup {
+                contact_date: date_at(r, 1, "followups", "contact_date")?,
+                channel: r.get(2)?,
+                outcome: r.get(3)?,
+                promise_date: opt_date_at(r, 4, "followups", "promise_date")?,
+                promise_amount: amount.map(fen),
+            })
         })?;
-        let mut rows = self.loans.query([])?;
+        let mut rows = query_range(&mut self.loans, &self.range)?;
         let mut book = LoanBook {
             info: LoanInfo::default(),
             terms: LoanTerms {
@@ -225,11 +279,11 @@ impl<'c> Scan<'c> {
 
 /// One saved position row.
 #[derive(Clone, Debug)]
-pub struct SavedPosition<'a> {
+pub struct SavedPosition {
     pub as_of: NaiveDate,
-    pub loan_id: &'a str,
+    pub loan_id: String,
     pub dpd: u32,
-    pub bucket: &'a str,
+    pub bucket: String,
     pub overdue_since: Option<NaiveDate>,
     pub overdue_principal: i64,
     pub overdue_interest: i64,
@@ -239,7 +293,7 @@ pub struct SavedPosition<'a> {
     pub installments_overdue: u32,
     pub last_payment_date: Option<NaiveDate>,
     pub max_dpd: u32,
-    pub next_action: Option<&'a str>,
+    pub next_action: Option<String>,
     pub sla_breached: bool,
     pub promises_broken: u32,
 }
@@ -252,7 +306,7 @@ pub fn clear_positions(c: &Connection, as_of: NaiveDate) -> Result<usize> {
     Ok(n)
 }
 
-pub fn insert_position(c: &Connection, p: &SavedPosition<'_>) -> Result<()> {
+pub fn insert_position(c: &Connection, p: &SavedPosition) -> Result<()> {
     c.prepare_cached(
         "INSERT INTO positions (as_of, loan_id, dpd, bucket, overdue_since, overdue_principal, overdue_interest, \
          overdue_fee, penalty_interest, outstanding_principal, installments_overdue, last_payment_date, max_dpd, \

@@ -13,8 +13,33 @@ pub const CURRENT: i64 = 2;
 
 /// Upgrade steps: `STEPS[i]` takes a ledger from version i+1 to i+2.
 pub const STEPS: &[&str] = &[
-    // 1 → 2: saved overdue positions.
-    "CREATE TABLE positions (
+    // 1 → 2: schedule.source (text) becomes schedule.generated (0/1, no bytes on disk);
+    // saved overdue positions.
+    "CREATE TABLE schedule_new (
+        loan_id        TEXT NOT NULL REFERENCES loans (loan_id),
+        installment_no INTEGER NOT NULL CHECK (installment_no > 0),
+        due_date       TEXT NOT NULL,
+        principal_due  INTEGER NOT NULL CHECK (principal_due >= 0),
+        interest_due   INTEGER NOT NULL CHECK (interest_due >= 0),
+        fee_due        INTEGER NOT NULL DEFAULT 0 CHECK (fee_due >= 0),
+        generated      INTEGER NOT NULL DEFAULT 0 CHECK (generated IN (0, 1)),
+        PRIMARY KEY (loan_id, installment_no)
+    ) WITHOUT ROWID;
+    INSERT INTO schedule_new
+        SELECT loan_id, installment_no, due_date, principal_due, interest_due, fee_due,
+               source = 'generated'
+        FROM schedule;
+    DROP VIEW schedule_v;
+    DROP TABLE schedule;
+    ALTER TABLE schedule_new RENAME TO schedule;
+    CREATE VIEW schedule_v AS
+    SELECT loan_id, installment_no, due_date,
+           (principal_due / 100) || '.' || printf('%02d', principal_due % 100) AS principal_due,
+           (interest_due / 100) || '.' || printf('%02d', interest_due % 100) AS interest_due,
+           (fee_due / 100) || '.' || printf('%02d', fee_due % 100) AS fee_due,
+           CASE generated WHEN 1 THEN 'generated' ELSE 'imported' END AS source
+    FROM schedule;
+    CREATE TABLE positions (
         as_of TEXT NOT NULL, loan_id TEXT NOT NULL, dpd INTEGER NOT NULL, bucket TEXT NOT NULL,
         overdue_since TEXT, overdue_principal INTEGER NOT NULL, overdue_interest INTEGER NOT NULL,
         overdue_fee INTEGER NOT NULL, penalty_interest INTEGER NOT NULL,

@@ -16,6 +16,9 @@ use crate::exit;
 /// The whole current schema, compiled in.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
+/// The page size of a new ledger.
+pub const PAGE_SIZE: u32 = 16384;
+
 /// How a command needs the ledger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -71,6 +74,14 @@ pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connectio
         return Err(too_new(path, version));
     }
     if mode != Mode::Read {
+        // A new, still empty file: choose the page size before WAL fixes it. Larger pages
+        // suit a ledger of tens of millions of short rows read in key order.
+        if std::fs::metadata(path)
+            .map(|m| m.len() == 0)
+            .unwrap_or(false)
+        {
+            conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))?;
+        }
         let jm = switch_to_wal(&conn, busy_timeout)?;
         if !jm.eq_ignore_ascii_case("wal") {
             return Err(exit::config(format!(
