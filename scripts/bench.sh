@@ -9,8 +9,12 @@
 #    N, seed, as-of and generator source);
 # 3. times, under /usr/bin/time -v (wall time and max RSS):
 #    (a) `daihou import tape` into a fresh ledger bench-out/bench.db,
-#    (b) the same import again (a rerun must report 0 new, 0 changed);
-# 4. prints a results table. Logs of each step are kept in bench-out/logs/.
+#    (b) the same import again (a rerun must report 0 new, 0 changed),
+#    (c) the ceiling (examples/ceiling.rs): raw INSERTs into bare tables, and an ordered scan,
+#    (d) `daihou overdue --as-of` for one date to a CSV file,
+#    (e) `daihou overdue --from --to --every month-end --save` for 12 month ends;
+# 4. prints the table and the ratios to the targets, and appends them to BENCHMARKS.md.
+#    Logs of each step are kept in bench-out/logs/.
 #
 # Environment: SEED (default 7), AS_OF (default 2026-06-30), CARGO_TARGET_DIR (default target).
 # bench-out/ is gitignored. At one million loans: ~1.9 GB of tape, a ~2.9 GB ledger, and while the
@@ -112,17 +116,43 @@ if grep -E '\b[1-9][0-9]* (new|changed)' "$LOGS/reimport.log" >&2; then
     echo "bench.sh: warning: the re-import was not a no-op (lines above)" >&2
 fi
 
-# TODO(raw-insert ceiling): time the lead's raw-insert example (plain prepared INSERTs of the
-# same rows into the same schema, one transaction, no parsing/upsert logic) on "$TAPE" into a
-# fresh database, with `timed raw_insert ...`, and add its row to the table below. It is the
-# floor any import can reach on this machine.
+# (c) the ceiling: plain prepared INSERTs of the same rows into bare tables, one transaction,
+# and one ordered scan of schedule and repayments by loan (examples/ceiling.rs).
+CEIL_DB="$OUT/ceiling.db"
+rm -f "$CEIL_DB" "$CEIL_DB-wal" "$CEIL_DB-shm"
+timed ceiling_insert "$TARGET_DIR/release/examples/ceiling" insert "$TAPE" "$CEIL_DB"
+ceil_insert_wall="$WALL"
+ceil_insert_rss="$RSS"
+timed ceiling_scan "$TARGET_DIR/release/examples/ceiling" scan "$CEIL_DB"
+ceil_scan_wall="$WALL"
+ceil_scan_rss="$RSS"
+rm -f "$CEIL_DB" "$CEIL_DB-wal" "$CEIL_DB-shm"
 
-# TODO(overdue): `timed overdue "$DAIHOU" --db "$DB" --as-of "$AS_OF" --format csv overdue`
-# on the imported ledger (output to $LOGS/overdue.out), and add its row to the table below.
+# (d) overdue for one date, to a CSV file.
+timed overdue "$DAIHOU" --db "$DB" --as-of "$AS_OF" overdue --format csv -o "$OUT/overdue.csv"
+overdue_wall="$WALL"
+overdue_rss="$RSS"
 
-# TODO(month-end snapshots): the 12 month ends before $AS_OF, each
-# `"$DAIHOU" --db "$DB" --as-of <month end> overdue --save`, timed as one run (and the slowest
-# single month), once `overdue --save` exists; add the rows to the table below.
+# (e) 12 month-end snapshots saved in one pass.
+FROM="$(date -u -d "$AS_OF -11 months" +%Y-%m-01)"
+timed month_ends "$DAIHOU" --db "$DB" overdue --from "$FROM" --to "$AS_OF" --every month-end --save --format csv -o "$OUT/aging.csv"
+months_wall="$WALL"
+months_rss="$RSS"
+db_bytes_after="$(du -cb "$DB"* | tail -1 | cut -f1)"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+r_import="$(ratio "$import_wall" "$ceil_insert_wall")"
+r_reimport="$(ratio "$reimport_wall" "$import_wall")"
+r_overdue="$(ratio "$overdue_wall" "$ceil_scan_wall")"
+r_months="$(ratio "$months_wall" "$overdue_wall")"
+r_size="$(ratio "$db_bytes" "$tape_bytes")"
+peak_rss=0
+for v in "$import_rss" "$reimport_rss" "$overdue_rss" "$months_rss"; do
+    [[ "$v" -gt "$peak_rss" ]] && peak_rss="$v"
+done
+verdict() { # VALUE LIMIT
+    awk -v v="$1" -v l="$2" 'BEGIN { print (v != "-" && v <= l) ? "met" : "MISSED" }'
+}
 
 # ---------------------------------------------------------------------------------------------
 echo
@@ -137,3 +167,43 @@ printf '%-28s %10s %12s\n' ---------------------------- ---------- ------------
 printf '%-28s %10s %12s\n' "generate tape" "$gen_wall" "$gen_rss"
 printf '%-28s %10s %12s\n' "import (fresh ledger)" "$import_wall" "$import_rss"
 printf '%-28s %10s %12s\n' "re-import (no changes)" "$reimport_wall" "$reimport_rss"
+printf '%-28s %10s %12s\n' "ceiling: raw insert" "$ceil_insert_wall" "$ceil_insert_rss"
+printf '%-28s %10s %12s\n' "ceiling: ordered scan" "$ceil_scan_wall" "$ceil_scan_rss"
+printf '%-28s %10s %12s\n' "overdue (1 date, csv)" "$overdue_wall" "$overdue_rss"
+printf '%-28s %10s %12s\n' "overdue 12 month ends --save" "$months_wall" "$months_rss"
+echo
+summary="$(cat <<EOT
+| target | measured | limit | |
+|---|---|---|---|
+| import ÷ raw-insert ceiling | $r_import | 1.5 | $(verdict "$r_import" 1.5) |
+| re-import ÷ import (0 changed) | $r_reimport | 0.5 | $(verdict "$r_reimport" 0.5) |
+| overdue ÷ ordered scan | $r_overdue | 2 | $(verdict "$r_overdue" 2) |
+| overdue wall time (s) | $overdue_wall | 10 | $(verdict "$overdue_wall" 10) |
+| 12 month ends ÷ one overdue | $r_months | 3 | $(verdict "$r_months" 3) |
+| peak RSS (MiB) | $peak_rss | 1024 | $(verdict "$peak_rss" 1024) |
+| ledger ÷ CSV bytes | $r_size | 1.5 | $(verdict "$r_size" 1.5) |
+EOT
+)"
+echo "$summary"
+
+# Append the run to BENCHMARKS.md with the machine and the date.
+{
+    echo
+    echo "## $(date -u +%Y-%m-%d) — $N loans (scripts/bench.sh $N)"
+    echo
+    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr); daihou $(git rev-parse --short HEAD 2>/dev/null || echo '?')."
+    echo "Tape: seed $SEED, as-of $AS_OF, $((tape_bytes / 1048576)) MiB of CSV; ledger $((db_bytes / 1048576)) MiB after import, $((db_bytes_after / 1048576)) MiB with 12 saved month ends."
+    echo
+    echo "| step | wall (s) | max RSS (MiB) |"
+    echo "|---|---|---|"
+    echo "| generate tape | $gen_wall | $gen_rss |"
+    echo "| ceiling: raw insert | $ceil_insert_wall | $ceil_insert_rss |"
+    echo "| ceiling: ordered scan | $ceil_scan_wall | $ceil_scan_rss |"
+    echo "| import tape (fresh ledger) | $import_wall | $import_rss |"
+    echo "| import tape again (0 changed) | $reimport_wall | $reimport_rss |"
+    echo "| overdue --as-of (csv) | $overdue_wall | $overdue_rss |"
+    echo "| overdue 12 month ends --save | $months_wall | $months_rss |"
+    echo
+    echo "$summary"
+} >> BENCHMARKS.md
+echo "bench.sh: appended to BENCHMARKS.md" >&2

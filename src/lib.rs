@@ -18,6 +18,8 @@ pub mod output;
 pub mod pii;
 pub mod records;
 pub mod schedule;
+#[doc(hidden)]
+pub mod synth;
 pub mod tape;
 
 use std::ffi::OsString;

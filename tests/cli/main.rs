@@ -1,5 +1,6 @@
 //! The one integration-test binary: CLI tests of every subcommand.
 
+mod bench_smoke;
 mod common;
 mod errors;
 mod examples;
