@@ -2,6 +2,7 @@
 //! no keys, no upserts. `scripts/bench.sh` compares daihou against these two numbers.
 //!
 //!   cargo run --release --example ceiling -- insert TAPE_DIR DB   # plain prepared INSERTs, one transaction
+//!   cargo run --release --example ceiling -- insert-keyed TAPE_DIR DB   # the same, into tables with the ledger's keys
 //!   cargo run --release --example ceiling -- scan DB              # one ordered scan of schedule and repayments by loan
 //!
 //! The insert reads each CSV with the csv crate (byte records) and binds every field as text
@@ -16,16 +17,31 @@ use rusqlite::{params_from_iter, Connection};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("insert") if args.len() == 3 => insert(&args[1], &args[2]),
+        Some("insert") if args.len() == 3 => insert(&args[1], &args[2], false),
+        Some("insert-keyed") if args.len() == 3 => insert(&args[1], &args[2], true),
         Some("scan") if args.len() == 2 => scan(&args[1]),
         _ => {
-            eprintln!("usage: ceiling insert TAPE_DIR DB | ceiling scan DB");
+            eprintln!("usage: ceiling insert|insert-keyed TAPE_DIR DB | ceiling scan DB");
             std::process::exit(2);
         }
     }
 }
 
-fn insert(dir: &str, db: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// The primary keys and unique constraints of the ledger's tables (schema.sql), without which
+/// a re-import could not find its rows: what `insert-keyed` adds to the bare tables.
+fn keys_of(table: &str) -> (&'static str, &'static str) {
+    match table {
+        "loans" => (", PRIMARY KEY (loan_id)", ""),
+        "schedule" => (", PRIMARY KEY (loan_id, installment_no)", " WITHOUT ROWID"),
+        "repayments" => (
+            ", PRIMARY KEY (loan_id, txn_id), UNIQUE (txn_id)",
+            " WITHOUT ROWID",
+        ),
+        _ => ("", ""),
+    }
+}
+
+fn insert(dir: &str, db: &str, keyed: bool) -> Result<(), Box<dyn std::error::Error>> {
     let _ = std::fs::remove_file(db);
     let mut conn = Connection::open(db)?;
     conn.execute_batch(
@@ -41,7 +57,11 @@ fn insert(dir: &str, db: &str) -> Result<(), Box<dyn std::error::Error>> {
         }
         let mut rdr = csv::ReaderBuilder::new().from_path(&path)?;
         let headers: Vec<String> = rdr.headers()?.iter().map(String::from).collect();
-        tx.execute_batch(&format!("CREATE TABLE {table} ({})", headers.join(", ")))?;
+        let (keys, suffix) = if keyed { keys_of(table) } else { ("", "") };
+        tx.execute_batch(&format!(
+            "CREATE TABLE {table} ({}{keys}){suffix}",
+            headers.join(", ")
+        ))?;
         let marks = vec!["?"; headers.len()].join(",");
         let mut stmt = tx.prepare(&format!("INSERT INTO {table} VALUES ({marks})"))?;
         let mut rec = csv::ByteRecord::new();

@@ -84,7 +84,8 @@
 //! vectors, nothing per installment or per payment.
 
 use crate::money::round_fen;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 /// The loan-level terms the engine needs.
@@ -304,52 +305,12 @@ pub fn positions(
     if as_ofs.is_empty() {
         return Vec::new();
     }
-    let prep = Prepared::new(terms, inst, pays, conv);
-
-    // Visit dates ascending; skip the sort when they already are.
-    let ascending = as_ofs.windows(2).all(|w| w[0] <= w[1]);
-    let order: Vec<usize> = if ascending {
-        (0..as_ofs.len()).collect()
-    } else {
-        let mut o: Vec<usize> = (0..as_ofs.len()).collect();
-        o.sort_by_key(|&k| (as_ofs[k], k));
-        o
-    };
-
-    let mut out: Vec<Option<Position>> = vec![None; as_ofs.len()];
-    let mut mask: Vec<bool> = Vec::new();
-    let mut start = 0;
-    while start < order.len() {
-        // Reversals in force for the first date of this group.
-        let epoch = |d: NaiveDate| prep.reversals.partition_point(|r| r.0 <= d);
-        let k = epoch(as_ofs[order[start]]);
-        let mut end = start + 1;
-        while end < order.len() && epoch(as_ofs[order[end]]) == k {
-            end += 1;
-        }
-        let excluded: Option<&[bool]> = if k == 0 {
-            None
-        } else {
-            mask.clear();
-            mask.resize(prep.pays.len(), false);
-            for r in &prep.reversals[..k] {
-                mask[r.1] = true;
-            }
-            Some(&mask)
-        };
-        let mut sweep = Sweep::new(&prep);
-        sweep.run(excluded, as_ofs, &order[start..end], &mut out);
-        start = end;
-    }
-
-    out.into_iter()
-        .zip(as_ofs)
-        .map(|(p, &d)| p.unwrap_or_else(|| Position::empty(d)))
-        .collect()
+    positions_fast(terms, inst, pays, as_ofs, conv)
+        .unwrap_or_else(|| decimal::positions(terms, inst, pays, as_ofs, conv))
 }
 
 // ---------------------------------------------------------------------------
-// Preparation (once per loan)
+// Shared by both engines
 // ---------------------------------------------------------------------------
 
 fn max_amount() -> Decimal {
@@ -363,53 +324,6 @@ enum Status {
     Grace,
     Overdue,
     Settled,
-}
-
-#[derive(Debug, Clone)]
-struct Inst {
-    no: u32,
-    due: NaiveDate,
-    /// due + grace (None: beyond the calendar, never overdue).
-    confirm: Option<NaiveDate>,
-    p: Decimal,
-    i: Decimal,
-    f: Decimal,
-    status: Status,
-    /// Balance-days accrued while in grace.
-    grace_acc: Decimal,
-    /// Entered in the settled log.
-    logged: bool,
-}
-
-impl Inst {
-    fn total(&self) -> Decimal {
-        self.p + self.i + self.f
-    }
-}
-
-struct PayRow<'a> {
-    date: NaiveDate,
-    /// 0 for ignored rows.
-    amount: Decimal,
-    txn: &'a str,
-}
-
-struct Prepared<'a> {
-    insts: Vec<Inst>,
-    pays: Vec<PayRow<'a>>,
-    /// (reversal date, index into pays), date ascending; valid ones only.
-    reversals: Vec<(NaiveDate, usize)>,
-    /// (applies from date; None = always, message).
-    warnings: Vec<(Option<NaiveDate>, String)>,
-    order: [Component; 3],
-    tol: Decimal,
-    grace: u32,
-    /// annual_rate_pct × penalty_multiplier; penalty = balance-days × factor / 36000.
-    factor: Decimal,
-    compound: bool,
-    penalty_first: bool,
-    prepay: Prepay,
-    initially_settled: usize,
 }
 
 fn clamp_amount(
@@ -432,13 +346,135 @@ fn clamp_amount(
     }
 }
 
-impl<'a> Prepared<'a> {
+fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    to.signed_duration_since(from).num_days()
+}
+
+fn days_u32(days: i64) -> u32 {
+    u32::try_from(days.max(0)).unwrap_or(u32::MAX)
+}
+
+// ---------------------------------------------------------------------------
+// The fast engine: integer fen and day numbers
+// ---------------------------------------------------------------------------
+
+/// 10^15 yuan in fen: the cap on any one amount.
+const MAX_FEN: i64 = 100_000_000_000_000_000;
+
+/// The fast path runs only while every sum of amounts (installments, and
+/// separately payments) stays below this, so no i64 sum can overflow and no
+/// Decimal sum of the reference would have saturated.
+const SUM_LIMIT: i128 = 1 << 62;
+
+fn day_no(d: NaiveDate) -> i32 {
+    d.num_days_from_ce()
+}
+
+/// Whole fen of an amount, if exact (no sub-fen digits) and within i64.
+fn exact_fen(v: Decimal) -> Option<i64> {
+    let s = v.scale();
+    let m = v.mantissa();
+    let f = match s {
+        2 => m,
+        0 | 1 => m.checked_mul(10i128.pow(2 - s))?,
+        _ => {
+            let q = 10i128.pow(s - 2);
+            if m % q != 0 {
+                return None;
+            }
+            m / q
+        }
+    };
+    i64::try_from(f).ok()
+}
+
+/// Exact fen of a Decimal that may be large (penalty): scale <= 2 expected.
+fn fen_i128(v: Decimal) -> Option<i128> {
+    let s = v.scale();
+    if s > 2 {
+        return None;
+    }
+    v.mantissa().checked_mul(10i128.pow(2 - s))
+}
+
+/// [`clamp_amount`] in fen, with the same warnings; None when the clamped
+/// amount is not a whole number of fen (the caller falls back to Decimal).
+fn clamp_fen(
+    v: Decimal,
+    what: impl Fn() -> String,
+    warnings: &mut Vec<(Option<NaiveDate>, String)>,
+    date: Option<NaiveDate>,
+) -> Option<i64> {
+    if v.scale() == 2 {
+        let m = v.mantissa();
+        if (0..=i128::from(MAX_FEN)).contains(&m) {
+            return Some(m as i64);
+        }
+    }
+    exact_fen(clamp_amount(v, what, warnings, date))
+}
+
+fn money(fen: i64) -> Decimal {
+    Decimal::new(fen, 2)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FInst {
+    p: i64,
+    i: i64,
+    f: i64,
+    due: i32,
+    /// due + grace; i32::MAX when beyond the calendar (never overdue).
+    confirm: i32,
+    no: u32,
+    due_date: NaiveDate,
+    status: Status,
+    logged: bool,
+}
+
+impl FInst {
+    #[inline]
+    fn total(&self) -> i64 {
+        self.p + self.i + self.f
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FPay {
+    day: i32,
+    /// 0 for ignored rows.
+    amount: i64,
+    date: NaiveDate,
+    /// Index into the input slice.
+    src: usize,
+}
+
+struct FPrep {
+    insts: Vec<FInst>,
+    pays: Vec<FPay>,
+    /// (reversal day, index into pays), date ascending; valid ones only.
+    reversals: Vec<(i32, usize)>,
+    warnings: Vec<(Option<NaiveDate>, String)>,
+    order: [Component; 3],
+    tol: i64,
+    grace: u32,
+    factor: Decimal,
+    compound: bool,
+    penalty_first: bool,
+    prepay: Prepay,
+    initially_settled: usize,
+    outstanding_p: i64,
+}
+
+impl FPrep {
+    /// None: some amount has sub-fen digits or the sums are out of the
+    /// i64-safe range; the caller uses the Decimal engine instead.
     fn new(
         terms: &LoanTerms,
         inst: &[Installment],
-        pays: &'a [Payment],
+        pays: &[Payment],
         conv: &Conventions,
-    ) -> Prepared<'a> {
+    ) -> Option<FPrep> {
         let mut warnings: Vec<(Option<NaiveDate>, String)> = Vec::new();
 
         let mut order = [Component::Fee, Component::Interest, Component::Principal];
@@ -460,6 +496,14 @@ impl<'a> Prepared<'a> {
         } else {
             conv.tolerance
         };
+        // Totals are whole fen: total <= tol  <=>  total <= floor(tol in fen).
+        let tol_fen = if tol.scale() == 2 {
+            i64::try_from(tol.mantissa()).unwrap_or(i64::MAX)
+        } else {
+            tol.checked_mul(Decimal::ONE_HUNDRED)
+                .and_then(|t| t.floor().to_i64())
+                .unwrap_or(i64::MAX)
+        };
         let rate = if terms.annual_rate_pct.is_sign_negative() && !terms.annual_rate_pct.is_zero() {
             warnings.push((None, "negative annual rate taken as 0".to_string()));
             Decimal::ZERO
@@ -474,42 +518,57 @@ impl<'a> Prepared<'a> {
         };
 
         let grace = conv.grace_days;
-        let mut insts: Vec<Inst> = Vec::with_capacity(inst.len());
-        let mut sched_principal = Decimal::ZERO;
+        let max_day = i64::from(day_no(NaiveDate::MAX));
+        let mut insts: Vec<FInst> = Vec::with_capacity(inst.len());
+        let mut sched_principal: i128 = 0;
+        let mut sched_total: i128 = 0;
         for r in inst {
             let label = |c: &str| format!("installment {} {c}", r.installment_no);
-            let p = clamp_amount(
+            let p = clamp_fen(
                 r.principal_due,
                 || label("principal_due"),
                 &mut warnings,
                 None,
-            );
-            let i = clamp_amount(
+            )?;
+            let i = clamp_fen(
                 r.interest_due,
                 || label("interest_due"),
                 &mut warnings,
                 None,
-            );
-            let f = clamp_amount(r.fee_due, || label("fee_due"), &mut warnings, None);
-            sched_principal = sched_principal.saturating_add(p);
-            insts.push(Inst {
-                no: r.installment_no,
-                due: r.due_date,
-                confirm: r
-                    .due_date
-                    .checked_add_days(chrono::Days::new(u64::from(grace))),
+            )?;
+            let f = clamp_fen(r.fee_due, || label("fee_due"), &mut warnings, None)?;
+            sched_principal += i128::from(p);
+            sched_total += i128::from(p) + i128::from(i) + i128::from(f);
+            let due = day_no(r.due_date);
+            let confirm = i64::from(due) + i64::from(grace);
+            insts.push(FInst {
                 p,
                 i,
                 f,
+                due,
+                confirm: if confirm > max_day {
+                    i32::MAX
+                } else {
+                    confirm as i32
+                },
+                no: r.installment_no,
+                due_date: r.due_date,
                 status: Status::NotDue,
-                grace_acc: Decimal::ZERO,
                 logged: false,
             });
         }
-        insts.sort_by_key(|x| (x.due, x.no));
+        if sched_total >= SUM_LIMIT {
+            return None;
+        }
+        if !insts
+            .windows(2)
+            .all(|w| (w[0].due, w[0].no) <= (w[1].due, w[1].no))
+        {
+            insts.sort_by_key(|x| (x.due, x.no));
+        }
         let mut initially_settled = 0;
         for x in insts.iter_mut() {
-            if x.total() <= tol {
+            if x.total() <= tol_fen {
                 x.status = Status::Settled;
                 initially_settled += 1;
             }
@@ -518,11 +577,22 @@ impl<'a> Prepared<'a> {
             warnings.push((None, "empty repayment schedule".to_string()));
         } else {
             let slack = tol.max(Decimal::new(1, 2));
-            if sched_principal.saturating_sub(terms.principal).abs() > slack {
+            let sched = Decimal::try_from_i128_with_scale(sched_principal, 2).ok()?;
+            if sched.saturating_sub(terms.principal).abs() > slack {
+                // Rare: rebuild the Decimal sum so the message reads as before.
+                let mut scratch = Vec::new();
+                let shown = inst.iter().fold(Decimal::ZERO, |a, r| {
+                    a.saturating_add(clamp_amount(
+                        r.principal_due,
+                        String::new,
+                        &mut scratch,
+                        None,
+                    ))
+                });
                 warnings.push((
                     None,
                     format!(
-                        "schedule principal {sched_principal} differs from loan principal {}",
+                        "schedule principal {shown} differs from loan principal {}",
                         terms.principal
                     ),
                 ));
@@ -530,164 +600,236 @@ impl<'a> Prepared<'a> {
         }
 
         // Payments sorted by (date, input order); reversals kept aside.
-        let mut idx: Vec<usize> = (0..pays.len()).collect();
-        idx.sort_by_key(|&k| (pays[k].paid_on, k));
-        let mut rows: Vec<PayRow<'a>> = Vec::with_capacity(pays.len());
+        let mut rows: Vec<FPay> = Vec::with_capacity(pays.len());
         let mut revs: Vec<usize> = Vec::new();
-        for &k in &idx {
+        let mut pay_total: i128 = 0;
+        let mut push = |k: usize, warnings: &mut Vec<(Option<NaiveDate>, String)>| -> Option<()> {
             let p = &pays[k];
             if p.reverses_txn_id.is_some() {
                 revs.push(k);
-                continue;
+                return Some(());
             }
-            let amount = if p.amount <= Decimal::ZERO {
-                if p.amount.is_sign_negative() && !p.amount.is_zero() {
-                    warnings.push((
+            let v = p.amount;
+            let amount =
+                if v.scale() == 2 && v.mantissa() > 0 && v.mantissa() <= i128::from(MAX_FEN) {
+                    v.mantissa() as i64
+                } else if v <= Decimal::ZERO {
+                    if v.is_sign_negative() && !v.is_zero() {
+                        warnings.push((
+                            Some(p.paid_on),
+                            format!("payment {} has negative amount {}; ignored", p.txn_id, v),
+                        ));
+                    }
+                    0
+                } else {
+                    clamp_fen(
+                        v,
+                        || format!("payment {}", p.txn_id),
+                        warnings,
                         Some(p.paid_on),
-                        format!(
-                            "payment {} has negative amount {}; ignored",
-                            p.txn_id, p.amount
-                        ),
-                    ));
-                }
-                Decimal::ZERO
-            } else {
-                clamp_amount(
-                    p.amount,
-                    || format!("payment {}", p.txn_id),
-                    &mut warnings,
-                    Some(p.paid_on),
-                )
-            };
-            rows.push(PayRow {
-                date: p.paid_on,
+                    )?
+                };
+            pay_total += i128::from(amount);
+            rows.push(FPay {
+                day: day_no(p.paid_on),
                 amount,
-                txn: &p.txn_id,
+                date: p.paid_on,
+                src: k,
             });
+            Some(())
+        };
+        if pays.windows(2).all(|w| w[0].paid_on <= w[1].paid_on) {
+            for k in 0..pays.len() {
+                push(k, &mut warnings)?;
+            }
+        } else {
+            let mut idx: Vec<usize> = (0..pays.len()).collect();
+            idx.sort_by_key(|&k| (pays[k].paid_on, k));
+            for k in idx {
+                push(k, &mut warnings)?;
+            }
         }
-        let mut reversed = vec![false; rows.len()];
+        if pay_total >= SUM_LIMIT {
+            return None;
+        }
         let mut reversals = Vec::new();
-        for k in revs {
-            let r = &pays[k];
-            let target = r.reverses_txn_id.as_deref().unwrap_or("");
-            match rows.iter().position(|row| row.txn == target) {
-                Some(t) if reversed[t] => warnings.push((
-                    Some(r.paid_on),
-                    format!(
-                        "reversal {} repeats an earlier reversal of {target}; ignored",
-                        r.txn_id
-                    ),
-                )),
-                Some(t) => {
-                    reversed[t] = true;
-                    reversals.push((r.paid_on, t));
-                }
-                None => {
-                    let is_rev = pays
-                        .iter()
-                        .any(|p| p.reverses_txn_id.is_some() && p.txn_id == target);
-                    let why = if is_rev {
-                        "reverses a reversal (not supported)"
-                    } else {
-                        "reverses unknown txn"
-                    };
-                    warnings.push((
+        if !revs.is_empty() {
+            let mut reversed = vec![false; rows.len()];
+            for k in revs {
+                let r = &pays[k];
+                let target = r.reverses_txn_id.as_deref().unwrap_or("");
+                match rows.iter().position(|row| pays[row.src].txn_id == target) {
+                    Some(t) if reversed[t] => warnings.push((
                         Some(r.paid_on),
-                        format!("reversal {} {why} {target}; ignored", r.txn_id),
-                    ));
+                        format!(
+                            "reversal {} repeats an earlier reversal of {target}; ignored",
+                            r.txn_id
+                        ),
+                    )),
+                    Some(t) => {
+                        reversed[t] = true;
+                        reversals.push((day_no(r.paid_on), t));
+                    }
+                    None => {
+                        let is_rev = pays
+                            .iter()
+                            .any(|p| p.reverses_txn_id.is_some() && p.txn_id == target);
+                        let why = if is_rev {
+                            "reverses a reversal (not supported)"
+                        } else {
+                            "reverses unknown txn"
+                        };
+                        warnings.push((
+                            Some(r.paid_on),
+                            format!("reversal {} {why} {target}; ignored", r.txn_id),
+                        ));
+                    }
                 }
             }
         }
 
-        Prepared {
+        Some(FPrep {
+            outstanding_p: sched_principal as i64,
             insts,
             pays: rows,
             reversals,
             warnings,
             order,
-            tol,
+            tol: tol_fen,
             grace,
             factor: rate * mult,
             compound: conv.compound_interest,
             penalty_first: conv.penalty_first,
             prepay: conv.prepay,
             initially_settled,
-        }
+        })
     }
 }
 
-// ---------------------------------------------------------------------------
-// The sweep (once per reversal epoch)
-// ---------------------------------------------------------------------------
+/// The fast engine; None when the loan needs the Decimal engine.
+fn positions_fast(
+    terms: &LoanTerms,
+    inst: &[Installment],
+    pays: &[Payment],
+    as_ofs: &[NaiveDate],
+    conv: &Conventions,
+) -> Option<Vec<Position>> {
+    let mut prep = FPrep::new(terms, inst, pays, conv)?;
+    let days: Vec<i32> = as_ofs.iter().map(|&d| day_no(d)).collect();
 
-struct Sweep<'p, 'a> {
-    prep: &'p Prepared<'a>,
-    insts: Vec<Inst>,
+    // Visit dates ascending; skip the sort when they already are.
+    let ascending = days.windows(2).all(|w| w[0] <= w[1]);
+    let mut order: Vec<usize> = (0..as_ofs.len()).collect();
+    if !ascending {
+        order.sort_by_key(|&k| (days[k], k));
+    }
+
+    let mut out: Vec<Option<Position>> = vec![None; as_ofs.len()];
+    let mut mask: Vec<bool> = Vec::new();
+    let mut insts = std::mem::take(&mut prep.insts);
+    let mut start = 0;
+    while start < order.len() {
+        // Reversals in force for the first date of this group.
+        let epoch = |d: i32| prep.reversals.partition_point(|r| r.0 <= d);
+        let k = epoch(days[order[start]]);
+        let mut end = start + 1;
+        while end < order.len() && epoch(days[order[end]]) == k {
+            end += 1;
+        }
+        let excluded: Option<&[bool]> = if k == 0 {
+            None
+        } else {
+            mask.clear();
+            mask.resize(prep.pays.len(), false);
+            for r in &prep.reversals[..k] {
+                mask[r.1] = true;
+            }
+            Some(&mask)
+        };
+        // The last group may consume the schedule; earlier ones copy it.
+        let work = if end == order.len() {
+            std::mem::take(&mut insts)
+        } else {
+            insts.clone()
+        };
+        let mut sweep = FSweep::new(&prep, work);
+        sweep.run(excluded, as_ofs, &days, &order[start..end], &mut out);
+        if sweep.bail {
+            return None;
+        }
+        start = end;
+    }
+
+    Some(
+        out.into_iter()
+            .zip(as_ofs)
+            .map(|(p, &d)| p.unwrap_or_else(|| Position::empty(d)))
+            .collect(),
+    )
+}
+
+struct FSweep<'p> {
+    prep: &'p FPrep,
+    insts: Vec<FInst>,
     /// First installment with remainder > tolerance (drives DPD).
     front: usize,
     /// First installment with remainder > 0 (drives the waterfall).
     wf: usize,
-    /// Penalty balance over Overdue installments.
-    s_bal: Decimal,
-    /// Installments in grace (few).
-    grace: Vec<usize>,
-    /// Balance-days accrued over confirmed-overdue installments.
-    acc: Decimal,
-    last_t: Option<NaiveDate>,
-    op: Decimal,
-    oi: Decimal,
-    of: Decimal,
+    /// Penalty balance over Overdue installments, fen.
+    s_bal: i64,
+    /// Installments in grace (few), with the balance-days they accrued.
+    grace: Vec<(usize, i128)>,
+    /// Fen-days accrued over confirmed-overdue installments.
+    acc: i128,
+    last_t: Option<i32>,
+    op: i64,
+    oi: i64,
+    of: i64,
     n_overdue: u32,
-    outstanding_p: Decimal,
-    pen_paid: Decimal,
-    paid_total: Decimal,
-    prepaid: Decimal,
-    overpaid: Decimal,
+    outstanding_p: i64,
+    pen_paid: i64,
+    paid_total: i64,
+    prepaid: i64,
+    overpaid: i64,
     last_pay: Option<NaiveDate>,
     max_dpd: u32,
     /// (schedule index, entry).
     log: Vec<(usize, Settled)>,
     log_sorted: bool,
     n_settled: usize,
+    /// (acc, rounded penalty in fen) of the last penalty computation.
+    pen_cache: (i128, i128),
+    /// Something fell outside the fast path's range: use the Decimal engine.
+    bail: bool,
 }
 
-fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
-    to.signed_duration_since(from).num_days()
-}
-
-fn days_u32(days: i64) -> u32 {
-    u32::try_from(days.max(0)).unwrap_or(u32::MAX)
-}
-
-impl<'p, 'a> Sweep<'p, 'a> {
-    fn new(prep: &'p Prepared<'a>) -> Self {
-        let outstanding_p = prep
-            .insts
-            .iter()
-            .fold(Decimal::ZERO, |a, x| a.saturating_add(x.p));
-        Sweep {
+impl<'p> FSweep<'p> {
+    fn new(prep: &'p FPrep, insts: Vec<FInst>) -> Self {
+        FSweep {
             prep,
-            insts: prep.insts.clone(),
+            insts,
             front: 0,
             wf: 0,
-            s_bal: Decimal::ZERO,
+            s_bal: 0,
             grace: Vec::new(),
-            acc: Decimal::ZERO,
+            acc: 0,
             last_t: None,
-            op: Decimal::ZERO,
-            oi: Decimal::ZERO,
-            of: Decimal::ZERO,
+            op: 0,
+            oi: 0,
+            of: 0,
             n_overdue: 0,
-            outstanding_p,
-            pen_paid: Decimal::ZERO,
-            paid_total: Decimal::ZERO,
-            prepaid: Decimal::ZERO,
-            overpaid: Decimal::ZERO,
+            outstanding_p: prep.outstanding_p,
+            pen_paid: 0,
+            paid_total: 0,
+            prepaid: 0,
+            overpaid: 0,
             last_pay: None,
             max_dpd: 0,
             log: Vec::new(),
             log_sorted: true,
             n_settled: prep.initially_settled,
+            pen_cache: (0, 0),
+            bail: false,
         }
     }
 
@@ -695,6 +837,7 @@ impl<'p, 'a> Sweep<'p, 'a> {
         &mut self,
         excluded: Option<&[bool]>,
         as_ofs: &[NaiveDate],
+        days: &[i32],
         order: &[usize],
         out: &mut [Option<Position>],
     ) {
@@ -704,37 +847,37 @@ impl<'p, 'a> Sweep<'p, 'a> {
         let pays = &prep.pays;
         let use_confirm = prep.grace > 0;
         let (mut pi, mut di, mut ci, mut ai) = (0usize, 0usize, 0usize, 0usize);
-        let skip = |k: usize| excluded.is_some_and(|m| m[k]) || pays[k].amount.is_zero();
+        let skip = |k: usize| excluded.is_some_and(|m| m[k]) || pays[k].amount == 0;
         while ai < order.len() {
             while pi < pays.len() && skip(pi) {
                 pi += 1;
             }
-            let mut x = as_ofs[order[ai]];
+            let mut x = days[order[ai]];
             if pi < pays.len() {
-                x = x.min(pays[pi].date);
+                x = x.min(pays[pi].day);
             }
             if di < n {
                 x = x.min(self.insts[di].due);
             }
             if use_confirm && ci < n {
-                if let Some(c) = self.insts[ci].confirm {
-                    x = x.min(c);
-                }
+                // i32::MAX (beyond the calendar) never wins the min.
+                x = x.min(self.insts[ci].confirm);
             }
             self.accrue_to(x);
-            if pi < pays.len() && pays[pi].date == x {
+            if pi < pays.len() && pays[pi].day == x {
                 // Worst moment of the day: just before its payments.
                 let d = self.dpd_at(x);
                 self.max_dpd = self.max_dpd.max(d);
-                while pi < pays.len() && pays[pi].date == x {
+                while pi < pays.len() && pays[pi].day == x {
                     if !skip(pi) {
-                        self.apply(x, pays[pi].amount);
+                        self.apply(pays[pi].date, x, pays[pi].amount);
                     }
                     pi += 1;
                 }
             }
-            while ai < order.len() && as_ofs[order[ai]] == x {
-                out[order[ai]] = Some(self.snapshot(x));
+            while ai < order.len() && days[order[ai]] == x {
+                let k = order[ai];
+                out[k] = Some(self.snapshot(as_ofs[k], x));
                 ai += 1;
             }
             while di < n && self.insts[di].due == x {
@@ -742,7 +885,7 @@ impl<'p, 'a> Sweep<'p, 'a> {
                 di += 1;
             }
             if use_confirm {
-                while ci < n && self.insts[ci].confirm == Some(x) {
+                while ci < n && self.insts[ci].confirm == x {
                     self.confirm_event(ci);
                     ci += 1;
                 }
@@ -750,7 +893,8 @@ impl<'p, 'a> Sweep<'p, 'a> {
         }
     }
 
-    fn balance(&self, k: usize) -> Decimal {
+    #[inline]
+    fn balance(&self, k: usize) -> i64 {
         let x = &self.insts[k];
         if self.prep.compound {
             x.p + x.i
@@ -760,37 +904,47 @@ impl<'p, 'a> Sweep<'p, 'a> {
     }
 
     /// Accrues penalty for days last_t+1 ..= x on the balances at the end of last_t.
-    fn accrue_to(&mut self, x: NaiveDate) {
+    fn accrue_to(&mut self, x: i32) {
         if let Some(lt) = self.last_t {
-            let days = days_between(lt, x);
+            let days = i128::from(x) - i128::from(lt);
             if days <= 0 {
                 return;
             }
-            let d = Decimal::from(days);
-            if !self.s_bal.is_zero() {
-                self.acc = self.acc.saturating_add(self.s_bal.saturating_mul(d));
-            }
+            self.acc += i128::from(self.s_bal) * days;
             for gi in 0..self.grace.len() {
-                let k = self.grace[gi];
-                let add = self.balance(k).saturating_mul(d);
-                let g = &mut self.insts[k].grace_acc;
-                *g = g.saturating_add(add);
+                let k = self.grace[gi].0;
+                self.grace[gi].1 += i128::from(self.balance(k)) * days;
             }
         }
         self.last_t = Some(x);
     }
 
-    fn penalty_accrued(&self) -> Decimal {
-        if self.acc.is_zero() || self.prep.factor.is_zero() {
-            return Decimal::ZERO;
+    /// round_fen(accrued penalty) in fen, computed as the Decimal engine does.
+    fn penalty_accrued(&mut self) -> i128 {
+        if self.acc == 0 || self.prep.factor.is_zero() {
+            return 0;
         }
-        round_fen(self.acc.saturating_mul(self.prep.factor) / Decimal::new(36000, 0))
+        if self.pen_cache.0 == self.acc {
+            return self.pen_cache.1;
+        }
+        let Ok(acc) = Decimal::try_from_i128_with_scale(self.acc, 2) else {
+            self.bail = true;
+            return 0;
+        };
+        let pen = round_fen(acc.saturating_mul(self.prep.factor) / Decimal::new(36000, 0));
+        let Some(fen) = fen_i128(pen) else {
+            self.bail = true;
+            return 0;
+        };
+        self.pen_cache = (self.acc, fen);
+        fen
     }
 
-    fn dpd_at(&self, d: NaiveDate) -> u32 {
+    #[inline]
+    fn dpd_at(&self, d: i32) -> u32 {
         match self.insts.get(self.front) {
             Some(x) => {
-                let days = days_between(x.due, d);
+                let days = i64::from(d) - i64::from(x.due);
                 if days > i64::from(self.prep.grace) {
                     days_u32(days)
                 } else {
@@ -801,8 +955,9 @@ impl<'p, 'a> Sweep<'p, 'a> {
         }
     }
 
+    #[inline]
     fn advance_pointers(&mut self) {
-        while self.wf < self.insts.len() && self.insts[self.wf].total().is_zero() {
+        while self.wf < self.insts.len() && self.insts[self.wf].total() == 0 {
             self.wf += 1;
         }
         while self.front < self.insts.len() && self.insts[self.front].total() <= self.prep.tol {
@@ -810,53 +965,54 @@ impl<'p, 'a> Sweep<'p, 'a> {
         }
     }
 
-    fn apply(&mut self, date: NaiveDate, amount: Decimal) {
+    fn apply(&mut self, date: NaiveDate, day: i32, amount: i64) {
         let prep = self.prep;
-        self.paid_total = self.paid_total.saturating_add(amount);
+        self.paid_total += amount;
         self.last_pay = Some(date);
         let mut m = amount;
         if prep.penalty_first {
-            let owed = (self.penalty_accrued() - self.pen_paid).max(Decimal::ZERO);
-            let x = m.min(owed);
+            let owed = (self.penalty_accrued() - i128::from(self.pen_paid)).max(0);
+            // x <= m, so it fits an i64.
+            let x = i128::from(m).min(owed) as i64;
             self.pen_paid += x;
             m -= x;
         }
         let n = self.insts.len();
         loop {
             self.advance_pointers();
-            if m.is_zero() || self.wf >= n {
+            if m == 0 || self.wf >= n {
                 break;
             }
             let k = self.wf;
-            let not_due = self.insts[k].due > date;
+            let not_due = self.insts[k].due > day;
             if not_due && prep.prepay == Prepay::ReducePrincipalLast {
                 break;
             }
-            let paid = self.pay_inst(k, m, date, false);
+            let paid = self.pay_inst(k, m, date, day, false);
             if not_due {
                 self.prepaid += paid;
             }
             m -= paid;
-            if paid.is_zero() {
+            if paid == 0 {
                 // Cannot happen (remainder > 0 and m > 0); guard against loops.
                 break;
             }
         }
-        if !m.is_zero() && prep.prepay == Prepay::ReducePrincipalLast {
+        if m != 0 && prep.prepay == Prepay::ReducePrincipalLast {
             // Everything due is paid; all of wf.. are not yet due.
             for k in (self.wf..n).rev() {
-                if m.is_zero() {
+                if m == 0 {
                     break;
                 }
-                let paid = self.pay_inst(k, m, date, true);
+                let paid = self.pay_inst(k, m, date, day, true);
                 self.prepaid += paid;
                 m -= paid;
             }
             for k in self.wf..n {
-                if m.is_zero() {
+                if m == 0 {
                     break;
                 }
-                let paid = self.pay_inst(k, m, date, false);
+                let paid = self.pay_inst(k, m, date, day, false);
                 self.prepaid += paid;
                 m -= paid;
             }
@@ -867,12 +1023,19 @@ impl<'p, 'a> Sweep<'p, 'a> {
 
     /// Pays up to `m` into installment k in the configured order; returns the
     /// amount used.
-    fn pay_inst(&mut self, k: usize, m: Decimal, date: NaiveDate, principal_only: bool) -> Decimal {
+    fn pay_inst(
+        &mut self,
+        k: usize,
+        m: i64,
+        date: NaiveDate,
+        day: i32,
+        principal_only: bool,
+    ) -> i64 {
         let order = self.prep.order;
         let compound = self.prep.compound;
         let mut left = m;
         for c in order {
-            if left.is_zero() {
+            if left == 0 {
                 break;
             }
             if principal_only && c != Component::Principal {
@@ -885,7 +1048,7 @@ impl<'p, 'a> Sweep<'p, 'a> {
                 _ => &mut x.f,
             };
             let pay = left.min(*slot);
-            if pay.is_zero() {
+            if pay == 0 {
                 continue;
             }
             *slot -= pay;
@@ -915,12 +1078,12 @@ impl<'p, 'a> Sweep<'p, 'a> {
             }
         }
         if self.insts[k].status != Status::Settled && self.insts[k].total() <= self.prep.tol {
-            self.settle(k, date);
+            self.settle(k, date, day);
         }
         m - left
     }
 
-    fn settle(&mut self, k: usize, date: NaiveDate) {
+    fn settle(&mut self, k: usize, date: NaiveDate, day: i32) {
         match self.insts[k].status {
             Status::Overdue => {
                 let bal = self.balance(k);
@@ -931,27 +1094,30 @@ impl<'p, 'a> Sweep<'p, 'a> {
                 self.of -= x.f;
                 self.n_overdue = self.n_overdue.saturating_sub(1);
             }
-            Status::Grace => self.grace.retain(|&g| g != k),
+            Status::Grace => self.grace.retain(|g| g.0 != k),
             Status::NotDue | Status::Settled => {}
         }
         self.insts[k].status = Status::Settled;
         self.n_settled += 1;
-        self.log_settled(k, date);
+        self.log_settled(k, date, day);
     }
 
-    fn log_settled(&mut self, k: usize, date: NaiveDate) {
+    fn log_settled(&mut self, k: usize, date: NaiveDate, day: i32) {
         let x = &mut self.insts[k];
         x.logged = true;
         let entry = Settled {
             installment_no: x.no,
-            due_date: x.due,
+            due_date: x.due_date,
             settled_on: date,
-            days_late: days_u32(days_between(x.due, date)),
+            days_late: days_u32(i64::from(day) - i64::from(x.due)),
         };
         if let Some(last) = self.log.last() {
             if last.0 > k {
                 self.log_sorted = false;
             }
+        }
+        if self.log.capacity() == 0 {
+            self.log.reserve_exact(self.insts.len());
         }
         self.log.push((k, entry));
     }
@@ -961,16 +1127,17 @@ impl<'p, 'a> Sweep<'p, 'a> {
         match self.insts[k].status {
             Status::Settled => {
                 if !self.insts[k].logged {
-                    let due = self.insts[k].due;
-                    self.log_settled(k, due);
+                    let x = &self.insts[k];
+                    let (due, day) = (x.due_date, x.due);
+                    self.log_settled(k, due, day);
                 }
             }
             Status::NotDue => {
                 if self.prep.grace == 0 {
-                    self.make_overdue(k);
+                    self.make_overdue(k, 0);
                 } else {
                     self.insts[k].status = Status::Grace;
-                    self.grace.push(k);
+                    self.grace.push((k, 0));
                 }
             }
             Status::Grace | Status::Overdue => {}
@@ -980,25 +1147,27 @@ impl<'p, 'a> Sweep<'p, 'a> {
     /// End of due_date + grace.
     fn confirm_event(&mut self, k: usize) {
         if self.insts[k].status == Status::Grace {
-            self.grace.retain(|&g| g != k);
-            self.make_overdue(k);
+            let mut acc = 0;
+            if let Some(g) = self.grace.iter().position(|g| g.0 == k) {
+                acc = self.grace.remove(g).1;
+            }
+            self.make_overdue(k, acc);
         }
     }
 
-    fn make_overdue(&mut self, k: usize) {
+    fn make_overdue(&mut self, k: usize, grace_acc: i128) {
         let bal = self.balance(k);
         let x = &mut self.insts[k];
         x.status = Status::Overdue;
-        self.acc = self.acc.saturating_add(x.grace_acc);
-        x.grace_acc = Decimal::ZERO;
-        self.s_bal = self.s_bal.saturating_add(bal);
-        self.op = self.op.saturating_add(x.p);
-        self.oi = self.oi.saturating_add(x.i);
-        self.of = self.of.saturating_add(x.f);
+        self.acc += grace_acc;
+        self.s_bal += bal;
+        self.op += x.p;
+        self.oi += x.i;
+        self.of += x.f;
         self.n_overdue = self.n_overdue.saturating_add(1);
     }
 
-    fn snapshot(&mut self, d: NaiveDate) -> Position {
+    fn snapshot(&mut self, as_of: NaiveDate, d: i32) -> Position {
         let dpd = self.dpd_at(d);
         self.max_dpd = self.max_dpd.max(dpd);
         let mut settled: Vec<Settled> = Vec::with_capacity(self.log.len());
@@ -1009,25 +1178,30 @@ impl<'p, 'a> Sweep<'p, 'a> {
             tmp.sort_by_key(|e| e.0);
             settled.extend(tmp.into_iter().map(|e| e.1.clone()));
         }
+        let penalty = (self.penalty_accrued() - i128::from(self.pen_paid)).max(0);
+        let penalty_interest = Decimal::try_from_i128_with_scale(penalty, 2).unwrap_or_else(|_| {
+            self.bail = true;
+            Decimal::ZERO
+        });
         let n = self.insts.len();
         Position {
-            as_of: d,
+            as_of,
             dpd,
             overdue_since: if dpd > 0 {
-                self.insts.get(self.front).map(|x| x.due)
+                self.insts.get(self.front).map(|x| x.due_date)
             } else {
                 None
             },
-            overdue_principal: self.op,
-            overdue_interest: self.oi,
-            overdue_fee: self.of,
-            penalty_interest: (self.penalty_accrued() - self.pen_paid).max(Decimal::ZERO),
-            outstanding_principal: self.outstanding_p,
+            overdue_principal: money(self.op),
+            overdue_interest: money(self.oi),
+            overdue_fee: money(self.of),
+            penalty_interest,
+            outstanding_principal: money(self.outstanding_p),
             installments_overdue: self.n_overdue,
             last_payment_date: self.last_pay,
-            paid_total: self.paid_total,
-            prepaid_amount: self.prepaid,
-            overpaid: self.overpaid,
+            paid_total: money(self.paid_total),
+            prepaid_amount: money(self.prepaid),
+            overpaid: money(self.overpaid),
             max_dpd: self.max_dpd,
             settled,
             matured: n == 0 || self.insts[n - 1].due <= d,
@@ -1036,9 +1210,731 @@ impl<'p, 'a> Sweep<'p, 'a> {
                 .prep
                 .warnings
                 .iter()
-                .filter(|w| w.0.is_none_or(|wd| wd <= d))
+                .filter(|w| w.0.is_none_or(|wd| wd <= as_of))
                 .map(|w| w.1.clone())
                 .collect(),
+        }
+    }
+}
+
+/// The Decimal engine: the original implementation, kept verbatim as the
+/// fallback for inputs outside the fast path (sub-fen amounts, sums near
+/// the i64 range) and as the reference the fast engine is tested against.
+mod decimal {
+    use super::*;
+
+    pub(super) fn positions(
+        terms: &LoanTerms,
+        inst: &[Installment],
+        pays: &[Payment],
+        as_ofs: &[NaiveDate],
+        conv: &Conventions,
+    ) -> Vec<Position> {
+        if as_ofs.is_empty() {
+            return Vec::new();
+        }
+        let prep = Prepared::new(terms, inst, pays, conv);
+
+        // Visit dates ascending; skip the sort when they already are.
+        let ascending = as_ofs.windows(2).all(|w| w[0] <= w[1]);
+        let order: Vec<usize> = if ascending {
+            (0..as_ofs.len()).collect()
+        } else {
+            let mut o: Vec<usize> = (0..as_ofs.len()).collect();
+            o.sort_by_key(|&k| (as_ofs[k], k));
+            o
+        };
+
+        let mut out: Vec<Option<Position>> = vec![None; as_ofs.len()];
+        let mut mask: Vec<bool> = Vec::new();
+        let mut start = 0;
+        while start < order.len() {
+            // Reversals in force for the first date of this group.
+            let epoch = |d: NaiveDate| prep.reversals.partition_point(|r| r.0 <= d);
+            let k = epoch(as_ofs[order[start]]);
+            let mut end = start + 1;
+            while end < order.len() && epoch(as_ofs[order[end]]) == k {
+                end += 1;
+            }
+            let excluded: Option<&[bool]> = if k == 0 {
+                None
+            } else {
+                mask.clear();
+                mask.resize(prep.pays.len(), false);
+                for r in &prep.reversals[..k] {
+                    mask[r.1] = true;
+                }
+                Some(&mask)
+            };
+            let mut sweep = Sweep::new(&prep);
+            sweep.run(excluded, as_ofs, &order[start..end], &mut out);
+            start = end;
+        }
+
+        out.into_iter()
+            .zip(as_ofs)
+            .map(|(p, &d)| p.unwrap_or_else(|| Position::empty(d)))
+            .collect()
+    }
+
+    // ---------------------------------------------------------------------------
+    // Preparation (once per loan)
+    // ---------------------------------------------------------------------------
+
+    #[derive(Debug, Clone)]
+    struct Inst {
+        no: u32,
+        due: NaiveDate,
+        /// due + grace (None: beyond the calendar, never overdue).
+        confirm: Option<NaiveDate>,
+        p: Decimal,
+        i: Decimal,
+        f: Decimal,
+        status: Status,
+        /// Balance-days accrued while in grace.
+        grace_acc: Decimal,
+        /// Entered in the settled log.
+        logged: bool,
+    }
+
+    impl Inst {
+        fn total(&self) -> Decimal {
+            self.p + self.i + self.f
+        }
+    }
+
+    struct PayRow<'a> {
+        date: NaiveDate,
+        /// 0 for ignored rows.
+        amount: Decimal,
+        txn: &'a str,
+    }
+
+    struct Prepared<'a> {
+        insts: Vec<Inst>,
+        pays: Vec<PayRow<'a>>,
+        /// (reversal date, index into pays), date ascending; valid ones only.
+        reversals: Vec<(NaiveDate, usize)>,
+        /// (applies from date; None = always, message).
+        warnings: Vec<(Option<NaiveDate>, String)>,
+        order: [Component; 3],
+        tol: Decimal,
+        grace: u32,
+        /// annual_rate_pct × penalty_multiplier; penalty = balance-days × factor / 36000.
+        factor: Decimal,
+        compound: bool,
+        penalty_first: bool,
+        prepay: Prepay,
+        initially_settled: usize,
+    }
+
+    impl<'a> Prepared<'a> {
+        fn new(
+            terms: &LoanTerms,
+            inst: &[Installment],
+            pays: &'a [Payment],
+            conv: &Conventions,
+        ) -> Prepared<'a> {
+            let mut warnings: Vec<(Option<NaiveDate>, String)> = Vec::new();
+
+            let mut order = [Component::Fee, Component::Interest, Component::Principal];
+            let mut n = 0;
+            for c in conv
+                .order
+                .iter()
+                .chain([Component::Fee, Component::Interest, Component::Principal].iter())
+            {
+                if *c != Component::Penalty && !order[..n].contains(c) && n < 3 {
+                    order[n] = *c;
+                    n += 1;
+                }
+            }
+
+            let tol = if conv.tolerance.is_sign_negative() {
+                warnings.push((None, "negative tolerance taken as 0".to_string()));
+                Decimal::ZERO
+            } else {
+                conv.tolerance
+            };
+            let rate =
+                if terms.annual_rate_pct.is_sign_negative() && !terms.annual_rate_pct.is_zero() {
+                    warnings.push((None, "negative annual rate taken as 0".to_string()));
+                    Decimal::ZERO
+                } else {
+                    terms.annual_rate_pct.min(Decimal::new(1_000_000, 0))
+                };
+            let mult = if conv.penalty_multiplier.is_sign_negative() {
+                warnings.push((None, "negative penalty multiplier taken as 0".to_string()));
+                Decimal::ZERO
+            } else {
+                conv.penalty_multiplier.min(Decimal::new(1_000_000, 0))
+            };
+
+            let grace = conv.grace_days;
+            let mut insts: Vec<Inst> = Vec::with_capacity(inst.len());
+            let mut sched_principal = Decimal::ZERO;
+            for r in inst {
+                let label = |c: &str| format!("installment {} {c}", r.installment_no);
+                let p = clamp_amount(
+                    r.principal_due,
+                    || label("principal_due"),
+                    &mut warnings,
+                    None,
+                );
+                let i = clamp_amount(
+                    r.interest_due,
+                    || label("interest_due"),
+                    &mut warnings,
+                    None,
+                );
+                let f = clamp_amount(r.fee_due, || label("fee_due"), &mut warnings, None);
+                sched_principal = sched_principal.saturating_add(p);
+                insts.push(Inst {
+                    no: r.installment_no,
+                    due: r.due_date,
+                    confirm: r
+                        .due_date
+                        .checked_add_days(chrono::Days::new(u64::from(grace))),
+                    p,
+                    i,
+                    f,
+                    status: Status::NotDue,
+                    grace_acc: Decimal::ZERO,
+                    logged: false,
+                });
+            }
+            insts.sort_by_key(|x| (x.due, x.no));
+            let mut initially_settled = 0;
+            for x in insts.iter_mut() {
+                if x.total() <= tol {
+                    x.status = Status::Settled;
+                    initially_settled += 1;
+                }
+            }
+            if inst.is_empty() {
+                warnings.push((None, "empty repayment schedule".to_string()));
+            } else {
+                let slack = tol.max(Decimal::new(1, 2));
+                if sched_principal.saturating_sub(terms.principal).abs() > slack {
+                    warnings.push((
+                        None,
+                        format!(
+                            "schedule principal {sched_principal} differs from loan principal {}",
+                            terms.principal
+                        ),
+                    ));
+                }
+            }
+
+            // Payments sorted by (date, input order); reversals kept aside.
+            let mut idx: Vec<usize> = (0..pays.len()).collect();
+            idx.sort_by_key(|&k| (pays[k].paid_on, k));
+            let mut rows: Vec<PayRow<'a>> = Vec::with_capacity(pays.len());
+            let mut revs: Vec<usize> = Vec::new();
+            for &k in &idx {
+                let p = &pays[k];
+                if p.reverses_txn_id.is_some() {
+                    revs.push(k);
+                    continue;
+                }
+                let amount = if p.amount <= Decimal::ZERO {
+                    if p.amount.is_sign_negative() && !p.amount.is_zero() {
+                        warnings.push((
+                            Some(p.paid_on),
+                            format!(
+                                "payment {} has negative amount {}; ignored",
+                                p.txn_id, p.amount
+                            ),
+                        ));
+                    }
+                    Decimal::ZERO
+                } else {
+                    clamp_amount(
+                        p.amount,
+                        || format!("payment {}", p.txn_id),
+                        &mut warnings,
+                        Some(p.paid_on),
+                    )
+                };
+                rows.push(PayRow {
+                    date: p.paid_on,
+                    amount,
+                    txn: &p.txn_id,
+                });
+            }
+            let mut reversed = vec![false; rows.len()];
+            let mut reversals = Vec::new();
+            for k in revs {
+                let r = &pays[k];
+                let target = r.reverses_txn_id.as_deref().unwrap_or("");
+                match rows.iter().position(|row| row.txn == target) {
+                    Some(t) if reversed[t] => warnings.push((
+                        Some(r.paid_on),
+                        format!(
+                            "reversal {} repeats an earlier reversal of {target}; ignored",
+                            r.txn_id
+                        ),
+                    )),
+                    Some(t) => {
+                        reversed[t] = true;
+                        reversals.push((r.paid_on, t));
+                    }
+                    None => {
+                        let is_rev = pays
+                            .iter()
+                            .any(|p| p.reverses_txn_id.is_some() && p.txn_id == target);
+                        let why = if is_rev {
+                            "reverses a reversal (not supported)"
+                        } else {
+                            "reverses unknown txn"
+                        };
+                        warnings.push((
+                            Some(r.paid_on),
+                            format!("reversal {} {why} {target}; ignored", r.txn_id),
+                        ));
+                    }
+                }
+            }
+
+            Prepared {
+                insts,
+                pays: rows,
+                reversals,
+                warnings,
+                order,
+                tol,
+                grace,
+                factor: rate * mult,
+                compound: conv.compound_interest,
+                penalty_first: conv.penalty_first,
+                prepay: conv.prepay,
+                initially_settled,
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------
+    // The sweep (once per reversal epoch)
+    // ---------------------------------------------------------------------------
+
+    struct Sweep<'p, 'a> {
+        prep: &'p Prepared<'a>,
+        insts: Vec<Inst>,
+        /// First installment with remainder > tolerance (drives DPD).
+        front: usize,
+        /// First installment with remainder > 0 (drives the waterfall).
+        wf: usize,
+        /// Penalty balance over Overdue installments.
+        s_bal: Decimal,
+        /// Installments in grace (few).
+        grace: Vec<usize>,
+        /// Balance-days accrued over confirmed-overdue installments.
+        acc: Decimal,
+        last_t: Option<NaiveDate>,
+        op: Decimal,
+        oi: Decimal,
+        of: Decimal,
+        n_overdue: u32,
+        outstanding_p: Decimal,
+        pen_paid: Decimal,
+        paid_total: Decimal,
+        prepaid: Decimal,
+        overpaid: Decimal,
+        last_pay: Option<NaiveDate>,
+        max_dpd: u32,
+        /// (schedule index, entry).
+        log: Vec<(usize, Settled)>,
+        log_sorted: bool,
+        n_settled: usize,
+    }
+
+    impl<'p, 'a> Sweep<'p, 'a> {
+        fn new(prep: &'p Prepared<'a>) -> Self {
+            let outstanding_p = prep
+                .insts
+                .iter()
+                .fold(Decimal::ZERO, |a, x| a.saturating_add(x.p));
+            Sweep {
+                prep,
+                insts: prep.insts.clone(),
+                front: 0,
+                wf: 0,
+                s_bal: Decimal::ZERO,
+                grace: Vec::new(),
+                acc: Decimal::ZERO,
+                last_t: None,
+                op: Decimal::ZERO,
+                oi: Decimal::ZERO,
+                of: Decimal::ZERO,
+                n_overdue: 0,
+                outstanding_p,
+                pen_paid: Decimal::ZERO,
+                paid_total: Decimal::ZERO,
+                prepaid: Decimal::ZERO,
+                overpaid: Decimal::ZERO,
+                last_pay: None,
+                max_dpd: 0,
+                log: Vec::new(),
+                log_sorted: true,
+                n_settled: prep.initially_settled,
+            }
+        }
+
+        fn run(
+            &mut self,
+            excluded: Option<&[bool]>,
+            as_ofs: &[NaiveDate],
+            order: &[usize],
+            out: &mut [Option<Position>],
+        ) {
+            self.advance_pointers();
+            let prep = self.prep;
+            let n = self.insts.len();
+            let pays = &prep.pays;
+            let use_confirm = prep.grace > 0;
+            let (mut pi, mut di, mut ci, mut ai) = (0usize, 0usize, 0usize, 0usize);
+            let skip = |k: usize| excluded.is_some_and(|m| m[k]) || pays[k].amount.is_zero();
+            while ai < order.len() {
+                while pi < pays.len() && skip(pi) {
+                    pi += 1;
+                }
+                let mut x = as_ofs[order[ai]];
+                if pi < pays.len() {
+                    x = x.min(pays[pi].date);
+                }
+                if di < n {
+                    x = x.min(self.insts[di].due);
+                }
+                if use_confirm && ci < n {
+                    if let Some(c) = self.insts[ci].confirm {
+                        x = x.min(c);
+                    }
+                }
+                self.accrue_to(x);
+                if pi < pays.len() && pays[pi].date == x {
+                    // Worst moment of the day: just before its payments.
+                    let d = self.dpd_at(x);
+                    self.max_dpd = self.max_dpd.max(d);
+                    while pi < pays.len() && pays[pi].date == x {
+                        if !skip(pi) {
+                            self.apply(x, pays[pi].amount);
+                        }
+                        pi += 1;
+                    }
+                }
+                while ai < order.len() && as_ofs[order[ai]] == x {
+                    out[order[ai]] = Some(self.snapshot(x));
+                    ai += 1;
+                }
+                while di < n && self.insts[di].due == x {
+                    self.due_event(di);
+                    di += 1;
+                }
+                if use_confirm {
+                    while ci < n && self.insts[ci].confirm == Some(x) {
+                        self.confirm_event(ci);
+                        ci += 1;
+                    }
+                }
+            }
+        }
+
+        fn balance(&self, k: usize) -> Decimal {
+            let x = &self.insts[k];
+            if self.prep.compound {
+                x.p + x.i
+            } else {
+                x.p
+            }
+        }
+
+        /// Accrues penalty for days last_t+1 ..= x on the balances at the end of last_t.
+        fn accrue_to(&mut self, x: NaiveDate) {
+            if let Some(lt) = self.last_t {
+                let days = days_between(lt, x);
+                if days <= 0 {
+                    return;
+                }
+                let d = Decimal::from(days);
+                if !self.s_bal.is_zero() {
+                    self.acc = self.acc.saturating_add(self.s_bal.saturating_mul(d));
+                }
+                for gi in 0..self.grace.len() {
+                    let k = self.grace[gi];
+                    let add = self.balance(k).saturating_mul(d);
+                    let g = &mut self.insts[k].grace_acc;
+                    *g = g.saturating_add(add);
+                }
+            }
+            self.last_t = Some(x);
+        }
+
+        fn penalty_accrued(&self) -> Decimal {
+            if self.acc.is_zero() || self.prep.factor.is_zero() {
+                return Decimal::ZERO;
+            }
+            round_fen(self.acc.saturating_mul(self.prep.factor) / Decimal::new(36000, 0))
+        }
+
+        fn dpd_at(&self, d: NaiveDate) -> u32 {
+            match self.insts.get(self.front) {
+                Some(x) => {
+                    let days = days_between(x.due, d);
+                    if days > i64::from(self.prep.grace) {
+                        days_u32(days)
+                    } else {
+                        0
+                    }
+                }
+                None => 0,
+            }
+        }
+
+        fn advance_pointers(&mut self) {
+            while self.wf < self.insts.len() && self.insts[self.wf].total().is_zero() {
+                self.wf += 1;
+            }
+            while self.front < self.insts.len() && self.insts[self.front].total() <= self.prep.tol {
+                self.front += 1;
+            }
+        }
+
+        fn apply(&mut self, date: NaiveDate, amount: Decimal) {
+            let prep = self.prep;
+            self.paid_total = self.paid_total.saturating_add(amount);
+            self.last_pay = Some(date);
+            let mut m = amount;
+            if prep.penalty_first {
+                let owed = (self.penalty_accrued() - self.pen_paid).max(Decimal::ZERO);
+                let x = m.min(owed);
+                self.pen_paid += x;
+                m -= x;
+            }
+            let n = self.insts.len();
+            loop {
+                self.advance_pointers();
+                if m.is_zero() || self.wf >= n {
+                    break;
+                }
+                let k = self.wf;
+                let not_due = self.insts[k].due > date;
+                if not_due && prep.prepay == Prepay::ReducePrincipalLast {
+                    break;
+                }
+                let paid = self.pay_inst(k, m, date, false);
+                if not_due {
+                    self.prepaid += paid;
+                }
+                m -= paid;
+                if paid.is_zero() {
+                    // Cannot happen (remainder > 0 and m > 0); guard against loops.
+                    break;
+                }
+            }
+            if !m.is_zero() && prep.prepay == Prepay::ReducePrincipalLast {
+                // Everything due is paid; all of wf.. are not yet due.
+                for k in (self.wf..n).rev() {
+                    if m.is_zero() {
+                        break;
+                    }
+                    let paid = self.pay_inst(k, m, date, true);
+                    self.prepaid += paid;
+                    m -= paid;
+                }
+                for k in self.wf..n {
+                    if m.is_zero() {
+                        break;
+                    }
+                    let paid = self.pay_inst(k, m, date, false);
+                    self.prepaid += paid;
+                    m -= paid;
+                }
+                self.advance_pointers();
+            }
+            self.overpaid += m;
+        }
+
+        /// Pays up to `m` into installment k in the configured order; returns the
+        /// amount used.
+        fn pay_inst(
+            &mut self,
+            k: usize,
+            m: Decimal,
+            date: NaiveDate,
+            principal_only: bool,
+        ) -> Decimal {
+            let order = self.prep.order;
+            let compound = self.prep.compound;
+            let mut left = m;
+            for c in order {
+                if left.is_zero() {
+                    break;
+                }
+                if principal_only && c != Component::Principal {
+                    continue;
+                }
+                let x = &mut self.insts[k];
+                let slot = match c {
+                    Component::Principal => &mut x.p,
+                    Component::Interest => &mut x.i,
+                    _ => &mut x.f,
+                };
+                let pay = left.min(*slot);
+                if pay.is_zero() {
+                    continue;
+                }
+                *slot -= pay;
+                left -= pay;
+                let overdue = x.status == Status::Overdue;
+                match c {
+                    Component::Principal => {
+                        self.outstanding_p -= pay;
+                        if overdue {
+                            self.op -= pay;
+                            self.s_bal -= pay;
+                        }
+                    }
+                    Component::Interest => {
+                        if overdue {
+                            self.oi -= pay;
+                            if compound {
+                                self.s_bal -= pay;
+                            }
+                        }
+                    }
+                    _ => {
+                        if overdue {
+                            self.of -= pay;
+                        }
+                    }
+                }
+            }
+            if self.insts[k].status != Status::Settled && self.insts[k].total() <= self.prep.tol {
+                self.settle(k, date);
+            }
+            m - left
+        }
+
+        fn settle(&mut self, k: usize, date: NaiveDate) {
+            match self.insts[k].status {
+                Status::Overdue => {
+                    let bal = self.balance(k);
+                    let x = &self.insts[k];
+                    self.s_bal -= bal;
+                    self.op -= x.p;
+                    self.oi -= x.i;
+                    self.of -= x.f;
+                    self.n_overdue = self.n_overdue.saturating_sub(1);
+                }
+                Status::Grace => self.grace.retain(|&g| g != k),
+                Status::NotDue | Status::Settled => {}
+            }
+            self.insts[k].status = Status::Settled;
+            self.n_settled += 1;
+            self.log_settled(k, date);
+        }
+
+        fn log_settled(&mut self, k: usize, date: NaiveDate) {
+            let x = &mut self.insts[k];
+            x.logged = true;
+            let entry = Settled {
+                installment_no: x.no,
+                due_date: x.due,
+                settled_on: date,
+                days_late: days_u32(days_between(x.due, date)),
+            };
+            if let Some(last) = self.log.last() {
+                if last.0 > k {
+                    self.log_sorted = false;
+                }
+            }
+            self.log.push((k, entry));
+        }
+
+        /// End of the installment's due date.
+        fn due_event(&mut self, k: usize) {
+            match self.insts[k].status {
+                Status::Settled => {
+                    if !self.insts[k].logged {
+                        let due = self.insts[k].due;
+                        self.log_settled(k, due);
+                    }
+                }
+                Status::NotDue => {
+                    if self.prep.grace == 0 {
+                        self.make_overdue(k);
+                    } else {
+                        self.insts[k].status = Status::Grace;
+                        self.grace.push(k);
+                    }
+                }
+                Status::Grace | Status::Overdue => {}
+            }
+        }
+
+        /// End of due_date + grace.
+        fn confirm_event(&mut self, k: usize) {
+            if self.insts[k].status == Status::Grace {
+                self.grace.retain(|&g| g != k);
+                self.make_overdue(k);
+            }
+        }
+
+        fn make_overdue(&mut self, k: usize) {
+            let bal = self.balance(k);
+            let x = &mut self.insts[k];
+            x.status = Status::Overdue;
+            self.acc = self.acc.saturating_add(x.grace_acc);
+            x.grace_acc = Decimal::ZERO;
+            self.s_bal = self.s_bal.saturating_add(bal);
+            self.op = self.op.saturating_add(x.p);
+            self.oi = self.oi.saturating_add(x.i);
+            self.of = self.of.saturating_add(x.f);
+            self.n_overdue = self.n_overdue.saturating_add(1);
+        }
+
+        fn snapshot(&mut self, d: NaiveDate) -> Position {
+            let dpd = self.dpd_at(d);
+            self.max_dpd = self.max_dpd.max(dpd);
+            let mut settled: Vec<Settled> = Vec::with_capacity(self.log.len());
+            if self.log_sorted {
+                settled.extend(self.log.iter().map(|e| e.1.clone()));
+            } else {
+                let mut tmp: Vec<&(usize, Settled)> = self.log.iter().collect();
+                tmp.sort_by_key(|e| e.0);
+                settled.extend(tmp.into_iter().map(|e| e.1.clone()));
+            }
+            let n = self.insts.len();
+            Position {
+                as_of: d,
+                dpd,
+                overdue_since: if dpd > 0 {
+                    self.insts.get(self.front).map(|x| x.due)
+                } else {
+                    None
+                },
+                overdue_principal: self.op,
+                overdue_interest: self.oi,
+                overdue_fee: self.of,
+                penalty_interest: (self.penalty_accrued() - self.pen_paid).max(Decimal::ZERO),
+                outstanding_principal: self.outstanding_p,
+                installments_overdue: self.n_overdue,
+                last_payment_date: self.last_pay,
+                paid_total: self.paid_total,
+                prepaid_amount: self.prepaid,
+                overpaid: self.overpaid,
+                max_dpd: self.max_dpd,
+                settled,
+                matured: n == 0 || self.insts[n - 1].due <= d,
+                closed: self.n_settled >= n,
+                warnings: self
+                    .prep
+                    .warnings
+                    .iter()
+                    .filter(|w| w.0.is_none_or(|wd| wd <= d))
+                    .map(|w| w.1.clone())
+                    .collect(),
+            }
         }
     }
 }
@@ -1657,5 +2553,390 @@ mod tests {
                 assert_eq!(p.max_dpd, worst, "scenario {scenario}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    type Loan = (LoanTerms, Vec<Installment>, Vec<Payment>);
+
+    /// Realistic book: 24 monthly installments, ~16 payments mostly around
+    /// the due dates (on time, late, partial), some loans stop paying.
+    fn book(n: usize, seed: u64) -> Vec<Loan> {
+        let mut r = Rng(seed);
+        let base = NaiveDate::from_ymd_opt(2022, 1, 10).unwrap();
+        (0..n)
+            .map(|_| {
+                let start = base + chrono::Days::new(r.next(365));
+                let p = 1_000_000 + r.next(2_000_000) as i64;
+                let inst: Vec<Installment> = (0..24u32)
+                    .map(|k| Installment {
+                        installment_no: k + 1,
+                        due_date: start
+                            .checked_add_months(chrono::Months::new(k + 1))
+                            .unwrap(),
+                        principal_due: Decimal::new(p / 24, 2),
+                        interest_due: Decimal::new(r.next(20_000) as i64, 2),
+                        fee_due: Decimal::new(if r.next(5) == 0 { 1_000 } else { 0 }, 2),
+                    })
+                    .collect();
+                let mut pays = Vec::with_capacity(16);
+                for k in 0..16 {
+                    let i = &inst[k];
+                    let due = i.principal_due + i.interest_due + i.fee_due;
+                    let late = [0, 0, 0, 0, 1, 3, 10, 40][r.next(8) as usize];
+                    let early = r.next(3);
+                    let on = i.due_date + chrono::Days::new(late) - chrono::Days::new(early);
+                    let amount = if r.next(6) == 0 {
+                        due * Decimal::new(5, 1)
+                    } else {
+                        due
+                    }
+                    .round_dp(2);
+                    let amount =
+                        Decimal::new(amount.mantissa() as i64 * 10i64.pow(2 - amount.scale()), 2);
+                    pays.push(Payment {
+                        txn_id: format!("T{k}"),
+                        paid_on: on,
+                        amount,
+                        reverses_txn_id: None,
+                    });
+                }
+                let terms = LoanTerms {
+                    annual_rate_pct: Decimal::new(4_90 + r.next(2000) as i64, 2),
+                    principal: Decimal::new(p / 24 * 24, 2),
+                };
+                (terms, inst, pays)
+            })
+            .collect()
+    }
+
+    fn run(loans: &[Loan], dates: &[NaiveDate], conv: &Conventions) -> (f64, u64) {
+        let t = std::time::Instant::now();
+        let mut check = 0u64;
+        for (terms, i, p) in loans {
+            for pos in positions(terms, i, p, dates, conv) {
+                check = check.wrapping_mul(31).wrapping_add(u64::from(pos.dpd));
+                check = check.wrapping_add(pos.penalty_interest.mantissa() as u64);
+                check = check.wrapping_add(pos.settled.len() as u64);
+            }
+        }
+        (t.elapsed().as_secs_f64(), check)
+    }
+
+    /// `cargo test --release engine::bench -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_positions() {
+        let loans = book(100_000, 0x2545F4914F6CDD1D);
+        let one = [NaiveDate::from_ymd_opt(2024, 6, 30).unwrap()];
+        let twelve: Vec<NaiveDate> = (0..12)
+            .map(|k| {
+                NaiveDate::from_ymd_opt(2023, 6, 30)
+                    .unwrap()
+                    .checked_add_months(chrono::Months::new(k))
+                    .unwrap()
+            })
+            .collect();
+        let def = Conventions::default();
+        let pf = Conventions {
+            penalty_first: true,
+            grace_days: 3,
+            tolerance: Decimal::new(50, 2),
+            ..Conventions::default()
+        };
+        for (name, dates, conv) in [
+            ("1 date, default", &one[..], &def),
+            ("12 dates, default", &twelve[..], &def),
+            ("1 date, grace+tol+penalty_first", &one[..], &pf),
+        ] {
+            let mut best = f64::MAX;
+            let mut check = 0;
+            for _ in 0..3 {
+                let (s, c) = run(&loans, dates, conv);
+                best = best.min(s);
+                check = c;
+            }
+            println!("bench {name}: {:.3} s per 100k loans (check {check})", best);
+        }
+    }
+}
+
+/// The fast engine against the Decimal one (the original implementation) on
+/// many generated loans, including odd input.
+#[cfg(test)]
+mod differential {
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+        fn chance(&mut self, one_in: u64) -> bool {
+            self.next(one_in) == 0
+        }
+    }
+
+    /// Mostly whole fen with scale 2; sometimes other scales, zero,
+    /// negative, huge or (rarely) sub-fen.
+    fn amount(r: &mut Rng, fen: i64) -> Decimal {
+        match r.next(40) {
+            0 => Decimal::new(-fen - 1, 2),
+            1 => Decimal::new(fen, 0) * Decimal::new(1_000_000_000, 0),
+            2 => Decimal::new(fen * 100, 4),
+            3 if fen % 100 == 0 => Decimal::new(fen / 100, 0),
+            4 => Decimal::ZERO,
+            5 if r.chance(40) => Decimal::new(fen * 10 + 5, 3),
+            _ => Decimal::new(fen, 2),
+        }
+    }
+
+    fn scenario(
+        r: &mut Rng,
+    ) -> (
+        LoanTerms,
+        Vec<Installment>,
+        Vec<Payment>,
+        Vec<NaiveDate>,
+        Conventions,
+    ) {
+        let base = NaiveDate::from_ymd_opt(2023, 1, 31).unwrap();
+        let n_inst = r.next(26) as u32;
+        let monthly = r.next(3) != 0;
+        let mut gap = 0u64;
+        let mut sched: Vec<Installment> = (1..=n_inst)
+            .map(|k| {
+                let due = if monthly {
+                    base.checked_add_months(chrono::Months::new(k - 1)).unwrap()
+                } else {
+                    gap += r.next(40);
+                    base + chrono::Days::new(gap)
+                };
+                Installment {
+                    installment_no: if r.chance(30) { 1 } else { k },
+                    due_date: due,
+                    principal_due: {
+                        let f = 50_000 + r.next(500_000) as i64;
+                        amount(r, f)
+                    },
+                    interest_due: {
+                        let f = r.next(20_000) as i64;
+                        amount(r, f)
+                    },
+                    fee_due: if r.chance(4) {
+                        let f = r.next(2_000) as i64;
+                        amount(r, f)
+                    } else {
+                        Decimal::ZERO
+                    },
+                }
+            })
+            .collect();
+        if r.chance(5) {
+            // Unsorted input.
+            for k in (1..sched.len()).rev() {
+                let j = r.next(k as u64 + 1) as usize;
+                sched.swap(k, j);
+            }
+        }
+        if r.chance(200) && !sched.is_empty() {
+            sched[0].due_date = if r.chance(2) {
+                NaiveDate::MIN
+            } else {
+                NaiveDate::MAX
+            };
+        }
+        let due_sum: i64 = sched
+            .iter()
+            .map(|i| {
+                (i.principal_due + i.interest_due + i.fee_due)
+                    .round_dp(2)
+                    .mantissa()
+                    .clamp(0, 100_000_000) as i64
+            })
+            .sum();
+        let span = 31 * u64::from(n_inst.max(1)) + 60;
+        let mut pays: Vec<Payment> = Vec::new();
+        let n_pays = r.next(30);
+        for k in 0..n_pays {
+            let on = base + chrono::Days::new(r.next(span));
+            if k > 0 && r.chance(8) {
+                let target = match r.next(10) {
+                    0 => "nope".to_string(),
+                    1 => format!("r{}", r.next(k)),
+                    _ => format!("t{}", r.next(k)),
+                };
+                pays.push(Payment {
+                    txn_id: format!("r{k}"),
+                    paid_on: on,
+                    amount: Decimal::new(-1, 0),
+                    reverses_txn_id: Some(target),
+                });
+                continue;
+            }
+            let per = due_sum / i64::from(n_inst.max(1));
+            let fen = match r.next(6) {
+                0 => r.next(1 + per as u64 / 2) as i64,
+                1 => per * (1 + r.next(4) as i64),
+                2 => r.next(1 + due_sum as u64) as i64,
+                _ => per,
+            };
+            let id = if r.chance(25) {
+                "t0".to_string()
+            } else {
+                format!("t{k}")
+            };
+            pays.push(Payment {
+                txn_id: id,
+                paid_on: on,
+                amount: amount(r, fen),
+                reverses_txn_id: None,
+            });
+        }
+        if r.chance(3) {
+            pays.sort_by_key(|p| p.paid_on);
+        }
+        let mut order = vec![
+            Component::Fee,
+            Component::Interest,
+            Component::Principal,
+            Component::Penalty,
+        ];
+        for k in (1..order.len()).rev() {
+            let j = r.next(k as u64 + 1) as usize;
+            order.swap(k, j);
+        }
+        order.truncate(r.next(5) as usize);
+        let conv = Conventions {
+            grace_days: [0, 0, 0, 1, 3, 15, u32::MAX][r.next(7) as usize],
+            tolerance: match r.next(8) {
+                0 => Decimal::new(50, 2),
+                1 => Decimal::new(10, 0),
+                2 => Decimal::new(5, 3),
+                3 => Decimal::new(-1, 2),
+                4 => Decimal::new(1234, 3),
+                _ => Decimal::ZERO,
+            },
+            order,
+            penalty_first: r.chance(3),
+            penalty_multiplier: [
+                Decimal::new(15, 1),
+                Decimal::new(15, 1),
+                Decimal::ZERO,
+                Decimal::new(225, 2),
+                Decimal::new(-1, 0),
+                Decimal::new(1, 3),
+            ][r.next(6) as usize],
+            compound_interest: r.chance(2),
+            prepay: if r.chance(3) {
+                Prepay::ReducePrincipalLast
+            } else {
+                Prepay::NextInstallments
+            },
+        };
+        let terms = LoanTerms {
+            annual_rate_pct: match r.next(10) {
+                0 => Decimal::ZERO,
+                1 => Decimal::new(-49, 1),
+                2 => Decimal::new(i64::MAX, 0),
+                _ => Decimal::new(r.next(400_000) as i64, 4),
+            },
+            principal: if r.chance(2) {
+                sched.iter().map(|i| i.principal_due).sum()
+            } else {
+                Decimal::new(r.next(10_000_000) as i64, 2)
+            },
+        };
+        let mut dates: Vec<NaiveDate> = (0..1 + r.next(12))
+            .map(|_| base + chrono::Days::new(r.next(span + 400)))
+            .collect();
+        if r.chance(2) {
+            dates.sort();
+        }
+        if r.chance(100) {
+            dates.push(NaiveDate::MIN);
+            dates.push(NaiveDate::MAX);
+        }
+        (terms, sched, pays, dates, conv)
+    }
+
+    #[test]
+    fn fast_engine_equals_decimal_engine() {
+        let mut r = Rng(0x853c49e6748fea9b);
+        let (mut fast, mut total) = (0, 0);
+        for s in 0..6_000 {
+            let (t, i, p, dates, c) = scenario(&mut r);
+            let want = decimal::positions(&t, &i, &p, &dates, &c);
+            if let Some(got) = positions_fast(&t, &i, &p, &dates, &c) {
+                fast += 1;
+                for (g, w) in got.iter().zip(&want) {
+                    assert_eq!(g, w, "scenario {s} as_of {}\n{i:?}\n{p:?}\n{c:?}", w.as_of);
+                }
+                assert_eq!(got.len(), want.len());
+            }
+            assert_eq!(positions(&t, &i, &p, &dates, &c), want, "scenario {s}");
+            total += 1;
+        }
+        // Most scenarios must exercise the fast path.
+        assert!(fast * 10 > total * 8, "fast path taken {fast} of {total}");
+    }
+
+    /// Whole-fen input with the CLI's scale (2) always takes the fast path,
+    /// and outputs keep scale 2.
+    #[test]
+    fn fen_input_takes_fast_path() {
+        let mut r = Rng(0x2545f4914f6cdd1d);
+        for _ in 0..500 {
+            let (t, mut i, mut p, dates, mut c) = scenario(&mut r);
+            let fen =
+                |d: Decimal| Decimal::new(d.round_dp(2).mantissa().clamp(-1, 1 << 40) as i64, 2);
+            for x in &mut i {
+                x.principal_due = fen(x.principal_due);
+                x.interest_due = fen(x.interest_due);
+                x.fee_due = fen(x.fee_due);
+            }
+            for x in &mut p {
+                x.amount = fen(x.amount);
+            }
+            c.tolerance = fen(c.tolerance);
+            let got = positions_fast(&t, &i, &p, &dates, &c).expect("fast path");
+            assert_eq!(got, decimal::positions(&t, &i, &p, &dates, &c));
+        }
+    }
+
+    #[test]
+    fn sub_fen_input_falls_back() {
+        let sched = [Installment {
+            installment_no: 1,
+            due_date: NaiveDate::from_ymd_opt(2024, 1, 15).unwrap(),
+            principal_due: Decimal::new(10_005, 3),
+            interest_due: Decimal::ZERO,
+            fee_due: Decimal::ZERO,
+        }];
+        let t = LoanTerms {
+            annual_rate_pct: Decimal::new(49, 1),
+            principal: Decimal::new(10_005, 3),
+        };
+        let d = [NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()];
+        let c = Conventions::default();
+        assert!(positions_fast(&t, &sched, &[], &d, &c).is_none());
+        let p = positions(&t, &sched, &[], &d, &c);
+        assert_eq!(p[0].overdue_principal, Decimal::new(10_005, 3));
     }
 }

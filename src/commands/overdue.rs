@@ -218,12 +218,20 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
             .collect();
         drop(sender);
         let mut write_error = None;
+        let mut inserter = if args.save {
+            Some(book::position_inserter(c)?)
+        } else {
+            None
+        };
         for batch in receiver {
             if write_error.is_some() {
                 continue; // keep draining so the workers can finish
             }
+            let Some(stmt) = inserter.as_mut() else {
+                continue;
+            };
             for p in &batch {
-                if let Err(e) = book::insert_position(c, p) {
+                if let Err(e) = book::insert_position(stmt, p) {
                     write_error = Some(e);
                     break;
                 }

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 
 use crate::collection::Followup;
 use crate::dates::{from_ledger, from_ledger_bytes, iso};
+use crate::db::ledger::Day;
 use crate::engine::{Installment, LoanTerms, Payment};
 
 /// What a listing shows about a loan besides its position.
@@ -306,25 +307,30 @@ pub fn clear_positions(c: &Connection, as_of: NaiveDate) -> Result<usize> {
     Ok(n)
 }
 
-pub fn insert_position(c: &Connection, p: &SavedPosition) -> Result<()> {
-    c.prepare_cached(
+/// The statement that stores positions; prepare it once, then [`insert_position`] per row.
+pub fn position_inserter(c: &Connection) -> Result<Statement<'_>> {
+    Ok(c.prepare(
         "INSERT INTO positions (as_of, loan_id, dpd, bucket, overdue_since, overdue_principal, overdue_interest, \
          overdue_fee, penalty_interest, outstanding_principal, installments_overdue, last_payment_date, max_dpd, \
          next_action, sla_breached, promises_broken) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
-    )?
-    .execute(params![
-        iso(p.as_of),
+    )?)
+}
+
+/// Stores one position with a statement from [`position_inserter`].
+pub fn insert_position(stmt: &mut Statement<'_>, p: &SavedPosition) -> Result<()> {
+    stmt.execute(params![
+        Day::from(p.as_of),
         p.loan_id,
         p.dpd,
         p.bucket,
-        p.overdue_since.map(iso),
+        p.overdue_since.map(Day::from),
         p.overdue_principal,
         p.overdue_interest,
         p.overdue_fee,
         p.penalty_interest,
         p.outstanding_principal,
         p.installments_overdue,
-        p.last_payment_date.map(iso),
+        p.last_payment_date.map(Day::from),
         p.max_dpd,
         p.next_action,
         p.sla_breached,

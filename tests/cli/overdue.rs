@@ -382,3 +382,79 @@ fn golden_outputs() {
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("overdue_example_range_csv", out);
 }
+
+#[test]
+fn conventions_are_flags() {
+    let env = example_env();
+    let rows = |extra: &[&str]| -> HashMap<String, HashMap<String, String>> {
+        let mut a = vec!["overdue", "--as-of", "2026-06-30", "--format", "csv"];
+        a.extend_from_slice(extra);
+        let (code, out, err) = env.run(&a);
+        assert_eq!(code, 0, "{extra:?}: {err}");
+        csv_rows(&out)
+            .into_iter()
+            .map(|r| (r["loan_id"].clone(), r))
+            .collect()
+    };
+    let base = rows(&[]);
+    assert_eq!(base["LN2025000029"]["dpd"], "5");
+    // Grace: 5 days past due is not overdue with 5 days of grace, but is with 4 (DPD still 5).
+    assert!(!rows(&["--grace-days", "5"]).contains_key("LN2025000029"));
+    assert_eq!(rows(&["--grace-days", "4"])["LN2025000029"]["dpd"], "5");
+    // Tolerance: LN2024000019 owes 2597.35; below a 2600.00 materiality threshold it is not overdue.
+    assert!(!rows(&["--tolerance", "2600"]).contains_key("LN2024000019"));
+    assert!(rows(&["--tolerance", "2597.34"]).contains_key("LN2024000019"));
+    // Penalty multiplier and compounding change the penalty, not the DPD.
+    let p = |r: &HashMap<String, HashMap<String, String>>| {
+        r["LN2024000015"]["penalty_interest"].clone()
+    };
+    let doubled = rows(&["--penalty-multiplier", "3"]);
+    assert_eq!(doubled["LN2024000015"]["dpd"], "207");
+    let (p1, p3): (f64, f64) = (p(&base).parse().unwrap(), p(&doubled).parse().unwrap());
+    assert!((p3 - 2.0 * p1).abs() <= 0.02, "{p1} vs {p3}");
+    let simple: f64 = p(&rows(&["--no-compound"])).parse().unwrap();
+    assert!(simple < p1, "{simple} < {p1}");
+    // Penalty first: payments go to penalty before the installments, so arrears can only grow.
+    let pf = rows(&["--penalty-first"]);
+    for (id, r) in &base {
+        let d0: u32 = r["dpd"].parse().unwrap();
+        let d1: u32 = pf.get(id).map_or(0, |x| x["dpd"].parse().unwrap());
+        assert!(d1 >= d0, "{id}: {d1} < {d0}");
+    }
+    // Own buckets.
+    let own = rows(&["--buckets", "current:0,early:1-30,late:31+"]);
+    assert_eq!(own["LN2024000015"]["bucket"], "late");
+    assert_eq!(own["LN2025000029"]["bucket"], "early");
+}
+
+#[test]
+fn a_bank_ladder_replaces_the_default() {
+    let env = example_env();
+    let ladder = env.write(
+        "ladder.toml",
+        "[[step]]\nfrom_dpd = 1\naction = \"call\"\ncontact_within_days = 30\n\n\
+         [[step]]\nfrom_dpd = 60\naction = \"visit\"\nrequire_channel = \"visit\"\nchannel_within_days = 30\n",
+    );
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--format",
+        "csv",
+        "--ladder",
+        s(&ladder),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: HashMap<String, HashMap<String, String>> = csv_rows(&out)
+        .into_iter()
+        .map(|r| (r["loan_id"].clone(), r))
+        .collect();
+    assert_eq!(rows["LN2024000013"]["next_action"], "call");
+    assert_eq!(rows["LN2024000015"]["next_action"], "visit");
+    let bad = env.write("bad.toml", "[[step]]\nfrom_dpd = 0\naction = \"x\"\n");
+    let (code, _, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--ladder", s(&bad)]);
+    assert_eq!(code, 78, "{err}");
+    assert!(err.contains("bad.toml"), "{err}");
+    let (code, _, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--ladder", "nope.toml"]);
+    assert_eq!(code, 66, "{err}");
+}
