@@ -80,8 +80,17 @@
 //! [`positions`] sorts once and replays once per "reversal epoch" (the set
 //! of reversals in force changes only on reversal dates, usually never),
 //! taking a snapshot at each as-of date in one sweep: per date the cost is
-//! O(1) plus cloning the `settled` list. Per loan it allocates a handful of
+//! O(1) plus building the `settled` list. Per loan it allocates a handful of
 //! vectors, nothing per installment or per payment.
+//!
+//! Internally the replay runs on integers: amounts in whole fen (`i64`),
+//! dates as day numbers, penalty accrual as exact fen-days (`i128`), turned
+//! into money once per snapshot exactly as the Decimal formula would
+//! (`round_fen(acc × rate × multiplier / 36000)`). Results are identical
+//! to the original all-Decimal engine, which is kept (`mod decimal`) and
+//! used for any loan outside the integer path's exact range: an amount with
+//! digits below the fen, or sums of amounts near 2^62 fen. Output amounts
+//! from the integer path have scale 2.
 
 use crate::money::round_fen;
 use chrono::{Datelike, NaiveDate};
@@ -429,7 +438,10 @@ struct FInst {
     no: u32,
     due_date: NaiveDate,
     status: Status,
+    /// Entered in the settled log, on `settled_on`, `days_late` days late.
     logged: bool,
+    settled_on: NaiveDate,
+    days_late: u32,
 }
 
 impl FInst {
@@ -459,6 +471,9 @@ struct FPrep {
     tol: i64,
     grace: u32,
     factor: Decimal,
+    /// (mantissa, 36000 × 10^scale) of `factor` when small enough for
+    /// [`penalty_fen_int`].
+    factor_int: Option<(i128, i128)>,
     compound: bool,
     penalty_first: bool,
     prepay: Prepay,
@@ -555,6 +570,8 @@ impl FPrep {
                 due_date: r.due_date,
                 status: Status::NotDue,
                 logged: false,
+                settled_on: r.due_date,
+                days_late: 0,
             });
         }
         if sched_total >= SUM_LIMIT {
@@ -688,8 +705,13 @@ impl FPrep {
             }
         }
 
+        let factor = rate * mult;
+        let factor_int = (factor.scale() <= 8 && !factor.is_sign_negative())
+            .then(|| (factor.mantissa(), 36_000 * 10i128.pow(factor.scale())));
         Some(FPrep {
             outstanding_p: sched_principal as i64,
+            factor,
+            factor_int,
             insts,
             pays: rows,
             reversals,
@@ -697,12 +719,49 @@ impl FPrep {
             order,
             tol: tol_fen,
             grace,
-            factor: rate * mult,
             compound: conv.compound_interest,
             penalty_first: conv.penalty_first,
             prepay: conv.prepay,
             initially_settled,
         })
+    }
+}
+
+/// `round_fen(acc × factor / 36000)` in fen, for `acc` in fen-days and
+/// `factor = f / 10^s` with `den = 36000 × 10^s`, by exact integer division
+/// rounded half up. None (compute it in Decimal) outside the range where
+/// this provably equals the Decimal computation: there the product
+/// `acc × f` fits Decimal's 96-bit mantissa (so Decimal multiplies
+/// exactly), `den <= 36000 × 10^8` and the result is below 10^13 fen, so
+/// Decimal's quotient (28+ significant digits) is within 10^-12 fen of the
+/// exact one while any non-midpoint quotient is at least 1/(2·den) > 10^-12
+/// fen away from the nearest midpoint; an exact midpoint is a terminating
+/// decimal that Decimal divides exactly and rounds up, as here.
+fn penalty_fen_int(acc: i128, f: i128, den: i128) -> Option<i128> {
+    let n = acc.checked_mul(f)?;
+    if !(0..1i128 << 96).contains(&n) {
+        return None;
+    }
+    let (q, r) = (n / den, n % den);
+    if q >= 10_000_000_000_000 {
+        return None;
+    }
+    Some(if 2 * r >= den { q + 1 } else { q })
+}
+
+/// Where the fast engine puts positions: straight into the result when
+/// the dates are visited in input order, else by index.
+enum Out {
+    InOrder(Vec<Position>),
+    ByIndex(Vec<Option<Position>>),
+}
+
+impl Out {
+    fn put(&mut self, k: usize, p: Position) {
+        match self {
+            Out::InOrder(v) => v.push(p),
+            Out::ByIndex(v) => v[k] = Some(p),
+        }
     }
 }
 
@@ -715,26 +774,46 @@ fn positions_fast(
     conv: &Conventions,
 ) -> Option<Vec<Position>> {
     let mut prep = FPrep::new(terms, inst, pays, conv)?;
-    let days: Vec<i32> = as_ofs.iter().map(|&d| day_no(d)).collect();
+    let n = as_ofs.len();
+    let mut day_buf = [0i32; 16];
+    let day_vec: Vec<i32>;
+    let days: &[i32] = if n <= day_buf.len() {
+        for (b, &d) in day_buf.iter_mut().zip(as_ofs) {
+            *b = day_no(d);
+        }
+        &day_buf[..n]
+    } else {
+        day_vec = as_ofs.iter().map(|&d| day_no(d)).collect();
+        &day_vec
+    };
 
     // Visit dates ascending; skip the sort when they already are.
     let ascending = days.windows(2).all(|w| w[0] <= w[1]);
-    let mut order: Vec<usize> = (0..as_ofs.len()).collect();
-    if !ascending {
-        order.sort_by_key(|&k| (days[k], k));
-    }
+    let sorted: Vec<usize>;
+    let (order, mut out) = if ascending {
+        (None, Out::InOrder(Vec::with_capacity(n)))
+    } else {
+        let mut o: Vec<usize> = (0..n).collect();
+        o.sort_by_key(|&k| (days[k], k));
+        sorted = o;
+        (Some(&sorted[..]), Out::ByIndex(vec![None; n]))
+    };
+    let at = |j: usize| order.map_or(j, |o| o[j]);
 
-    let mut out: Vec<Option<Position>> = vec![None; as_ofs.len()];
     let mut mask: Vec<bool> = Vec::new();
     let mut insts = std::mem::take(&mut prep.insts);
     let mut start = 0;
-    while start < order.len() {
+    while start < n {
         // Reversals in force for the first date of this group.
         let epoch = |d: i32| prep.reversals.partition_point(|r| r.0 <= d);
-        let k = epoch(days[order[start]]);
+        let k = epoch(days[at(start)]);
         let mut end = start + 1;
-        while end < order.len() && epoch(days[order[end]]) == k {
-            end += 1;
+        if !prep.reversals.is_empty() {
+            while end < n && epoch(days[at(end)]) == k {
+                end += 1;
+            }
+        } else {
+            end = n;
         }
         let excluded: Option<&[bool]> = if k == 0 {
             None
@@ -747,25 +826,28 @@ fn positions_fast(
             Some(&mask)
         };
         // The last group may consume the schedule; earlier ones copy it.
-        let work = if end == order.len() {
+        let work = if end == n {
             std::mem::take(&mut insts)
         } else {
             insts.clone()
         };
         let mut sweep = FSweep::new(&prep, work);
-        sweep.run(excluded, as_ofs, &days, &order[start..end], &mut out);
+        sweep.run(excluded, as_ofs, days, order, start..end, &mut out);
         if sweep.bail {
             return None;
         }
         start = end;
     }
 
-    Some(
-        out.into_iter()
-            .zip(as_ofs)
-            .map(|(p, &d)| p.unwrap_or_else(|| Position::empty(d)))
-            .collect(),
-    )
+    match out {
+        Out::InOrder(v) => (v.len() == n).then_some(v),
+        Out::ByIndex(v) => Some(
+            v.into_iter()
+                .zip(as_ofs)
+                .map(|(p, &d)| p.unwrap_or_else(|| Position::empty(d)))
+                .collect(),
+        ),
+    }
 }
 
 struct FSweep<'p> {
@@ -793,9 +875,8 @@ struct FSweep<'p> {
     overpaid: i64,
     last_pay: Option<NaiveDate>,
     max_dpd: u32,
-    /// (schedule index, entry).
-    log: Vec<(usize, Settled)>,
-    log_sorted: bool,
+    /// Installments entered in the settled log (`FInst::logged`).
+    n_logged: usize,
     n_settled: usize,
     /// (acc, rounded penalty in fen) of the last penalty computation.
     pen_cache: (i128, i128),
@@ -825,34 +906,36 @@ impl<'p> FSweep<'p> {
             overpaid: 0,
             last_pay: None,
             max_dpd: 0,
-            log: Vec::new(),
-            log_sorted: true,
+            n_logged: 0,
             n_settled: prep.initially_settled,
             pen_cache: (0, 0),
             bail: false,
         }
     }
 
+    /// Visits the dates `order[range]` (`range` itself when `order` is None).
     fn run(
         &mut self,
         excluded: Option<&[bool]>,
         as_ofs: &[NaiveDate],
         days: &[i32],
-        order: &[usize],
-        out: &mut [Option<Position>],
+        order: Option<&[usize]>,
+        range: std::ops::Range<usize>,
+        out: &mut Out,
     ) {
         self.advance_pointers();
         let prep = self.prep;
         let n = self.insts.len();
         let pays = &prep.pays;
         let use_confirm = prep.grace > 0;
-        let (mut pi, mut di, mut ci, mut ai) = (0usize, 0usize, 0usize, 0usize);
+        let (mut pi, mut di, mut ci, mut ai) = (0usize, 0usize, 0usize, range.start);
+        let at = |j: usize| order.map_or(j, |o| o[j]);
         let skip = |k: usize| excluded.is_some_and(|m| m[k]) || pays[k].amount == 0;
-        while ai < order.len() {
+        while ai < range.end {
             while pi < pays.len() && skip(pi) {
                 pi += 1;
             }
-            let mut x = days[order[ai]];
+            let mut x = days[at(ai)];
             if pi < pays.len() {
                 x = x.min(pays[pi].day);
             }
@@ -875,9 +958,9 @@ impl<'p> FSweep<'p> {
                     pi += 1;
                 }
             }
-            while ai < order.len() && days[order[ai]] == x {
-                let k = order[ai];
-                out[k] = Some(self.snapshot(as_ofs[k], x));
+            while ai < range.end && days[at(ai)] == x {
+                let k = at(ai);
+                out.put(k, self.snapshot(as_ofs[k], x));
                 ai += 1;
             }
             while di < n && self.insts[di].due == x {
@@ -911,6 +994,9 @@ impl<'p> FSweep<'p> {
                 return;
             }
             self.acc += i128::from(self.s_bal) * days;
+            if self.prep.compound && self.prep.penalty_first {
+                self.acc += 1;
+            }
             for gi in 0..self.grace.len() {
                 let k = self.grace[gi].0;
                 self.grace[gi].1 += i128::from(self.balance(k)) * days;
@@ -926,6 +1012,14 @@ impl<'p> FSweep<'p> {
         }
         if self.pen_cache.0 == self.acc {
             return self.pen_cache.1;
+        }
+        let fen = match self.prep.factor_int {
+            Some((f, den)) => penalty_fen_int(self.acc, f, den),
+            None => None,
+        };
+        if let Some(fen) = fen {
+            self.pen_cache = (self.acc, fen);
+            return fen;
         }
         let Ok(acc) = Decimal::try_from_i128_with_scale(self.acc, 2) else {
             self.bail = true;
@@ -1105,21 +1199,9 @@ impl<'p> FSweep<'p> {
     fn log_settled(&mut self, k: usize, date: NaiveDate, day: i32) {
         let x = &mut self.insts[k];
         x.logged = true;
-        let entry = Settled {
-            installment_no: x.no,
-            due_date: x.due_date,
-            settled_on: date,
-            days_late: days_u32(i64::from(day) - i64::from(x.due)),
-        };
-        if let Some(last) = self.log.last() {
-            if last.0 > k {
-                self.log_sorted = false;
-            }
-        }
-        if self.log.capacity() == 0 {
-            self.log.reserve_exact(self.insts.len());
-        }
-        self.log.push((k, entry));
+        x.settled_on = date;
+        x.days_late = days_u32(i64::from(day) - i64::from(x.due));
+        self.n_logged += 1;
     }
 
     /// End of the installment's due date.
@@ -1170,13 +1252,15 @@ impl<'p> FSweep<'p> {
     fn snapshot(&mut self, as_of: NaiveDate, d: i32) -> Position {
         let dpd = self.dpd_at(d);
         self.max_dpd = self.max_dpd.max(dpd);
-        let mut settled: Vec<Settled> = Vec::with_capacity(self.log.len());
-        if self.log_sorted {
-            settled.extend(self.log.iter().map(|e| e.1.clone()));
-        } else {
-            let mut tmp: Vec<&(usize, Settled)> = self.log.iter().collect();
-            tmp.sort_by_key(|e| e.0);
-            settled.extend(tmp.into_iter().map(|e| e.1.clone()));
+        // Schedule order, whatever order they settled in.
+        let mut settled: Vec<Settled> = Vec::with_capacity(self.n_logged);
+        if self.n_logged > 0 {
+            settled.extend(self.insts.iter().filter(|x| x.logged).map(|x| Settled {
+                installment_no: x.no,
+                due_date: x.due_date,
+                settled_on: x.settled_on,
+                days_late: x.days_late,
+            }));
         }
         let penalty = (self.penalty_accrued() - i128::from(self.pen_paid)).max(0);
         let penalty_interest = Decimal::try_from_i128_with_scale(penalty, 2).unwrap_or_else(|_| {
@@ -2593,8 +2677,7 @@ mod bench {
                     })
                     .collect();
                 let mut pays = Vec::with_capacity(16);
-                for k in 0..16 {
-                    let i = &inst[k];
+                for (k, i) in inst.iter().take(16).enumerate() {
                     let due = i.principal_due + i.interest_due + i.fee_due;
                     let late = [0, 0, 0, 0, 1, 3, 10, 40][r.next(8) as usize];
                     let early = r.next(3);
@@ -2623,11 +2706,14 @@ mod bench {
             .collect()
     }
 
-    fn run(loans: &[Loan], dates: &[NaiveDate], conv: &Conventions) -> (f64, u64) {
+    type Engine =
+        fn(&LoanTerms, &[Installment], &[Payment], &[NaiveDate], &Conventions) -> Vec<Position>;
+
+    fn run(engine: Engine, loans: &[Loan], dates: &[NaiveDate], conv: &Conventions) -> (f64, u64) {
         let t = std::time::Instant::now();
         let mut check = 0u64;
         for (terms, i, p) in loans {
-            for pos in positions(terms, i, p, dates, conv) {
+            for pos in engine(terms, i, p, dates, conv) {
                 check = check.wrapping_mul(31).wrapping_add(u64::from(pos.dpd));
                 check = check.wrapping_add(pos.penalty_interest.mantissa() as u64);
                 check = check.wrapping_add(pos.settled.len() as u64);
@@ -2657,19 +2743,50 @@ mod bench {
             tolerance: Decimal::new(50, 2),
             ..Conventions::default()
         };
+        // Warm caches (as in `daihou overdue`, which builds each loan just
+        // before computing it): 1000 loans, 100 times.
+        let small = &loans[..1000];
+        for (e, engine) in [decimal::positions as Engine, positions]
+            .into_iter()
+            .enumerate()
+        {
+            let mut best = f64::MAX;
+            for _ in 0..3 {
+                let t = std::time::Instant::now();
+                for _ in 0..100 {
+                    run(engine, small, &one, &def);
+                }
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            println!(
+                "bench warm 1 date, default, {}: {best:.3} s per 100k loans",
+                ["decimal", "fast"][e]
+            );
+        }
         for (name, dates, conv) in [
             ("1 date, default", &one[..], &def),
             ("12 dates, default", &twelve[..], &def),
             ("1 date, grace+tol+penalty_first", &one[..], &pf),
         ] {
-            let mut best = f64::MAX;
-            let mut check = 0;
+            let mut best = [f64::MAX; 2];
+            let mut check = [0; 2];
             for _ in 0..3 {
-                let (s, c) = run(&loans, dates, conv);
-                best = best.min(s);
-                check = c;
+                for (e, engine) in [decimal::positions as Engine, positions]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let (s, c) = run(engine, &loans, dates, conv);
+                    best[e] = best[e].min(s);
+                    check[e] = c;
+                }
             }
-            println!("bench {name}: {:.3} s per 100k loans (check {check})", best);
+            assert_eq!(check[0], check[1]);
+            println!(
+                "bench {name}: decimal {:.3} s, fast {:.3} s per 100k loans ({:.1}x)",
+                best[0],
+                best[1],
+                best[0] / best[1]
+            );
         }
     }
 }
@@ -2918,6 +3035,58 @@ mod differential {
             let got = positions_fast(&t, &i, &p, &dates, &c).expect("fast path");
             assert_eq!(got, decimal::positions(&t, &i, &p, &dates, &c));
         }
+    }
+
+    /// The integer penalty rounding equals the Decimal computation: dense
+    /// small accruals (every midpoint case) and random large ones.
+    #[test]
+    fn integer_penalty_equals_decimal() {
+        let mut r = Rng(0x9e3779b97f4a7c15);
+        let mut factors: Vec<Decimal> = [
+            (735, 2),
+            (15, 1),
+            (49, 1),
+            (7350, 3),
+            (54375, 4),
+            (36, 0),
+            (1, 3),
+            (12345678, 6),
+            (1_000_000_000_000, 0),
+            (99_999_999, 8),
+        ]
+        .iter()
+        .map(|&(m, s)| Decimal::new(m, s))
+        .collect();
+        for _ in 0..40 {
+            let rate = Decimal::new(r.next(400_000) as i64, 4);
+            let mult = Decimal::new(r.next(30) as i64, 1);
+            factors.push(rate * mult);
+        }
+        let mut checked = 0;
+        for &factor in &factors {
+            if factor.scale() > 8 || factor.is_zero() {
+                continue;
+            }
+            let (f, den) = (factor.mantissa(), 36_000 * 10i128.pow(factor.scale()));
+            let mut accs: Vec<i128> = (1..40_000i128).collect();
+            for _ in 0..4_000 {
+                accs.push(i128::from(r.next(1 << 40)) * i128::from(r.next(1 << 40)));
+            }
+            for _ in 0..500 {
+                accs.push(i128::from(r.next(1 << 62)) << r.next(28));
+            }
+            for acc in accs {
+                let want = round_fen(
+                    Decimal::from_i128_with_scale(acc, 2).saturating_mul(factor)
+                        / Decimal::new(36000, 0),
+                );
+                if let Some(got) = penalty_fen_int(acc, f, den) {
+                    assert_eq!(Some(got), fen_i128(want), "acc {acc} factor {factor}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1_000_000, "{checked}");
     }
 
     #[test]

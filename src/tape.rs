@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use anyhow::Result;
 use sha2::{Digest, Sha256};
@@ -27,7 +28,7 @@ pub enum TextEncoding {
 pub enum Input {
     Path(PathBuf),
     /// Standard input, read whole before the import starts.
-    Stdin(Rc<Vec<u8>>),
+    Stdin(Arc<Vec<u8>>),
 }
 
 impl Input {
@@ -131,7 +132,7 @@ pub struct ReadSpec<'a> {
 
 /// A reader over standard input's bytes, kept so a file can be read twice.
 struct SharedBytes {
-    data: Rc<Vec<u8>>,
+    data: Arc<Vec<u8>>,
     pos: usize,
 }
 
@@ -655,7 +656,7 @@ LN3,BR3,王五,individual,,,,,CNY,5000.5,0,2024-02-29,1,bullet,monthly,,13800000
 
     /// Reads `bytes` as every kind, in both encodings, plain and through the mapping.
     fn read_all(bytes: Vec<u8>, skip_rows: usize) -> usize {
-        let data = Rc::new(bytes);
+        let data = Arc::new(bytes);
         let mapping = Mapping::parse(MAPPING).unwrap();
         let mut rows = 0;
         for kind in Kind::ALL {
@@ -700,7 +701,7 @@ LN3,BR3,王五,individual,,,,,CNY,5000.5,0,2024-02-29,1,bullet,monthly,,13800000
 
     #[test]
     fn the_valid_tape_reads_as_loans() {
-        let data = Rc::new(LOANS.as_bytes().to_vec());
+        let data = Arc::new(LOANS.as_bytes().to_vec());
         let spec = ReadSpec {
             kind: Kind::Loans,
             encoding: TextEncoding::Utf8,

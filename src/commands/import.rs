@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -338,7 +338,7 @@ fn load_mapping(path: &Path) -> Result<Mapping> {
 }
 
 fn plan_jobs(args: &ImportArgs, mapping: Option<&Mapping>) -> Result<Vec<Job>> {
-    let mut stdin: Option<Rc<Vec<u8>>> = None;
+    let mut stdin: Option<Arc<Vec<u8>>> = None;
     let mut input_of = |p: &Path| -> Result<Input> {
         if p.as_os_str() == "-" {
             if stdin.is_some() {
@@ -349,7 +349,7 @@ fn plan_jobs(args: &ImportArgs, mapping: Option<&Mapping>) -> Result<Vec<Job>> {
                 .lock()
                 .read_to_end(&mut buf)
                 .context("reading standard input")?;
-            let rc = Rc::new(buf);
+            let rc = Arc::new(buf);
             stdin = Some(rc.clone());
             Ok(Input::Stdin(rc))
         } else {
@@ -414,6 +414,71 @@ fn plan_jobs(args: &ImportArgs, mapping: Option<&Mapping>) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
+/// What the reading thread hands to the writer, in file order.
+enum Item {
+    Row(u64, Parsed),
+    Bad(String),
+    Skipped,
+}
+
+/// What the reading thread knows at the end of a file.
+struct ReadEnd {
+    sha256: String,
+    bytes: u64,
+    /// 64-bit hashes of every row's key, for the duplicate check.
+    keys: Vec<u64>,
+}
+
+/// Reads, parses and validates a file on its own thread, sending rows in batches over a
+/// bounded channel; stops early when the receiver hangs up (the writer has seen enough errors).
+fn read_file(
+    job: &Job,
+    spec: &ReadSpec<'_>,
+    progress: bool,
+    out: std::sync::mpsc::SyncSender<Vec<Item>>,
+) -> Result<ReadEnd> {
+    let mut tape = Tape::open(job.input.clone(), spec, progress)?;
+    let name = tape.name.clone();
+    let mut rec = csv::StringRecord::new();
+    let mut keys: Vec<u64> = Vec::new();
+    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
+    while let Some(next) = tape.next(&mut rec)? {
+        let item = match next {
+            Err(msg) => Item::Bad(msg),
+            Ok(_) if tape.skipped(&rec) => Item::Skipped,
+            Ok(line) => {
+                let row = tape.row(&rec);
+                match Parsed::parse(job.kind, &row, &tape.opts) {
+                    Ok(p) => {
+                        keys.push(p.key_hash());
+                        Item::Row(line, p)
+                    }
+                    Err(e) => Item::Bad(field_error(&name, line, &row, &e)),
+                }
+            }
+        };
+        batch.push(item);
+        if batch.len() == BATCH
+            && out
+                .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                .is_err()
+        {
+            break;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = out.send(batch);
+    }
+    let (sha256, bytes) = tape.finish();
+    Ok(ReadEnd {
+        sha256,
+        bytes,
+        keys,
+    })
+}
+
+const BATCH: usize = 4096;
+
 fn import_file(
     ctx: &Ctx,
     db: &mut ledger::Ledger<'_>,
@@ -425,84 +490,86 @@ fn import_file(
     let progress = !ctx.quiet
         && std::io::stderr().is_terminal()
         && job.input.byte_len().unwrap_or(0) > 16 << 20;
-    let mut tape = Tape::open(job.input.clone(), spec, progress)?;
-    let name = tape.name.clone();
+    let name = job.input.short_name();
     let mut st = Stats {
         kind: job.kind.as_str(),
         file: job.input.display(),
         ..Default::default()
     };
-    let mut rec = csv::StringRecord::new();
-    let mut keys: Vec<u64> = Vec::new();
     // Rows of one loan, in file order: a tape in loan order is compared with the ledger one
     // loan at a time (one seek a loan, not one a row), so a re-import of an unchanged tape
     // reads but does not write. A first import into an empty table skips the comparison.
     let fresh = job.kind != Kind::Loans && db.is_empty(job.kind.as_str())?;
     let mut group: Vec<(u64, Parsed)> = Vec::new();
-    while let Some(next) = tape.next(&mut rec)? {
-        let line = match next {
-            Ok(line) => line,
-            Err(msg) => {
-                run.errors.push(msg);
-                if run.full() {
-                    break;
+    // Parsing and validation run on a second thread while this one writes to SQLite.
+    let end = std::thread::scope(|scope| -> Result<ReadEnd> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
+        let reader = scope.spawn(move || read_file(job, spec, progress, sender));
+        let written = (|| -> Result<()> {
+            for batch in receiver.iter() {
+                for item in batch {
+                    let (line, parsed) = match item {
+                        Item::Skipped => {
+                            st.skipped += 1;
+                            continue;
+                        }
+                        Item::Bad(msg) => {
+                            st.rows += 1;
+                            run.errors.push(msg);
+                            if run.full() {
+                                return Ok(());
+                            }
+                            group.clear();
+                            continue;
+                        }
+                        Item::Row(line, parsed) => (line, parsed),
+                    };
+                    st.rows += 1;
+                    if !run.errors.is_empty() {
+                        continue; // keep checking rows, but stop writing: the run will roll back
+                    }
+                    if let Parsed::Loan(r) = &parsed {
+                        let o = db.upsert_loan(r).with_context(|| {
+                            format!("{name} line {line}: writing to the ledger")
+                        })?;
+                        if o != Outcome::Unchanged {
+                            run.regenerate.push((r.loan_id.clone(), r.terms(), o));
+                        }
+                        st.count(o);
+                        continue;
+                    }
+                    if group
+                        .first()
+                        .is_some_and(|(_, g)| g.loan_id() != parsed.loan_id())
+                    {
+                        write_group(db, &name, &mut group, fresh, &mut st, run)?;
+                        if run.full() {
+                            return Ok(());
+                        }
+                    }
+                    group.push((line, parsed));
                 }
-                continue;
             }
-        };
-        if tape.skipped(&rec) {
-            st.skipped += 1;
-            continue;
-        }
-        st.rows += 1;
-        let row = tape.row(&rec);
-        let parsed = match Parsed::parse(job.kind, &row, &tape.opts) {
-            Ok(p) => p,
-            Err(e) => {
-                run.errors.push(field_error(&name, line, &row, &e));
-                if run.full() {
-                    break;
-                }
-                continue;
-            }
-        };
-        keys.push(parsed.key_hash());
-        if !run.errors.is_empty() {
-            group.clear();
-            continue; // keep checking rows, but stop writing: the run will roll back
-        }
-        if let Parsed::Loan(r) = &parsed {
-            let o = db
-                .upsert_loan(r)
-                .with_context(|| format!("{name} line {line}: writing to the ledger"))?;
-            if o != Outcome::Unchanged {
-                run.regenerate.push((r.loan_id.clone(), r.terms(), o));
-            }
-            st.count(o);
-            continue;
-        }
-        if group
-            .first()
-            .is_some_and(|(_, g)| g.loan_id() != parsed.loan_id())
-        {
-            write_group(db, &name, &mut group, fresh, &mut st, run)?;
-            if run.full() {
-                break;
-            }
-        }
-        group.push((line, parsed));
-    }
+            Ok(())
+        })();
+        drop(receiver); // a reader still sending stops
+        let end = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the import reader thread panicked"))?;
+        written?;
+        end
+    })?;
     if run.errors.is_empty() && !group.is_empty() {
         write_group(db, &name, &mut group, fresh, &mut st, run)?;
     }
-    let (sha, bytes) = tape.finish();
-    st.sha256 = sha;
+    st.sha256 = end.sha256;
     ctx.debug(&format!(
-        "{name}: read {bytes} bytes in {:.1} s",
+        "{name}: read {} bytes in {:.1} s",
+        end.bytes,
         t0.elapsed().as_secs_f64()
     ));
     if !run.full() {
-        find_duplicates(job, spec, &name, keys, run)?;
+        find_duplicates(job, spec, &name, end.keys, run)?;
     }
     st.ms = t0.elapsed().as_millis() as u64;
     run.stats.push(st);
