@@ -994,9 +994,6 @@ impl<'p> FSweep<'p> {
                 return;
             }
             self.acc += i128::from(self.s_bal) * days;
-            if self.prep.compound && self.prep.penalty_first {
-                self.acc += 1;
-            }
             for gi in 0..self.grace.len() {
                 let k = self.grace[gi].0;
                 self.grace[gi].1 += i128::from(self.balance(k)) * days;
