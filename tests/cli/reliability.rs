@@ -166,7 +166,7 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
     let s0 = env.snapshot();
     let pristine = env.path("s0.db");
     copy_ledger(&env, &pristine);
-    let big = write_tape(&env, "BIG", 2000, 36, 12);
+    let big = write_tape(&env, "BIG", 5000, 36, 12);
     let import: &[&str] = &["-q", "import", "tape", s(&big)];
 
     // One uninterrupted run on a copy: its duration and the state it leaves (S1).
@@ -246,7 +246,7 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
         "--to",
         "2025-12-31",
         "--every",
-        "month-end",
+        "week",
     ];
     let mut first = vec![
         "-q",
@@ -260,7 +260,10 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
     first.extend_from_slice(range);
     timed_run(&env, &env.db(), &first);
     let p0 = positions_snapshot(&env);
-    assert_eq!(p0.len(), 48, "{p0:?}");
+    // Weekly dates over two years: ~104 saved dates, a run long enough to be killed mid-way.
+    let dates = env.sql("SELECT count(*) FROM position_runs")[0].clone();
+    assert!(dates.parse::<usize>().unwrap() > 100, "{dates}");
+    assert_eq!(p0.len(), 2 * dates.parse::<usize>().unwrap(), "{p0:?}");
     let mut save = vec!["-q", "overdue", "--save", "--format", "csv"];
     save.extend_from_slice(range);
     let probe = Env::new();
@@ -280,7 +283,7 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
         } else {
             // The run committed before the kill (possibly while it was still printing): the
             // whole new run is there, nothing of the old — every date under the new conventions.
-            assert_eq!(now.len(), 48);
+            assert_eq!(now.len(), p0.len());
             let old_runs = env.sql(
                 "SELECT count(*) FROM position_runs WHERE conventions LIKE '%\"grace_days\":3%'",
             );
@@ -289,7 +292,10 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
                 ["0"],
                 "overdue kill {k} at {at:?} left a mix of old and new dates"
             );
-            assert_eq!(env.sql("SELECT count(*) FROM position_runs"), ["24"]);
+            assert_eq!(
+                env.sql("SELECT count(*) FROM position_runs"),
+                [dates.clone()]
+            );
             // Back to P0 for the next kill.
             timed_run(&env, &env.db(), &first);
         }
