@@ -40,9 +40,8 @@ struct Stats {
 }
 
 /// A parsed row of any kind.
-#[allow(clippy::large_enum_variant)] // one row at a time, moved rarely
 enum Parsed {
-    Loan(records::LoanRecord),
+    Loan(Box<records::LoanRecord>),
     Schedule(records::ScheduleRecord),
     Repayment(records::RepaymentRecord),
     Followup(records::FollowupRecord),
@@ -74,7 +73,7 @@ impl Parsed {
         opts: &records::ParseOptions,
     ) -> Result<Parsed, FieldError> {
         Ok(match kind {
-            Kind::Loans => Parsed::Loan(records::parse_loan(row, opts)?),
+            Kind::Loans => Parsed::Loan(Box::new(records::parse_loan(row, opts)?)),
             Kind::Schedule => Parsed::Schedule(records::parse_schedule(row, opts)?),
             Kind::Repayments => Parsed::Repayment(records::parse_repayment(row, opts)?),
             Kind::Followups => Parsed::Followup(records::parse_followup(row, opts)?),
@@ -436,6 +435,7 @@ fn read_file(
     spec: &ReadSpec<'_>,
     progress: bool,
     out: std::sync::mpsc::SyncSender<Vec<Item>>,
+    empties: std::sync::mpsc::Receiver<Vec<Item>>,
 ) -> Result<ReadEnd> {
     let mut tape = Tape::open(job.input.clone(), spec, progress)?;
     let name = tape.name.clone();
@@ -458,12 +458,14 @@ fn read_file(
             }
         };
         batch.push(item);
-        if batch.len() == BATCH
-            && out
-                .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                .is_err()
-        {
-            break;
+        if batch.len() == BATCH {
+            // Batches go back and forth between the threads instead of being allocated anew.
+            let next = empties
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            if out.send(std::mem::replace(&mut batch, next)).is_err() {
+                break;
+            }
         }
     }
     if !batch.is_empty() {
@@ -504,10 +506,11 @@ fn import_file(
     // Parsing and validation run on a second thread while this one writes to SQLite.
     let end = std::thread::scope(|scope| -> Result<ReadEnd> {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
-        let reader = scope.spawn(move || read_file(job, spec, progress, sender));
+        let (recycle, empties) = std::sync::mpsc::channel::<Vec<Item>>();
+        let reader = scope.spawn(move || read_file(job, spec, progress, sender, empties));
         let written = (|| -> Result<()> {
-            for batch in receiver.iter() {
-                for item in batch {
+            for mut batch in receiver.iter() {
+                for item in batch.drain(..) {
                     let (line, parsed) = match item {
                         Item::Skipped => {
                             st.skipped += 1;
@@ -549,6 +552,7 @@ fn import_file(
                     }
                     group.push((line, parsed));
                 }
+                let _ = recycle.send(batch);
             }
             Ok(())
         })();
