@@ -413,74 +413,6 @@ fn plan_jobs(args: &ImportArgs, mapping: Option<&Mapping>) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
-/// What the reading thread hands to the writer, in file order.
-enum Item {
-    Row(u64, Parsed),
-    Bad(String),
-    Skipped,
-}
-
-/// What the reading thread knows at the end of a file.
-struct ReadEnd {
-    sha256: String,
-    bytes: u64,
-    /// 64-bit hashes of every row's key, for the duplicate check.
-    keys: Vec<u64>,
-}
-
-/// Reads, parses and validates a file on its own thread, sending rows in batches over a
-/// bounded channel; stops early when the receiver hangs up (the writer has seen enough errors).
-fn read_file(
-    job: &Job,
-    spec: &ReadSpec<'_>,
-    progress: bool,
-    out: std::sync::mpsc::SyncSender<Vec<Item>>,
-    empties: std::sync::mpsc::Receiver<Vec<Item>>,
-) -> Result<ReadEnd> {
-    let mut tape = Tape::open(job.input.clone(), spec, progress)?;
-    let name = tape.name.clone();
-    let mut rec = csv::StringRecord::new();
-    let mut keys: Vec<u64> = Vec::new();
-    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
-    while let Some(next) = tape.next(&mut rec)? {
-        let item = match next {
-            Err(msg) => Item::Bad(msg),
-            Ok(_) if tape.skipped(&rec) => Item::Skipped,
-            Ok(line) => {
-                let row = tape.row(&rec);
-                match Parsed::parse(job.kind, &row, &tape.opts) {
-                    Ok(p) => {
-                        keys.push(p.key_hash());
-                        Item::Row(line, p)
-                    }
-                    Err(e) => Item::Bad(field_error(&name, line, &row, &e)),
-                }
-            }
-        };
-        batch.push(item);
-        if batch.len() == BATCH {
-            // Batches go back and forth between the threads instead of being allocated anew.
-            let next = empties
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-            if out.send(std::mem::replace(&mut batch, next)).is_err() {
-                break;
-            }
-        }
-    }
-    if !batch.is_empty() {
-        let _ = out.send(batch);
-    }
-    let (sha256, bytes) = tape.finish();
-    Ok(ReadEnd {
-        sha256,
-        bytes,
-        keys,
-    })
-}
-
-const BATCH: usize = 4096;
-
 fn import_file(
     ctx: &Ctx,
     db: &mut ledger::Ledger<'_>,
@@ -492,88 +424,84 @@ fn import_file(
     let progress = !ctx.quiet
         && std::io::stderr().is_terminal()
         && job.input.byte_len().unwrap_or(0) > 16 << 20;
-    let name = job.input.short_name();
+    let mut tape = Tape::open(job.input.clone(), spec, progress)?;
+    let name = tape.name.clone();
     let mut st = Stats {
         kind: job.kind.as_str(),
         file: job.input.display(),
         ..Default::default()
     };
+    let mut rec = csv::StringRecord::new();
+    let mut keys: Vec<u64> = Vec::new();
     // Rows of one loan, in file order: a tape in loan order is compared with the ledger one
     // loan at a time (one seek a loan, not one a row), so a re-import of an unchanged tape
     // reads but does not write. A first import into an empty table skips the comparison.
     let fresh = job.kind != Kind::Loans && db.is_empty(job.kind.as_str())?;
     let mut group: Vec<(u64, Parsed)> = Vec::new();
-    // Parsing and validation run on a second thread while this one writes to SQLite.
-    let end = std::thread::scope(|scope| -> Result<ReadEnd> {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
-        let (recycle, empties) = std::sync::mpsc::channel::<Vec<Item>>();
-        let reader = scope.spawn(move || read_file(job, spec, progress, sender, empties));
-        let written = (|| -> Result<()> {
-            for mut batch in receiver.iter() {
-                for item in batch.drain(..) {
-                    let (line, parsed) = match item {
-                        Item::Skipped => {
-                            st.skipped += 1;
-                            continue;
-                        }
-                        Item::Bad(msg) => {
-                            st.rows += 1;
-                            run.errors.push(msg);
-                            if run.full() {
-                                return Ok(());
-                            }
-                            group.clear();
-                            continue;
-                        }
-                        Item::Row(line, parsed) => (line, parsed),
-                    };
-                    st.rows += 1;
-                    if !run.errors.is_empty() {
-                        continue; // keep checking rows, but stop writing: the run will roll back
-                    }
-                    if let Parsed::Loan(r) = &parsed {
-                        let o = db.upsert_loan(r).with_context(|| {
-                            format!("{name} line {line}: writing to the ledger")
-                        })?;
-                        if o != Outcome::Unchanged {
-                            run.regenerate.push((r.loan_id.clone(), r.terms(), o));
-                        }
-                        st.count(o);
-                        continue;
-                    }
-                    if group
-                        .first()
-                        .is_some_and(|(_, g)| g.loan_id() != parsed.loan_id())
-                    {
-                        write_group(db, &name, &mut group, fresh, &mut st, run)?;
-                        if run.full() {
-                            return Ok(());
-                        }
-                    }
-                    group.push((line, parsed));
+    while let Some(next) = tape.next(&mut rec)? {
+        let line = match next {
+            Ok(line) => line,
+            Err(msg) => {
+                run.errors.push(msg);
+                if run.full() {
+                    break;
                 }
-                let _ = recycle.send(batch);
+                continue;
             }
-            Ok(())
-        })();
-        drop(receiver); // a reader still sending stops
-        let end = reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("the import reader thread panicked"))?;
-        written?;
-        end
-    })?;
+        };
+        if tape.skipped(&rec) {
+            st.skipped += 1;
+            continue;
+        }
+        st.rows += 1;
+        let row = tape.row(&rec);
+        let parsed = match Parsed::parse(job.kind, &row, &tape.opts) {
+            Ok(p) => p,
+            Err(e) => {
+                run.errors.push(field_error(&name, line, &row, &e));
+                if run.full() {
+                    break;
+                }
+                continue;
+            }
+        };
+        keys.push(parsed.key_hash());
+        if !run.errors.is_empty() {
+            group.clear();
+            continue; // keep checking rows, but stop writing: the run will roll back
+        }
+        if let Parsed::Loan(r) = &parsed {
+            let o = db
+                .upsert_loan(r)
+                .with_context(|| format!("{name} line {line}: writing to the ledger"))?;
+            if o != Outcome::Unchanged {
+                run.regenerate.push((r.loan_id.clone(), r.terms(), o));
+            }
+            st.count(o);
+            continue;
+        }
+        if group
+            .first()
+            .is_some_and(|(_, g)| g.loan_id() != parsed.loan_id())
+        {
+            write_group(db, &name, &mut group, fresh, &mut st, run)?;
+            if run.full() {
+                break;
+            }
+        }
+        group.push((line, parsed));
+    }
     if run.errors.is_empty() && !group.is_empty() {
         write_group(db, &name, &mut group, fresh, &mut st, run)?;
     }
-    st.sha256 = end.sha256;
+    let (sha, bytes) = tape.finish();
+    st.sha256 = sha;
     ctx.debug(&format!(
-        "{name}: read {} bytes in {:.1} s",
-        end.bytes,
+        "{name}: read {bytes} bytes in {:.1} s",
         t0.elapsed().as_secs_f64()
     ));
     if !run.full() {
-        find_duplicates(job, spec, &name, end.keys, run)?;
+        find_duplicates(job, spec, &name, keys, run)?;
     }
     st.ms = t0.elapsed().as_millis() as u64;
     run.stats.push(st);
