@@ -203,9 +203,7 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
     let skip_rows = mapping.as_ref().map_or(0, |m| m.skip_rows);
 
     let mut conn = db::open(&ctx.db, db::Mode::Create, ctx.busy_timeout)?;
-    // References to loans are checked by the import itself, once per loan rather than per row
-    // (the tape is read in loan order); the schema keeps its FOREIGN KEYs for everyone else.
-    conn.execute_batch("PRAGMA foreign_keys=OFF")?;
+    db::checks_references_itself(&conn)?;
     let tx = db::begin(&mut conn)?;
     let mut db = ledger::Ledger::new(&tx);
     let mut run = Run {
