@@ -104,7 +104,8 @@ impl Parsed {
         }
     }
 
-    /// A 64-bit hash of [`Parsed::identity`], computed without building the text.
+    /// A 64-bit hash of the fields that make up [`Parsed::identity`] (equal identities hash
+    /// equally), computed without building the text.
     fn key_hash(&self) -> u64 {
         match self {
             Parsed::Loan(r) => fnv1a(FNV_OFFSET, r.loan_id.as_bytes()),
