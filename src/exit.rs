@@ -95,6 +95,19 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
                 }
             }
         }
+        // Writers that wrap an I/O error: the CSV and JSON renderers.
+        if let Some(e) = cause.downcast_ref::<csv::Error>() {
+            if let csv::ErrorKind::Io(io) = e.kind() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return 0;
+                }
+            }
+        }
+        if let Some(e) = cause.downcast_ref::<serde_json::Error>() {
+            if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+                return 0;
+            }
+        }
         if let Some(e) = cause.downcast_ref::<std::io::Error>() {
             match e.kind() {
                 std::io::ErrorKind::BrokenPipe => return 0,

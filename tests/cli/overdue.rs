@@ -458,3 +458,65 @@ fn a_bank_ladder_replaces_the_default() {
     let (code, _, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--ladder", "nope.toml"]);
     assert_eq!(code, 66, "{err}");
 }
+
+#[test]
+fn output_file_that_cannot_be_created_is_73_and_leaves_nothing() {
+    let env = example_env();
+    let target = env.path("no/such/folder/overdue.csv");
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--format",
+        "csv",
+        "-o",
+        s(&target),
+    ]);
+    assert_eq!(code, 73, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("cannot create"), "{err}");
+    assert!(!target.exists());
+    // And -o writes the whole file, with no .tmp left behind.
+    let ok = env.path("overdue.csv");
+    let (code, _, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--format",
+        "csv",
+        "-o",
+        s(&ok),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&ok).unwrap().lines().count(), 7);
+    assert!(!env.path("overdue.csv.tmp").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    let env = example_env();
+    let bin = assert_cmd::cargo::cargo_bin("daihou");
+    // Far more than a pipe buffer of output, cut after one byte, in every format.
+    for fmt in ["csv", "json", "table"] {
+        let script = format!(
+            "'{}' --db '{}' overdue --as-of 2026-06-30 --installments --all --format {fmt} | head -c 1 >/dev/null; \
+             echo \"${{PIPESTATUS[0]}}\"",
+            bin.display(),
+            env.db().display()
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "0",
+            "{fmt}: {stderr}"
+        );
+        assert!(!stderr.contains("error"), "{fmt}: {stderr}");
+    }
+}
