@@ -423,14 +423,8 @@ pub fn promise_summary(list: &[PromiseStatus]) -> PromiseSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-    fn m(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap()
-    }
+    use crate::test_support::{d, m};
     fn fu(on: &str, channel: &str, outcome: &str) -> Followup {
         Followup {
             contact_date: d(on),

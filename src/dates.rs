@@ -533,13 +533,7 @@ mod prop_tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::test_support::prop_config as config;
 
     /// Leap years and month lengths worked out without chrono, as the oracle.
     fn real_day(y: u32, m: u32, d: u32) -> bool {

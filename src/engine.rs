@@ -2023,14 +2023,8 @@ mod decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-    fn m(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap()
-    }
+    use crate::test_support::{d, m};
     fn terms(principal: &str) -> LoanTerms {
         LoanTerms {
             annual_rate_pct: m("4.9"),

@@ -21,6 +21,8 @@ pub mod schedule;
 #[doc(hidden)]
 pub mod synth;
 pub mod tape;
+#[cfg(test)]
+mod test_support;
 
 use std::ffi::OsString;
 

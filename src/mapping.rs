@@ -222,13 +222,7 @@ mod prop_tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::test_support::prop_config as config;
 
     /// Lines of TOML built from the mapping's own keys and values, right and wrong.
     fn tomlish() -> impl Strategy<Value = String> {

@@ -533,13 +533,7 @@ mod prop_tests {
     use chrono::{Days, NaiveDate};
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::test_support::prop_config as config;
 
     /// Text that looks like an amount more often than arbitrary strings do.
     fn amountish() -> impl Strategy<Value = String> {
