@@ -55,23 +55,18 @@ fn generated_tape_of_20000_loans_runs_through_import_and_overdue() {
     // The loans the generator's own simulation left overdue (status 逾期) are exactly the ones
     // daihou lists.
     let loans = std::fs::read_to_string(tape.join("loans.csv")).unwrap();
-    let mut rdr = csv::Reader::from_reader(loans.as_bytes());
-    let headers = rdr.headers().unwrap().clone();
-    let (id_col, status_col) = (
-        headers.iter().position(|h| h == "loan_id").unwrap(),
-        headers.iter().position(|h| h == "status").unwrap(),
-    );
-    let expected: HashSet<String> = rdr
-        .records()
-        .map(Result::unwrap)
-        .filter(|r| &r[status_col] == "逾期")
-        .map(|r| r[id_col].to_string())
+    let expected: HashSet<String> = csv_rows(&loans)
+        .into_iter()
+        .filter(|r| r["status"] == "逾期")
+        .map(|r| r["loan_id"].clone())
         .collect();
     assert!(expected.len() > 100, "{}", expected.len());
     let (code, out, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--format", "csv"]);
     assert_eq!(code, 0, "{err}");
-    let mut rdr = csv::Reader::from_reader(out.as_bytes());
-    let got: HashSet<String> = rdr.records().map(|r| r.unwrap()[0].to_string()).collect();
+    let got: HashSet<String> = csv_rows(&out)
+        .into_iter()
+        .map(|r| r["loan_id"].clone())
+        .collect();
     assert_eq!(got, expected);
 
     let (code, _, err) = env.run(&[

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+
 use assert_cmd::Command;
 use tempfile::TempDir;
 
@@ -191,4 +193,20 @@ pub fn example_tape() -> PathBuf {
 
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// A CSV text as rows keyed by header name.
+pub fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .map(String::from)
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
 }

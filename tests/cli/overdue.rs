@@ -5,21 +5,6 @@ use std::collections::HashMap;
 
 use crate::common::*;
 
-fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            headers
-                .iter()
-                .map(String::from)
-                .zip(rec.iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
 fn example_env() -> Env {
     let env = Env::new();
     let (code, _, err) = env.run(&["-q", "import", "tape", s(&example_tape())]);
