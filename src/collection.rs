@@ -93,11 +93,12 @@ pub struct Ladder {
     pub steps: Vec<Step>,
 }
 
-#[derive(Deserialize)]
+/// A ladder file as written (read it with [`crate::rulefile`], then [`Ladder::from_file`]).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LadderFile {
+pub struct LadderFile {
     #[serde(default)]
-    step: Vec<Step>,
+    pub step: Vec<Step>,
 }
 
 impl Default for Ladder {
@@ -136,6 +137,11 @@ impl Ladder {
     pub fn from_toml(text: &str) -> Result<Ladder, String> {
         let file: LadderFile =
             toml::from_str(text).map_err(|e| format!("ladder TOML: {}", e.message()))?;
+        Ladder::from_file(file)
+    }
+
+    /// Validates a parsed ladder file (the checks of [`Ladder::from_toml`]).
+    pub fn from_file(file: LadderFile) -> Result<Ladder, String> {
         let mut steps = file.step;
         if steps.is_empty() {
             return Err("ladder has no [[step]]".to_string());

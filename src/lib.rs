@@ -17,6 +17,7 @@ pub mod money;
 pub mod output;
 pub mod pii;
 pub mod records;
+pub mod rulefile;
 pub mod schedule;
 #[doc(hidden)]
 pub mod synth;

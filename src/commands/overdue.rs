@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::buckets::{term_class, Buckets};
 use crate::cli::{Every, OverdueArgs};
-use crate::collection::{self, Ladder};
+use crate::collection::{self, Ladder, LadderFile};
 use crate::context::Ctx;
 use crate::db::{self, book};
 use crate::engine::{self, Component, Conventions, Position, Prepay};
@@ -18,6 +18,7 @@ use crate::exit;
 use crate::money;
 use crate::output::{self, Cell, Report};
 use crate::pii;
+use crate::rulefile;
 
 /// The options that decide the numbers, resolved from the flags.
 struct Setup {
@@ -99,14 +100,7 @@ fn setup(ctx: &Ctx, args: &OverdueArgs) -> Result<Setup> {
     let ladder = match &args.ladder {
         None => Ladder::default(),
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => {
-                    exit::no_input(format!("ladder {}: no such file", p.display()))
-                }
-                _ => exit::config(format!("ladder {}: cannot read: {e}", p.display())),
-            })?;
-            Ladder::from_toml(&text)
-                .map_err(|e| exit::config(format!("ladder {}: {e}", p.display())))?
+            rulefile::load_with(p, |f: LadderFile| Ok(Ladder::from_file(f)?)).context("--ladder")?
         }
     };
     Ok(Setup {

@@ -439,9 +439,24 @@ fn a_bank_ladder_replaces_the_default() {
     let bad = env.write("bad.toml", "[[step]]\nfrom_dpd = 0\naction = \"x\"\n");
     let (code, _, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--ladder", s(&bad)]);
     assert_eq!(code, 78, "{err}");
-    assert!(err.contains("bad.toml"), "{err}");
+    assert!(
+        err.contains("bad.toml: step 1 (x): from_dpd must be >= 1"),
+        "{err}"
+    );
+    // An unknown key or a wrong type is placed: file, line, column and key.
+    let typo = env.write(
+        "typo.toml",
+        "[[step]]\nfrom_dpd = 1\naction = \"x\"\nwithin = 3\n",
+    );
+    let (code, _, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--ladder", s(&typo)]);
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("typo.toml line 4, column 1, key step.within: unknown field `within`"),
+        "{err}"
+    );
     let (code, _, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--ladder", "nope.toml"]);
     assert_eq!(code, 66, "{err}");
+    assert!(err.contains("--ladder: nope.toml: no such file"), "{err}");
 }
 
 #[test]
