@@ -14,6 +14,7 @@ pub mod engine;
 pub mod exit;
 pub mod mapping;
 pub mod money;
+pub mod ops;
 pub mod output;
 pub mod pii;
 pub mod records;

@@ -142,6 +142,133 @@ pub struct FieldError {
     pub expected: String,
 }
 
+impl FieldError {
+    /// The user-facing message for this error on `line` of file `name`, where `value` is the
+    /// field as read: `loans.csv line 1042, column principal: "12,3x" is not a decimal amount`.
+    /// The value is quoted only when its column is not PII and it does not run over lines (a
+    /// quote left open swallows the following lines, which may hold borrower data).
+    pub fn message(&self, name: &str, line: u64, value: &str) -> String {
+        let col = self.column;
+        if value.is_empty() {
+            let rest = self
+                .expected
+                .strip_prefix("is empty; ")
+                .unwrap_or(&self.expected);
+            format!("{name} line {line}, column {col}: empty value; {rest}")
+        } else if is_pii(col) {
+            format!(
+                "{name} line {line}, column {col}: the value {}",
+                self.expected
+            )
+        } else if value.contains('\n') {
+            format!(
+                "{name} line {line}, column {col}: the value (running over {} lines; is a quote left open?) {}",
+                value.split('\n').count(),
+                self.expected
+            )
+        } else {
+            format!(
+                "{name} line {line}, column {col}: {} {}",
+                quote(value),
+                self.expected
+            )
+        }
+    }
+}
+
+/// Quotes a (non-PII) value for an error message, shortened and with control characters shown.
+pub fn quote(v: &str) -> String {
+    let mut s: String = v.chars().take(40).flat_map(char::escape_debug).collect();
+    if v.chars().count() > 40 {
+        s.push('…');
+    }
+    format!("\"{s}\"")
+}
+
+/// A typed row of one tape kind.
+pub trait Record: Sized {
+    const KIND: Kind;
+    fn parse(row: &dyn Row, opts: &ParseOptions) -> Res<Self>;
+    fn loan_id(&self) -> &str;
+    /// The natural key, as text for messages: `txn_id T1`.
+    fn key(&self) -> String;
+    /// Feeds the bytes that identify the row within a file to `out`, part by part: the natural
+    /// key, or for a followup (which has none) its whole content, so two different contacts on
+    /// one day are not duplicates.
+    fn identity(&self, out: &mut dyn FnMut(&[u8]));
+}
+
+impl Record for LoanRecord {
+    const KIND: Kind = Kind::Loans;
+    fn parse(row: &dyn Row, opts: &ParseOptions) -> Res<Self> {
+        parse_loan(row, opts)
+    }
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+    fn key(&self) -> String {
+        format!("loan_id {}", self.loan_id)
+    }
+    fn identity(&self, out: &mut dyn FnMut(&[u8])) {
+        out(self.loan_id.as_bytes())
+    }
+}
+
+impl Record for ScheduleRecord {
+    const KIND: Kind = Kind::Schedule;
+    fn parse(row: &dyn Row, opts: &ParseOptions) -> Res<Self> {
+        parse_schedule(row, opts)
+    }
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+    fn key(&self) -> String {
+        format!(
+            "loan_id {}, installment_no {}",
+            self.loan_id, self.installment_no
+        )
+    }
+    fn identity(&self, out: &mut dyn FnMut(&[u8])) {
+        out(self.loan_id.as_bytes());
+        out(&self.installment_no.to_le_bytes());
+    }
+}
+
+impl Record for RepaymentRecord {
+    const KIND: Kind = Kind::Repayments;
+    fn parse(row: &dyn Row, opts: &ParseOptions) -> Res<Self> {
+        parse_repayment(row, opts)
+    }
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+    fn key(&self) -> String {
+        format!("txn_id {}", self.txn_id)
+    }
+    fn identity(&self, out: &mut dyn FnMut(&[u8])) {
+        out(self.txn_id.as_bytes())
+    }
+}
+
+impl Record for FollowupRecord {
+    const KIND: Kind = Kind::Followups;
+    fn parse(row: &dyn Row, opts: &ParseOptions) -> Res<Self> {
+        parse_followup(row, opts)
+    }
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+    fn key(&self) -> String {
+        format!(
+            "an identical followup of loan_id {} on {}",
+            self.loan_id, self.contact_date
+        )
+    }
+    fn identity(&self, out: &mut dyn FnMut(&[u8])) {
+        out(self.followup_id.as_bytes())
+    }
+}
+
 fn err(column: &'static str, expected: impl Into<String>) -> FieldError {
     FieldError {
         column,
@@ -497,6 +624,8 @@ pub fn parse_repayment(row: &dyn Row, opts: &ParseOptions) -> Res<RepaymentRecor
 /// A collection contact logged by an officer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FollowupRecord {
+    /// The row's key in the ledger: see [`FollowupRecord::content_id`].
+    pub followup_id: String,
     pub loan_id: String,
     pub contact_date: NaiveDate,
     pub channel: &'static str,
@@ -508,8 +637,8 @@ pub struct FollowupRecord {
 }
 
 impl FollowupRecord {
-    /// A stable identity for the row: the same row imported twice gets the same id.
-    pub fn followup_id(&self) -> String {
+    /// A stable identity for the row's content: the same row imported twice gets the same id.
+    pub fn content_id(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         let promise_amount = self
@@ -588,7 +717,8 @@ pub fn parse_followup(row: &dyn Row, opts: &ParseOptions) -> Res<FollowupRecord>
         }
     }
     let note = text(row, "note", MAX_NOTE)?;
-    Ok(FollowupRecord {
+    let mut r = FollowupRecord {
+        followup_id: String::new(),
         loan_id,
         contact_date,
         channel,
@@ -597,7 +727,9 @@ pub fn parse_followup(row: &dyn Row, opts: &ParseOptions) -> Res<FollowupRecord>
         promise_date,
         promise_amount,
         note,
-    })
+    };
+    r.followup_id = r.content_id();
+    Ok(r)
 }
 
 #[cfg(test)]
@@ -736,8 +868,9 @@ mod tests {
         let a = parse_followup(&mk("a"), &ParseOptions::default()).unwrap();
         let a2 = parse_followup(&mk("a"), &ParseOptions::default()).unwrap();
         let b = parse_followup(&mk("b"), &ParseOptions::default()).unwrap();
-        assert_eq!(a.followup_id(), a2.followup_id());
-        assert_ne!(a.followup_id(), b.followup_id());
-        assert_eq!(a.followup_id().len(), 32);
+        assert_eq!(a.followup_id, a2.followup_id);
+        assert_ne!(a.followup_id, b.followup_id);
+        assert_eq!(a.followup_id.len(), 32);
+        assert_eq!(a.followup_id, a.content_id());
     }
 }

@@ -11,6 +11,7 @@ use crate::collection::Followup;
 use crate::dates::{from_ledger, from_ledger_bytes, iso};
 use crate::db::ledger::Day;
 use crate::engine::{Installment, LoanTerms, Payment};
+use crate::money::from_fen as fen;
 
 /// What a listing shows about a loan besides its position.
 #[derive(Clone, Debug, Default)]
@@ -35,10 +36,6 @@ pub struct LoanBook {
     pub installments: Vec<Installment>,
     pub payments: Vec<Payment>,
     pub followups: Vec<Followup>,
-}
-
-fn fen(v: i64) -> Decimal {
-    Decimal::new(v, 2)
 }
 
 /// A cursor over one child table, ordered by loan_id, that yields the rows of one loan at a time.
@@ -357,4 +354,168 @@ pub fn record_run(
         ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{d, m};
+
+    /// A ledger with loans L1, L2, L3 and child rows out of loan order, some for loans that are
+    /// not in `loans` (the merge skips them).
+    fn book() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(crate::db::SCHEMA).unwrap();
+        // Orphan child rows stand for loans outside the scanned range or missing from loans.
+        c.execute_batch("PRAGMA foreign_keys=OFF").unwrap();
+        c.execute_batch(
+            "INSERT INTO loans (loan_id, borrower_id, borrower_type, currency, principal, annual_rate, \
+                origination_date, term_months, repayment_method, officer) VALUES
+                ('L3', 'B3', 'corporate', 'CNY', 300000, '6', '2026-01-03', 12, 'annuity', 'c'),
+                ('L1', 'B1', 'individual', 'CNY', 100000, '4.9', '2026-01-01', 12, 'annuity', 'a'),
+                ('L2', 'B2', 'individual', 'CNY', 200000, '5', '2026-01-02', 12, 'annuity', 'b');
+             INSERT INTO schedule (loan_id, installment_no, due_date, principal_due, interest_due) VALUES
+                ('L3', 2, '2026-03-03', 2000, 20), ('L1', 1, '2026-02-01', 1000, 10),
+                ('L0', 1, '2026-02-01', 1, 1), ('L3', 1, '2026-02-03', 1500, 30),
+                ('L15', 1, '2026-02-01', 7, 7), ('L9', 1, '2026-02-01', 9, 9);
+             INSERT INTO repayments (loan_id, txn_id, paid_on, amount) VALUES
+                ('L2', 'T2', '2026-02-02', 2050), ('L15', 'T15', '2026-02-02', 1);
+             INSERT INTO followups (followup_id, loan_id, contact_date, channel, outcome, promise_date, promise_amount) VALUES
+                ('f2', 'L3', '2026-03-10', 'visit', 'promise_to_pay', '2026-03-20', 2020),
+                ('f1', 'L3', '2026-03-05', 'phone', 'no_answer', NULL, NULL);",
+        )
+        .unwrap();
+        c
+    }
+
+    /// (loan_id, officer, principal, installment numbers, txn ids, followup dates) per loan.
+    type Seen = (
+        String,
+        String,
+        Decimal,
+        Vec<u32>,
+        Vec<String>,
+        Vec<NaiveDate>,
+    );
+
+    fn scan(c: &Connection, range: &KeyRange) -> Vec<Seen> {
+        let mut out = Vec::new();
+        Scan::prepare(c, range)
+            .unwrap()
+            .for_each(|b| {
+                out.push((
+                    b.info.loan_id.clone(),
+                    b.info.officer.clone(),
+                    b.terms.principal,
+                    b.installments.iter().map(|i| i.installment_no).collect(),
+                    b.payments.iter().map(|p| p.txn_id.clone()).collect(),
+                    b.followups.iter().map(|f| f.contact_date).collect(),
+                ));
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_merge_gives_each_loan_its_own_rows_in_order() {
+        let c = book();
+        let all = scan(&c, &KeyRange::default());
+        assert_eq!(
+            all,
+            vec![
+                (
+                    "L1".into(),
+                    "a".into(),
+                    m("1000.00"),
+                    vec![1],
+                    vec![],
+                    vec![]
+                ),
+                (
+                    "L2".into(),
+                    "b".into(),
+                    m("2000.00"),
+                    vec![],
+                    vec!["T2".into()],
+                    vec![]
+                ),
+                (
+                    "L3".into(),
+                    "c".into(),
+                    m("3000.00"),
+                    vec![1, 2],
+                    vec![],
+                    vec![d("2026-03-05"), d("2026-03-10")]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_key_range_scans_only_its_loans() {
+        let c = book();
+        let mid = scan(
+            &c,
+            &KeyRange {
+                lo: "L2".into(),
+                hi: Some("L3".into()),
+            },
+        );
+        assert_eq!(mid.len(), 1);
+        assert_eq!(mid[0].0, "L2");
+        assert_eq!(mid[0].4, vec!["T2".to_string()]);
+        let tail = scan(
+            &c,
+            &KeyRange {
+                lo: "L3".into(),
+                hi: None,
+            },
+        );
+        assert_eq!(tail.len(), 1);
+        assert_eq!(tail[0].3, vec![1, 2]);
+    }
+
+    #[test]
+    fn split_covers_the_book_without_gaps() {
+        let c = book();
+        // Below 1000 loans a part, one range.
+        assert_eq!(split(&c, 4).unwrap(), vec![KeyRange::default()]);
+        let mut ins = c
+            .prepare(
+                "INSERT INTO loans (loan_id, borrower_id, borrower_type, currency, principal, annual_rate, \
+                 origination_date, term_months, repayment_method) \
+                 VALUES (?1, 'B', 'individual', 'CNY', 100, '1', '2026-01-01', 1, 'bullet')",
+            )
+            .unwrap();
+        for i in 0..2500 {
+            ins.execute([format!("M{i:05}")]).unwrap();
+        }
+        let ranges = split(&c, 2).unwrap();
+        assert_eq!(ranges.len(), 2);
+        assert_eq!(ranges[0].lo, "");
+        assert_eq!(ranges[0].hi.as_deref(), Some(ranges[1].lo.as_str()));
+        assert_eq!(ranges[1].hi, None);
+        let n: usize = ranges.iter().map(|r| scan(&c, r).len()).sum();
+        assert_eq!(n, 2503);
+    }
+
+    #[test]
+    fn a_bad_date_in_the_ledger_names_table_column_and_loan() {
+        let c = book();
+        c.execute(
+            "UPDATE schedule SET due_date = '2026-13-01' WHERE loan_id = 'L3'",
+            [],
+        )
+        .unwrap();
+        let err = Scan::prepare(&c, &KeyRange::default())
+            .unwrap()
+            .for_each(|_| Ok(()))
+            .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("schedule") && msg.contains("due_date") && msg.contains("L3"),
+            "{msg}"
+        );
+    }
 }

@@ -1,14 +1,18 @@
 //! SQL of the facts: loans, schedule, repayments, followups, and the import log.
 //! Every upsert says what happened to the row, so an import can count new / changed / unchanged
 //! and a rerun of the same tape writes nothing.
+//!
+//! The import's statements are named ([`Stmt`]) and prepared once per run, on first use.
+//! Each fact kind ([`Fact`]) says how it is written and how a stored row is compared with a
+//! parsed one, and one routine ([`Ledger::unchanged`]) compares a loan's rows for every kind.
 
 use chrono::NaiveDate;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OptionalExtension, ToSql};
 use rust_decimal::Decimal;
 
-use crate::dates::iso;
 use crate::money;
-use crate::records::{FollowupRecord, LoanRecord, RepaymentRecord, ScheduleRecord};
+use crate::records::{FollowupRecord, Kind, LoanRecord, RepaymentRecord, ScheduleRecord};
 use crate::schedule::Installment;
 
 /// What an upsert did to a row.
@@ -19,13 +23,24 @@ pub enum Outcome {
     Unchanged,
 }
 
-fn fen(d: Decimal) -> i64 {
-    // Amounts were validated to two decimals and below 10^15, so this cannot overflow.
-    money::to_fen(d).unwrap_or(i64::MAX)
+/// An amount bound as integer fen. An amount that does not fit (the parsers refuse any such
+/// amount, so this is a bug) fails the statement rather than storing a wrong number.
+#[derive(Clone, Copy, Debug)]
+struct AsFen(Decimal);
+
+impl ToSql for AsFen {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        money::to_fen(self.0).map(ToSqlOutput::from).ok_or_else(|| {
+            rusqlite::Error::ToSqlConversionFailure(
+                format!("amount {} does not fit in integer fen", self.0).into(),
+            )
+        })
+    }
 }
 
-fn opt_date(d: Option<NaiveDate>) -> Option<Day> {
-    d.map(Day::from)
+/// True when the stored fen `v` is the amount `d`.
+fn fen_is(v: i64, d: Decimal) -> bool {
+    money::to_fen(d) == Some(v)
 }
 
 /// A date bound as `YYYY-MM-DD` text without allocating (import binds tens of millions).
@@ -58,11 +73,9 @@ impl Day {
     }
 }
 
-impl rusqlite::ToSql for Day {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::Borrowed(
-            rusqlite::types::ValueRef::Text(&self.0),
-        ))
+impl ToSql for Day {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(&self.0)))
     }
 }
 
@@ -70,6 +83,123 @@ const LOAN_COLS: &str =
     "loan_id, borrower_id, borrower_name, borrower_type, region, branch, officer, product, \
     currency, principal, annual_rate, origination_date, term_months, term_days, repayment_method, \
     repayment_frequency, first_due_date, maturity_date, status, collateral, phone, id_number";
+
+/// The import's statements, by name. Each is prepared the first time it is used in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stmt {
+    InsertLoan,
+    UpdateLoan,
+    InsertSchedule,
+    UpdateSchedule,
+    InsertRepayment,
+    UpdateRepayment,
+    InsertFollowup,
+    LoanExists,
+    NoLoans,
+    NoSchedule,
+    NoRepayments,
+    NoFollowups,
+    ScheduleOfLoan,
+    RepaymentsOfLoan,
+    FollowupsOfLoan,
+    DropGeneratedSchedule,
+    HasImportedSchedule,
+    GeneratedScheduleOfLoan,
+    InsertGeneratedInstallment,
+}
+
+impl Stmt {
+    const COUNT: usize = Stmt::InsertGeneratedInstallment as usize + 1;
+
+    fn sql(self) -> &'static str {
+        match self {
+            Stmt::InsertLoan => &loan_sql().0,
+            Stmt::UpdateLoan => &loan_sql().1,
+            Stmt::InsertSchedule => {
+                "INSERT INTO schedule (loan_id, installment_no, due_date, principal_due, interest_due, fee_due, generated) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) ON CONFLICT DO NOTHING"
+            }
+            Stmt::UpdateSchedule => {
+                "UPDATE schedule SET due_date = ?3, principal_due = ?4, interest_due = ?5, fee_due = ?6, generated = 0 \
+                 WHERE loan_id = ?1 AND installment_no = ?2 AND (due_date IS NOT ?3 OR principal_due IS NOT ?4 \
+                 OR interest_due IS NOT ?5 OR fee_due IS NOT ?6 OR generated IS NOT 0)"
+            }
+            Stmt::InsertRepayment => {
+                "INSERT INTO repayments (txn_id, loan_id, paid_on, amount, channel, reverses_txn_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"
+            }
+            Stmt::UpdateRepayment => {
+                "UPDATE repayments SET loan_id = ?2, paid_on = ?3, amount = ?4, channel = ?5, reverses_txn_id = ?6 \
+                 WHERE txn_id = ?1 AND (loan_id IS NOT ?2 OR paid_on IS NOT ?3 OR amount IS NOT ?4 \
+                 OR channel IS NOT ?5 OR reverses_txn_id IS NOT ?6)"
+            }
+            Stmt::InsertFollowup => {
+                "INSERT INTO followups (followup_id, loan_id, contact_date, channel, officer, outcome, \
+                 promise_date, promise_amount, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT DO NOTHING"
+            }
+            Stmt::LoanExists => "SELECT 1 FROM loans WHERE loan_id = ?1",
+            Stmt::NoLoans => "SELECT NOT EXISTS (SELECT 1 FROM loans)",
+            Stmt::NoSchedule => "SELECT NOT EXISTS (SELECT 1 FROM schedule)",
+            Stmt::NoRepayments => "SELECT NOT EXISTS (SELECT 1 FROM repayments)",
+            Stmt::NoFollowups => "SELECT NOT EXISTS (SELECT 1 FROM followups)",
+            Stmt::ScheduleOfLoan => {
+                "SELECT installment_no, due_date, principal_due, interest_due, fee_due, generated \
+                 FROM schedule WHERE loan_id = ?1"
+            }
+            Stmt::RepaymentsOfLoan => {
+                "SELECT txn_id, paid_on, amount, channel, reverses_txn_id FROM repayments WHERE loan_id = ?1"
+            }
+            Stmt::FollowupsOfLoan => "SELECT followup_id FROM followups WHERE loan_id = ?1",
+            Stmt::DropGeneratedSchedule => {
+                "DELETE FROM schedule WHERE loan_id = ?1 AND generated = 1"
+            }
+            Stmt::HasImportedSchedule => {
+                "SELECT 1 FROM schedule WHERE loan_id = ?1 AND generated = 0 LIMIT 1"
+            }
+            Stmt::GeneratedScheduleOfLoan => {
+                "SELECT installment_no, due_date, principal_due, interest_due, fee_due FROM schedule \
+                 WHERE loan_id = ?1 AND generated = 1 ORDER BY installment_no"
+            }
+            Stmt::InsertGeneratedInstallment => {
+                "INSERT INTO schedule (loan_id, installment_no, due_date, principal_due, interest_due, fee_due, generated) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, 1)"
+            }
+        }
+    }
+}
+
+/// The loans upsert: insert-or-nothing, then an update only when some column differs.
+fn loan_sql() -> &'static (String, String) {
+    static SQL: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let cols: Vec<&str> = LOAN_COLS.split(", ").collect();
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let sets: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .collect();
+        let diffs: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} IS NOT ?{}", i + 1))
+            .collect();
+        (
+            format!(
+                "INSERT INTO loans ({LOAN_COLS}) VALUES ({}) ON CONFLICT (loan_id) DO NOTHING",
+                marks.join(",")
+            ),
+            format!(
+                "UPDATE loans SET {} WHERE loan_id = ?1 AND ({})",
+                sets.join(", "),
+                diffs.join(" OR ")
+            ),
+        )
+    })
+}
 
 /// One line of the import log.
 #[derive(Clone, Debug)]
@@ -86,173 +216,60 @@ pub struct ImportLog<'a> {
     pub duration_ms: u64,
 }
 
+/// A fact row as the import writes it.
+pub trait Fact {
+    /// Inserts the row, or updates it by its natural key when something differs.
+    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome>;
+}
+
+/// A fact of a table the import writes one loan at a time (schedule, repayments, followups):
+/// how a stored row of the same loan is matched with a parsed row and compared with it.
+pub trait LoanFact: Fact {
+    /// The stored key of a row of [`LoanFact::OF_LOAN`], read once per stored row.
+    type Key<'r>;
+    /// Lists the stored rows of one loan (`?1` = loan_id), key columns first.
+    const OF_LOAN: Stmt;
+    fn stored_key<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<Self::Key<'r>>;
+    fn has_key(&self, key: &Self::Key<'_>) -> bool;
+    /// True when the stored row (with this row's key) holds exactly this row.
+    fn same_as_stored(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<bool>;
+}
+
 /// The import's writer: the SQL of the facts, with its statements prepared once per run
 /// (a statement cache lookup per row costs more than the insert of a small row).
 pub struct Ledger<'c> {
     c: &'c Connection,
-    stmts: Vec<Option<rusqlite::Statement<'c>>>,
+    stmts: [Option<rusqlite::Statement<'c>>; Stmt::COUNT],
 }
 
 impl<'c> Ledger<'c> {
     pub fn new(c: &'c Connection) -> Ledger<'c> {
         Ledger {
             c,
-            stmts: Vec::new(),
+            stmts: std::array::from_fn(|_| None),
         }
     }
 
-    fn stmt(&mut self, idx: usize, sql: &str) -> rusqlite::Result<&mut rusqlite::Statement<'c>> {
-        if self.stmts.len() <= idx {
-            self.stmts.resize_with(idx + 1, || None);
+    fn stmt(&mut self, s: Stmt) -> rusqlite::Result<&mut rusqlite::Statement<'c>> {
+        let slot = &mut self.stmts[s as usize];
+        if slot.is_none() {
+            *slot = Some(self.c.prepare(s.sql())?);
         }
-        if self.stmts[idx].is_none() {
-            self.stmts[idx] = Some(self.c.prepare(sql)?);
-        }
-        Ok(self.stmts[idx].as_mut().expect("prepared above"))
+        Ok(slot.as_mut().expect("prepared above"))
     }
 
-    fn outcome(
+    /// Runs `insert` (insert or nothing), then `update` (only when something differs).
+    fn upsert(
         &mut self,
-        idx: usize,
-        inserted: usize,
-        update_sql: &str,
-        p: &[&dyn rusqlite::ToSql],
+        insert: Stmt,
+        update: Stmt,
+        p: &[&dyn ToSql],
     ) -> rusqlite::Result<Outcome> {
-        if inserted == 1 {
+        if self.stmt(insert)?.execute(p)? == 1 {
             return Ok(Outcome::New);
         }
-        let updated = self.stmt(idx, update_sql)?.execute(p)?;
-        Ok(if updated == 1 {
+        Ok(if self.stmt(update)?.execute(p)? == 1 {
             Outcome::Changed
-        } else {
-            Outcome::Unchanged
-        })
-    }
-
-    /// Inserts or updates a loan by `loan_id`.
-    pub fn upsert_loan(&mut self, r: &LoanRecord) -> rusqlite::Result<Outcome> {
-        let p: [&dyn rusqlite::ToSql; 22] = [
-            &r.loan_id,
-            &r.borrower_id,
-            &r.borrower_name,
-            &r.borrower_type.as_str(),
-            &r.region,
-            &r.branch,
-            &r.officer,
-            &r.product,
-            &r.currency,
-            &fen(r.principal),
-            &r.annual_rate.normalize().to_string(),
-            &Day::from(r.origination_date),
-            &r.term_months,
-            &r.term_days,
-            &r.repayment_method.as_str(),
-            &r.repayment_frequency.as_str(),
-            &opt_date(r.first_due_date),
-            &opt_date(r.maturity_date),
-            &r.status,
-            &r.collateral,
-            &r.phone,
-            &r.id_number,
-        ];
-        static SQL: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
-        let (insert, update) = SQL.get_or_init(|| {
-            let cols: Vec<&str> = LOAN_COLS.split(", ").collect();
-            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-            let sets: Vec<String> = cols
-                .iter()
-                .enumerate()
-                .skip(1)
-                .map(|(i, c)| format!("{c} = ?{}", i + 1))
-                .collect();
-            let diffs: Vec<String> = cols
-                .iter()
-                .enumerate()
-                .skip(1)
-                .map(|(i, c)| format!("{c} IS NOT ?{}", i + 1))
-                .collect();
-            (
-                format!(
-                    "INSERT INTO loans ({LOAN_COLS}) VALUES ({}) ON CONFLICT (loan_id) DO NOTHING",
-                    marks.join(",")
-                ),
-                format!(
-                    "UPDATE loans SET {} WHERE loan_id = ?1 AND ({})",
-                    sets.join(", "),
-                    diffs.join(" OR ")
-                ),
-            )
-        });
-        let inserted = self.stmt(2, insert)?.execute(&p[..])?;
-        self.outcome(15, inserted, update, &p)
-    }
-
-    /// Inserts or updates an imported installment by `(loan_id, installment_no)`.
-    pub fn upsert_schedule(&mut self, r: &ScheduleRecord) -> rusqlite::Result<Outcome> {
-        let p: [&dyn rusqlite::ToSql; 6] = [
-            &r.loan_id,
-            &r.installment_no,
-            &Day::from(r.due_date),
-            &fen(r.principal_due),
-            &fen(r.interest_due),
-            &fen(r.fee_due),
-        ];
-        let inserted = self.stmt(3,
-                "INSERT INTO schedule (loan_id, installment_no, due_date, principal_due, interest_due, fee_due, generated) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) ON CONFLICT DO NOTHING",
-            )?
-            .execute(&p[..])?;
-        self.outcome(16, inserted,
-            "UPDATE schedule SET due_date = ?3, principal_due = ?4, interest_due = ?5, fee_due = ?6, generated = 0 \
-             WHERE loan_id = ?1 AND installment_no = ?2 AND (due_date IS NOT ?3 OR principal_due IS NOT ?4 \
-             OR interest_due IS NOT ?5 OR fee_due IS NOT ?6 OR generated IS NOT 0)",
-            &p,
-        )
-    }
-
-    /// Inserts or updates a repayment by `txn_id`.
-    pub fn upsert_repayment(&mut self, r: &RepaymentRecord) -> rusqlite::Result<Outcome> {
-        let p: [&dyn rusqlite::ToSql; 6] = [
-            &r.txn_id,
-            &r.loan_id,
-            &Day::from(r.paid_on),
-            &fen(r.amount),
-            &r.channel,
-            &r.reverses_txn_id,
-        ];
-        let inserted = self.stmt(4,
-                "INSERT INTO repayments (txn_id, loan_id, paid_on, amount, channel, reverses_txn_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-            )?
-            .execute(&p[..])?;
-        self.outcome(17, inserted,
-            "UPDATE repayments SET loan_id = ?2, paid_on = ?3, amount = ?4, channel = ?5, reverses_txn_id = ?6 \
-             WHERE txn_id = ?1 AND (loan_id IS NOT ?2 OR paid_on IS NOT ?3 OR amount IS NOT ?4 \
-             OR channel IS NOT ?5 OR reverses_txn_id IS NOT ?6)",
-            &p,
-        )
-    }
-
-    /// Inserts a followup keyed by the hash of its content (so it is either new or unchanged).
-    pub fn insert_followup(&mut self, r: &FollowupRecord) -> rusqlite::Result<Outcome> {
-        let n = self.stmt(5,
-                "INSERT INTO followups (followup_id, loan_id, contact_date, channel, officer, outcome, \
-                 promise_date, promise_amount, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                 ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![
-                r.followup_id(),
-                r.loan_id,
-                Day::from(r.contact_date),
-                r.channel,
-                r.officer,
-                r.outcome,
-                opt_date(r.promise_date),
-                r.promise_amount.map(fen),
-                r.note,
-            ])?;
-        Ok(if n == 1 {
-            Outcome::New
         } else {
             Outcome::Unchanged
         })
@@ -260,115 +277,52 @@ impl<'c> Ledger<'c> {
 
     /// True when `loan_id` is in the ledger (or earlier in this import's transaction).
     pub fn loan_exists(&mut self, loan_id: &str) -> rusqlite::Result<bool> {
-        self.stmt(6, "SELECT 1 FROM loans WHERE loan_id = ?1")?
+        self.stmt(Stmt::LoanExists)?
             .query_row([loan_id], |_| Ok(()))
             .optional()
             .map(|o| o.is_some())
     }
 
-    /// True when the table has no row at all (a first import can skip comparing with the ledger).
-    pub fn is_empty(&mut self, table: &str) -> rusqlite::Result<bool> {
-        let sql = match table {
-            "schedule" => "SELECT NOT EXISTS (SELECT 1 FROM schedule)",
-            "repayments" => "SELECT NOT EXISTS (SELECT 1 FROM repayments)",
-            "followups" => "SELECT NOT EXISTS (SELECT 1 FROM followups)",
-            _ => "SELECT NOT EXISTS (SELECT 1 FROM loans)",
+    /// True when the table of `kind` has no row at all (a first import can skip comparing with
+    /// the ledger).
+    pub fn is_empty(&mut self, kind: Kind) -> rusqlite::Result<bool> {
+        let s = match kind {
+            Kind::Loans => Stmt::NoLoans,
+            Kind::Schedule => Stmt::NoSchedule,
+            Kind::Repayments => Stmt::NoRepayments,
+            Kind::Followups => Stmt::NoFollowups,
         };
-        self.stmt(7, sql)?.query_row([], |r| r.get(0))
+        self.stmt(s)?.query_row([], |r| r.get(0))
     }
 
-    /// True when every imported installment in `rows` (all of one loan) is in the ledger as it is.
-    pub fn schedule_unchanged(
-        &mut self,
-        loan_id: &str,
-        rows: &[&ScheduleRecord],
-    ) -> rusqlite::Result<bool> {
-        let stmt = self.stmt(
-            8,
-            "SELECT installment_no, due_date, principal_due, interest_due, fee_due, generated \
-             FROM schedule WHERE loan_id = ?1",
-        )?;
-        let mut q = stmt.query([loan_id])?;
+    /// True when every row in `rows` (all of one loan) is in the ledger as it is.
+    pub fn unchanged<F: LoanFact>(&mut self, loan_id: &str, rows: &[F]) -> rusqlite::Result<bool> {
+        let mut q = self.stmt(F::OF_LOAN)?.query([loan_id])?;
         let mut seen = 0usize;
         while let Some(r) = q.next()? {
-            let no: u32 = r.get(0)?;
-            let Some(rec) = rows.iter().find(|x| x.installment_no == no) else {
+            let key = F::stored_key(r)?;
+            let Some(rec) = rows.iter().find(|x| x.has_key(&key)) else {
                 continue;
             };
-            let same = r.get_ref(1)?.as_bytes()? == Day::from(rec.due_date).as_bytes()
-                && r.get::<_, i64>(2)? == fen(rec.principal_due)
-                && r.get::<_, i64>(3)? == fen(rec.interest_due)
-                && r.get::<_, i64>(4)? == fen(rec.fee_due)
-                && r.get::<_, i64>(5)? == 0;
-            if !same {
+            if !rec.same_as_stored(r)? {
                 return Ok(false);
             }
             seen += 1;
         }
-        Ok(seen == rows.len())
-    }
-
-    /// True when every repayment in `rows` (all of one loan) is in the ledger as it is.
-    pub fn repayments_unchanged(
-        &mut self,
-        loan_id: &str,
-        rows: &[&RepaymentRecord],
-    ) -> rusqlite::Result<bool> {
-        let stmt = self.stmt(9,
-            "SELECT txn_id, paid_on, amount, channel, reverses_txn_id FROM repayments WHERE loan_id = ?1",
-        )?;
-        let mut q = stmt.query([loan_id])?;
-        let mut seen = 0usize;
-        while let Some(r) = q.next()? {
-            let txn = r.get_ref(0)?.as_bytes()?;
-            let Some(rec) = rows.iter().find(|x| x.txn_id.as_bytes() == txn) else {
-                continue;
-            };
-            let reverses: Option<&str> = r.get_ref(4)?.as_str_or_null()?;
-            let same = r.get_ref(1)?.as_bytes()? == Day::from(rec.paid_on).as_bytes()
-                && r.get::<_, i64>(2)? == fen(rec.amount)
-                && r.get_ref(3)?.as_bytes()? == rec.channel.as_bytes()
-                && reverses == rec.reverses_txn_id.as_deref();
-            if !same {
-                return Ok(false);
-            }
-            seen += 1;
-        }
-        Ok(seen == rows.len())
-    }
-
-    /// True when every followup in `rows` (all of one loan) is in the ledger already.
-    pub fn followups_unchanged(&mut self, loan_id: &str, ids: &[String]) -> rusqlite::Result<bool> {
-        let stmt = self.stmt(10, "SELECT followup_id FROM followups WHERE loan_id = ?1")?;
-        let mut q = stmt.query([loan_id])?;
-        let mut seen = 0usize;
-        while let Some(r) = q.next()? {
-            let id = r.get_ref(0)?.as_bytes()?;
-            if ids.iter().any(|x| x.as_bytes() == id) {
-                seen += 1;
-            }
-        }
-        Ok(seen >= ids.len())
+        Ok(seen >= rows.len())
     }
 
     /// Removes the generated schedule of a loan (an imported one is about to replace it).
     pub fn drop_generated_schedule(&mut self, loan_id: &str) -> rusqlite::Result<usize> {
-        self.stmt(
-            11,
-            "DELETE FROM schedule WHERE loan_id = ?1 AND generated = 1",
-        )?
-        .execute([loan_id])
+        self.stmt(Stmt::DropGeneratedSchedule)?.execute([loan_id])
     }
 
     /// True when the loan has installments from a schedule tape.
     pub fn has_imported_schedule(&mut self, loan_id: &str) -> rusqlite::Result<bool> {
-        self.stmt(
-            12,
-            "SELECT 1 FROM schedule WHERE loan_id = ?1 AND generated = 0 LIMIT 1",
-        )?
-        .query_row([loan_id], |_| Ok(()))
-        .optional()
-        .map(|o| o.is_some())
+        self.stmt(Stmt::HasImportedSchedule)?
+            .query_row([loan_id], |_| Ok(()))
+            .optional()
+            .map(|o| o.is_some())
     }
 
     /// True when the loan's generated schedule is exactly `inst` already.
@@ -377,24 +331,24 @@ impl<'c> Ledger<'c> {
         loan_id: &str,
         inst: &[Installment],
     ) -> rusqlite::Result<bool> {
-        let stmt = self.stmt(
-            13,
-            "SELECT installment_no, due_date, principal_due, interest_due, fee_due FROM schedule \
-             WHERE loan_id = ?1 AND generated = 1 ORDER BY installment_no",
-        )?;
-        let rows: Vec<(u32, String, i64, i64, i64)> = stmt
-            .query_map([loan_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows.len() == inst.len()
-            && rows.iter().zip(inst).all(|(r, i)| {
-                r.0 == i.installment_no
-                    && r.1 == iso(i.due_date)
-                    && r.2 == fen(i.principal_due)
-                    && r.3 == fen(i.interest_due)
-                    && r.4 == 0
-            }))
+        let stmt = self.stmt(Stmt::GeneratedScheduleOfLoan)?;
+        let mut q = stmt.query([loan_id])?;
+        let mut k = 0usize;
+        while let Some(r) = q.next()? {
+            let Some(i) = inst.get(k) else {
+                return Ok(false);
+            };
+            let same = r.get::<_, u32>(0)? == i.installment_no
+                && r.get_ref(1)?.as_bytes()? == Day::from(i.due_date).as_bytes()
+                && fen_is(r.get(2)?, i.principal_due)
+                && fen_is(r.get(3)?, i.interest_due)
+                && r.get::<_, i64>(4)? == 0;
+            if !same {
+                return Ok(false);
+            }
+            k += 1;
+        }
+        Ok(k == inst.len())
     }
 
     /// Replaces the generated schedule of a loan.
@@ -404,17 +358,14 @@ impl<'c> Ledger<'c> {
         inst: &[Installment],
     ) -> rusqlite::Result<()> {
         self.drop_generated_schedule(loan_id)?;
-        let stmt = self.stmt(14,
-            "INSERT INTO schedule (loan_id, installment_no, due_date, principal_due, interest_due, fee_due, generated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, 1)",
-        )?;
+        let stmt = self.stmt(Stmt::InsertGeneratedInstallment)?;
         for i in inst {
             stmt.execute(params![
                 loan_id,
                 i.installment_no,
                 Day::from(i.due_date),
-                fen(i.principal_due),
-                fen(i.interest_due)
+                AsFen(i.principal_due),
+                AsFen(i.interest_due)
             ])?;
         }
         Ok(())
@@ -440,5 +391,360 @@ impl<'c> Ledger<'c> {
             ],
         )?;
         Ok(())
+    }
+}
+
+impl Fact for LoanRecord {
+    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+        let r = self;
+        let p: [&dyn ToSql; 22] = [
+            &r.loan_id,
+            &r.borrower_id,
+            &r.borrower_name,
+            &r.borrower_type.as_str(),
+            &r.region,
+            &r.branch,
+            &r.officer,
+            &r.product,
+            &r.currency,
+            &AsFen(r.principal),
+            &r.annual_rate.normalize().to_string(),
+            &Day::from(r.origination_date),
+            &r.term_months,
+            &r.term_days,
+            &r.repayment_method.as_str(),
+            &r.repayment_frequency.as_str(),
+            &r.first_due_date.map(Day::from),
+            &r.maturity_date.map(Day::from),
+            &r.status,
+            &r.collateral,
+            &r.phone,
+            &r.id_number,
+        ];
+        db.upsert(Stmt::InsertLoan, Stmt::UpdateLoan, &p)
+    }
+}
+
+impl Fact for ScheduleRecord {
+    /// An imported installment, by `(loan_id, installment_no)`.
+    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+        let r = self;
+        let p: [&dyn ToSql; 6] = [
+            &r.loan_id,
+            &r.installment_no,
+            &Day::from(r.due_date),
+            &AsFen(r.principal_due),
+            &AsFen(r.interest_due),
+            &AsFen(r.fee_due),
+        ];
+        db.upsert(Stmt::InsertSchedule, Stmt::UpdateSchedule, &p)
+    }
+}
+
+impl LoanFact for ScheduleRecord {
+    type Key<'r> = u32;
+    const OF_LOAN: Stmt = Stmt::ScheduleOfLoan;
+    fn stored_key(row: &rusqlite::Row<'_>) -> rusqlite::Result<u32> {
+        row.get(0)
+    }
+    fn has_key(&self, key: &u32) -> bool {
+        self.installment_no == *key
+    }
+    fn same_as_stored(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
+        Ok(
+            r.get_ref(1)?.as_bytes()? == Day::from(self.due_date).as_bytes()
+                && fen_is(r.get(2)?, self.principal_due)
+                && fen_is(r.get(3)?, self.interest_due)
+                && fen_is(r.get(4)?, self.fee_due)
+                && r.get::<_, i64>(5)? == 0,
+        )
+    }
+}
+
+impl Fact for RepaymentRecord {
+    /// A repayment, by `txn_id`.
+    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+        let r = self;
+        let p: [&dyn ToSql; 6] = [
+            &r.txn_id,
+            &r.loan_id,
+            &Day::from(r.paid_on),
+            &AsFen(r.amount),
+            &r.channel,
+            &r.reverses_txn_id,
+        ];
+        db.upsert(Stmt::InsertRepayment, Stmt::UpdateRepayment, &p)
+    }
+}
+
+impl LoanFact for RepaymentRecord {
+    type Key<'r> = &'r [u8];
+    const OF_LOAN: Stmt = Stmt::RepaymentsOfLoan;
+    fn stored_key<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<&'r [u8]> {
+        Ok(row.get_ref(0)?.as_bytes()?)
+    }
+    fn has_key(&self, key: &&[u8]) -> bool {
+        self.txn_id.as_bytes() == *key
+    }
+    fn same_as_stored(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
+        let reverses: Option<&str> = r.get_ref(4)?.as_str_or_null()?;
+        Ok(
+            r.get_ref(1)?.as_bytes()? == Day::from(self.paid_on).as_bytes()
+                && fen_is(r.get(2)?, self.amount)
+                && r.get_ref(3)?.as_bytes()? == self.channel.as_bytes()
+                && reverses == self.reverses_txn_id.as_deref(),
+        )
+    }
+}
+
+impl Fact for FollowupRecord {
+    /// A followup, by its `followup_id` (so it is either new or unchanged).
+    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+        let r = self;
+        let n = db.stmt(Stmt::InsertFollowup)?.execute(params![
+            r.followup_id,
+            r.loan_id,
+            Day::from(r.contact_date),
+            r.channel,
+            r.officer,
+            r.outcome,
+            r.promise_date.map(Day::from),
+            r.promise_amount.map(AsFen),
+            r.note,
+        ])?;
+        Ok(if n == 1 {
+            Outcome::New
+        } else {
+            Outcome::Unchanged
+        })
+    }
+}
+
+impl LoanFact for FollowupRecord {
+    type Key<'r> = &'r [u8];
+    const OF_LOAN: Stmt = Stmt::FollowupsOfLoan;
+    fn stored_key<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<&'r [u8]> {
+        Ok(row.get_ref(0)?.as_bytes()?)
+    }
+    fn has_key(&self, key: &&[u8]) -> bool {
+        self.followup_id.as_bytes() == *key
+    }
+    /// The key is the content.
+    fn same_as_stored(&self, _: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::BorrowerType;
+    use crate::schedule::{Frequency, Method};
+    use crate::test_support::{d, m as amt};
+
+    /// An empty ledger in memory, with the whole current schema.
+    pub(crate) fn ledger() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(crate::db::SCHEMA).unwrap();
+        c
+    }
+
+    pub(crate) fn loan(id: &str) -> LoanRecord {
+        LoanRecord {
+            loan_id: id.into(),
+            borrower_id: format!("B{id}"),
+            borrower_name: "张三".into(),
+            borrower_type: BorrowerType::Individual,
+            region: String::new(),
+            branch: String::new(),
+            officer: "陈立新".into(),
+            product: String::new(),
+            currency: "CNY".into(),
+            principal: amt("12000.00"),
+            annual_rate: amt("4.9"),
+            origination_date: d("2026-01-15"),
+            term_months: Some(12),
+            term_days: None,
+            repayment_method: Method::EqualPrincipal,
+            repayment_frequency: Frequency::Monthly,
+            first_due_date: None,
+            maturity_date: None,
+            status: None,
+            collateral: String::new(),
+            phone: String::new(),
+            id_number: String::new(),
+        }
+    }
+
+    pub(crate) fn installment(loan: &str, no: u32, due: &str) -> ScheduleRecord {
+        ScheduleRecord {
+            loan_id: loan.into(),
+            installment_no: no,
+            due_date: d(due),
+            principal_due: amt("1000.00"),
+            interest_due: amt("49.00"),
+            fee_due: amt("0.00"),
+        }
+    }
+
+    pub(crate) fn payment(loan: &str, txn: &str, on: &str, amount: &str) -> RepaymentRecord {
+        RepaymentRecord {
+            txn_id: txn.into(),
+            loan_id: loan.into(),
+            paid_on: d(on),
+            amount: amt(amount),
+            channel: String::new(),
+            reverses_txn_id: None,
+        }
+    }
+
+    /// The bug this replaced: one statement slot served `is_empty` for every table, so the
+    /// table asked first answered for all the others.
+    #[test]
+    fn is_empty_answers_for_the_table_asked() {
+        let c = ledger();
+        let mut db = Ledger::new(&c);
+        assert!(db.is_empty(Kind::Loans).unwrap());
+        assert!(db.is_empty(Kind::Schedule).unwrap());
+        loan("L1").upsert(&mut db).unwrap();
+        installment("L1", 1, "2026-02-15").upsert(&mut db).unwrap();
+        // Asked in this order, the old cache answered "not empty" for repayments and followups.
+        assert!(!db.is_empty(Kind::Loans).unwrap());
+        assert!(!db.is_empty(Kind::Schedule).unwrap());
+        assert!(db.is_empty(Kind::Repayments).unwrap());
+        assert!(db.is_empty(Kind::Followups).unwrap());
+        payment("L1", "T1", "2026-02-15", "1049.00")
+            .upsert(&mut db)
+            .unwrap();
+        assert!(!db.is_empty(Kind::Repayments).unwrap());
+        assert!(db.is_empty(Kind::Followups).unwrap());
+    }
+
+    #[test]
+    fn upserts_say_new_changed_unchanged() {
+        let c = ledger();
+        let mut db = Ledger::new(&c);
+        let mut l = loan("L1");
+        assert_eq!(l.upsert(&mut db).unwrap(), Outcome::New);
+        assert_eq!(l.upsert(&mut db).unwrap(), Outcome::Unchanged);
+        l.officer = "王芳".into();
+        assert_eq!(l.upsert(&mut db).unwrap(), Outcome::Changed);
+        assert_eq!(l.upsert(&mut db).unwrap(), Outcome::Unchanged);
+
+        let mut p = payment("L1", "T1", "2026-02-15", "1049.00");
+        assert_eq!(p.upsert(&mut db).unwrap(), Outcome::New);
+        assert_eq!(p.upsert(&mut db).unwrap(), Outcome::Unchanged);
+        p.amount = amt("1049.01");
+        assert_eq!(p.upsert(&mut db).unwrap(), Outcome::Changed);
+        let stored: i64 = c
+            .query_row(
+                "SELECT amount FROM repayments WHERE txn_id = 'T1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, 104901);
+
+        let mut s = installment("L1", 1, "2026-02-15");
+        assert_eq!(s.upsert(&mut db).unwrap(), Outcome::New);
+        s.fee_due = amt("5.00");
+        assert_eq!(s.upsert(&mut db).unwrap(), Outcome::Changed);
+        assert_eq!(s.upsert(&mut db).unwrap(), Outcome::Unchanged);
+    }
+
+    /// An amount that does not fit in fen is an error, never a wrong number in the ledger.
+    #[test]
+    fn an_amount_beyond_fen_fails_the_write() {
+        let c = ledger();
+        let mut db = Ledger::new(&c);
+        loan("L1").upsert(&mut db).unwrap();
+        let mut p = payment("L1", "T1", "2026-02-15", "1.00");
+        p.amount = rust_decimal::Decimal::MAX;
+        assert!(p.upsert(&mut db).is_err());
+        assert!(db.is_empty(Kind::Repayments).unwrap());
+    }
+
+    #[test]
+    fn unchanged_compares_every_row_of_the_loan() {
+        let c = ledger();
+        let mut db = Ledger::new(&c);
+        loan("L1").upsert(&mut db).unwrap();
+        loan("L2").upsert(&mut db).unwrap();
+        let rows = vec![
+            payment("L1", "T1", "2026-02-15", "1049.00"),
+            payment("L1", "T2", "2026-03-15", "1045.00"),
+        ];
+        assert!(!db.unchanged("L1", &rows).unwrap(), "nothing stored yet");
+        for r in &rows {
+            r.upsert(&mut db).unwrap();
+        }
+        payment("L2", "T9", "2026-03-15", "5.00")
+            .upsert(&mut db)
+            .unwrap();
+        assert!(db.unchanged("L1", &rows).unwrap());
+        assert!(
+            db.unchanged("L1", &rows[..1]).unwrap(),
+            "a subset is unchanged"
+        );
+        let mut more = rows.clone();
+        more.push(payment("L1", "T3", "2026-04-15", "1041.00"));
+        assert!(!db.unchanged("L1", &more).unwrap(), "a new row");
+        let mut other = rows.clone();
+        other[1].paid_on = d("2026-03-16");
+        assert!(!db.unchanged("L1", &other).unwrap(), "a changed date");
+        let mut other = rows.clone();
+        other[0].reverses_txn_id = Some("T0".into());
+        assert!(!db.unchanged("L1", &other).unwrap(), "a changed reversal");
+
+        let inst = vec![
+            installment("L1", 1, "2026-02-15"),
+            installment("L1", 2, "2026-03-15"),
+        ];
+        for i in &inst {
+            i.upsert(&mut db).unwrap();
+        }
+        assert!(db.unchanged("L1", &inst).unwrap());
+        let mut other = inst.clone();
+        other[1].interest_due = amt("49.01");
+        assert!(!db.unchanged("L1", &other).unwrap());
+        // A generated installment with the same numbers is not the imported one.
+        c.execute(
+            "UPDATE schedule SET generated = 1 WHERE installment_no = 2",
+            [],
+        )
+        .unwrap();
+        assert!(!db.unchanged("L1", &inst).unwrap());
+    }
+
+    #[test]
+    fn generated_schedules_are_replaced_and_compared() {
+        let c = ledger();
+        let mut db = Ledger::new(&c);
+        let l = loan("L1");
+        l.upsert(&mut db).unwrap();
+        let inst = crate::schedule::generate(&l.terms()).unwrap();
+        assert!(!db.generated_schedule_is("L1", &inst).unwrap());
+        db.replace_generated_schedule("L1", &inst).unwrap();
+        assert!(db.generated_schedule_is("L1", &inst).unwrap());
+        assert!(!db.generated_schedule_is("L1", &inst[1..]).unwrap());
+        assert!(!db.has_imported_schedule("L1").unwrap());
+        assert!(!db.is_empty(Kind::Schedule).unwrap());
+        installment("L1", 1, "2026-02-15").upsert(&mut db).unwrap();
+        assert!(db.has_imported_schedule("L1").unwrap());
+        assert_eq!(
+            db.drop_generated_schedule("L1").unwrap(),
+            inst.len() - 1,
+            "the imported installment 1 replaced the generated one"
+        );
+    }
+
+    #[test]
+    fn loan_exists_sees_this_transaction() {
+        let c = ledger();
+        let mut db = Ledger::new(&c);
+        assert!(!db.loan_exists("L1").unwrap());
+        loan("L1").upsert(&mut db).unwrap();
+        assert!(db.loan_exists("L1").unwrap());
+        assert!(!db.loan_exists("L10").unwrap());
     }
 }

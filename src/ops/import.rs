@@ -1,0 +1,611 @@
+//! Import: CSV tapes into the ledger, all or nothing per run, idempotent on natural keys.
+//!
+//! Files are read in contract order (loans first, so the other tables can refer to loans of the
+//! same run). Loans are upserted row by row; the other tables a loan at a time: the rows of one
+//! loan (a tape is in loan order) are compared with the ledger in one query and written only
+//! when something differs, so a re-import of an unchanged tape reads but does not write. Every
+//! bad row is collected up to `max_errors`; any error rolls the whole run back. After the files,
+//! the schedules of new or changed loans without an imported schedule are generated.
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::context::Ctx;
+use crate::db::{
+    self,
+    ledger::{self, Fact, Ledger, LoanFact, Outcome},
+};
+use crate::exit;
+use crate::mapping::{Mapping, Section};
+use crate::records::{
+    quote, FollowupRecord, Kind, LoanRecord, Record, RepaymentRecord, Row, ScheduleRecord,
+};
+use crate::schedule;
+use crate::tape::{self, Input, ReadSpec, Tape, TextEncoding};
+
+/// One file to import as one table.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub kind: Kind,
+    pub input: Input,
+    pub section: Option<Section>,
+}
+
+/// What an import run is asked to do.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub jobs: Vec<Job>,
+    pub encoding: TextEncoding,
+    pub delimiter: u8,
+    pub skip_rows: usize,
+    /// Stop reading after this many bad rows (at least 1).
+    pub max_errors: usize,
+    /// Do everything, then roll back.
+    pub dry_run: bool,
+}
+
+/// Counts for one file.
+#[derive(Clone, Debug, Default)]
+pub struct FileStats {
+    pub kind: &'static str,
+    pub file: String,
+    pub sha256: String,
+    pub rows: u64,
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub ms: u64,
+}
+
+impl FileStats {
+    fn count(&mut self, o: Outcome) {
+        match o {
+            Outcome::New => self.new += 1,
+            Outcome::Changed => self.changed += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// What a successful run did (or, in a dry run, would have done).
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub files: Vec<FileStats>,
+    /// Loans whose repayment schedule was generated from the contract.
+    pub generated: u64,
+}
+
+/// Reads a `--map` file: 66 when missing, 78 when it cannot be read or is not a mapping.
+pub fn load_mapping(path: &Path) -> Result<Mapping> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            exit::no_input(format!("mapping {}: no such file", path.display()))
+        }
+        _ => exit::config(format!("mapping {}: cannot read: {e}", path.display())),
+    })?;
+    Mapping::parse(&text).map_err(|e| exit::config(format!("mapping {}: {e}", path.display())))
+}
+
+/// The files to import: `kind` None is a tape (a folder, or one file with a mapping). `-` reads
+/// standard input (once).
+pub fn plan(kind: Option<Kind>, files: &[PathBuf], mapping: Option<&Mapping>) -> Result<Vec<Job>> {
+    let mut stdin: Option<Arc<Vec<u8>>> = None;
+    let mut input_of = |p: &Path| -> Result<Input> {
+        if p.as_os_str() == "-" {
+            if stdin.is_some() {
+                return Err(exit::usage("`-` (standard input) can be given only once"));
+            }
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .context("reading standard input")?;
+            let rc = Arc::new(buf);
+            stdin = Some(rc.clone());
+            Ok(Input::Stdin(rc))
+        } else {
+            Ok(Input::Path(p.to_path_buf()))
+        }
+    };
+    let mut jobs = Vec::new();
+    match kind {
+        None => {
+            for f in files {
+                if f.is_dir() {
+                    for (kind, path) in tape::tape_files(f)? {
+                        jobs.push(Job {
+                            kind,
+                            input: Input::Path(path),
+                            section: mapping.and_then(|m| m.section(kind).cloned()),
+                        });
+                    }
+                } else if let Some(m) = mapping {
+                    let input = input_of(f)?;
+                    for sec in &m.sections {
+                        jobs.push(Job {
+                            kind: sec.kind,
+                            input: input.clone(),
+                            section: Some(sec.clone()),
+                        });
+                    }
+                } else if !f.exists() && f.as_os_str() != "-" {
+                    return Err(exit::no_input(format!("{}: no such folder", f.display())));
+                } else {
+                    return Err(exit::usage(format!(
+                        "{}: `import tape` takes a folder of tape files (or one file with --map)",
+                        f.display()
+                    )));
+                }
+            }
+        }
+        Some(kind) => {
+            let section = match mapping {
+                Some(m) => Some(m.section(kind).cloned().ok_or_else(|| {
+                    exit::config(format!("the mapping has no [{}] section", kind.as_str()))
+                })?),
+                None => None,
+            };
+            for f in files {
+                jobs.push(Job {
+                    kind,
+                    input: input_of(f)?,
+                    section: section.clone(),
+                });
+            }
+        }
+    }
+    // Loans first, so rows of the other tables can refer to loans of the same run.
+    jobs.sort_by_key(|j| Kind::ALL.iter().position(|k| *k == j.kind));
+    Ok(jobs)
+}
+
+/// Everything one import run carries across its files.
+struct Run {
+    errors: Vec<String>,
+    max_errors: usize,
+    /// Loans that are new or changed in this run: their generated schedule must be (re)built.
+    regenerate: Vec<(String, schedule::Terms, Outcome)>,
+    files: Vec<FileStats>,
+}
+
+impl Run {
+    fn full(&self) -> bool {
+        self.errors.len() >= self.max_errors
+    }
+
+    /// Records an error; true when the run has all the errors it will report.
+    fn error(&mut self, msg: String) -> bool {
+        self.errors.push(msg);
+        self.full()
+    }
+}
+
+/// Imports every file of `opts` in one transaction: committed when every row is good (rolled
+/// back in a dry run), else nothing is written and the error (exit 65) lists the bad rows.
+pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
+    let mut conn = db::open(&ctx.db, db::Mode::Create, ctx.busy_timeout)?;
+    db::checks_references_itself(&conn)?;
+    let tx = db::begin(&mut conn)?;
+    let mut db = Ledger::new(&tx);
+    let mut run = Run {
+        errors: Vec::new(),
+        max_errors: opts.max_errors.max(1),
+        regenerate: Vec::new(),
+        files: Vec::new(),
+    };
+    let started_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    for job in &opts.jobs {
+        let spec = ReadSpec {
+            kind: job.kind,
+            encoding: opts.encoding,
+            delimiter: opts.delimiter,
+            skip_rows: opts.skip_rows,
+            section: job.section.as_ref(),
+        };
+        match job.kind {
+            Kind::Loans => import_file::<LoanRecord>(ctx, &mut db, job, &spec, &mut run)?,
+            Kind::Schedule => import_file::<ScheduleRecord>(ctx, &mut db, job, &spec, &mut run)?,
+            Kind::Repayments => import_file::<RepaymentRecord>(ctx, &mut db, job, &spec, &mut run)?,
+            Kind::Followups => import_file::<FollowupRecord>(ctx, &mut db, job, &spec, &mut run)?,
+        }
+        if run.full() {
+            break;
+        }
+    }
+    let t = Instant::now();
+    let generated = if run.errors.is_empty() {
+        generate_schedules(&mut db, &mut run)?
+    } else {
+        0
+    };
+    ctx.debug(&format!(
+        "generated {generated} schedules in {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
+
+    if !run.errors.is_empty() {
+        drop(db);
+        drop(tx); // rolls back
+        let n = run.errors.len();
+        let mut msg = run.errors.join("\n");
+        if n >= run.max_errors {
+            msg.push_str(&format!(
+                "\nstopped after {n} errors (--max-errors {}); nothing was imported",
+                run.max_errors
+            ));
+        } else {
+            msg.push_str(&format!(
+                "\n{n} bad row{}; nothing was imported",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        return Err(exit::data(msg));
+    }
+    for s in &run.files {
+        db.log_import(&ledger::ImportLog {
+            kind: s.kind,
+            file: &s.file,
+            sha256: &s.sha256,
+            rows: s.rows,
+            new: s.new,
+            changed: s.changed,
+            unchanged: s.unchanged,
+            skipped: s.skipped,
+            started_at: &started_at,
+            duration_ms: s.ms,
+        })?;
+    }
+    drop(db);
+    if opts.dry_run {
+        tx.rollback()?;
+    } else {
+        tx.commit().context("committing the import")?;
+    }
+    Ok(Summary {
+        files: run.files,
+        generated,
+    })
+}
+
+/// A record type the import reads, and where its rows go.
+trait Import: Record + Fact + Sized {
+    type Sink<'a>: Sink<Self>;
+    fn sink<'a>(db: &mut Ledger<'_>, name: &'a str) -> Result<Self::Sink<'a>>;
+}
+
+/// Where the rows of one file go.
+trait Sink<T> {
+    /// Takes one good row (only while the run has no error: once it has, nothing is written).
+    fn row(&mut self, db: &mut Ledger<'_>, line: u64, r: T, run: &mut Run) -> Result<()>;
+    /// The end of the file.
+    fn end(&mut self, db: &mut Ledger<'_>, run: &mut Run) -> Result<()>;
+    fn stats(&mut self) -> &mut FileStats;
+}
+
+/// Loans: upserted row by row; a new or changed loan gets its schedule (re)generated.
+struct Loans<'a> {
+    name: &'a str,
+    st: FileStats,
+}
+
+impl Import for LoanRecord {
+    type Sink<'a> = Loans<'a>;
+    fn sink<'a>(_: &mut Ledger<'_>, name: &'a str) -> Result<Loans<'a>> {
+        Ok(Loans {
+            name,
+            st: FileStats::default(),
+        })
+    }
+}
+
+impl Sink<LoanRecord> for Loans<'_> {
+    fn row(&mut self, db: &mut Ledger<'_>, line: u64, r: LoanRecord, run: &mut Run) -> Result<()> {
+        let o = r
+            .upsert(db)
+            .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
+        if o != Outcome::Unchanged {
+            run.regenerate.push((r.loan_id.clone(), r.terms(), o));
+        }
+        self.st.count(o);
+        Ok(())
+    }
+
+    fn end(&mut self, _: &mut Ledger<'_>, _: &mut Run) -> Result<()> {
+        Ok(())
+    }
+
+    fn stats(&mut self) -> &mut FileStats {
+        &mut self.st
+    }
+}
+
+/// Schedule, repayments, followups: the rows of one loan, in file order, written together.
+struct PerLoan<'a, T> {
+    name: &'a str,
+    st: FileStats,
+    /// The table was empty before this file: nothing to compare with.
+    fresh: bool,
+    lines: Vec<u64>,
+    group: Vec<T>,
+}
+
+impl<'a, T: Record + LoanFact> PerLoan<'a, T> {
+    fn new(db: &mut Ledger<'_>, name: &'a str) -> Result<Self> {
+        Ok(PerLoan {
+            name,
+            st: FileStats::default(),
+            // A first import into an empty table skips the comparison with the ledger.
+            fresh: db.is_empty(T::KIND)?,
+            lines: Vec::new(),
+            group: Vec::new(),
+        })
+    }
+
+    /// Writes the rows of one loan: refused when the loan is unknown, counted unchanged without
+    /// writing when the ledger already holds them as they are, else upserted row by row.
+    fn flush(&mut self, db: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
+        let Some(first) = self.group.first() else {
+            return Ok(());
+        };
+        let loan_id = first.loan_id().to_string();
+        if !db.loan_exists(&loan_id)? {
+            let more = match self.group.len() {
+                1 => String::new(),
+                n => format!(" (nor on {} more rows of that loan)", n - 1),
+            };
+            run.error(format!(
+                "{} line {}, column loan_id: {} is not a loan in the ledger (import its loans row first){more}",
+                self.name,
+                self.lines[0],
+                quote(&loan_id)
+            ));
+        } else if !self.fresh && db.unchanged(&loan_id, &self.group)? {
+            self.st.unchanged += self.group.len() as u64;
+        } else {
+            if T::KIND == Kind::Schedule {
+                db.drop_generated_schedule(&loan_id)?;
+            }
+            for (line, r) in self.lines.iter().zip(&self.group) {
+                let o = r
+                    .upsert(db)
+                    .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
+                self.st.count(o);
+            }
+        }
+        self.lines.clear();
+        self.group.clear();
+        Ok(())
+    }
+}
+
+impl<T: Record + LoanFact> Sink<T> for PerLoan<'_, T> {
+    fn row(&mut self, db: &mut Ledger<'_>, line: u64, r: T, run: &mut Run) -> Result<()> {
+        if self
+            .group
+            .first()
+            .is_some_and(|g| g.loan_id() != r.loan_id())
+        {
+            self.flush(db, run)?;
+        }
+        self.lines.push(line);
+        self.group.push(r);
+        Ok(())
+    }
+
+    fn end(&mut self, db: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
+        if run.errors.is_empty() {
+            self.flush(db, run)?;
+        }
+        Ok(())
+    }
+
+    fn stats(&mut self) -> &mut FileStats {
+        &mut self.st
+    }
+}
+
+impl Import for ScheduleRecord {
+    type Sink<'a> = PerLoan<'a, ScheduleRecord>;
+    fn sink<'a>(db: &mut Ledger<'_>, name: &'a str) -> Result<Self::Sink<'a>> {
+        PerLoan::new(db, name)
+    }
+}
+
+impl Import for RepaymentRecord {
+    type Sink<'a> = PerLoan<'a, RepaymentRecord>;
+    fn sink<'a>(db: &mut Ledger<'_>, name: &'a str) -> Result<Self::Sink<'a>> {
+        PerLoan::new(db, name)
+    }
+}
+
+impl Import for FollowupRecord {
+    type Sink<'a> = PerLoan<'a, FollowupRecord>;
+    fn sink<'a>(db: &mut Ledger<'_>, name: &'a str) -> Result<Self::Sink<'a>> {
+        PerLoan::new(db, name)
+    }
+}
+
+/// Reads one file into its sink, then looks for duplicate keys in it.
+fn import_file<T: Import>(
+    ctx: &Ctx,
+    db: &mut Ledger<'_>,
+    job: &Job,
+    spec: &ReadSpec<'_>,
+    run: &mut Run,
+) -> Result<()> {
+    let t0 = Instant::now();
+    let progress = !ctx.quiet
+        && std::io::stderr().is_terminal()
+        && job.input.byte_len().unwrap_or(0) > 16 << 20;
+    let mut tape = Tape::open(job.input.clone(), spec, progress)?;
+    let name = tape.name.clone();
+    let mut sink = T::sink(db, &name)?;
+    let mut rec = csv::StringRecord::new();
+    let mut keys: Vec<u64> = Vec::new();
+    let (mut rows, mut skipped) = (0u64, 0u64);
+    while let Some(next) = tape.next(&mut rec)? {
+        let line = match next {
+            Ok(line) => line,
+            Err(msg) => {
+                if run.error(msg) {
+                    break;
+                }
+                continue;
+            }
+        };
+        if tape.skipped(&rec) {
+            skipped += 1;
+            continue;
+        }
+        rows += 1;
+        let row = tape.row(&rec);
+        let parsed = match T::parse(&row, &tape.opts) {
+            Ok(p) => p,
+            Err(e) => {
+                if run.error(e.message(&name, line, &row.get(e.column))) {
+                    break;
+                }
+                continue;
+            }
+        };
+        keys.push(key_hash(&parsed));
+        if !run.errors.is_empty() {
+            continue; // keep checking rows, but stop writing: the run will roll back
+        }
+        sink.row(db, line, parsed, run)?;
+        if run.full() {
+            break;
+        }
+    }
+    sink.end(db, run)?;
+    let (sha, bytes) = tape.finish();
+    ctx.debug(&format!(
+        "{name}: read {bytes} bytes in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    ));
+    if !run.full() {
+        find_duplicates::<T>(job, spec, &name, keys, run)?;
+    }
+    let st = std::mem::take(sink.stats());
+    run.files.push(FileStats {
+        kind: job.kind.as_str(),
+        file: job.input.display(),
+        sha256: sha,
+        rows,
+        skipped,
+        ms: t0.elapsed().as_millis() as u64,
+        ..st
+    });
+    Ok(())
+}
+
+const FNV_OFFSET: u64 = 0xcbf29ce484222325;
+
+/// A 64-bit FNV-1a hash of the row's identity (equal identities hash equally), computed
+/// without building it as text.
+fn key_hash<T: Record>(r: &T) -> u64 {
+    let mut h = FNV_OFFSET;
+    r.identity(&mut |bytes| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    });
+    h
+}
+
+/// The row's identity as bytes (only for rows whose hash repeats).
+fn identity<T: Record>(r: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    r.identity(&mut |bytes| {
+        out.extend_from_slice(bytes);
+        out.push(0x1f);
+    });
+    out
+}
+
+/// Reports keys that occur more than once in one file, with their lines. Keys are first compared
+/// by a 64-bit hash (8 bytes a row); only when hashes repeat is the file read again for the lines.
+fn find_duplicates<T: Record>(
+    job: &Job,
+    spec: &ReadSpec<'_>,
+    name: &str,
+    mut keys: Vec<u64>,
+    run: &mut Run,
+) -> Result<()> {
+    keys.sort_unstable();
+    let mut dup_hashes: Vec<u64> = keys
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    dup_hashes.dedup();
+    if dup_hashes.is_empty() {
+        return Ok(());
+    }
+    drop(keys);
+    let dup: HashSet<u64> = dup_hashes.into_iter().collect();
+    let mut tape = Tape::open(job.input.clone(), spec, false)?;
+    let mut rec = csv::StringRecord::new();
+    let mut seen: Vec<(Vec<u8>, String, Vec<u64>)> = Vec::new();
+    while let Some(next) = tape.next(&mut rec)? {
+        let Ok(line) = next else { continue };
+        if tape.skipped(&rec) {
+            continue;
+        }
+        let Ok(parsed) = T::parse(&tape.row(&rec), &tape.opts) else {
+            continue;
+        };
+        if dup.contains(&key_hash(&parsed)) {
+            let id = identity(&parsed);
+            match seen.iter_mut().find(|(k, _, _)| *k == id) {
+                Some((_, _, lines)) => lines.push(line),
+                None => seen.push((id, parsed.key(), vec![line])),
+            }
+        }
+    }
+    for (_, key, lines) in seen.into_iter().filter(|(_, _, l)| l.len() > 1) {
+        let rest: Vec<String> = lines[1..].iter().map(u64::to_string).collect();
+        if run.error(format!(
+            "{name} line {}: duplicate key ({key}), also on line {}",
+            lines[0],
+            rest.join(", ")
+        )) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the schedule of every new or changed loan that has no imported schedule.
+fn generate_schedules(db: &mut Ledger<'_>, run: &mut Run) -> Result<u64> {
+    let mut n = 0;
+    for (loan_id, terms, outcome) in std::mem::take(&mut run.regenerate) {
+        if db.has_imported_schedule(&loan_id)? {
+            continue;
+        }
+        match schedule::generate(&terms) {
+            // A change outside the contract terms (say, a new officer) leaves the schedule as it is.
+            Ok(inst)
+                if outcome == Outcome::Changed && db.generated_schedule_is(&loan_id, &inst)? => {}
+            Ok(inst) => {
+                db.replace_generated_schedule(&loan_id, &inst)?;
+                n += 1;
+            }
+            Err(e) => {
+                if run.error(format!(
+                    "loans, loan_id {loan_id}: cannot generate a repayment schedule: {e} (import a schedule for it, or fix the contract)"
+                )) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(n)
+}
