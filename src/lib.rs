@@ -18,6 +18,7 @@ pub mod ops;
 pub mod output;
 pub mod pii;
 pub mod records;
+pub mod restructure;
 pub mod rulefile;
 pub mod schedule;
 #[doc(hidden)]
