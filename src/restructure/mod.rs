@@ -59,6 +59,7 @@
 //!   holiday interest capitalised); less is an error stating both sums.
 
 pub mod proposal;
+pub mod replay;
 
 use crate::dates::add_months_clamped;
 use crate::engine::Installment;
