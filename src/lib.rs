@@ -4,6 +4,7 @@
 //! derived from them for a given as-of date by pure domain modules (`schedule`, `engine`, …).
 
 pub mod buckets;
+pub mod calendar;
 pub mod cli;
 pub mod collection;
 pub mod commands;
@@ -26,6 +27,7 @@ pub mod synth;
 pub mod tape;
 #[cfg(test)]
 mod test_support;
+pub mod visits;
 
 use std::ffi::OsString;
 
