@@ -46,11 +46,11 @@ fi
 mkdir -p "$OUT" "$LOGS"
 
 echo "== build (release)" >&2
-cargo build --release --examples --bins
+cargo build --release --examples --bins --features synth
 
 # ---------------------------------------------------------------------------------------------
 # Tape: reuse it only if the marker matches these arguments and this generator.
-gen_hash="$(sha256sum examples/gen_tape.rs | cut -d' ' -f1)"
+gen_hash="$(cat examples/gen_tape.rs src/synth.rs | sha256sum | cut -d' ' -f1)"
 marker="loans=$N seed=$SEED as_of=$AS_OF gen_tape=$gen_hash"
 if [[ -f "$TAPE/.done" && "$(cat "$TAPE/.done")" == "$marker" ]]; then
     echo "== tape: reusing $TAPE" >&2

@@ -39,17 +39,102 @@ use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-/// Channels a follow-up may use.
-pub const CHANNELS: &[&str] = &["phone", "sms", "visit", "letter", "legal"];
-/// Outcomes a follow-up may record.
-pub const OUTCOMES: &[&str] = &[
-    "no_answer",
-    "contacted",
-    "promise_to_pay",
-    "refused",
-    "paid",
-    "other",
-];
+/// How a follow-up reached (or tried to reach) the borrower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Phone,
+    Sms,
+    Visit,
+    Letter,
+    Legal,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 5] = [
+        Channel::Phone,
+        Channel::Sms,
+        Channel::Visit,
+        Channel::Letter,
+        Channel::Legal,
+    ];
+
+    /// The name in the tape, the ledger and the ladder.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Phone => "phone",
+            Channel::Sms => "sms",
+            Channel::Visit => "visit",
+            Channel::Letter => "letter",
+            Channel::Legal => "legal",
+        }
+    }
+
+    /// A name (any case) or its Chinese alias (电话, 短信, 上门, 走访, 信函, 诉讼).
+    pub fn parse(s: &str) -> Option<Channel> {
+        let s = s.to_ascii_lowercase();
+        Channel::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .or(match s.as_str() {
+                "电话" => Some(Channel::Phone),
+                "短信" => Some(Channel::Sms),
+                "上门" | "走访" => Some(Channel::Visit),
+                "信函" => Some(Channel::Letter),
+                "诉讼" => Some(Channel::Legal),
+                _ => None,
+            })
+    }
+
+    /// The names, for messages: `phone, sms, visit, letter, legal`.
+    pub fn names() -> String {
+        Channel::ALL.map(Channel::as_str).join(", ")
+    }
+}
+
+/// What a follow-up achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    NoAnswer,
+    Contacted,
+    PromiseToPay,
+    Refused,
+    Paid,
+    Other,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::NoAnswer,
+        Outcome::Contacted,
+        Outcome::PromiseToPay,
+        Outcome::Refused,
+        Outcome::Paid,
+        Outcome::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Contacted => "contacted",
+            Outcome::PromiseToPay => "promise_to_pay",
+            Outcome::Refused => "refused",
+            Outcome::Paid => "paid",
+            Outcome::Other => "other",
+        }
+    }
+
+    /// A name, any case.
+    pub fn parse(s: &str) -> Option<Outcome> {
+        let s = s.to_ascii_lowercase();
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The names, for messages.
+    pub fn names() -> String {
+        Outcome::ALL.map(Outcome::as_str).join(", ")
+    }
+}
+
 /// Days allowed after reaching a step before a missing required channel is
 /// a breach, unless the step sets `channel_within_days`.
 pub const DEFAULT_CHANNEL_ALLOWANCE_DAYS: u32 = 14;
@@ -102,32 +187,9 @@ pub struct LadderFile {
 }
 
 impl Default for Ladder {
+    /// [`DEFAULT_LADDER_TOML`] (a unit test checks that it is valid).
     fn default() -> Self {
-        Ladder::from_toml(DEFAULT_LADDER_TOML).unwrap_or_else(|_| Ladder {
-            steps: vec![
-                Step {
-                    from_dpd: 1,
-                    action: "sms_phone_reminder".into(),
-                    contact_within_days: Some(7),
-                    require_channel: None,
-                    channel_within_days: None,
-                },
-                Step {
-                    from_dpd: 31,
-                    action: "collection_notice_and_visit".into(),
-                    contact_within_days: None,
-                    require_channel: Some("visit".into()),
-                    channel_within_days: None,
-                },
-                Step {
-                    from_dpd: 91,
-                    action: "legal_review_asset_preservation".into(),
-                    contact_within_days: None,
-                    require_channel: None,
-                    channel_within_days: None,
-                },
-            ],
-        })
+        Ladder::from_toml(DEFAULT_LADDER_TOML).expect("the compiled-in ladder is valid")
     }
 }
 
@@ -159,13 +221,16 @@ impl Ladder {
                 ));
             }
             if let Some(c) = &mut s.require_channel {
-                *c = c.trim().to_ascii_lowercase();
-                if !CHANNELS.contains(&c.as_str()) {
-                    return Err(format!(
-                        "step {n} ({}): unknown require_channel {c:?} (expected one of {})",
-                        s.action,
-                        CHANNELS.join(", ")
-                    ));
+                match Channel::parse(c.trim()) {
+                    Some(ch) => *c = ch.as_str().to_string(),
+                    None => {
+                        return Err(format!(
+                            "step {n} ({}): unknown require_channel {:?} (expected one of {})",
+                            s.action,
+                            c.trim().to_ascii_lowercase(),
+                            Channel::names()
+                        ))
+                    }
                 }
             }
         }
@@ -196,50 +261,10 @@ impl Ladder {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Followup {
     pub contact_date: NaiveDate,
-    /// phone|sms|visit|letter|legal
-    pub channel: String,
-    /// no_answer|contacted|promise_to_pay|refused|paid|other
-    pub outcome: String,
+    pub channel: Channel,
+    pub outcome: Outcome,
     pub promise_date: Option<NaiveDate>,
     pub promise_amount: Option<Decimal>,
-}
-
-impl Followup {
-    /// Checks channel and outcome against [`CHANNELS`] / [`OUTCOMES`] and
-    /// that a promise_to_pay has a promise date.
-    pub fn validate(&self) -> Result<(), String> {
-        if !CHANNELS.contains(&norm(&self.channel).as_str()) {
-            return Err(format!(
-                "unknown channel {:?} (expected one of {})",
-                self.channel,
-                CHANNELS.join(", ")
-            ));
-        }
-        let outcome = norm(&self.outcome);
-        if !OUTCOMES.contains(&outcome.as_str()) {
-            return Err(format!(
-                "unknown outcome {:?} (expected one of {})",
-                self.outcome,
-                OUTCOMES.join(", ")
-            ));
-        }
-        if outcome == "promise_to_pay" && self.promise_date.is_none() {
-            return Err("promise_to_pay needs a promise date".to_string());
-        }
-        if let (Some(p), true) = (self.promise_date, outcome == "promise_to_pay") {
-            if p < self.contact_date {
-                return Err(format!(
-                    "promise date {p} is before the contact date {}",
-                    self.contact_date
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-fn norm(s: &str) -> String {
-    s.trim().to_ascii_lowercase()
 }
 
 /// What to do next on an overdue loan, and whether the ladder's service
@@ -267,7 +292,7 @@ pub fn next_action(
     for f in followups.iter().filter(|f| f.contact_date <= as_of) {
         if out.last_contact.is_none_or(|d| f.contact_date >= d) {
             out.last_contact = Some(f.contact_date);
-            out.last_contact_channel = Some(norm(&f.channel));
+            out.last_contact_channel = Some(f.channel.as_str().to_string());
         }
     }
     let step = match ladder.step_for(dpd) {
@@ -311,7 +336,7 @@ pub fn next_action(
                 let done = followups.iter().any(|f| {
                     f.contact_date >= reached
                         && f.contact_date <= as_of
-                        && norm(&f.channel) == norm(ch)
+                        && f.channel.as_str() == ch.as_str()
                 });
                 if as_of > deadline && !done {
                     reasons.push(format!(
@@ -378,7 +403,7 @@ pub fn promises(
 ) -> Vec<PromiseStatus> {
     followups
         .iter()
-        .filter(|f| f.contact_date <= as_of && norm(&f.outcome) == "promise_to_pay")
+        .filter(|f| f.contact_date <= as_of && f.outcome == Outcome::PromiseToPay)
         .filter_map(|f| {
             let pd = f.promise_date?;
             let paid = payments
@@ -434,8 +459,8 @@ mod tests {
     fn fu(on: &str, channel: &str, outcome: &str) -> Followup {
         Followup {
             contact_date: d(on),
-            channel: channel.into(),
-            outcome: outcome.into(),
+            channel: Channel::parse(channel).unwrap(),
+            outcome: Outcome::parse(outcome).unwrap(),
             promise_date: None,
             promise_amount: None,
         }
@@ -723,22 +748,16 @@ mod tests {
     }
 
     #[test]
-    fn followup_validation() {
-        assert!(fu("2024-01-01", "Visit", "contacted").validate().is_ok());
-        assert!(fu("2024-01-01", "fax", "contacted")
-            .validate()
-            .unwrap_err()
-            .contains("channel"));
-        assert!(fu("2024-01-01", "sms", "maybe")
-            .validate()
-            .unwrap_err()
-            .contains("outcome"));
-        assert!(fu("2024-01-01", "sms", "promise_to_pay")
-            .validate()
-            .is_err());
-        assert!(promise("2024-01-05", "2024-01-01", None)
-            .validate()
-            .is_err());
-        assert!(promise("2024-01-01", "2024-01-05", None).validate().is_ok());
+    fn channel_and_outcome_names_round_trip() {
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(&c.as_str().to_uppercase()), Some(c));
+        }
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(Channel::parse("走访"), Some(Channel::Visit));
+        assert_eq!(Channel::parse("fax"), None);
+        assert_eq!(Outcome::parse("maybe"), None);
+        assert_eq!(Channel::names(), "phone, sms, visit, letter, legal");
     }
 }

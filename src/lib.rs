@@ -22,6 +22,7 @@ pub mod records;
 pub mod restructure;
 pub mod rulefile;
 pub mod schedule;
+#[cfg(feature = "synth")]
 #[doc(hidden)]
 pub mod synth;
 pub mod tape;

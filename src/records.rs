@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::collection::{Channel, Outcome};
 use crate::dates;
 use crate::money;
 use crate::schedule::{Frequency, Method};
@@ -628,9 +629,9 @@ pub struct FollowupRecord {
     pub followup_id: String,
     pub loan_id: String,
     pub contact_date: NaiveDate,
-    pub channel: &'static str,
+    pub channel: Channel,
     pub officer: String,
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub promise_date: Option<NaiveDate>,
     pub promise_amount: Option<Decimal>,
     pub note: String,
@@ -650,9 +651,9 @@ impl FollowupRecord {
         for part in [
             self.loan_id.as_str(),
             contact_date.as_str(),
-            self.channel,
+            self.channel.as_str(),
             self.officer.as_str(),
-            self.outcome,
+            self.outcome.as_str(),
             promise_date.as_str(),
             promise_amount.as_str(),
             self.note.as_str(),
@@ -668,44 +669,17 @@ impl FollowupRecord {
 pub fn parse_followup(row: &dyn Row, opts: &ParseOptions) -> Res<FollowupRecord> {
     let loan_id = key(row, "loan_id")?;
     let contact_date = date(row, "contact_date", opts)?;
-    let channel = one_of(
-        row,
-        "channel",
-        &[
-            ("phone", "phone"),
-            ("电话", "phone"),
-            ("sms", "sms"),
-            ("短信", "sms"),
-            ("visit", "visit"),
-            ("上门", "visit"),
-            ("走访", "visit"),
-            ("letter", "letter"),
-            ("信函", "letter"),
-            ("legal", "legal"),
-            ("诉讼", "legal"),
-        ],
-        "phone, sms, visit, letter, legal",
-    )?;
+    let channel = Channel::parse(&row.get("channel"))
+        .ok_or_else(|| err("channel", format!("is not one of {}", Channel::names())))?;
     let officer = text(row, "officer", MAX_TEXT)?;
-    let outcome = one_of(
-        row,
-        "outcome",
-        &[
-            ("no_answer", "no_answer"),
-            ("contacted", "contacted"),
-            ("promise_to_pay", "promise_to_pay"),
-            ("refused", "refused"),
-            ("paid", "paid"),
-            ("other", "other"),
-        ],
-        "no_answer, contacted, promise_to_pay, refused, paid, other",
-    )?;
+    let outcome = Outcome::parse(&row.get("outcome"))
+        .ok_or_else(|| err("outcome", format!("is not one of {}", Outcome::names())))?;
     let promise_date = opt_date(row, "promise_date", opts)?;
     let promise_amount = match opt_amount(row, "promise_amount")? {
         Some(a) => Some(positive("promise_amount", a)?),
         None => None,
     };
-    if outcome == "promise_to_pay" && promise_date.is_none() {
+    if outcome == Outcome::PromiseToPay && promise_date.is_none() {
         return Err(err(
             "promise_date",
             "is empty; a promise_to_pay needs the promised date",
@@ -872,5 +846,40 @@ mod tests {
         assert_ne!(a.followup_id, b.followup_id);
         assert_eq!(a.followup_id.len(), 32);
         assert_eq!(a.followup_id, a.content_id());
+    }
+
+    /// The importer's rule (there is no other): a promise dated before its contact is refused,
+    /// whatever the outcome, and a promise_to_pay needs its date.
+    #[test]
+    fn a_promise_before_the_contact_is_refused_for_any_outcome() {
+        let mk = |outcome: &'static str, promise_date: &'static str| {
+            MapRow(
+                [
+                    ("loan_id", "L1"),
+                    ("contact_date", "2026-03-05"),
+                    ("channel", "电话"),
+                    ("outcome", outcome),
+                    ("promise_date", promise_date),
+                ]
+                .into_iter()
+                .collect(),
+            )
+        };
+        let o = ParseOptions::default();
+        for outcome in ["promise_to_pay", "contacted", "other"] {
+            let e = parse_followup(&mk(outcome, "2026-03-04"), &o).unwrap_err();
+            assert_eq!(e.column, "promise_date", "{outcome}");
+            assert!(e.expected.contains("before contact_date"), "{e:?}");
+            assert!(
+                parse_followup(&mk(outcome, "2026-03-05"), &o).is_ok(),
+                "{outcome}"
+            );
+        }
+        let e = parse_followup(&mk("promise_to_pay", ""), &o).unwrap_err();
+        assert_eq!(e.column, "promise_date");
+        let f = parse_followup(&mk("Contacted", ""), &o).unwrap();
+        assert_eq!((f.channel, f.outcome), (Channel::Phone, Outcome::Contacted));
+        let e = parse_followup(&mk("maybe", ""), &o).unwrap_err();
+        assert_eq!(e.column, "outcome");
     }
 }

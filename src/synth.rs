@@ -1,7 +1,7 @@
 //! Deterministic synthetic loan tapes for benchmarks and the smoke test (examples/gen_tape.rs).
 //!
 //! ```text
-//! cargo run --release --example gen_tape -- --loans 1000000 --seed 7 --as-of 2026-06-30 OUT/
+//! cargo run --release --features synth --example gen_tape -- --loans 1000000 --seed 7 --as-of 2026-06-30 OUT/
 //! ```
 //!
 //! Writes the four files of the import contract into OUT/ (created if missing): `loans.csv`,
@@ -47,11 +47,11 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::collection::{Channel, Outcome};
 use crate::money;
 use crate::records::{self, Kind, ParseOptions, Row};
 use crate::schedule::{generate, Frequency, Method, Terms};
 use chrono::{Datelike, Months, NaiveDate};
-use rust_decimal::Decimal;
 
 pub const USAGE: &str = "usage: gen_tape [--loans N] [--seed S] [--as-of YYYY-MM-DD] OUT_DIR
   --loans N       number of loans (default 1000)
@@ -537,14 +537,6 @@ fn iso(day: i32) -> String {
     String::from_utf8(b).expect("ascii")
 }
 
-fn fen_of(d: Decimal) -> i64 {
-    if d.scale() == 2 {
-        i64::try_from(d.mantissa()).expect("amount fits in i64")
-    } else {
-        money::to_fen(d).expect("amount fits in i64")
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Output files.
 
@@ -739,8 +731,8 @@ struct Pay {
 #[derive(Clone, Copy)]
 struct Followup {
     day: i32,
-    channel: &'static str,
-    outcome: &'static str,
+    channel: Channel,
+    outcome: Outcome,
     promise: Option<(i32, i64)>,
     note: &'static str,
 }
@@ -803,19 +795,19 @@ impl Sim<'_> {
     fn followup(
         &mut self,
         day: i32,
-        channel: &'static str,
-        outcome: &'static str,
+        channel: Channel,
+        outcome: Outcome,
         promise: Option<(i32, i64)>,
     ) {
         let note = match (channel, outcome) {
-            (_, "promise_to_pay") => self.rng.pick(NOTES_PROMISE),
-            ("sms", _) => self.rng.pick(NOTES_SMS),
-            ("visit", "refused") => self.rng.pick(NOTES_REFUSED),
-            ("visit", _) => self.rng.pick(NOTES_VISIT),
-            ("letter", _) => self.rng.pick(NOTES_LETTER),
-            ("legal", _) => self.rng.pick(NOTES_LEGAL),
-            (_, "no_answer") => self.rng.pick(NOTES_NO_ANSWER),
-            (_, "refused") => self.rng.pick(NOTES_REFUSED),
+            (_, Outcome::PromiseToPay) => self.rng.pick(NOTES_PROMISE),
+            (Channel::Sms, _) => self.rng.pick(NOTES_SMS),
+            (Channel::Visit, Outcome::Refused) => self.rng.pick(NOTES_REFUSED),
+            (Channel::Visit, _) => self.rng.pick(NOTES_VISIT),
+            (Channel::Letter, _) => self.rng.pick(NOTES_LETTER),
+            (Channel::Legal, _) => self.rng.pick(NOTES_LEGAL),
+            (_, Outcome::NoAnswer) => self.rng.pick(NOTES_NO_ANSWER),
+            (_, Outcome::Refused) => self.rng.pick(NOTES_REFUSED),
             _ => self.rng.pick(NOTES_CONTACTED),
         };
         self.fus.push(Followup {
@@ -868,11 +860,16 @@ impl Sim<'_> {
                         } else {
                             (paid - self.rng.range(1, 5) as i32).max(contact)
                         };
-                        self.followup(contact, "phone", "promise_to_pay", Some((promised, amount)));
+                        self.followup(
+                            contact,
+                            Channel::Phone,
+                            Outcome::PromiseToPay,
+                            Some((promised, amount)),
+                        );
                     }
-                    1 => self.followup(contact, "phone", "contacted", None),
-                    2 => self.followup(contact, "phone", "no_answer", None),
-                    _ => self.followup(contact, "sms", "other", None),
+                    1 => self.followup(contact, Channel::Phone, Outcome::Contacted, None),
+                    2 => self.followup(contact, Channel::Phone, Outcome::NoAnswer, None),
+                    _ => self.followup(contact, Channel::Sms, Outcome::Other, None),
                 }
             }
         }
@@ -926,9 +923,14 @@ impl Sim<'_> {
                 let contact = due + self.rng.range(1, 3) as i32;
                 if self.rng.chance(0.7) {
                     let promised = rest_day.max(contact);
-                    self.followup(contact, "phone", "promise_to_pay", Some((promised, rest)));
+                    self.followup(
+                        contact,
+                        Channel::Phone,
+                        Outcome::PromiseToPay,
+                        Some((promised, rest)),
+                    );
                 } else {
-                    self.followup(contact, "phone", "contacted", None);
+                    self.followup(contact, Channel::Phone, Outcome::Contacted, None);
                 }
             }
         }
@@ -966,31 +968,38 @@ impl Sim<'_> {
                 .sum();
             let (channel, outcome) = if dpd < 30 {
                 if self.rng.chance(0.25) {
-                    ("sms", "other")
+                    (Channel::Sms, Outcome::Other)
                 } else {
-                    ("phone", self.phone_outcome())
+                    (Channel::Phone, self.phone_outcome())
                 }
             } else if dpd < 90 {
                 if self.rng.chance(0.25) {
                     (
-                        "visit",
-                        self.rng.pick(&["contacted", "refused", "promise_to_pay"]),
+                        Channel::Visit,
+                        self.rng.pick(&[
+                            Outcome::Contacted,
+                            Outcome::Refused,
+                            Outcome::PromiseToPay,
+                        ]),
                     )
                 } else {
-                    ("phone", self.phone_outcome())
+                    (Channel::Phone, self.phone_outcome())
                 }
             } else if dpd < 180 {
                 match self.rng.below(3) {
-                    0 => ("letter", "other"),
-                    1 => ("visit", self.rng.pick(&["contacted", "refused"])),
-                    _ => ("phone", self.phone_outcome()),
+                    0 => (Channel::Letter, Outcome::Other),
+                    1 => (
+                        Channel::Visit,
+                        self.rng.pick(&[Outcome::Contacted, Outcome::Refused]),
+                    ),
+                    _ => (Channel::Phone, self.phone_outcome()),
                 }
             } else if self.rng.chance(0.5) {
-                ("legal", "other")
+                (Channel::Legal, Outcome::Other)
             } else {
-                ("letter", "other")
+                (Channel::Letter, Outcome::Other)
             };
-            let promise = (outcome == "promise_to_pay")
+            let promise = (outcome == Outcome::PromiseToPay)
                 .then(|| (t + self.rng.range(3, 15) as i32, owed.max(1)));
             self.followup(t, channel, outcome, promise);
             count += 1;
@@ -998,9 +1007,13 @@ impl Sim<'_> {
         }
     }
 
-    fn phone_outcome(&mut self) -> &'static str {
-        ["no_answer", "promise_to_pay", "refused", "contacted"]
-            [self.rng.weighted(&[0.35, 0.3, 0.15, 0.2])]
+    fn phone_outcome(&mut self) -> Outcome {
+        [
+            Outcome::NoAnswer,
+            Outcome::PromiseToPay,
+            Outcome::Refused,
+            Outcome::Contacted,
+        ][self.rng.weighted(&[0.35, 0.3, 0.15, 0.2])]
     }
 
     fn prepay(&mut self, m: usize, n: usize) {
@@ -1260,7 +1273,8 @@ pub fn run(args: &Args) -> std::io::Result<()> {
         inst.clear();
         inst.extend(schedule.iter().map(|s| Inst {
             due: day_of(s.due_date),
-            amount: fen_of(s.principal_due) + fen_of(s.interest_due),
+            amount:
+                money::to_fen(s.principal_due + s.interest_due).expect("installments fit in fen"),
         }));
 
         // Repayments and followups.
@@ -1343,9 +1357,15 @@ pub fn run(args: &Args) -> std::io::Result<()> {
                 line.push(b',');
                 push_date(&mut line, day_of(s.due_date));
                 line.push(b',');
-                push_fen(&mut line, fen_of(s.principal_due));
+                push_fen(
+                    &mut line,
+                    money::to_fen(s.principal_due).expect("fits in fen"),
+                );
                 line.push(b',');
-                push_fen(&mut line, fen_of(s.interest_due));
+                push_fen(
+                    &mut line,
+                    money::to_fen(s.interest_due).expect("fits in fen"),
+                );
                 line.push(b'\n');
                 sched_out.row(&mut line)?;
             }
@@ -1385,11 +1405,11 @@ pub fn run(args: &Args) -> std::io::Result<()> {
             line.push(b',');
             push_date(&mut line, f.day);
             line.push(b',');
-            line.extend_from_slice(f.channel.as_bytes());
+            line.extend_from_slice(f.channel.as_str().as_bytes());
             line.push(b',');
             line.extend_from_slice(officer.as_bytes());
             line.push(b',');
-            line.extend_from_slice(f.outcome.as_bytes());
+            line.extend_from_slice(f.outcome.as_str().as_bytes());
             line.push(b',');
             if let Some((day, amount)) = f.promise {
                 push_date(&mut line, day.max(f.day));

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rusqlite::{params, Connection, Statement};
 use rust_decimal::Decimal;
 
-use crate::collection::Followup;
+use crate::collection::{Channel, Followup, Outcome};
 use crate::dates::{from_ledger, from_ledger_bytes, iso};
 use crate::db::ledger::Day;
 use crate::engine::{Installment, LoanTerms, Payment};
@@ -225,8 +225,16 @@ impl<'c> Scan<'c> {
             let amount: Option<i64> = r.get(5)?;
             Ok(Followup {
                 contact_date: date_at(r, 1, "followups", "contact_date")?,
-                channel: r.get(2)?,
-                outcome: r.get(3)?,
+                channel: Channel::parse(r.get_ref(2)?.as_str()?).ok_or_else(|| {
+                    crate::exit::data(
+                        "ledger table followups: column channel holds an unknown channel",
+                    )
+                })?,
+                outcome: Outcome::parse(r.get_ref(3)?.as_str()?).ok_or_else(|| {
+                    crate::exit::data(
+                        "ledger table followups: column outcome holds an unknown outcome",
+                    )
+                })?,
                 promise_date: opt_date_at(r, 4, "followups", "promise_date")?,
                 promise_amount: amount.map(fen),
             })
