@@ -121,6 +121,40 @@ CREATE TABLE position_runs (
     overdue     INTEGER NOT NULL
 );
 
+-- `schedule-visits`: one plan per as_of (a rerun replaces it) and its items. Later runs record
+-- what became of each item (outcome, done_on) from the follow-ups logged since.
+CREATE TABLE visit_plans (
+    as_of       TEXT PRIMARY KEY NOT NULL,
+    computed_at TEXT NOT NULL,                             -- UTC, ISO 8601
+    first_day   TEXT NOT NULL,
+    last_day    TEXT NOT NULL,
+    policy      TEXT NOT NULL,                             -- the policy TOML in effect
+    planned     INTEGER NOT NULL,
+    unplanned   INTEGER NOT NULL
+);
+
+CREATE TABLE visit_plan_items (
+    as_of       TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    date        TEXT,                                      -- NULL when unplanned
+    officer     TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('visit', 'call')),
+    borrower_id TEXT NOT NULL,
+    loans       TEXT NOT NULL,                             -- loan_ids, comma-separated
+    reason      TEXT NOT NULL,
+    priority    INTEGER NOT NULL,
+    score_parts TEXT NOT NULL,
+    earliest    TEXT NOT NULL,
+    deadline    TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('planned', 'late', 'unplanned')),
+    held_by     TEXT,
+    rollover    INTEGER NOT NULL,
+    outcome     TEXT NOT NULL DEFAULT 'open' CHECK (outcome IN ('open', 'done', 'late', 'missed')),
+    done_on     TEXT,
+    PRIMARY KEY (as_of, seq)
+) WITHOUT ROWID;
+CREATE INDEX visit_plan_items_open ON visit_plan_items (outcome, as_of);
+
 -- Views for people reading the ledger with sqlite3: amounts as exact decimal text. --------------
 
 CREATE VIEW loans_v AS

@@ -1,8 +1,9 @@
 //! Working days: weekends off by default, plus a calendar of public holidays and the swapped
 //! working days (调休) that make up for them, as TOML data.
 //!
-//! Pure: no clock, no I/O. The command reads the file and passes its text to
-//! [`Calendar::from_toml`]; errors carry the line and key, never a value from a row.
+//! Pure: no clock, no I/O. The command reads the file through [`crate::rulefile`] into a
+//! [`CalendarFile`] and validates it with [`Calendar::from_file`]; errors carry the file, line,
+//! column and key (exit 78).
 //!
 //! # Rules
 //!
@@ -18,82 +19,12 @@
 //! The example `examples/calendars/cn-2026.toml` holds the 2026 mainland calendar.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::Deserialize;
 use toml::Spanned;
 
-/// Where a TOML rules file (calendar, policy) went wrong: a 1-based line, the key when known,
-/// and what was expected. Holds no value from the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TomlError {
-    pub line: usize,
-    pub key: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for TomlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}", self.line)?;
-        if let Some(k) = &self.key {
-            write!(f, ", key {k}")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for TomlError {}
-
-/// The 1-based line of byte offset `at` in `text`.
-pub fn line_of(text: &str, at: usize) -> usize {
-    text.as_bytes()[..at.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// The first line that assigns `key` (`key =` at the start of a line, after blanks), or 1.
-pub fn line_of_key(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            let t = l.trim_start();
-            t.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-                || t.strip_prefix(&format!("\"{key}\""))
-                    .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map_or(1, |i| i + 1)
-}
-
-/// Turns a `toml` parse error into a [`TomlError`] with its line and, for unknown or missing
-/// fields, the key.
-pub fn from_toml_error(text: &str, e: &toml::de::Error) -> TomlError {
-    let line = e.span().map_or(1, |s| line_of(text, s.start));
-    let msg = e.message().to_string();
-    let key = e.span().and_then(|s| {
-        let k = text.get(s.clone())?.trim().trim_matches('"');
-        (!k.is_empty() && k.len() <= 64 && !k.contains('\n')).then(|| k.to_string())
-    });
-    // Only an unknown field names its key reliably; for a bad value the span is the value.
-    let key = if msg.starts_with("unknown field") || msg.starts_with("missing field") {
-        key.or_else(|| backticked(&msg))
-    } else {
-        None
-    };
-    TomlError {
-        line,
-        key,
-        message: msg,
-    }
-}
-
-fn backticked(msg: &str) -> Option<String> {
-    let a = msg.find('`')?;
-    let b = msg[a + 1..].find('`')?;
-    Some(msg[a + 1..a + 1 + b].to_string())
-}
+use crate::rulefile::{self, Invalid};
 
 /// Working days.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,9 +47,10 @@ impl Default for Calendar {
     }
 }
 
+/// A calendar file as written (read it with [`crate::rulefile`], then [`Calendar::from_file`]).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CalendarFile {
+pub struct CalendarFile {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -131,7 +63,7 @@ struct CalendarFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HolidayEntry {
+pub struct HolidayEntry {
     #[serde(default)]
     #[allow(dead_code)] // documentation in the file
     name: Option<String>,
@@ -145,7 +77,7 @@ struct HolidayEntry {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WorkdayEntry {
+pub struct WorkdayEntry {
     #[serde(default)]
     #[allow(dead_code)] // documentation in the file
     name: Option<String>,
@@ -166,15 +98,17 @@ fn weekday(s: &str) -> Option<Weekday> {
 }
 
 impl Calendar {
-    /// Parses and validates a calendar file.
-    pub fn from_toml(text: &str) -> Result<Calendar, TomlError> {
-        let file: CalendarFile = toml::from_str(text).map_err(|e| from_toml_error(text, &e))?;
-        let date = |s: &Spanned<String>, key: &str| -> Result<NaiveDate, TomlError> {
-            crate::dates::parse_iso(s.get_ref()).map_err(|e| TomlError {
-                line: line_of(text, s.span().start),
-                key: Some(key.to_string()),
-                message: format!("the value {e}"),
-            })
+    /// Parses and validates calendar text, naming it `origin` in errors (exit 78).
+    pub fn from_toml(origin: &str, text: &str) -> anyhow::Result<Calendar> {
+        rulefile::parse_with(origin, text, Calendar::from_file)
+    }
+
+    /// Validates a calendar file: known weekdays, real dates, ranges in order, no date both a
+    /// holiday and a workday.
+    pub fn from_file(file: CalendarFile) -> Result<Calendar, Invalid> {
+        let date = |s: &Spanned<String>| -> Result<NaiveDate, Invalid> {
+            crate::dates::parse_iso(s.get_ref())
+                .map_err(|e| Invalid::at(s.span(), format!("the value {e}")))
         };
         let mut cal = Calendar {
             name: file.name.unwrap_or_else(|| "calendar".to_string()),
@@ -183,10 +117,12 @@ impl Calendar {
         if let Some(days) = &file.weekend {
             cal.weekend.clear();
             for d in days {
-                let w = weekday(d.get_ref()).ok_or_else(|| TomlError {
-                    line: line_of(text, d.span().start),
-                    key: Some("weekend".into()),
-                    message: "expected weekday names such as \"saturday\" or \"sun\"".into(),
+                let w = weekday(d.get_ref()).ok_or_else(|| {
+                    Invalid::at(
+                        d.span(),
+                        "expected weekday names such as \"saturday\" or \"sun\"",
+                    )
+                    .key("weekend")
                 })?;
                 if !cal.weekend.contains(&w) {
                     cal.weekend.push(w);
@@ -194,33 +130,24 @@ impl Calendar {
             }
         }
         for h in &file.holiday {
-            let (from, to, at) = match (&h.date, &h.from, &h.to) {
-                (Some(d), None, None) => (date(d, "date")?, date(d, "date")?, d.span().start),
-                (None, Some(f), Some(t)) => (date(f, "from")?, date(t, "to")?, f.span().start),
+            let (from, to, span) = match (&h.date, &h.from, &h.to) {
+                (Some(d), None, None) => (date(d)?, date(d)?, d.span()),
+                (None, Some(f), Some(t)) => (date(f)?, date(t)?, t.span()),
                 (_, _, _) => {
-                    let at = h
-                        .date
-                        .as_ref()
-                        .or(h.from.as_ref())
-                        .or(h.to.as_ref())
-                        .map_or(0, |s| s.span().start);
-                    return Err(TomlError {
-                        line: if at == 0 {
-                            line_of_key(text, "[[holiday]]").max(1)
-                        } else {
-                            line_of(text, at)
-                        },
-                        key: Some("holiday".into()),
-                        message: "a [[holiday]] needs either `date` or both `from` and `to`".into(),
-                    });
+                    let at = h.date.as_ref().or(h.from.as_ref()).or(h.to.as_ref());
+                    let msg = "a [[holiday]] needs either `date` or both `from` and `to`";
+                    return Err(match at {
+                        Some(s) => Invalid::at(s.span(), msg),
+                        None => Invalid::new(msg),
+                    }
+                    .key("holiday"));
                 }
             };
             if to < from || (to - from).num_days() > 30 {
-                return Err(TomlError {
-                    line: line_of(text, at),
-                    key: Some("to".into()),
-                    message: "`to` must be on or after `from` and at most 31 days later".into(),
-                });
+                return Err(Invalid::at(
+                    span,
+                    "`to` must be on or after `from` and at most 31 days later",
+                ));
             }
             let mut d = from;
             while d <= to {
@@ -229,13 +156,12 @@ impl Calendar {
             }
         }
         for w in &file.workday {
-            let d = date(&w.date, "date")?;
+            let d = date(&w.date)?;
             if cal.holidays.contains(&d) {
-                return Err(TomlError {
-                    line: line_of(text, w.date.span().start),
-                    key: Some("date".into()),
-                    message: "this date is also listed as a holiday".into(),
-                });
+                return Err(Invalid::at(
+                    w.date.span(),
+                    "this date is also listed as a holiday",
+                ));
             }
             cal.workdays.insert(d);
         }
@@ -322,7 +248,7 @@ mod tests {
 
     #[test]
     fn cn_2026_holidays_and_tiaoxiu() {
-        let c = Calendar::from_toml(CN_2026).unwrap();
+        let c = Calendar::from_toml("cn-2026.toml", CN_2026).unwrap();
         // 元旦: Thu 1 – Sat 3 off, Sun 4 worked.
         for s in ["2026-01-01", "2026-01-02", "2026-01-03"] {
             assert!(!c.is_working_day(d(s)), "{s}");
@@ -372,6 +298,7 @@ mod tests {
     #[test]
     fn custom_weekend_and_ranges() {
         let c = Calendar::from_toml(
+            "t.toml",
             "weekend = [\"sun\"]\n[[holiday]]\ndate = \"2026-03-10\"\n[[holiday]]\nfrom = \"2026-03-12\"\nto = \"2026-03-13\"\n",
         )
         .unwrap();
@@ -381,9 +308,10 @@ mod tests {
         assert!(c.is_working_day(d("2026-03-11")));
         assert!(!c.is_working_day(d("2026-03-12")));
         assert!(!c.is_working_day(d("2026-03-13")));
-        let all = Calendar::from_toml("weekend = []").unwrap();
+        let all = Calendar::from_toml("t.toml", "weekend = []").unwrap();
         assert!(all.is_working_day(d("2026-03-08")));
         let none = Calendar::from_toml(
+            "t.toml",
             "weekend = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]",
         )
         .unwrap();
@@ -393,71 +321,54 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_key() {
-        let cases: &[(&str, usize, Option<&str>, &str)] = &[
+        let cases: &[(&str, &str, &str)] = &[
             (
                 "name = \"x\"\ncolour = 1\n",
-                2,
-                Some("colour"),
+                "line 2, column 1, key colour",
                 "unknown field",
             ),
             (
                 "[[holiday]]\nname = \"a\"\ndate = \"2026-02-30\"\n",
-                3,
-                Some("date"),
+                "line 3, column 8, key holiday.date",
                 "not a real date",
             ),
             (
                 "[[workday]]\ndate = \"2026/01/04\"\n",
-                2,
-                Some("date"),
+                "line 2, column 8, key workday.date",
                 "YYYY-MM-DD",
             ),
             (
                 "[[holiday]]\nfrom = \"2026-02-10\"\nto = \"2026-02-01\"\n",
-                2,
-                Some("to"),
+                "line 3, column 6, key holiday.to",
                 "on or after",
             ),
             (
                 "[[holiday]]\nfrom = \"2026-02-10\"\n",
-                2,
-                Some("holiday"),
+                "line 2, column 8, key holiday",
                 "both `from` and `to`",
             ),
             (
                 "\n[[holiday]]\ndate = \"2026-01-01\"\n[[workday]]\ndate = \"2026-01-01\"\n",
-                5,
-                Some("date"),
+                "line 5, column 8, key workday.date",
                 "also listed as a holiday",
             ),
             (
                 "weekend = [\"caturday\"]\n",
-                1,
-                Some("weekend"),
+                "line 1, column 12, key weekend",
                 "weekday names",
             ),
-            ("[[workday]]\nname = \"x\"\n", 1, None, "missing field"),
-            ("a = [\n", 2, None, ""),
+            (
+                "[[workday]]\nname = \"x\"\n",
+                "cal.toml line 1",
+                "missing field",
+            ),
+            ("a = [\n", "cal.toml line 2", ""),
         ];
-        for &(text, line, key, want) in cases {
-            let e = Calendar::from_toml(text).unwrap_err();
-            assert_eq!(e.line, line, "{text:?}: {e}");
-            if key.is_some() {
-                assert_eq!(e.key.as_deref(), key, "{text:?}: {e}");
-            }
-            assert!(e.to_string().contains(want), "{text:?}: {e}");
+        for &(text, place, want) in cases {
+            let e = format!("{:#}", Calendar::from_toml("cal.toml", text).unwrap_err());
+            assert!(e.starts_with("cal.toml "), "{text:?}: {e}");
+            assert!(e.contains(place), "{text:?}: {e}");
+            assert!(e.contains(want), "{text:?}: {e}");
         }
-    }
-
-    #[test]
-    fn line_helpers() {
-        assert_eq!(line_of("a\nb\nc", 0), 1);
-        assert_eq!(line_of("a\nb\nc", 2), 2);
-        assert_eq!(line_of("a\nb\nc", 99), 3);
-        assert_eq!(
-            line_of_key("x = 1\n  visits_per_day = 0\n", "visits_per_day"),
-            2
-        );
-        assert_eq!(line_of_key("x = 1\n", "nope"), 1);
     }
 }

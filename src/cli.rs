@@ -98,8 +98,13 @@ pub enum Command {
     Import(ImportArgs),
     /// Five-tier (五级分类) and IFRS 9 stage classification (not built yet).
     Classify(PendingArgs),
-    /// Risk-ranked visit and call plans for officers (not built yet).
-    ScheduleVisits(PendingArgs),
+    /// Risk-ranked visit and call plans per officer over working days, within capacity and the
+    /// conduct rules; saved in the ledger (a rerun for the same --as-of replaces it).
+    ///
+    /// Examples: daihou schedule-visits --as-of 2026-03-02 --days 5;
+    /// daihou schedule-visits --as-of 2026-02-13 --days 10 --calendar examples/calendars/cn-2026.toml
+    /// --ics visits.ics --sheets sheets/; daihou schedule-visits --print-policy > policy.toml
+    ScheduleVisits(ScheduleVisitsArgs),
     /// Loans overdue as of a date: days past due, arrears, penalty interest, next collection action.
     Overdue(OverdueArgs),
     /// Portfolio, migration and vintage reports (not built yet).
@@ -250,6 +255,52 @@ pub enum Every {
     MonthEnd,
     Week,
     Day,
+}
+
+/// Options of `schedule-visits`.
+#[derive(Debug, Args)]
+pub struct ScheduleVisitsArgs {
+    /// Working days to plan, from --as-of (or --from) on [default: 10].
+    #[arg(long, value_name = "N", conflicts_with = "to",
+          value_parser = clap::value_parser!(u32).range(1..=260))]
+    pub days: Option<u32>,
+
+    /// First day of the plan (default: --as-of); with --to instead of --days.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+
+    /// Last day of the plan (the working days in --from … --to are planned).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+
+    /// A visit policy (TOML) replacing some or all of the built-in one (see --print-policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// Print the policy in effect (the built-in one, or --policy) and exit.
+    #[arg(long)]
+    pub print_policy: bool,
+
+    /// Holidays and make-up working days (调休), TOML; weekends are off without it.
+    /// Example: examples/calendars/cn-2026.toml.
+    #[arg(long, value_name = "FILE")]
+    pub calendar: Option<PathBuf>,
+
+    /// A collection ladder (TOML) replacing the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub ladder: Option<PathBuf>,
+
+    /// Also write the planned visits as an iCalendar file (RFC 5545).
+    #[arg(long, value_name = "FILE")]
+    pub ics: Option<PathBuf>,
+
+    /// Also write one Markdown day sheet per officer and day into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub sheets: Option<PathBuf>,
+
+    /// Plan and print, save nothing (the transaction is rolled back).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// A subcommand that is planned but not built yet.

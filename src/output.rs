@@ -192,6 +192,20 @@ pub fn emit(ctx: &Ctx, report: &Report) -> Result<()> {
     }
 }
 
+/// Writes plain text (e.g. a printed policy) to `-o FILE` or stdout, whatever the format.
+pub fn write_text(ctx: &Ctx, text: &str) -> Result<()> {
+    match &ctx.output {
+        Some(path) => write_atomically(path, |w| Ok(w.write_all(text.as_bytes())?)),
+        None => {
+            let stdout = io::stdout();
+            let mut w = BufWriter::new(stdout.lock());
+            w.write_all(text.as_bytes())?;
+            w.flush()?;
+            Ok(())
+        }
+    }
+}
+
 /// Writes through `FILE.tmp` and renames it over `FILE` only when everything was written.
 pub fn write_atomically(path: &Path, f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let mut tmp_name = path.as_os_str().to_owned();

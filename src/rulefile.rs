@@ -76,6 +76,13 @@ pub fn load_with<T, U>(path: &Path, validate: impl FnOnce(T) -> Result<U, Invali
 where
     T: DeserializeOwned,
 {
+    let (shown, text) = read(path)?;
+    parse_with(&shown, &text, validate)
+}
+
+/// Reads the rules file at `path` as UTF-8 text: (the name to show in errors, the text). For a
+/// validation that needs the text itself (to place a key), pass both to [`parse_with`].
+pub fn read(path: &Path) -> Result<(String, String)> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => exit::no_input(format!("{shown}: no such file")),
@@ -91,7 +98,7 @@ where
             "{shown} line {line}, column {col}: not UTF-8 text (a TOML file must be UTF-8)"
         ))
     })?;
-    parse_with(&shown, &text, validate)
+    Ok((shown, text))
 }
 
 /// Deserialises `text`, naming it `origin` in errors (78 when invalid).

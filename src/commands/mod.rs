@@ -2,6 +2,7 @@
 
 pub mod import;
 pub mod overdue;
+pub mod schedule_visits;
 
 use anyhow::Result;
 
@@ -14,7 +15,7 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
         Command::Import(a) => import::run(ctx, a),
         Command::Overdue(a) => overdue::run(ctx, a),
         Command::Classify(_) => Err(not_built("classify")),
-        Command::ScheduleVisits(_) => Err(not_built("schedule-visits")),
+        Command::ScheduleVisits(a) => schedule_visits::run(ctx, a),
         Command::Report(_) => Err(not_built("report")),
     }
 }

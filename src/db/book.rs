@@ -17,6 +17,7 @@ use crate::money::from_fen as fen;
 #[derive(Clone, Debug, Default)]
 pub struct LoanInfo {
     pub loan_id: String,
+    pub borrower_id: String,
     pub borrower_name: String,
     pub borrower_type: String,
     pub phone: String,
@@ -184,7 +185,7 @@ impl<'c> Scan<'c> {
         Ok(Scan {
             loans: c.prepare(&format!(
                 "SELECT loan_id, principal, annual_rate, origination_date, borrower_name, borrower_type, phone, \
-                 region, branch, officer, product, currency FROM loans WHERE {cond} ORDER BY loan_id"
+                 region, branch, officer, product, currency, borrower_id FROM loans WHERE {cond} ORDER BY loan_id"
             ))?,
             schedule: c.prepare(&format!(
                 "SELECT loan_id, installment_no, due_date, principal_due, interest_due, fee_due \
@@ -272,6 +273,7 @@ impl<'c> Scan<'c> {
                 officer: r.get(9)?,
                 product: r.get(10)?,
                 currency: r.get(11)?,
+                borrower_id: r.get(12)?,
                 loan_id,
             };
             sched.take(&book.info.loan_id, &mut book.installments)?;

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use crate::exit;
 
 /// The schema version `schema.sql` describes.
-pub const CURRENT: i64 = 2;
+pub const CURRENT: i64 = 3;
 
 /// Upgrade steps: `STEPS[i]` takes a ledger from version i+1 to i+2.
 pub const STEPS: &[&str] = &[
@@ -52,6 +52,39 @@ pub const STEPS: &[&str] = &[
         as_of TEXT PRIMARY KEY NOT NULL, computed_at TEXT NOT NULL, conventions TEXT NOT NULL,
         loans INTEGER NOT NULL, overdue INTEGER NOT NULL
     );",
+    // 2 → 3: saved visit plans (schedule-visits).
+    "CREATE TABLE visit_plans (
+    as_of       TEXT PRIMARY KEY NOT NULL,
+    computed_at TEXT NOT NULL,                             -- UTC, ISO 8601
+    first_day   TEXT NOT NULL,
+    last_day    TEXT NOT NULL,
+    policy      TEXT NOT NULL,                             -- the policy TOML in effect
+    planned     INTEGER NOT NULL,
+    unplanned   INTEGER NOT NULL
+);
+
+CREATE TABLE visit_plan_items (
+    as_of       TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    date        TEXT,                                      -- NULL when unplanned
+    officer     TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('visit', 'call')),
+    borrower_id TEXT NOT NULL,
+    loans       TEXT NOT NULL,                             -- loan_ids, comma-separated
+    reason      TEXT NOT NULL,
+    priority    INTEGER NOT NULL,
+    score_parts TEXT NOT NULL,
+    earliest    TEXT NOT NULL,
+    deadline    TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('planned', 'late', 'unplanned')),
+    held_by     TEXT,
+    rollover    INTEGER NOT NULL,
+    outcome     TEXT NOT NULL DEFAULT 'open' CHECK (outcome IN ('open', 'done', 'late', 'missed')),
+    done_on     TEXT,
+    PRIMARY KEY (as_of, seq)
+) WITHOUT ROWID;
+CREATE INDEX visit_plan_items_open ON visit_plan_items (outcome, as_of);
+",
 ];
 
 /// Creates the schema in an empty database or upgrades an older one.

@@ -3,3 +3,4 @@
 //! the work (open, read, call the domain, write in one transaction) but no SQL and no rules.
 
 pub mod import;
+pub mod visits;

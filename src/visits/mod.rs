@@ -975,9 +975,9 @@ fn place<'a>(
 pub enum Outcome {
     /// Not due yet and not done.
     Open,
-    /// Done on or before its deadline, on that day.
+    /// Done by its deadline or planned day, on that day.
     Done(NaiveDate),
-    /// Done after its deadline.
+    /// Done after both its deadline and its planned day.
     Late(NaiveDate),
     /// Its planned day (or, unplanned, its deadline) passed with nothing logged.
     Missed,
@@ -995,7 +995,9 @@ impl Outcome {
 }
 
 /// Closes an item of a plan made on `plan_as_of`: the first matching contact (a visit for a
-/// visit, a phone call for a call) logged on or after `plan_as_of` and on or before `now`.
+/// visit, a phone call for a call) logged on or after `plan_as_of` and on or before `now`. It
+/// is on time when made by the deadline or by the day it was planned for (an item planned late
+/// and done as planned was done); later, it is late.
 pub fn close(
     kind: Kind,
     date: Option<NaiveDate>,
@@ -1009,8 +1011,9 @@ pub fn close(
         .filter(|c| c.matches(kind) && c.date >= plan_as_of && c.date <= now)
         .map(|c| c.date)
         .min();
+    let due = date.map_or(deadline, |d| d.max(deadline));
     match done {
-        Some(x) if x <= deadline => Outcome::Done(x),
+        Some(x) if x <= due => Outcome::Done(x),
         Some(x) => Outcome::Late(x),
         None if date.unwrap_or(deadline) < now => Outcome::Missed,
         None => Outcome::Open,

@@ -1,14 +1,14 @@
 //! The visit and call policy: frequencies, windows, capacities, conduct limits and priority
 //! weights, as TOML with a compiled-in default ([`DEFAULT_POLICY_TOML`], `--print-policy`).
 //! A policy file may set only some keys; the others keep their defaults. Unknown keys,
-//! impossible values and zero capacities are errors with the line and key.
+//! impossible values and zero capacities are errors with the file, line and key (exit 78).
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveTime;
 use serde::Deserialize;
 
-use crate::calendar::{from_toml_error, line_of_key, TomlError};
+use crate::rulefile::{self, Invalid};
 
 use super::{Grade, Segment};
 
@@ -249,13 +249,19 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Parses and validates a policy file; keys it leaves out keep their defaults.
-    pub fn from_toml(text: &str) -> Result<Policy, TomlError> {
-        let p: Policy = toml::from_str(text).map_err(|e| from_toml_error(text, &e))?;
-        let err = |key: &str, message: String| TomlError {
-            line: line_of_key(text, key),
-            key: Some(key.to_string()),
-            message,
+    /// Parses and validates policy text, naming it `origin` in errors (exit 78); keys it leaves
+    /// out keep their defaults.
+    pub fn from_toml(origin: &str, text: &str) -> anyhow::Result<Policy> {
+        rulefile::parse_with(origin, text, |p: Policy| p.validate(text))
+    }
+
+    /// Checks what serde cannot: known grades and segments, frequencies of 1..=120 months,
+    /// capacities and caps of at least 1, times of day. `text` locates the key.
+    pub fn validate(self, text: &str) -> Result<Policy, Invalid> {
+        let p = self;
+        let err = |key: &str, message: String| match key_span(text, key) {
+            Some(span) => Invalid::at(span, message),
+            None => Invalid::new(message).key(key),
         };
         for (key, map) in [
             (
@@ -305,12 +311,10 @@ impl Policy {
                 return Err(err(k, "must be at least 1".to_string()));
             }
         }
-        for k in ["no_contact_from", "no_contact_until"] {
-            let v = if k == "no_contact_from" {
-                &p.conduct.no_contact_from
-            } else {
-                &p.conduct.no_contact_until
-            };
+        for (k, v) in [
+            ("no_contact_from", &p.conduct.no_contact_from),
+            ("no_contact_until", &p.conduct.no_contact_until),
+        ] {
             if NaiveTime::parse_from_str(v, "%H:%M").is_err() {
                 return Err(err(k, "expected a time of day as HH:MM".to_string()));
             }
@@ -322,6 +326,22 @@ impl Policy {
     }
 }
 
+/// The byte range of `key` where a line assigns it (`key = …`, after blanks), if any.
+fn key_span(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let lead = line.len() - line.trim_start().len();
+        let rest = &line[lead..];
+        if let Some(after) = rest.strip_prefix(key) {
+            if after.trim_start().starts_with('=') {
+                return Some(at + lead..at + lead + key.len());
+            }
+        }
+        at += line.len();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,21 +349,21 @@ mod tests {
     #[test]
     fn default_text_is_the_default() {
         assert_eq!(
-            Policy::from_toml(DEFAULT_POLICY_TOML).unwrap(),
+            Policy::from_toml("built-in", DEFAULT_POLICY_TOML).unwrap(),
             Policy::default()
         );
-        assert_eq!(Policy::from_toml("").unwrap(), Policy::default());
+        assert_eq!(Policy::from_toml("p.toml", "").unwrap(), Policy::default());
         let (from, until) = Policy::default().conduct.night();
         assert_eq!((from, until), (hm(22, 0), hm(8, 0)));
     }
 
     #[test]
     fn partial_file_keeps_other_defaults() {
-        let p = Policy::from_toml("[capacity]\nvisits_per_day = 4\n").unwrap();
+        let p = Policy::from_toml("p.toml", "[capacity]\nvisits_per_day = 4\n").unwrap();
         assert_eq!(p.capacity.visits_per_day, 4);
         assert_eq!(p.capacity.calls_per_day, 40);
         assert_eq!(p.visits, VisitRules::default());
-        let p = Policy::from_toml("[visits]\nroutine_months = { normal = 6 }\n").unwrap();
+        let p = Policy::from_toml("p.toml", "[visits]\nroutine_months = { normal = 6 }\n").unwrap();
         assert_eq!(p.visits.months_for(Grade::Normal), 6);
         // A grade left out of a custom map falls back to annual.
         assert_eq!(p.visits.months_for(Grade::Loss), 12);
@@ -351,47 +371,51 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_key() {
-        let cases: &[(&str, usize, &str, &str)] = &[
+        let cases: &[(&str, &str, &str)] = &[
             (
                 "[capacity]\nvisits_per_day = 0\n",
-                2,
-                "visits_per_day",
+                "line 2, column 1, key capacity.visits_per_day",
                 "at least 1",
             ),
-            ("[capacity]\nvisitors = 3\n", 2, "visitors", "unknown field"),
-            ("[colour]\n", 1, "colour", "unknown field"),
+            (
+                "[capacity]\nvisitors = 3\n",
+                "line 2, column 1, key capacity.visitors",
+                "unknown field",
+            ),
+            ("[colour]\n", "line 1", "unknown field"),
             (
                 "\n[conduct]\nno_contact_from = \"25:00\"\n",
-                3,
-                "no_contact_from",
+                "line 3, column 1, key conduct.no_contact_from",
                 "HH:MM",
             ),
             (
                 "[visits]\nroutine_months = { great = 1 }\n",
-                2,
-                "routine_months",
+                "line 2, column 1, key visits.routine_months",
                 "unknown grade",
             ),
             (
                 "[visits]\nroutine_months = { normal = 0 }\n",
-                2,
-                "routine_months",
+                "line 2, column 1, key visits.routine_months",
                 "between 1 and 120",
             ),
             (
-                "[priority]\nsegment = { maybe = 1 }\n",
-                2,
-                "segment",
+                "[priority]\n  segment = { maybe = 1 }\n",
+                "line 2, column 3, key priority.segment",
                 "unknown segment",
             ),
+            (
+                "[capacity]\nvisits_per_day = \"six\"\n",
+                "line 2, column 18, key capacity.visits_per_day",
+                "",
+            ),
         ];
-        for &(text, line, key, want) in cases {
-            let e = Policy::from_toml(text).unwrap_err();
-            assert_eq!(e.line, line, "{text:?}: {e}");
-            assert_eq!(e.key.as_deref(), Some(key), "{text:?}: {e}");
-            assert!(e.message.contains(want), "{text:?}: {e}");
+        for &(text, place, want) in cases {
+            let e = format!("{:#}", Policy::from_toml("p.toml", text).unwrap_err());
+            assert!(e.starts_with("p.toml line"), "{text:?}: {e}");
+            assert!(e.contains(place), "{text:?}: {e}");
+            assert!(e.contains(want), "{text:?}: {e}");
         }
-        let e = Policy::from_toml("[capacity]\nvisits_per_day = \"six\"\n").unwrap_err();
-        assert_eq!(e.line, 2, "{e}");
+        assert_eq!(key_span("a = 1\n  bb = 2\n", "bb"), Some(8..10));
+        assert_eq!(key_span("a = 1\n", "b"), None);
     }
 }

@@ -384,7 +384,7 @@ fn capacity_per_officer_and_day() {
     let items = run(&bs2, &p, 1);
     assert!(items.iter().all(|i| i.status != Status::Unplanned));
     // Calls: capacity 2 a day.
-    let p2 = Policy::from_toml("[capacity]\ncalls_per_day = 2\n").unwrap();
+    let p2 = Policy::from_toml("p.toml", "[capacity]\ncalls_per_day = 2\n").unwrap();
     let items = run(&bs, &p2, 1);
     let planned_calls = items
         .iter()
@@ -436,10 +436,14 @@ fn visits_of_a_day_stay_in_one_area_where_possible() {
 
 #[test]
 fn holidays_and_tiaoxiu_shape_the_days() {
-    let cal = Calendar::from_toml(include_str!("../../examples/calendars/cn-2026.toml")).unwrap();
+    let cal = Calendar::from_toml(
+        "cn-2026.toml",
+        include_str!("../../examples/calendars/cn-2026.toml"),
+    )
+    .unwrap();
     let ds = cal.next_working_days(d("2026-02-13"), 3);
     assert_eq!(ds, vec![d("2026-02-13"), d("2026-02-14"), d("2026-02-24")]);
-    let p = Policy::from_toml("[capacity]\nvisits_per_day = 1\n").unwrap();
+    let p = Policy::from_toml("p.toml", "[capacity]\nvisits_per_day = 1\n").unwrap();
     let bs: Vec<Borrower> = (0..3)
         .map(|k| {
             borrower(
@@ -500,7 +504,7 @@ fn ties_break_deterministically() {
     let mk = |id: &str| borrower(id, vec![loan(&format!("L{id}"), "2024-01-10", 31)], vec![]);
     let a = vec![mk("B2"), mk("B1"), mk("B3")];
     let b = vec![mk("B3"), mk("B1"), mk("B2")];
-    let pa = Policy::from_toml("[capacity]\nvisits_per_day = 1\n").unwrap();
+    let pa = Policy::from_toml("p.toml", "[capacity]\nvisits_per_day = 1\n").unwrap();
     let ia = run(&a, &pa, 3);
     let ib = run(&b, &pa, 3);
     assert_eq!(ia, ib);
@@ -569,7 +573,7 @@ fn score_parts_and_priority_order() {
         mk("B1", Segment::Unwilling, "20000"),
         mk("B2", Segment::WillingAble, "500000"),
     ];
-    let p = Policy::from_toml("[capacity]\nvisits_per_day = 1\n").unwrap();
+    let p = Policy::from_toml("p.toml", "[capacity]\nvisits_per_day = 1\n").unwrap();
     let items = run(&bs, &p, 2);
     let first = items.iter().find(|i| i.kind == Kind::Visit).unwrap();
     assert_eq!(first.borrower_id, "B2");
@@ -577,7 +581,7 @@ fn score_parts_and_priority_order() {
 
 #[test]
 fn rollover_raises_priority_and_close_outcomes() {
-    let p = Policy::from_toml("[capacity]\nvisits_per_day = 1\n").unwrap();
+    let p = Policy::from_toml("p.toml", "[capacity]\nvisits_per_day = 1\n").unwrap();
     let mk = |id: &str| borrower(id, vec![loan(&format!("L{id}"), "2024-01-10", 31)], vec![]);
     let mut b2 = mk("B2");
     b2.rolled_visits = 1;

@@ -751,7 +751,7 @@ fn a_ledger_from_a_newer_daihou_is_refused_and_untouched() {
 #[test]
 fn subcommands_not_built_yet_exit_2() {
     let env = Env::new();
-    for sub in ["classify", "schedule-visits", "report"] {
+    for sub in ["classify", "report"] {
         let (code, out, err) = env.run(&[sub]);
         assert_eq!(code, 2, "{sub}: {err}");
         assert_eq!(out, "");

@@ -7,3 +7,4 @@ mod examples;
 mod import;
 mod overdue;
 mod reliability;
+mod schedule_visits;

@@ -1,0 +1,186 @@
+//! Saved visit plans: one `visit_plans` row per as_of and its `visit_plan_items`. A rerun for
+//! the same as_of replaces them; later runs record what became of earlier items (outcome).
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::dates::{from_ledger, iso};
+use crate::db::ledger::Day;
+
+/// One stored plan row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedItem {
+    pub seq: u32,
+    pub date: Option<NaiveDate>,
+    pub officer: String,
+    pub kind: String,
+    pub borrower_id: String,
+    pub loans: String,
+    pub reason: String,
+    pub priority: i64,
+    pub score_parts: String,
+    pub earliest: NaiveDate,
+    pub deadline: NaiveDate,
+    pub status: String,
+    pub held_by: Option<String>,
+    pub rollover: u32,
+}
+
+/// An item of an earlier plan still marked open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenItem {
+    pub plan_as_of: NaiveDate,
+    pub seq: u32,
+    pub kind: String,
+    pub borrower_id: String,
+    pub date: Option<NaiveDate>,
+    pub deadline: NaiveDate,
+    pub rollover: u32,
+}
+
+/// The plan's header row.
+#[derive(Clone, Debug)]
+pub struct PlanRun<'a> {
+    pub as_of: NaiveDate,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    pub policy: &'a str,
+    pub planned: u64,
+    pub unplanned: u64,
+}
+
+/// Deletes the plan of `as_of` (a rerun replaces it). Returns the items removed.
+pub fn clear_plan(c: &Connection, as_of: NaiveDate) -> Result<usize> {
+    let d = iso(as_of);
+    let n = c.execute("DELETE FROM visit_plan_items WHERE as_of = ?1", [&d])?;
+    c.execute("DELETE FROM visit_plans WHERE as_of = ?1", [&d])?;
+    Ok(n)
+}
+
+/// Stores a plan and its items.
+pub fn save_plan(c: &Connection, run: &PlanRun<'_>, items: &[SavedItem]) -> Result<()> {
+    c.execute(
+        "INSERT INTO visit_plans (as_of, computed_at, first_day, last_day, policy, planned, unplanned) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            Day::from(run.as_of),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            Day::from(run.first_day),
+            Day::from(run.last_day),
+            run.policy,
+            run.planned as i64,
+            run.unplanned as i64,
+        ],
+    )?;
+    let mut stmt = c.prepare_cached(
+        "INSERT INTO visit_plan_items (as_of, seq, date, officer, kind, borrower_id, loans, reason, \
+         priority, score_parts, earliest, deadline, status, held_by, rollover) \
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+    )?;
+    for i in items {
+        stmt.execute(params![
+            Day::from(run.as_of),
+            i.seq,
+            i.date.map(Day::from),
+            i.officer,
+            i.kind,
+            i.borrower_id,
+            i.loans,
+            i.reason,
+            i.priority,
+            i.score_parts,
+            Day::from(i.earliest),
+            Day::from(i.deadline),
+            i.status,
+            i.held_by,
+            i.rollover,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Items of plans made before `as_of` still marked open, by plan date and seq.
+pub fn open_items_before(c: &Connection, as_of: NaiveDate) -> Result<Vec<OpenItem>> {
+    let mut stmt = c.prepare(
+        "SELECT as_of, seq, kind, borrower_id, date, deadline, rollover FROM visit_plan_items \
+         WHERE outcome = 'open' AND as_of < ?1 ORDER BY as_of, seq",
+    )?;
+    let rows = stmt.query_map([iso(as_of)], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, u32>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, u32>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (plan, seq, kind, borrower_id, date, deadline, rollover) = row?;
+        let bad = || crate::exit::data("ledger table visit_plan_items: a date is not YYYY-MM-DD");
+        out.push(OpenItem {
+            plan_as_of: from_ledger(&plan).ok_or_else(bad)?,
+            seq,
+            kind,
+            borrower_id,
+            date: match date {
+                Some(s) => Some(from_ledger(&s).ok_or_else(bad)?),
+                None => None,
+            },
+            deadline: from_ledger(&deadline).ok_or_else(bad)?,
+            rollover,
+        });
+    }
+    Ok(out)
+}
+
+/// Records what became of an item: done, late or missed, and the day it was done.
+pub fn set_outcome(
+    c: &Connection,
+    plan_as_of: NaiveDate,
+    seq: u32,
+    outcome: &str,
+    done_on: Option<NaiveDate>,
+) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE visit_plan_items SET outcome = ?3, done_on = ?4 WHERE as_of = ?1 AND seq = ?2",
+    )?
+    .execute(params![
+        Day::from(plan_as_of),
+        seq,
+        outcome,
+        done_on.map(Day::from)
+    ])?;
+    Ok(())
+}
+
+/// The latest plan made before `as_of`, if any.
+pub fn latest_plan_before(c: &Connection, as_of: NaiveDate) -> Result<Option<NaiveDate>> {
+    let s: Option<String> = c
+        .query_row(
+            "SELECT max(as_of) FROM visit_plans WHERE as_of < ?1",
+            [iso(as_of)],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(s.as_deref().and_then(from_ledger))
+}
+
+/// (borrower_id, kind, rollover) of the items of the plan of `plan_as_of` that were missed.
+pub fn missed_items(c: &Connection, plan_as_of: NaiveDate) -> Result<Vec<(String, String, u32)>> {
+    let mut stmt = c.prepare(
+        "SELECT borrower_id, kind, max(rollover) FROM visit_plan_items \
+         WHERE as_of = ?1 AND outcome = 'missed' GROUP BY borrower_id, kind ORDER BY borrower_id, kind",
+    )?;
+    let rows = stmt.query_map([iso(plan_as_of)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// True when the ledger holds at least one follow-up.
+pub fn has_followups(c: &Connection) -> Result<bool> {
+    Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM followups)", [], |r| r.get(0))?)
+}
