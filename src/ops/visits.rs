@@ -128,8 +128,8 @@ pub fn read_book(c: &Connection, as_of: NaiveDate) -> Result<Book> {
         detail.outstanding += facts.outstanding;
         detail.max_dpd = detail.max_dpd.max(facts.dpd);
         for f in b.followups.iter().filter(|f| f.contact_date <= as_of) {
-            let channel = f.channel.trim().to_ascii_lowercase();
-            let outcome = f.outcome.trim().to_ascii_lowercase();
+            let channel = f.channel.as_str().to_string();
+            let outcome = f.outcome.as_str().to_string();
             if detail
                 .last_contact
                 .as_ref()
