@@ -72,6 +72,51 @@ CREATE TABLE followups (
 );
 CREATE INDEX followups_by_loan ON followups (loan_id, contact_date);
 
+-- Restructures (贷款重组): from effective_date the loan follows a new schedule version, held in
+-- restructure_schedule. transfer is the arrears (fen) the restructure took over at effective_date
+-- (capitalised or carried kinds; 0 when they are left overdue). A re-import with kind
+-- 'cancelled' sets cancelled = 1 and logs it in restructure_log: rows are never deleted.
+CREATE TABLE restructures (
+    loan_id              TEXT NOT NULL REFERENCES loans (loan_id),
+    restructure_id       TEXT NOT NULL UNIQUE CHECK (restructure_id <> ''),
+    effective_date       TEXT NOT NULL,
+    kind                 TEXT NOT NULL CHECK (kind IN ('extension', 'interest_only', 'holiday',
+                             'capitalisation', 'rate_cut', 'method_change')),
+    reason               TEXT NOT NULL DEFAULT '',
+    new_principal        INTEGER CHECK (new_principal > 0),
+    new_annual_rate      TEXT,
+    new_term_months      INTEGER CHECK (new_term_months > 0),
+    new_method           TEXT,
+    holiday_months       INTEGER NOT NULL DEFAULT 0 CHECK (holiday_months >= 0),
+    interest_only_months INTEGER NOT NULL DEFAULT 0 CHECK (interest_only_months >= 0),
+    transfer             INTEGER NOT NULL DEFAULT 0 CHECK (transfer >= 0),
+    cancelled            INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1)),
+    PRIMARY KEY (loan_id, restructure_id)
+) WITHOUT ROWID;
+
+-- The schedule version of each restructure (generated = 1: from its terms at import).
+CREATE TABLE restructure_schedule (
+    loan_id        TEXT NOT NULL,
+    restructure_id TEXT NOT NULL,
+    installment_no INTEGER NOT NULL CHECK (installment_no > 0),
+    due_date       TEXT NOT NULL,
+    principal_due  INTEGER NOT NULL CHECK (principal_due >= 0),
+    interest_due   INTEGER NOT NULL CHECK (interest_due >= 0),
+    fee_due        INTEGER NOT NULL DEFAULT 0 CHECK (fee_due >= 0),
+    generated      INTEGER NOT NULL DEFAULT 0 CHECK (generated IN (0, 1)),
+    PRIMARY KEY (loan_id, restructure_id, installment_no),
+    FOREIGN KEY (loan_id, restructure_id) REFERENCES restructures (loan_id, restructure_id)
+) WITHOUT ROWID;
+
+-- Every change of a restructure: 'imported', 'cancelled' (UTC, ISO 8601).
+CREATE TABLE restructure_log (
+    loan_id        TEXT NOT NULL,
+    restructure_id TEXT NOT NULL,
+    event          TEXT NOT NULL CHECK (event IN ('imported', 'cancelled')),
+    reason         TEXT NOT NULL DEFAULT '',
+    logged_at      TEXT NOT NULL
+);
+
 -- The log of successful imports (written in the same transaction, so only on success).
 CREATE TABLE imports (
     import_id      INTEGER PRIMARY KEY,

@@ -109,6 +109,57 @@ pub enum Command {
     Overdue(OverdueArgs),
     /// Portfolio, migration and vintage reports (not built yet).
     Report(PendingArgs),
+    /// Restructuring options (贷款重组) for one loan, side by side, before the negotiation.
+    ///
+    /// Examples: daihou restructure L0042 --as-of 2026-06-30 (the default menu);
+    /// daihou restructure L0042 --as-of 2026-06-30 --extend-months 12 --capitalise-arrears --schedule;
+    /// daihou restructure L0042 --as-of 2026-06-30 --extend-months 12 --format csv > restructures.csv
+    Restructure(RestructureArgs),
+}
+
+/// `daihou restructure`: the position at --as-of and the options taking effect the next day.
+#[derive(Debug, Args)]
+pub struct RestructureArgs {
+    /// The loan to restructure.
+    #[arg(value_name = "LOAN_ID")]
+    pub loan_id: String,
+
+    /// Extend the term (展期) by N months.
+    #[arg(long, value_name = "N")]
+    pub extend_months: Option<u32>,
+
+    /// N months of interest only (只还息) before the amortisation.
+    #[arg(long, value_name = "N")]
+    pub interest_only_months: Option<u32>,
+
+    /// A payment holiday (延期还本付息) of N months; its interest is capitalised.
+    #[arg(long, value_name = "N")]
+    pub holiday_months: Option<u32>,
+
+    /// The new annual rate in percent, e.g. 4.35.
+    #[arg(long, value_name = "PCT")]
+    pub rate: Option<String>,
+
+    /// Capitalise the arrears into the new principal (else the kind's own rule applies).
+    #[arg(long)]
+    pub capitalise_arrears: bool,
+
+    /// The new repayment method: annuity, equal_principal, interest_only or bullet.
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// Print the full new schedule of the option the flags describe.
+    #[arg(long)]
+    pub schedule: bool,
+
+    /// The restructure_id of the row --format csv prints (default LOAN_ID-RYYYYMMDD of the
+    /// effective date).
+    #[arg(long, value_name = "ID")]
+    pub restructure_id: Option<String>,
+
+    /// The reason written in the row --format csv prints.
+    #[arg(long, value_name = "TEXT", default_value = "negotiated restructure")]
+    pub reason: String,
 }
 
 /// What an import file holds.
@@ -118,7 +169,11 @@ pub enum ImportKind {
     Schedule,
     Repayments,
     Followups,
-    /// A folder holding loans.csv, schedule.csv, repayments.csv, followups.csv (any present),
+    /// Restructures (贷款重组): loan_id, restructure_id, effective_date, kind, reason and
+    /// optional new terms; the new schedule version is generated from the ledger at import.
+    Restructures,
+    /// A folder holding loans.csv, schedule.csv, repayments.csv, followups.csv,
+    /// restructures.csv (any present),
     /// or, with --map, one file carrying every table the mapping describes.
     Tape,
 }

@@ -21,14 +21,17 @@ pub enum Kind {
     Schedule,
     Repayments,
     Followups,
+    Restructures,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    /// In import order: a restructure is priced on the loan's schedule and repayments.
+    pub const ALL: [Kind; 5] = [
         Kind::Loans,
         Kind::Schedule,
         Kind::Repayments,
         Kind::Followups,
+        Kind::Restructures,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +40,7 @@ impl Kind {
             Kind::Schedule => "schedule",
             Kind::Repayments => "repayments",
             Kind::Followups => "followups",
+            Kind::Restructures => "restructures",
         }
     }
 
@@ -80,6 +84,13 @@ impl Kind {
                 "promise_amount",
                 "note",
             ],
+            Kind::Restructures => &[
+                "loan_id",
+                "restructure_id",
+                "effective_date",
+                "kind",
+                "reason",
+            ],
         }
     }
 
@@ -95,6 +106,14 @@ impl Kind {
             Kind::Schedule => &["fee_due"],
             Kind::Repayments => &["channel", "reverses_txn_id"],
             Kind::Followups => &[],
+            Kind::Restructures => &[
+                "new_principal",
+                "new_annual_rate",
+                "new_term_months",
+                "new_method",
+                "holiday_months",
+                "interest_only_months",
+            ],
         }
     }
 
@@ -105,6 +124,7 @@ impl Kind {
             Kind::Schedule => &["loan_id", "installment_no"],
             Kind::Repayments => &["txn_id"],
             Kind::Followups => &[],
+            Kind::Restructures => &["restructure_id"],
         }
     }
 }
@@ -704,6 +724,111 @@ pub fn parse_followup(row: &dyn Row, opts: &ParseOptions) -> Res<FollowupRecord>
     };
     r.followup_id = r.content_id();
     Ok(r)
+}
+
+/// A restructure (贷款重组): from `effective_date` the loan follows a new schedule version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestructureRecord {
+    pub loan_id: String,
+    pub restructure_id: String,
+    pub effective_date: NaiveDate,
+    pub kind: crate::restructure::Kind,
+    pub reason: String,
+    pub new_principal: Option<Decimal>,
+    pub new_annual_rate: Option<Decimal>,
+    pub new_term_months: Option<u32>,
+    pub new_method: Option<Method>,
+    pub holiday_months: u32,
+    pub interest_only_months: u32,
+}
+
+impl RestructureRecord {
+    /// The new terms as the generator takes them.
+    pub fn terms(&self) -> crate::restructure::NewTerms {
+        crate::restructure::NewTerms {
+            principal: self.new_principal,
+            annual_rate_pct: self.new_annual_rate,
+            term_months: self.new_term_months,
+            method: self.new_method,
+            holiday_months: self.holiday_months,
+            interest_only_months: self.interest_only_months,
+        }
+    }
+}
+
+/// A month count that may be empty or 0 (read as 0).
+fn months_or_zero(row: &dyn Row, col: &'static str) -> Res<u32> {
+    let v = row.get(col);
+    if v.is_empty() || v == "0" {
+        return Ok(0);
+    }
+    count(row, col, 1200)
+}
+
+pub fn parse_restructure(row: &dyn Row, opts: &ParseOptions) -> Res<RestructureRecord> {
+    let loan_id = key(row, "loan_id")?;
+    let restructure_id = key(row, "restructure_id")?;
+    let effective_date = date(row, "effective_date", opts)?;
+    let kind = row
+        .get("kind")
+        .parse::<crate::restructure::Kind>()
+        .map_err(|e| err("kind", e.to_string()))?;
+    let reason = text(row, "reason", MAX_NOTE)?;
+    let new_principal = match opt_amount(row, "new_principal")? {
+        Some(p) => Some(positive("new_principal", p)?),
+        None => None,
+    };
+    let new_annual_rate = if row.get("new_annual_rate").is_empty() {
+        None
+    } else {
+        Some(
+            money::parse_rate(&row.get("new_annual_rate"))
+                .map_err(|e| err("new_annual_rate", e.to_string()))?,
+        )
+    };
+    let new_term_months = if row.get("new_term_months").is_empty() {
+        None
+    } else {
+        Some(count(row, "new_term_months", 1200)?)
+    };
+    let new_method = if row.get("new_method").is_empty() {
+        None
+    } else {
+        Some(
+            row.get("new_method")
+                .parse::<Method>()
+                .map_err(|e| err("new_method", e.to_string()))?,
+        )
+    };
+    Ok(RestructureRecord {
+        loan_id,
+        restructure_id,
+        effective_date,
+        kind,
+        reason,
+        new_principal,
+        new_annual_rate,
+        new_term_months,
+        new_method,
+        holiday_months: months_or_zero(row, "holiday_months")?,
+        interest_only_months: months_or_zero(row, "interest_only_months")?,
+    })
+}
+
+impl Record for RestructureRecord {
+    const KIND: Kind = Kind::Restructures;
+    fn parse(row: &dyn Row, opts: &ParseOptions) -> Res<Self> {
+        parse_restructure(row, opts)
+    }
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+    fn key(&self) -> String {
+        format!("restructure_id {}", self.restructure_id)
+    }
+    fn identity(&self, out: &mut dyn FnMut(&[u8])) {
+        out(self.restructure_id.as_bytes())
+    }
 }
 
 #[cfg(test)]

@@ -557,7 +557,7 @@ pub fn tape_files(dir: &Path) -> Result<Vec<(Kind, PathBuf)>> {
     }
     if found.is_empty() {
         return Err(exit::no_input(format!(
-            "{}: no tape files found; expected loans.csv, schedule.csv, repayments.csv or followups.csv",
+            "{}: no tape files found; expected loans.csv, schedule.csv, repayments.csv, followups.csv or restructures.csv",
             dir.display()
         )));
     }
@@ -681,6 +681,9 @@ LN3,BR3,王五,individual,,,,,CNY,5000.5,0,2024-02-29,1,bullet,monthly,,13800000
                             }
                             Kind::Followups => {
                                 records::parse_followup(&row, &tape.opts).map(|_| ())
+                            }
+                            Kind::Restructures => {
+                                records::parse_restructure(&row, &tape.opts).map(|_| ())
                             }
                         };
                     }

@@ -28,6 +28,7 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
         ImportKind::Schedule => Some(Kind::Schedule),
         ImportKind::Repayments => Some(Kind::Repayments),
         ImportKind::Followups => Some(Kind::Followups),
+        ImportKind::Restructures => Some(Kind::Restructures),
         ImportKind::Tape => None,
     };
     let opts = Options {

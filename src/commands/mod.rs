@@ -2,6 +2,7 @@
 
 pub mod import;
 pub mod overdue;
+pub mod restructure;
 pub mod schedule_visits;
 
 use anyhow::Result;
@@ -17,6 +18,7 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
         Command::Classify(_) => Err(not_built("classify")),
         Command::ScheduleVisits(a) => schedule_visits::run(ctx, a),
         Command::Report(_) => Err(not_built("report")),
+        Command::Restructure(a) => restructure::run(ctx, a),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::exit;
 use crate::money;
 use crate::output::{self, Cell, Report};
 use crate::pii;
+use crate::restructure;
 use crate::rulefile;
 
 /// The options that decide the numbers, resolved from the flags.
@@ -400,6 +401,7 @@ fn listing_report() -> Report {
 fn installments_report() -> Report {
     Report::new(&[
         "loan_id",
+        "version",
         "installment_no",
         "due_date",
         "principal_due",
@@ -440,9 +442,10 @@ fn scan_part(
         if active_dates.is_empty() {
             return Ok(());
         }
-        let positions = engine::positions(
+        let positions = restructure::replay::positions(
             &b.terms,
             &b.installments,
+            &b.versions,
             &b.payments,
             &active_dates,
             &s.conv,
@@ -544,9 +547,19 @@ fn wanted_loan(args: &OverdueArgs, b: &book::LoanBook, p: &Position, bucket: &st
         && args.region.as_deref().is_none_or(|x| x == b.info.region)
 }
 
-/// One row per installment: settled (with its days late), overdue, or not yet due.
+/// One row per installment of the schedule in force at the date (with the version each belongs
+/// to, 0 = the original): settled (with its days late), overdue, or not yet due.
 fn installment_rows(r: &mut Report, b: &book::LoanBook, p: &Position, grace_days: u32) {
-    let mut inst: Vec<&engine::Installment> = b.installments.iter().collect();
+    let k = b.versions.partition_point(|v| v.effective <= p.as_of);
+    let effectives: Vec<NaiveDate> = b.versions[..k].iter().map(|v| v.effective).collect();
+    let combined;
+    let in_force: &[engine::Installment] = if k == 0 {
+        &b.installments
+    } else {
+        combined = restructure::replay::combined(&b.installments, &b.versions, k);
+        &combined
+    };
+    let mut inst: Vec<&engine::Installment> = in_force.iter().collect();
     inst.sort_by_key(|i| (i.due_date, i.installment_no));
     for i in inst {
         let settled = p
@@ -568,6 +581,7 @@ fn installment_rows(r: &mut Report, b: &book::LoanBook, p: &Position, grace_days
         };
         r.push(vec![
             Cell::Text(b.info.loan_id.clone()),
+            Cell::Int(restructure::replay::version_of(&effectives, i.due_date).into()),
             Cell::Int(i.installment_no.into()),
             Cell::Date(i.due_date),
             Cell::Money(i.principal_due),

@@ -12,6 +12,7 @@ use crate::dates::{from_ledger, from_ledger_bytes, iso};
 use crate::db::ledger::Day;
 use crate::engine::{Installment, LoanTerms, Payment};
 use crate::money::from_fen as fen;
+use crate::restructure::replay::VersionFacts;
 
 /// What a listing shows about a loan besides its position.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +38,8 @@ pub struct LoanBook {
     pub installments: Vec<Installment>,
     pub payments: Vec<Payment>,
     pub followups: Vec<Followup>,
+    /// Schedule versions of restructures in force (cancelled ones left out), by effective date.
+    pub versions: Vec<VersionFacts>,
 }
 
 /// A cursor over one child table, ordered by loan_id, that yields the rows of one loan at a time.
@@ -139,6 +142,7 @@ pub struct Scan<'c> {
     schedule: Statement<'c>,
     repayments: Statement<'c>,
     followups: Statement<'c>,
+    versions: Statement<'c>,
     range: KeyRange,
 }
 
@@ -199,6 +203,14 @@ impl<'c> Scan<'c> {
                 "SELECT loan_id, contact_date, channel, outcome, promise_date, promise_amount \
                  FROM followups WHERE {cond} ORDER BY loan_id, contact_date"
             ))?,
+            versions: c.prepare(&format!(
+                "SELECT r.loan_id, r.restructure_id, r.effective_date, r.transfer, s.installment_no, s.due_date, \
+                 s.principal_due, s.interest_due, s.fee_due FROM restructures r JOIN restructure_schedule s \
+                 ON s.loan_id = r.loan_id AND s.restructure_id = r.restructure_id \
+                 WHERE r.cancelled = 0 AND {} \
+                 ORDER BY r.loan_id, r.effective_date, r.restructure_id, s.installment_no",
+                cond.replace("loan_id", "r.loan_id")
+            ))?,
             range: range.clone(),
         })
     }
@@ -240,6 +252,21 @@ impl<'c> Scan<'c> {
                 promise_amount: amount.map(fen),
             })
         })?;
+        let mut vers = Child::new(&mut self.versions, &self.range, |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                date_at(r, 2, "restructures", "effective_date")?,
+                fen(r.get(3)?),
+                Installment {
+                    installment_no: r.get(4)?,
+                    due_date: date_at(r, 5, "restructure_schedule", "due_date")?,
+                    principal_due: fen(r.get(6)?),
+                    interest_due: fen(r.get(7)?),
+                    fee_due: fen(r.get(8)?),
+                },
+            ))
+        })?;
+        let mut version_rows: Vec<(String, NaiveDate, Decimal, Installment)> = Vec::new();
         let mut rows = query_range(&mut self.loans, &self.range)?;
         let mut book = LoanBook {
             info: LoanInfo::default(),
@@ -250,6 +277,7 @@ impl<'c> Scan<'c> {
             installments: Vec::new(),
             payments: Vec::new(),
             followups: Vec::new(),
+            versions: Vec::new(),
         };
         while let Some(r) = rows.next()? {
             let loan_id: String = r.get(0)?;
@@ -279,6 +307,22 @@ impl<'c> Scan<'c> {
             sched.take(&book.info.loan_id, &mut book.installments)?;
             pays.take(&book.info.loan_id, &mut book.payments)?;
             fups.take(&book.info.loan_id, &mut book.followups)?;
+            vers.take(&book.info.loan_id, &mut version_rows)?;
+            book.versions.clear();
+            let mut last_id: Option<&str> = None;
+            for (id, eff, transfer, inst) in &version_rows {
+                if last_id != Some(id.as_str()) {
+                    book.versions.push(VersionFacts {
+                        effective: *eff,
+                        transfer: *transfer,
+                        installments: Vec::new(),
+                    });
+                    last_id = Some(id.as_str());
+                }
+                if let Some(v) = book.versions.last_mut() {
+                    v.installments.push(inst.clone());
+                }
+            }
             f(&book).with_context(|| format!("loan_id {}", book.info.loan_id))?;
         }
         Ok(())

@@ -99,6 +99,7 @@ pub enum Stmt {
     NoSchedule,
     NoRepayments,
     NoFollowups,
+    NoRestructures,
     ScheduleOfLoan,
     RepaymentsOfLoan,
     FollowupsOfLoan,
@@ -143,6 +144,7 @@ impl Stmt {
             Stmt::NoSchedule => "SELECT NOT EXISTS (SELECT 1 FROM schedule)",
             Stmt::NoRepayments => "SELECT NOT EXISTS (SELECT 1 FROM repayments)",
             Stmt::NoFollowups => "SELECT NOT EXISTS (SELECT 1 FROM followups)",
+            Stmt::NoRestructures => "SELECT NOT EXISTS (SELECT 1 FROM restructures)",
             Stmt::ScheduleOfLoan => {
                 "SELECT installment_no, due_date, principal_due, interest_due, fee_due, generated \
                  FROM schedule WHERE loan_id = ?1"
@@ -275,6 +277,11 @@ impl<'c> Ledger<'c> {
         })
     }
 
+    /// The connection (inside the import's transaction), for the SQL of other areas.
+    pub fn conn(&self) -> &'c Connection {
+        self.c
+    }
+
     /// True when `loan_id` is in the ledger (or earlier in this import's transaction).
     pub fn loan_exists(&mut self, loan_id: &str) -> rusqlite::Result<bool> {
         self.stmt(Stmt::LoanExists)?
@@ -291,6 +298,7 @@ impl<'c> Ledger<'c> {
             Kind::Schedule => Stmt::NoSchedule,
             Kind::Repayments => Stmt::NoRepayments,
             Kind::Followups => Stmt::NoFollowups,
+            Kind::Restructures => Stmt::NoRestructures,
         };
         self.stmt(s)?.query_row([], |r| r.get(0))
     }

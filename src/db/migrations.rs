@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use crate::exit;
 
 /// The schema version `schema.sql` describes.
-pub const CURRENT: i64 = 3;
+pub const CURRENT: i64 = 4;
 
 /// Upgrade steps: `STEPS[i]` takes a ledger from version i+1 to i+2.
 pub const STEPS: &[&str] = &[
@@ -85,6 +85,43 @@ CREATE TABLE visit_plan_items (
 ) WITHOUT ROWID;
 CREATE INDEX visit_plan_items_open ON visit_plan_items (outcome, as_of);
 ",
+    // 3 → 4: restructures, their schedule versions and their log.
+    "CREATE TABLE restructures (
+        loan_id              TEXT NOT NULL REFERENCES loans (loan_id),
+        restructure_id       TEXT NOT NULL UNIQUE CHECK (restructure_id <> ''),
+        effective_date       TEXT NOT NULL,
+        kind                 TEXT NOT NULL CHECK (kind IN ('extension', 'interest_only', 'holiday',
+                                 'capitalisation', 'rate_cut', 'method_change')),
+        reason               TEXT NOT NULL DEFAULT '',
+        new_principal        INTEGER CHECK (new_principal > 0),
+        new_annual_rate      TEXT,
+        new_term_months      INTEGER CHECK (new_term_months > 0),
+        new_method           TEXT,
+        holiday_months       INTEGER NOT NULL DEFAULT 0 CHECK (holiday_months >= 0),
+        interest_only_months INTEGER NOT NULL DEFAULT 0 CHECK (interest_only_months >= 0),
+        transfer             INTEGER NOT NULL DEFAULT 0 CHECK (transfer >= 0),
+        cancelled            INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1)),
+        PRIMARY KEY (loan_id, restructure_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE restructure_schedule (
+        loan_id        TEXT NOT NULL,
+        restructure_id TEXT NOT NULL,
+        installment_no INTEGER NOT NULL CHECK (installment_no > 0),
+        due_date       TEXT NOT NULL,
+        principal_due  INTEGER NOT NULL CHECK (principal_due >= 0),
+        interest_due   INTEGER NOT NULL CHECK (interest_due >= 0),
+        fee_due        INTEGER NOT NULL DEFAULT 0 CHECK (fee_due >= 0),
+        generated      INTEGER NOT NULL DEFAULT 0 CHECK (generated IN (0, 1)),
+        PRIMARY KEY (loan_id, restructure_id, installment_no),
+        FOREIGN KEY (loan_id, restructure_id) REFERENCES restructures (loan_id, restructure_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE restructure_log (
+        loan_id        TEXT NOT NULL,
+        restructure_id TEXT NOT NULL,
+        event          TEXT NOT NULL CHECK (event IN ('imported', 'cancelled')),
+        reason         TEXT NOT NULL DEFAULT '',
+        logged_at      TEXT NOT NULL
+    );",
 ];
 
 /// Creates the schema in an empty database or upgrades an older one.

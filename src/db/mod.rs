@@ -4,6 +4,7 @@
 pub mod book;
 pub mod ledger;
 pub mod migrations;
+pub mod restructures;
 pub mod visits;
 
 use std::path::Path;

@@ -23,7 +23,8 @@ use crate::db::{
 use crate::exit;
 use crate::mapping::{Mapping, Section};
 use crate::records::{
-    quote, FollowupRecord, Kind, LoanRecord, Record, RepaymentRecord, Row, ScheduleRecord,
+    quote, FollowupRecord, Kind, LoanRecord, Record, RepaymentRecord, RestructureRecord, Row,
+    ScheduleRecord,
 };
 use crate::schedule;
 use crate::tape::{self, Input, ReadSpec, Tape, TextEncoding};
@@ -200,7 +201,16 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         files: Vec::new(),
     };
     let started_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut generated = 0;
+    let mut gen_time = std::time::Duration::ZERO;
     for job in &opts.jobs {
+        // A restructure is priced on the loan's schedule: the schedules of this run's new or
+        // changed loans are generated before the first restructures file is read.
+        if job.kind == Kind::Restructures && run.errors.is_empty() {
+            let t = Instant::now();
+            generated += generate_schedules(&mut db, &mut run)?;
+            gen_time += t.elapsed();
+        }
         let spec = ReadSpec {
             kind: job.kind,
             encoding: opts.encoding,
@@ -213,20 +223,22 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
             Kind::Schedule => import_file::<ScheduleRecord>(ctx, &mut db, job, &spec, &mut run)?,
             Kind::Repayments => import_file::<RepaymentRecord>(ctx, &mut db, job, &spec, &mut run)?,
             Kind::Followups => import_file::<FollowupRecord>(ctx, &mut db, job, &spec, &mut run)?,
+            Kind::Restructures => {
+                import_file::<RestructureRecord>(ctx, &mut db, job, &spec, &mut run)?
+            }
         }
         if run.full() {
             break;
         }
     }
-    let t = Instant::now();
-    let generated = if run.errors.is_empty() {
-        generate_schedules(&mut db, &mut run)?
-    } else {
-        0
-    };
+    if run.errors.is_empty() {
+        let t = Instant::now();
+        generated += generate_schedules(&mut db, &mut run)?;
+        gen_time += t.elapsed();
+    }
     ctx.debug(&format!(
         "generated {generated} schedules in {:.1} s",
-        t.elapsed().as_secs_f64()
+        gen_time.as_secs_f64()
     ));
 
     if !run.errors.is_empty() {
@@ -274,7 +286,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
 }
 
 /// A record type the import reads, and where its rows go.
-trait Import: Record + Fact + Sized {
+trait Import: Record + Sized {
     type Sink<'a>: Sink<Self>;
     fn sink<'a>(db: &mut Ledger<'_>, name: &'a str) -> Result<Self::Sink<'a>>;
 }
@@ -428,6 +440,56 @@ impl Import for FollowupRecord {
     type Sink<'a> = PerLoan<'a, FollowupRecord>;
     fn sink<'a>(db: &mut Ledger<'_>, name: &'a str) -> Result<Self::Sink<'a>> {
         PerLoan::new(db, name)
+    }
+}
+
+/// Restructures: one row at a time, each priced on the loan as the ledger holds it
+/// (`ops::restructure`), so they are read after the loans, schedules and repayments.
+struct Restructures<'a> {
+    name: &'a str,
+    st: FileStats,
+    at: String,
+}
+
+impl Import for RestructureRecord {
+    type Sink<'a> = Restructures<'a>;
+    fn sink<'a>(_: &mut Ledger<'_>, name: &'a str) -> Result<Restructures<'a>> {
+        Ok(Restructures {
+            name,
+            st: FileStats::default(),
+            at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        })
+    }
+}
+
+impl Sink<RestructureRecord> for Restructures<'_> {
+    fn row(
+        &mut self,
+        db: &mut Ledger<'_>,
+        line: u64,
+        r: RestructureRecord,
+        run: &mut Run,
+    ) -> Result<()> {
+        let got = crate::ops::restructure::import_row(db.conn(), &r, &self.at)
+            .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
+        match got {
+            Ok(o) => self.st.count(o),
+            Err(e) => {
+                run.error(format!(
+                    "{} line {line}, column {}: {}",
+                    self.name, e.column, e.message
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, _: &mut Ledger<'_>, _: &mut Run) -> Result<()> {
+        Ok(())
+    }
+
+    fn stats(&mut self) -> &mut FileStats {
+        &mut self.st
     }
 }
 

@@ -3,4 +3,5 @@
 //! the work (open, read, call the domain, write in one transaction) but no SQL and no rules.
 
 pub mod import;
+pub mod restructure;
 pub mod visits;

@@ -307,7 +307,7 @@ pub fn grade_consequence(dpd_before: u32, o: &Observation) -> String {
         )
     } else {
         format!(
-            "at least 关注 (restructured); observation {} to {}; a missed payment in it → 次级, observation restarts",
+            "at least 关注 while restructured; observation {} to {}; a miss in it → 次级 and a restart",
             o.start, o.end
         )
     }
@@ -372,7 +372,7 @@ mod tests {
         );
         assert_eq!(
             o.grade,
-            "at least 关注 (restructured); observation 2026-02-15 to 2027-02-15; a missed payment in it → 次级, observation restarts"
+            "at least 关注 while restructured; observation 2026-02-15 to 2027-02-15; a miss in it → 次级 and a restart"
         );
     }
 

@@ -311,7 +311,7 @@ fn cases() -> Vec<Case> {
         case("missing tape folder", "tape", Missing("nofolder"), 66,
             "nofolder: no such folder"),
         case("tape folder without tape files", "tape", Dir("emptytape"), 66,
-            "emptytape: no tape files found; expected loans.csv, schedule.csv, repayments.csv or followups.csv"),
+            "emptytape: no tape files found; expected loans.csv, schedule.csv, repayments.csv, followups.csv or restructures.csv"),
         case("a file given to import tape without --map", "tape", Fixture("../../examples/tape/loans.csv"), 2,
             "`import tape` takes a folder of tape files (or one file with --map)"),
         case("standard input named twice", "repayments", Missing("-"), 2,

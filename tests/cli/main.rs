@@ -7,4 +7,5 @@ mod examples;
 mod import;
 mod overdue;
 mod reliability;
+mod restructure;
 mod schedule_visits;

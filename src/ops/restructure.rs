@@ -1,0 +1,326 @@
+//! Restructures into the ledger: one row at a time, priced on the loan as the ledger holds it.
+//!
+//! A new restructure is checked (the loan exists, the date is after origination and before the
+//! loan closed, after any restructure already in force, the id is new), then its arrears at the
+//! effective date are replayed from the ledger and its schedule version generated from its terms
+//! ([`crate::restructure::generate`]). The same row again is unchanged; the same id with other
+//! terms is an error; `kind = cancelled` voids it (logged, never deleted).
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use rusqlite::Connection;
+use rust_decimal::Decimal;
+
+use crate::db::ledger::Outcome;
+use crate::db::restructures::{self, Stored};
+use crate::engine::{Conventions, Position};
+use crate::money::to_fen;
+use crate::records::{quote, RestructureRecord};
+use crate::restructure::proposal::{self, Flags, Spec};
+use crate::restructure::{
+    generate, replay, Arrears, Basis, Contract, Kind, RestructureError, Version,
+};
+
+/// A bad row: the column and what is wrong (the caller adds file and line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub column: &'static str,
+    pub message: String,
+}
+
+fn row_err(column: &'static str, message: String) -> RowError {
+    RowError { column, message }
+}
+
+/// Everything about one loan at a date that a restructure is priced on.
+pub struct Priced {
+    pub contract: Contract,
+    /// The schedule in force just before E (original or last version).
+    pub schedule: Vec<crate::engine::Installment>,
+    pub arrears: Arrears,
+    /// The position at the end of the day before E (the bank's conventions).
+    pub before: Position,
+}
+
+/// The loan's state just before `e`: arrears (grace and tolerance 0: every unpaid remainder of
+/// an installment due before E), the position the day before, the schedule in force.
+pub fn price(
+    contract: Contract,
+    book: &crate::db::book::LoanBook,
+    versions: &[replay::VersionFacts],
+    e: NaiveDate,
+    conv: &Conventions,
+) -> Priced {
+    let day_before = e.pred_opt().unwrap_or(e);
+    let strict = Conventions {
+        grace_days: 0,
+        tolerance: Decimal::ZERO,
+        ..conv.clone()
+    };
+    let run = |c: &Conventions| {
+        replay::positions(
+            &book.terms,
+            &book.installments,
+            versions,
+            &book.payments,
+            &[day_before],
+            c,
+        )
+        .remove(0)
+    };
+    let s = run(&strict);
+    let schedule = if versions.is_empty() {
+        book.installments.clone()
+    } else {
+        replay::combined(&book.installments, versions, versions.len())
+    };
+    Priced {
+        contract,
+        schedule,
+        arrears: Arrears {
+            principal: s.overdue_principal,
+            interest: s.overdue_interest,
+            fee: s.overdue_fee,
+        },
+        before: run(conv),
+    }
+}
+
+fn same_terms(s: &Stored, r: &RestructureRecord) -> bool {
+    s.loan_id == r.loan_id
+        && s.effective_date == r.effective_date
+        && s.kind == r.kind
+        && s.new_principal == r.new_principal.and_then(to_fen)
+        && s.new_annual_rate
+            .as_deref()
+            .map(|v| v.parse::<Decimal>().ok())
+            == r.new_annual_rate.map(Some)
+        && s.new_term_months == r.new_term_months
+        && s.new_method.as_deref() == r.new_method.map(|m| m.as_str())
+        && s.holiday_months == r.holiday_months
+        && s.interest_only_months == r.interest_only_months
+}
+
+/// The column a generation error is about.
+fn column_of(e: &RestructureError) -> &'static str {
+    match e {
+        RestructureError::NotCovering { .. } => "new_principal",
+        RestructureError::TermRequired | RestructureError::TermTooShort { .. } => "new_term_months",
+        RestructureError::NotMultipleOfPeriod { what, .. } => what,
+        RestructureError::Schedule(_) => "new_annual_rate",
+        _ => "effective_date",
+    }
+}
+
+/// Imports one restructure row inside the caller's transaction. `Ok(Err(_))` is a bad row.
+pub fn import_row(
+    c: &Connection,
+    r: &RestructureRecord,
+    at: &str,
+) -> Result<Result<Outcome, RowError>> {
+    let existing = restructures::find(c, &r.restructure_id)?;
+    if let Some(s) = &existing {
+        if s.loan_id != r.loan_id {
+            return Ok(Err(row_err(
+                "restructure_id",
+                format!(
+                    "{} is a restructure of another loan ({})",
+                    quote(&r.restructure_id),
+                    s.loan_id
+                ),
+            )));
+        }
+    }
+    if r.kind == Kind::Cancelled {
+        let Some(s) = existing else {
+            return Ok(Err(row_err(
+                "restructure_id",
+                format!(
+                    "{} is not a restructure in the ledger; nothing to cancel",
+                    quote(&r.restructure_id)
+                ),
+            )));
+        };
+        if s.cancelled {
+            return Ok(Ok(Outcome::Unchanged));
+        }
+        if let Some(later) = restructures::of_loan(c, &r.loan_id)?
+            .into_iter()
+            .find(|o| !o.cancelled && o.effective_date > s.effective_date)
+        {
+            return Ok(Err(row_err(
+                "restructure_id",
+                format!(
+                    "{} has a later restructure in force ({}, effective {}); cancel that first",
+                    quote(&r.restructure_id),
+                    later.restructure_id,
+                    later.effective_date
+                ),
+            )));
+        }
+        restructures::cancel(c, &r.loan_id, &r.restructure_id, &r.reason, at)?;
+        return Ok(Ok(Outcome::Changed));
+    }
+    if let Some(s) = existing {
+        if same_terms(&s, r) {
+            return Ok(Ok(Outcome::Unchanged));
+        }
+        return Ok(Err(row_err(
+            "restructure_id",
+            format!(
+                "{} was imported before with other terms (effective {}, kind {}); a restructure cannot change: cancel it (kind cancelled) and import a new restructure_id",
+                quote(&r.restructure_id),
+                s.effective_date,
+                s.kind
+            ),
+        )));
+    }
+    let Some((contract, book)) = restructures::loan(c, &r.loan_id)? else {
+        return Ok(Err(row_err(
+            "loan_id",
+            format!(
+                "{} is not a loan in the ledger (import its loans row first)",
+                quote(&r.loan_id)
+            ),
+        )));
+    };
+    let e = r.effective_date;
+    if e <= contract.origination {
+        return Ok(Err(row_err(
+            "effective_date",
+            format!(
+                "\"{e}\" is not after the loan's origination date {}",
+                contract.origination
+            ),
+        )));
+    }
+    let in_force = restructures::versions_in_force(c, &r.loan_id)?;
+    if let Some((s, _)) = in_force.iter().rev().find(|(s, _)| s.effective_date >= e) {
+        return Ok(Err(row_err(
+            "effective_date",
+            format!(
+                "\"{e}\" is not after restructure {} of this loan (effective {}); import restructures in date order",
+                s.restructure_id, s.effective_date
+            ),
+        )));
+    }
+    let versions: Vec<replay::VersionFacts> = in_force.into_iter().map(|(_, v)| v).collect();
+    let p = price(contract, &book, &versions, e, &Conventions::default());
+    if p.before.closed {
+        let closed_on = p.before.settled.iter().map(|s| s.settled_on).max();
+        return Ok(Err(row_err(
+            "effective_date",
+            format!(
+                "\"{e}\" is after the loan closed{}: nothing is left to restructure",
+                closed_on.map(|d| format!(" (on {d})")).unwrap_or_default()
+            ),
+        )));
+    }
+    let basis = Basis {
+        contract: &p.contract,
+        schedule: &p.schedule,
+        effective: e,
+        arrears: p.arrears,
+    };
+    let v: Version = match generate(&basis, r.kind, &r.terms()) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(row_err(column_of(&e), e.to_string()))),
+    };
+    let stored = Stored {
+        loan_id: r.loan_id.clone(),
+        restructure_id: r.restructure_id.clone(),
+        effective_date: e,
+        kind: r.kind,
+        reason: r.reason.clone(),
+        new_principal: r.new_principal.and_then(to_fen),
+        new_annual_rate: r.new_annual_rate.map(|d| d.normalize().to_string()),
+        new_term_months: r.new_term_months,
+        new_method: r.new_method.map(|m| m.as_str().to_string()),
+        holiday_months: r.holiday_months,
+        interest_only_months: r.interest_only_months,
+        transfer: to_fen(v.transfer).unwrap_or(0),
+        cancelled: false,
+    };
+    restructures::insert(c, &stored, &v.installments, true, at)?;
+    Ok(Ok(Outcome::New))
+}
+
+/// What `daihou restructure` shows.
+pub enum Proposal {
+    /// Nothing outstanding at the date: why.
+    Nothing(String),
+    Options(Box<Options>),
+}
+
+/// The loan's position at D and the options taking effect at E = D + 1.
+pub struct Options {
+    pub position: Position,
+    pub effective: NaiveDate,
+    pub arrears: Arrears,
+    pub status_quo: crate::restructure::proposal::StatusQuo,
+    /// Each option with its outcome, or why it is not possible.
+    pub outcomes: Vec<(Spec, Result<proposal::Outcome, RestructureError>)>,
+}
+
+/// Prices the options for `loan_id` at `as_of`: the flags' one option, or the default menu.
+/// `Ok(None)`: no such loan.
+pub fn propose(
+    c: &Connection,
+    loan_id: &str,
+    as_of: NaiveDate,
+    flags: &Flags,
+) -> Result<Option<Proposal>> {
+    let Some((contract, book)) = restructures::loan(c, loan_id)? else {
+        return Ok(None);
+    };
+    if as_of < contract.origination {
+        return Ok(Some(Proposal::Nothing(format!(
+            "loan_id {loan_id} is not drawn yet at {as_of} (origination {})",
+            contract.origination
+        ))));
+    }
+    let e = as_of.succ_opt().unwrap_or(as_of);
+    // Only what is in force at D: a restructure effective later is the future of this proposal.
+    let versions: Vec<replay::VersionFacts> = restructures::versions_in_force(c, loan_id)?
+        .into_iter()
+        .map(|(_, v)| v)
+        .filter(|v| v.effective < e)
+        .collect();
+    let conv = Conventions::default();
+    let p = price(contract, &book, &versions, e, &conv);
+    let position = p.before.clone();
+    if position.closed
+        || position.outstanding_principal <= Decimal::ZERO && p.arrears.total() <= Decimal::ZERO
+    {
+        let on = position.settled.iter().map(|s| s.settled_on).max();
+        return Ok(Some(Proposal::Nothing(format!(
+            "loan_id {loan_id} has nothing outstanding at {as_of}{}: nothing to restructure",
+            on.map(|d| format!(" (repaid in full on {d})"))
+                .unwrap_or_default()
+        ))));
+    }
+    let basis = Basis {
+        contract: &p.contract,
+        schedule: &p.schedule,
+        effective: e,
+        arrears: p.arrears,
+    };
+    let specs = match Spec::from_flags(&basis, flags) {
+        Some(s) => vec![s],
+        None => Spec::default_menu(&basis),
+    };
+    let outcomes = specs
+        .into_iter()
+        .map(|s| {
+            let o = proposal::evaluate(&basis, position.dpd, &s);
+            (s, o)
+        })
+        .collect();
+    Ok(Some(Proposal::Options(Box::new(Options {
+        status_quo: proposal::status_quo(&basis),
+        position,
+        effective: e,
+        arrears: p.arrears,
+        outcomes,
+    }))))
+}
