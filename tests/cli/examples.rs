@@ -21,7 +21,7 @@ fn nightly_script_runs_and_is_idempotent() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "round {round}: {err}");
         if round == 1 {
-            assert!(err.contains("42 rows, 0 new, 0 changed"), "{err}");
+            assert!(err.contains("44 rows, 0 new, 0 changed"), "{err}");
         }
     }
     let list = std::fs::read_to_string(out_dir.join("overdue-2026-06-30.csv")).unwrap();
@@ -38,7 +38,14 @@ fn nightly_script_runs_and_is_idempotent() {
 #[test]
 fn readme_documents_every_subcommand_and_exit_code() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    for sub in ["import", "classify", "schedule-visits", "overdue", "report"] {
+    for sub in [
+        "import",
+        "classify",
+        "schedule-visits",
+        "overdue",
+        "report",
+        "restructure",
+    ] {
         assert!(
             readme.contains(&format!("daihou {sub}")),
             "README lacks `daihou {sub}`"

@@ -4,11 +4,12 @@ use std::path::Path;
 
 use crate::common::*;
 
-const TAPE_FILES: [&str; 4] = [
+const TAPE_FILES: [&str; 5] = [
     "loans.csv",
     "schedule.csv",
     "repayments.csv",
     "followups.csv",
+    "restructures.csv",
 ];
 
 /// The two loans whose schedule examples/tape/schedule.csv supplies (see its README).
@@ -41,22 +42,23 @@ fn imports_the_example_tape_with_counts_and_generated_schedules() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "", "import writes no data to stdout");
     for (file, n) in [
-        ("loans.csv", 42),
+        ("loans.csv", 44),
         ("schedule.csv", 44),
-        ("repayments.csv", 715),
+        ("repayments.csv", 742),
         ("followups.csv", 27),
+        ("restructures.csv", 2),
     ] {
         let want = format!("{file}: {n} rows, {n} new, 0 changed, 0 unchanged");
         assert!(err.contains(&want), "missing `{want}` in:\n{err}");
     }
     assert!(
-        err.contains("import: generated repayment schedules for 40 loans"),
+        err.contains("import: generated repayment schedules for 42 loans"),
         "{err}"
     );
     assert!(!err.contains("error"), "{err}");
 
-    assert_eq!(env.sql("SELECT count(*) FROM loans"), ["42"]);
-    assert_eq!(env.sql("SELECT count(*) FROM repayments"), ["715"]);
+    assert_eq!(env.sql("SELECT count(*) FROM loans"), ["44"]);
+    assert_eq!(env.sql("SELECT count(*) FROM repayments"), ["742"]);
     assert_eq!(env.sql("SELECT count(*) FROM followups"), ["27"]);
     // The supplied schedules are kept as imported, and only they.
     assert_eq!(
@@ -71,7 +73,7 @@ fn imports_the_example_tape_with_counts_and_generated_schedules() {
         env.sql(
             "SELECT count(DISTINCT loan_id), count(*) FROM schedule_v WHERE source = 'generated'"
         ),
-        ["40|3719"]
+        ["42|3779"]
     );
     assert_eq!(
         env.sql(&format!(
@@ -98,19 +100,19 @@ fn imports_the_example_tape_and_a_rerun_changes_nothing() {
     let (code, _, err) = env.run(&["import", "tape", s(&tape)]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("loans.csv: 42 rows, 42 new, 0 changed"),
+        err.contains("loans.csv: 44 rows, 44 new, 0 changed"),
         "{err}"
     );
-    assert_eq!(env.sql("SELECT count(*) FROM loans"), ["42"]);
+    assert_eq!(env.sql("SELECT count(*) FROM loans"), ["44"]);
     let before = env.snapshot();
     let (code, _, err) = env.run(&["import", "tape", s(&tape)]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("loans.csv: 42 rows, 0 new, 0 changed, 42 unchanged"),
+        err.contains("loans.csv: 44 rows, 0 new, 0 changed, 44 unchanged"),
         "{err}"
     );
     assert!(
-        err.contains("repayments.csv: 715 rows, 0 new, 0 changed, 715 unchanged"),
+        err.contains("repayments.csv: 742 rows, 0 new, 0 changed, 742 unchanged"),
         "{err}"
     );
     let after = env.snapshot();
@@ -128,7 +130,7 @@ fn a_changed_row_is_updated_and_counted() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "");
     assert!(
-        err.contains("loans.csv: 42 rows, 0 new, 1 changed, 41 unchanged"),
+        err.contains("loans.csv: 44 rows, 0 new, 1 changed, 43 unchanged"),
         "{err}"
     );
     assert_eq!(
@@ -148,7 +150,7 @@ fn a_changed_row_is_updated_and_counted() {
     let (code, _, err) = env.run(&["import", "loans", s(&loans)]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("loans.csv: 42 rows, 0 new, 0 changed, 42 unchanged"),
+        err.contains("loans.csv: 44 rows, 0 new, 0 changed, 44 unchanged"),
         "{err}"
     );
 }
@@ -173,14 +175,15 @@ fn dry_run_leaves_an_existing_ledger_unchanged_and_prints_the_counts() {
         out,
         format!(
             "file,kind,rows,new,changed,unchanged,skipped\n\
-             {t}/loans.csv,loans,42,0,1,41,0\n\
+             {t}/loans.csv,loans,44,0,1,43,0\n\
              {t}/schedule.csv,schedule,44,0,0,44,0\n\
-             {t}/repayments.csv,repayments,716,1,0,715,0\n\
-             {t}/followups.csv,followups,27,0,0,27,0\n"
+             {t}/repayments.csv,repayments,743,1,0,742,0\n\
+             {t}/followups.csv,followups,27,0,0,27,0\n\
+             {t}/restructures.csv,restructures,2,0,0,2,0\n"
         )
     );
     assert!(
-        err.contains("import (dry run) ") && err.contains("loans.csv: 42 rows, 0 new, 1 changed"),
+        err.contains("import (dry run) ") && err.contains("loans.csv: 44 rows, 0 new, 1 changed"),
         "{err}"
     );
     assert!(
@@ -192,7 +195,7 @@ fn dry_run_leaves_an_existing_ledger_unchanged_and_prints_the_counts() {
     let (code, out, err) = env.run(&["import", "--dry-run", "tape", s(&tape)]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(env.snapshot(), before);
-    for word in ["file", "kind", "changed", "repayments", "716"] {
+    for word in ["file", "kind", "changed", "repayments", "743"] {
         assert!(out.contains(word), "no `{word}` in table:\n{out}");
     }
 
@@ -219,7 +222,7 @@ fn dry_run_without_a_ledger_leaves_no_loans() {
     assert_eq!(
         out,
         format!(
-            "file,kind,rows,new,changed,unchanged,skipped\n{},loans,42,42,0,0,0\n",
+            "file,kind,rows,new,changed,unchanged,skipped\n{},loans,44,44,0,0,0\n",
             s(&loans)
         )
     );
@@ -503,15 +506,15 @@ fn bom_crlf_and_quoted_multiline_fields_import() {
     let f = env.write("bom/loans.csv", bom);
     let (code, _, err) = env.run(&["import", "loans", s(&f)]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("loans.csv: 42 rows, 42 new"), "{err}");
-    assert_eq!(env.sql("SELECT count(*) FROM loans"), ["42"]);
+    assert!(err.contains("loans.csv: 44 rows, 44 new"), "{err}");
+    assert_eq!(env.sql("SELECT count(*) FROM loans"), ["44"]);
 
     // CRLF line endings.
     let crlf = read(&example_tape().join("repayments.csv")).replace('\n', "\r\n");
     let f = env.write("crlf/repayments.csv", crlf);
     let (code, _, err) = env.run(&["import", "repayments", s(&f)]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("repayments.csv: 715 rows, 715 new"), "{err}");
+    assert!(err.contains("repayments.csv: 742 rows, 742 new"), "{err}");
     assert_eq!(
         env.sql("SELECT count(*) FROM repayments WHERE channel LIKE '%' || char(13) || '%' OR reverses_txn_id LIKE '%' || char(13) || '%'"),
         ["0"]
@@ -544,10 +547,10 @@ fn reads_standard_input_when_the_file_is_a_dash() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "");
     assert!(
-        err.contains("import stdin: 715 rows, 715 new, 0 changed, 0 unchanged"),
+        err.contains("import stdin: 742 rows, 742 new, 0 changed, 0 unchanged"),
         "{err}"
     );
-    assert_eq!(env.sql("SELECT count(*) FROM repayments"), ["715"]);
+    assert_eq!(env.sql("SELECT count(*) FROM repayments"), ["742"]);
     assert_eq!(
         env.sql("SELECT kind, file, sha256 FROM imports WHERE file = 'stdin'"),
         [format!("repayments|stdin|{}", sha256_hex(&bytes))]
@@ -710,7 +713,7 @@ fn the_import_log_has_one_row_per_file_with_its_sha256() {
         s(&import_fixture("bad_amount/repayments.csv")),
     ]);
     assert_eq!(code, 65);
-    assert_eq!(env.sql("SELECT count(*) FROM imports"), ["4"]);
+    assert_eq!(env.sql("SELECT count(*) FROM imports"), ["5"]);
 }
 
 #[cfg(unix)]
@@ -811,7 +814,7 @@ fn a_changed_repayment_amount_is_found_among_unchanged_rows() {
     let (code, _, err) = env.run(&["import", "repayments", s(&f)]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("715 rows, 0 new, 1 changed, 714 unchanged"),
+        err.contains("742 rows, 0 new, 1 changed, 741 unchanged"),
         "{err}"
     );
     assert_eq!(
@@ -827,7 +830,7 @@ fn a_changed_repayment_amount_is_found_among_unchanged_rows() {
     let (code, _, err) = env.run(&["import", "repayments", s(&f)]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("715 rows, 0 new, 1 changed, 714 unchanged"),
+        err.contains("742 rows, 0 new, 1 changed, 741 unchanged"),
         "{err}"
     );
     assert_eq!(

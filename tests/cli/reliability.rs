@@ -343,7 +343,7 @@ fn two_writers_started_together_both_succeed() {
         "overdue: {}",
         String::from_utf8_lossy(&b.stderr)
     );
-    assert_eq!(env.sql("SELECT count(*) FROM loans"), ["342"]);
+    assert_eq!(env.sql("SELECT count(*) FROM loans"), ["344"]);
     assert_eq!(env.sql("SELECT count(*) FROM position_runs"), ["1"]);
     assert_eq!(integrity(&env.db()), "ok");
 }
@@ -368,8 +368,8 @@ fn two_imports_creating_the_same_ledger_both_succeed() {
             "round {round}, second: {}",
             String::from_utf8_lossy(&b.stderr)
         );
-        assert_eq!(env.sql("SELECT count(*) FROM loans"), ["42"]);
-        assert_eq!(env.sql("SELECT count(*) FROM imports"), ["8"]);
+        assert_eq!(env.sql("SELECT count(*) FROM loans"), ["44"]);
+        assert_eq!(env.sql("SELECT count(*) FROM imports"), ["10"]);
     }
 }
 

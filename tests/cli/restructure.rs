@@ -128,7 +128,10 @@ fn a_tape_with_restructures_imports_in_one_run() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("restructures.csv: 1 rows, 1 new"), "{err}");
     assert_eq!(env.sql("SELECT transfer FROM restructures"), ["1095189"]);
-    assert_eq!(overdue_row(&env, "2026-01-20", "L1")["outstanding_principal"], "93320.66");
+    assert_eq!(
+        overdue_row(&env, "2026-01-20", "L1")["outstanding_principal"],
+        "93320.66"
+    );
 }
 
 #[test]
@@ -314,7 +317,10 @@ fn one_option_round_trips_through_import_into_overdue() {
     // a day later the loan is on its new version and current.
     let (code, out, err) = env.run(&[&args[..], &["--format", "json"]].concat());
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("\"2839.00\"") && out.contains("capitalisation"), "{out}");
+    assert!(
+        out.contains("\"2839.00\"") && out.contains("capitalisation"),
+        "{out}"
+    );
     let (code, _, err) = env.run(&["restructure", "L1", "--as-of", "2026-01-20"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("DPD 0, arrears 0.00"), "{err}");
@@ -338,4 +344,49 @@ fn unknown_loan_is_66_and_nothing_outstanding_is_0() {
     );
     let (code, _, err) = env.run(&["restructure", "L1", "--as-of", "2026-01-19", "--schedule"]);
     assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn the_example_tape_restructured_loans() {
+    let env = Env::new();
+    env.preload_example();
+    // Before each effective date: exactly the answer without the restructure.
+    assert_eq!(overdue_row(&env, "2026-01-19", "LN2025000043")["dpd"], "65");
+    assert_eq!(overdue_row(&env, "2026-01-24", "LN2025000044")["dpd"], "45");
+    assert_eq!(overdue_row(&env, "2026-01-25", "LN2025000044")["dpd"], "0");
+    // The miss in observation: the new installment due 2026-03-10 unpaid until 2026-03-25.
+    assert_eq!(overdue_row(&env, "2026-03-24", "LN2025000044")["dpd"], "14");
+    for (loan, outstanding) in [("LN2025000043", "81339.46"), ("LN2025000044", "27431.83")] {
+        let r = overdue_row(&env, "2026-06-30", loan);
+        assert_eq!(
+            (r["dpd"].as_str(), r["outstanding_principal"].as_str()),
+            ("0", outstanding)
+        );
+    }
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--installments",
+        "--all",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let late: Vec<String> = csv_rows(&out)
+        .into_iter()
+        .filter(|r| {
+            r["loan_id"] == "LN2025000044"
+                && r["version"] == "1"
+                && r["days_late"] != "0"
+                && r["status"] == "settled"
+        })
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["installment_no"], r["due_date"], r["days_late"]
+            )
+        })
+        .collect();
+    assert_eq!(late, ["2 2026-03-10 15"]);
 }
