@@ -147,10 +147,20 @@ impl Env {
             "SELECT * FROM schedule ORDER BY loan_id, installment_no",
             "SELECT * FROM repayments ORDER BY txn_id",
             "SELECT * FROM followups ORDER BY followup_id",
-            "SELECT count(*) FROM imports",
         ] {
             out.extend(self.sql(q));
         }
+        // Restructures (schema v4 on): only where the ledger has them.
+        for t in ["restructures", "restructure_schedule", "restructure_log"] {
+            let exists = self.sql(&format!(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{t}'"
+            ));
+            if exists == ["1"] {
+                out.extend(self.sql(&format!("SELECT * FROM {t} ORDER BY 1, 2, 3")));
+            }
+        }
+        // Last, so a test can compare everything but the import log.
+        out.extend(self.sql("SELECT count(*) FROM imports"));
         out
     }
 }

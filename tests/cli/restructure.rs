@@ -135,6 +135,28 @@ fn a_tape_with_restructures_imports_in_one_run() {
 }
 
 #[test]
+fn a_dry_run_changes_nothing() {
+    let env = setup();
+    let before = env.snapshot();
+    let p = env.write(
+        "r.csv",
+        format!("{RESTRUCTURE_HEADER}L1,R1,2026-01-20,capitalisation,hardship,,,36,,,\n"),
+    );
+    let (code, out, err) = env.run(&[
+        "--format",
+        "csv",
+        "import",
+        "--dry-run",
+        "restructures",
+        s(&p),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with(",restructures,1,1,0,0,0\n"), "{out}");
+    assert_eq!(env.snapshot(), before, "a dry run changed the ledger");
+    assert_eq!(env.sql("SELECT count(*) FROM restructure_schedule"), ["0"]);
+}
+
+#[test]
 fn a_cancelled_restructure_is_logged_and_the_loan_is_as_before() {
     let env = setup();
     let (code, _, err) = import_restructures(
