@@ -3,7 +3,12 @@
 
 use std::path::PathBuf;
 
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use rust_decimal::Decimal;
+
+use crate::buckets::Buckets;
+use crate::engine::{Component, Prepay};
 
 use crate::exit::EXIT_CODES_HELP;
 
@@ -246,12 +251,12 @@ pub struct OverdueArgs {
     pub installments: bool,
 
     /// First date of a range (with --to and --every): positions for every date in one pass.
-    #[arg(long, value_name = "DATE", requires_all = ["to", "every"])]
-    pub from: Option<String>,
+    #[arg(long, value_name = "DATE", requires_all = ["to", "every"], value_parser = date)]
+    pub from: Option<NaiveDate>,
 
     /// Last date of a range.
-    #[arg(long, value_name = "DATE", requires = "from")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "DATE", requires = "from", value_parser = date)]
+    pub to: Option<NaiveDate>,
 
     /// Step of a range: month-end, week or day.
     #[arg(long, value_enum, requires = "from")]
@@ -267,8 +272,8 @@ pub struct OverdueArgs {
 
     /// Aging buckets: `days` (current,1-30,31-60,61-90,91-180,181-360,360+), `m` (M0..M6+), or a
     /// bank's own list such as `0,1-30,31-90,91+` or `current:0,1-30,31+`.
-    #[arg(long, default_value = "days", value_name = "SPEC")]
-    pub buckets: String,
+    #[arg(long, default_value = "days", value_name = "SPEC", value_parser = Buckets::resolve)]
+    pub buckets: Buckets,
 
     /// An installment counts as overdue only after this many days past its due date; DPD is
     /// still counted from the due date.
@@ -276,12 +281,12 @@ pub struct OverdueArgs {
     pub grace_days: u32,
 
     /// An unpaid remainder at or below this amount does not count as overdue (materiality).
-    #[arg(long, default_value = "0", value_name = "AMOUNT")]
-    pub tolerance: String,
+    #[arg(long, default_value = "0", value_name = "AMOUNT", value_parser = tolerance)]
+    pub tolerance: Decimal,
 
     /// Penalty interest (罚息) rate as a multiple of the contract rate.
-    #[arg(long, default_value = "1.5", value_name = "X")]
-    pub penalty_multiplier: String,
+    #[arg(long, default_value = "1.5", value_name = "X", value_parser = multiplier)]
+    pub penalty_multiplier: Decimal,
 
     /// Do not charge penalty on overdue interest (no 复利).
     #[arg(long)]
@@ -292,16 +297,44 @@ pub struct OverdueArgs {
     pub penalty_first: bool,
 
     /// Order in which a payment settles an installment's parts.
-    #[arg(long, default_value = "fee,interest,principal", value_name = "LIST")]
-    pub order: String,
+    #[arg(long, default_value = "fee,interest,principal", value_name = "LIST", value_parser = order)]
+    pub order: Order,
 
     /// What money beyond everything due does: next_installments or reduce_principal_last.
-    #[arg(long, default_value = "next_installments", value_name = "MODE")]
-    pub prepay: String,
+    #[arg(long, default_value = "next_installments", value_name = "MODE", value_parser = Prepay::parse)]
+    pub prepay: Prepay,
 
     /// A collection ladder (TOML) replacing the built-in one.
     #[arg(long, value_name = "FILE")]
     pub ladder: Option<PathBuf>,
+}
+
+/// The order in which a payment settles an installment's parts (`--order`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order(pub Vec<Component>);
+
+fn order(s: &str) -> Result<Order, String> {
+    Component::parse_order(s).map(Order)
+}
+
+fn date(s: &str) -> Result<NaiveDate, String> {
+    crate::dates::parse_iso(s).map_err(|e| e.to_string())
+}
+
+fn tolerance(s: &str) -> Result<Decimal, String> {
+    match crate::money::parse_amount(s) {
+        Ok(d) if d < Decimal::ZERO => Err("must not be negative".to_string()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn multiplier(s: &str) -> Result<Decimal, String> {
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|m: &Decimal| *m >= Decimal::ZERO && *m <= Decimal::from(10))
+        .ok_or_else(|| "is not a number between 0 and 10".to_string())
 }
 
 /// Steps of an as-of range.

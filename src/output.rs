@@ -90,6 +90,29 @@ impl Report {
     }
 }
 
+/// A typed row: an op's result type names its columns (the output contract) and turns itself
+/// into cells; [`Report::of`] builds the report.
+pub trait Tabular {
+    /// The CSV header and JSON keys, in order.
+    const COLUMNS: &'static [&'static str];
+    /// The columns a human table shows by default (None: all of them).
+    const TABLE_SHOWS: Option<&'static [&'static str]> = None;
+    /// One cell per column of [`Tabular::COLUMNS`].
+    fn cells(&self) -> Vec<Cell>;
+}
+
+impl Report {
+    /// The report of typed rows.
+    pub fn of<T: Tabular>(rows: &[T]) -> Report {
+        let mut r = Report::new(T::COLUMNS);
+        if let Some(shows) = T::TABLE_SHOWS {
+            r = r.table_shows(shows);
+        }
+        r.rows = rows.iter().map(T::cells).collect();
+        r
+    }
+}
+
 /// Neutralises spreadsheet formula injection: a text cell that a spreadsheet would run as a
 /// formula (starting with = + - @, tab or carriage return) gets a leading apostrophe.
 pub fn csv_safe(s: &str) -> std::borrow::Cow<'_, str> {

@@ -34,7 +34,8 @@
 //! * **Tolerance**: an installment whose unpaid remainder (principal +
 //!   interest + fee) is `<= tolerance` counts as settled: it does not move
 //!   DPD, is excluded from `overdue_*` / `installments_overdue`, stops
-//!   accruing penalty, appears in `settled`, and counts towards `closed`.
+//!   accruing penalty, is `Settled` in `installments`, and counts towards
+//!   `closed`.
 //!   The remainder is still real money: it stays in `outstanding_principal`
 //!   and later payments still pay it first (the waterfall uses the true
 //!   remainder). An installment that is `<= tolerance` from the start (e.g.
@@ -82,7 +83,7 @@
 //! [`positions`] sorts once and replays once per "reversal epoch" (the set
 //! of reversals in force changes only on reversal dates, usually never),
 //! taking a snapshot at each as-of date in one sweep: per date the cost is
-//! O(1) plus building the `settled` list. Per loan it allocates a handful of
+//! O(1) plus building the `installments` list. Per loan it allocates a handful of
 //! vectors, nothing per installment or per payment.
 //!
 //! The replay runs on integers: amounts in whole fen (`i64` per amount,
@@ -169,6 +170,16 @@ impl Component {
         }
     }
 
+    /// `penalty`, `fee`, `interest` or `principal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Penalty => "penalty",
+            Component::Fee => "fee",
+            Component::Interest => "interest",
+            Component::Principal => "principal",
+        }
+    }
+
     /// Parses a comma-separated order such as `"fee,interest,principal"`.
     pub fn parse_order(s: &str) -> Result<Vec<Component>, String> {
         let mut out = Vec::new();
@@ -197,6 +208,14 @@ pub enum Prepay {
 }
 
 impl Prepay {
+    /// `next_installments` or `reduce_principal_last`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Prepay::NextInstallments => "next_installments",
+            Prepay::ReducePrincipalLast => "reduce_principal_last",
+        }
+    }
+
     /// Parses `next` / `next_installments` or `reduce_last` /
     /// `reduce_principal_last`.
     pub fn parse(s: &str) -> Result<Prepay, String> {
@@ -239,6 +258,44 @@ impl Default for Conventions {
     }
 }
 
+/// Where one installment stands as of the position's date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallmentStatus {
+    /// Not settled and not overdue: before its due date, or within grace.
+    NotDue,
+    /// Not settled, and `as_of > due_date + grace_days`.
+    Overdue,
+    /// Remainder <= tolerance by `as_of` (an installment owing nothing from
+    /// the start counts from its due date).
+    Settled,
+}
+
+impl InstallmentStatus {
+    /// `not_due`, `overdue` or `settled` (the output contract's words).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstallmentStatus::NotDue => "not_due",
+            InstallmentStatus::Overdue => "overdue",
+            InstallmentStatus::Settled => "settled",
+        }
+    }
+}
+
+/// One installment of a [`Position`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstallmentState {
+    /// Index of this installment in the schedule slice given to the engine.
+    pub index: usize,
+    pub installment_no: u32,
+    pub due_date: NaiveDate,
+    pub status: InstallmentStatus,
+    /// The day it was settled (Settled only).
+    pub settled_on: Option<NaiveDate>,
+    /// Settled: max(0, settled_on − due_date); Overdue: as_of − due_date
+    /// (its own days past due); NotDue: 0.
+    pub days_late: u32,
+}
+
 /// An installment settled (remainder <= tolerance) by the as-of date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settled {
@@ -273,8 +330,8 @@ pub struct Position {
     /// days late (k > grace) makes max_dpd >= k although no end-of-day DPD
     /// was ever k. Reversals rewrite this history like everything else.
     pub max_dpd: u32,
-    /// Installments settled by as_of, in schedule order.
-    pub settled: Vec<Settled>,
+    /// Every installment, in schedule order (due date, then number).
+    pub installments: Vec<InstallmentState>,
     /// Every installment is due.
     pub matured: bool,
     /// Every installment is settled.
@@ -283,6 +340,21 @@ pub struct Position {
 }
 
 impl Position {
+    /// The installments settled by as_of, in schedule order.
+    pub fn settled(&self) -> Vec<Settled> {
+        self.installments
+            .iter()
+            .filter_map(|x| {
+                Some(Settled {
+                    installment_no: x.installment_no,
+                    due_date: x.due_date,
+                    settled_on: x.settled_on?,
+                    days_late: x.days_late,
+                })
+            })
+            .collect()
+    }
+
     fn empty(as_of: NaiveDate) -> Position {
         Position {
             as_of,
@@ -299,7 +371,7 @@ impl Position {
             prepaid_amount: Decimal::ZERO,
             overpaid: Decimal::ZERO,
             max_dpd: 0,
-            settled: Vec::new(),
+            installments: Vec::new(),
             matured: true,
             closed: true,
             warnings: Vec::new(),
@@ -336,6 +408,14 @@ pub fn positions(
         return Vec::new();
     }
     sweep::positions(terms, inst, pays, as_ofs, conv)
+}
+
+/// The payments in force as of `as_of`, in date order, as (paid_on, amount):
+/// those dated on or before `as_of`, less the ones reversed by a reversal
+/// dated on or before `as_of` (the reversal rule above, as the replay applies
+/// it), less ignored rows (amount <= 0). Promise tracking sums these.
+pub fn payments_in_force(pays: &[Payment], as_of: NaiveDate) -> Vec<(NaiveDate, Decimal)> {
+    prepare::payments_in_force(pays, as_of)
 }
 
 // ---------------------------------------------------------------------------

@@ -97,6 +97,8 @@ pub(super) struct Inst {
     pub(super) logged: bool,
     pub(super) settled_on: NaiveDate,
     pub(super) days_late: u32,
+    /// Index into the input slice.
+    pub(super) src: usize,
 }
 
 impl Inst {
@@ -184,7 +186,7 @@ impl Prepared {
         let max_day = i64::from(day_no(NaiveDate::MAX));
         let mut insts: Vec<Inst> = Vec::with_capacity(inst.len());
         let mut sched_principal: i128 = 0;
-        for r in inst {
+        for (src, r) in inst.iter().enumerate() {
             let label = |c: &str| format!("installment {} {c}", r.installment_no);
             let p = to_fen(
                 r.principal_due,
@@ -218,6 +220,7 @@ impl Prepared {
                 logged: false,
                 settled_on: r.due_date,
                 days_late: 0,
+                src,
             });
         }
         if !insts
@@ -259,53 +262,7 @@ impl Prepared {
             }
         }
 
-        // Payments sorted by (date, input order); reversals kept aside.
-        let mut rows: Vec<Pay> = Vec::with_capacity(pays.len());
-        let mut revs: Vec<usize> = Vec::new();
-        let mut push = |k: usize, warnings: &mut Warnings| {
-            let p = &pays[k];
-            if p.reverses_txn_id.is_some() {
-                revs.push(k);
-                return;
-            }
-            let v = p.amount;
-            let amount =
-                if v.scale() == 2 && v.mantissa() > 0 && v.mantissa() <= i128::from(MAX_FEN) {
-                    v.mantissa() as i64
-                } else if v <= Decimal::ZERO {
-                    if v.is_sign_negative() && !v.is_zero() {
-                        warnings.push((
-                            Some(p.paid_on),
-                            format!("payment {} has negative amount {}; ignored", p.txn_id, v),
-                        ));
-                    }
-                    0
-                } else {
-                    to_fen(
-                        v,
-                        || format!("payment {}", p.txn_id),
-                        warnings,
-                        Some(p.paid_on),
-                    )
-                };
-            rows.push(Pay {
-                day: day_no(p.paid_on),
-                amount,
-                date: p.paid_on,
-                src: k,
-            });
-        };
-        if pays.windows(2).all(|w| w[0].paid_on <= w[1].paid_on) {
-            for k in 0..pays.len() {
-                push(k, &mut warnings);
-            }
-        } else {
-            let mut idx: Vec<usize> = (0..pays.len()).collect();
-            idx.sort_by_key(|&k| (pays[k].paid_on, k));
-            for k in idx {
-                push(k, &mut warnings);
-            }
-        }
+        let (rows, revs) = payment_rows(pays, &mut warnings);
         let reversals = resolve_reversals(pays, &rows, &revs, &mut warnings);
 
         let factor = rate * mult;
@@ -328,6 +285,77 @@ impl Prepared {
             initially_settled,
         }
     }
+}
+
+/// The payments sorted by (date, input order), each in fen (0: ignored,
+/// with a warning when negative), and the reversals (indices into `pays`)
+/// in the same order, kept aside.
+fn payment_rows(pays: &[Payment], warnings: &mut Warnings) -> (Vec<Pay>, Vec<usize>) {
+    let mut rows: Vec<Pay> = Vec::with_capacity(pays.len());
+    let mut revs: Vec<usize> = Vec::new();
+    let mut push = |k: usize, warnings: &mut Warnings| {
+        let p = &pays[k];
+        if p.reverses_txn_id.is_some() {
+            revs.push(k);
+            return;
+        }
+        let v = p.amount;
+        let amount = if v.scale() == 2 && v.mantissa() > 0 && v.mantissa() <= i128::from(MAX_FEN) {
+            v.mantissa() as i64
+        } else if v <= Decimal::ZERO {
+            if v.is_sign_negative() && !v.is_zero() {
+                warnings.push((
+                    Some(p.paid_on),
+                    format!("payment {} has negative amount {}; ignored", p.txn_id, v),
+                ));
+            }
+            0
+        } else {
+            to_fen(
+                v,
+                || format!("payment {}", p.txn_id),
+                warnings,
+                Some(p.paid_on),
+            )
+        };
+        rows.push(Pay {
+            day: day_no(p.paid_on),
+            amount,
+            date: p.paid_on,
+            src: k,
+        });
+    };
+    if pays.windows(2).all(|w| w[0].paid_on <= w[1].paid_on) {
+        for k in 0..pays.len() {
+            push(k, warnings);
+        }
+    } else {
+        let mut idx: Vec<usize> = (0..pays.len()).collect();
+        idx.sort_by_key(|&k| (pays[k].paid_on, k));
+        for k in idx {
+            push(k, warnings);
+        }
+    }
+    (rows, revs)
+}
+
+/// See [`super::payments_in_force`].
+pub(super) fn payments_in_force(pays: &[Payment], as_of: NaiveDate) -> Vec<(NaiveDate, Decimal)> {
+    let mut warnings = Vec::new();
+    let (rows, revs) = payment_rows(pays, &mut warnings);
+    let reversals = resolve_reversals(pays, &rows, &revs, &mut warnings);
+    let day = day_no(as_of);
+    let mut reversed = vec![false; rows.len()];
+    for (d, t) in reversals {
+        if d <= day {
+            reversed[t] = true;
+        }
+    }
+    rows.iter()
+        .zip(reversed)
+        .filter(|(r, gone)| !gone && r.amount > 0 && r.day <= day)
+        .map(|(r, _)| (r.date, Decimal::new(r.amount, 2)))
+        .collect()
 }
 
 /// Matches each reversal (`revs`, indices into `pays`, date order) to the

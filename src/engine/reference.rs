@@ -82,6 +82,8 @@ struct Inst {
     grace_acc: Decimal,
     /// Entered in the settled log.
     logged: bool,
+    /// Index into the input slice.
+    src: usize,
 }
 
 impl Inst {
@@ -159,7 +161,7 @@ impl<'a> Prepared<'a> {
         let grace = conv.grace_days;
         let mut insts: Vec<Inst> = Vec::with_capacity(inst.len());
         let mut sched_principal = Decimal::ZERO;
-        for r in inst {
+        for (src, r) in inst.iter().enumerate() {
             let label = |c: &str| format!("installment {} {c}", r.installment_no);
             let p = clamp_amount(
                 r.principal_due,
@@ -187,6 +189,7 @@ impl<'a> Prepared<'a> {
                 status: Status::NotDue,
                 grace_acc: Decimal::ZERO,
                 logged: false,
+                src,
             });
         }
         insts.sort_by_key(|x| (x.due, x.no));
@@ -330,7 +333,6 @@ struct Sweep<'p, 'a> {
     max_dpd: u32,
     /// (schedule index, entry).
     log: Vec<(usize, Settled)>,
-    log_sorted: bool,
     n_settled: usize,
 }
 
@@ -361,7 +363,6 @@ impl<'p, 'a> Sweep<'p, 'a> {
             last_pay: None,
             max_dpd: 0,
             log: Vec::new(),
-            log_sorted: true,
             n_settled: prep.initially_settled,
         }
     }
@@ -623,11 +624,6 @@ impl<'p, 'a> Sweep<'p, 'a> {
             settled_on: date,
             days_late: days_u32(days_between(x.due, date)),
         };
-        if let Some(last) = self.log.last() {
-            if last.0 > k {
-                self.log_sorted = false;
-            }
-        }
         self.log.push((k, entry));
     }
 
@@ -676,14 +672,34 @@ impl<'p, 'a> Sweep<'p, 'a> {
     fn snapshot(&mut self, d: NaiveDate) -> Position {
         let dpd = self.dpd_at(d);
         self.max_dpd = self.max_dpd.max(dpd);
-        let mut settled: Vec<Settled> = Vec::with_capacity(self.log.len());
-        if self.log_sorted {
-            settled.extend(self.log.iter().map(|e| e.1.clone()));
-        } else {
-            let mut tmp: Vec<&(usize, Settled)> = self.log.iter().collect();
-            tmp.sort_by_key(|e| e.0);
-            settled.extend(tmp.into_iter().map(|e| e.1.clone()));
+        let mut by_inst: Vec<Option<&Settled>> = vec![None; self.insts.len()];
+        for (k, e) in &self.log {
+            by_inst[*k] = Some(e);
         }
+        let installments = self
+            .insts
+            .iter()
+            .zip(by_inst)
+            .map(|(x, logged)| {
+                let (status, settled_on, days_late) = match logged {
+                    Some(e) => (InstallmentStatus::Settled, Some(e.settled_on), e.days_late),
+                    None if x.status == Status::Overdue => (
+                        InstallmentStatus::Overdue,
+                        None,
+                        days_u32(days_between(x.due, d)),
+                    ),
+                    None => (InstallmentStatus::NotDue, None, 0),
+                };
+                InstallmentState {
+                    index: x.src,
+                    installment_no: x.no,
+                    due_date: x.due,
+                    status,
+                    settled_on,
+                    days_late,
+                }
+            })
+            .collect();
         let n = self.insts.len();
         Position {
             as_of: d,
@@ -704,7 +720,7 @@ impl<'p, 'a> Sweep<'p, 'a> {
             prepaid_amount: self.prepaid,
             overpaid: self.overpaid,
             max_dpd: self.max_dpd,
-            settled,
+            installments,
             matured: n == 0 || self.insts[n - 1].due <= d,
             closed: self.n_settled >= n,
             warnings: self

@@ -5,8 +5,8 @@
 use super::penalty::accrued_fen;
 use super::prepare::{day_no, Inst, Prepared};
 use super::{
-    days_u32, money, Component, Conventions, Installment, LoanTerms, Payment, Position, Prepay,
-    Settled, Status,
+    days_u32, money, Component, Conventions, Installment, InstallmentState, InstallmentStatus,
+    LoanTerms, Payment, Position, Prepay, Status,
 };
 use chrono::NaiveDate;
 
@@ -133,8 +133,6 @@ struct Sweep<'p> {
     overpaid: i128,
     last_pay: Option<NaiveDate>,
     max_dpd: u32,
-    /// Installments entered in the settled log (`Inst::logged`).
-    n_logged: usize,
     n_settled: usize,
     /// (acc, rounded penalty in fen) of the last penalty computation.
     pen_cache: (i128, i128),
@@ -162,7 +160,6 @@ impl<'p> Sweep<'p> {
             overpaid: 0,
             last_pay: None,
             max_dpd: 0,
-            n_logged: 0,
             n_settled: prep.initially_settled,
             pen_cache: (0, 0),
         }
@@ -438,7 +435,6 @@ impl<'p> Sweep<'p> {
         x.logged = true;
         x.settled_on = date;
         x.days_late = days_u32(i64::from(day) - i64::from(x.due));
-        self.n_logged += 1;
     }
 
     /// End of the installment's due date.
@@ -489,16 +485,28 @@ impl<'p> Sweep<'p> {
     fn snapshot(&mut self, as_of: NaiveDate, d: i32) -> Position {
         let dpd = self.dpd_at(d);
         self.max_dpd = self.max_dpd.max(dpd);
-        // Schedule order, whatever order they settled in.
-        let mut settled: Vec<Settled> = Vec::with_capacity(self.n_logged);
-        if self.n_logged > 0 {
-            settled.extend(self.insts.iter().filter(|x| x.logged).map(|x| Settled {
-                installment_no: x.no,
-                due_date: x.due_date,
-                settled_on: x.settled_on,
-                days_late: x.days_late,
-            }));
-        }
+        let installments = self
+            .insts
+            .iter()
+            .map(|x| {
+                let (status, settled_on, days_late) = if x.logged {
+                    (InstallmentStatus::Settled, Some(x.settled_on), x.days_late)
+                } else if x.status == Status::Overdue {
+                    let late = days_u32(i64::from(d) - i64::from(x.due));
+                    (InstallmentStatus::Overdue, None, late)
+                } else {
+                    (InstallmentStatus::NotDue, None, 0)
+                };
+                InstallmentState {
+                    index: x.src,
+                    installment_no: x.no,
+                    due_date: x.due_date,
+                    status,
+                    settled_on,
+                    days_late,
+                }
+            })
+            .collect();
         let penalty_interest = money((self.penalty_accrued() - self.pen_paid).max(0));
         let n = self.insts.len();
         Position {
@@ -520,7 +528,7 @@ impl<'p> Sweep<'p> {
             prepaid_amount: money(self.prepaid),
             overpaid: money(self.overpaid),
             max_dpd: self.max_dpd,
-            settled,
+            installments,
             matured: n == 0 || self.insts[n - 1].due <= d,
             closed: self.n_settled >= n,
             warnings: self

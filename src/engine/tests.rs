@@ -95,16 +95,16 @@ fn paid_on_due_date_and_a_day_late() {
         let p = pos(&sched, &[pay("t1", paid, "1000")], as_of);
         assert_eq!(p.dpd, dpd, "{paid} {as_of}");
         assert_eq!(p.max_dpd, max, "{paid} {as_of}");
-        assert_eq!(p.settled.len(), 1);
-        assert_eq!(p.settled[0].settled_on, d(paid));
-        assert_eq!(p.settled[0].days_late, late);
+        assert_eq!(p.settled().len(), 1);
+        assert_eq!(p.settled()[0].settled_on, d(paid));
+        assert_eq!(p.settled()[0].days_late, late);
         assert!(p.closed);
         assert_eq!(p.outstanding_principal, Decimal::ZERO);
         assert_eq!(p.last_payment_date, Some(d(paid)));
     }
     // Before the late payment: DPD 0 on the due date, not settled.
     let p = pos(&sched, &[pay("t1", "2024-01-16", "1000")], "2024-01-15");
-    assert!(p.settled.is_empty());
+    assert!(p.settled().is_empty());
     assert_eq!(p.paid_total, Decimal::ZERO);
 }
 
@@ -168,11 +168,11 @@ fn weekend_has_no_business_day_shift() {
     assert_eq!(p.dpd, 2);
     let p = pos(&sched, &[pay("t", "2024-06-03", "100")], "2024-06-03");
     assert_eq!(p.dpd, 0);
-    assert_eq!(p.settled[0].days_late, 2);
+    assert_eq!(p.settled()[0].days_late, 2);
     assert_eq!(p.max_dpd, 2);
     // Paid on the Saturday itself: on time.
     let p = pos(&sched, &[pay("t", "2024-06-01", "100")], "2024-06-10");
-    assert_eq!(p.settled[0].days_late, 0);
+    assert_eq!(p.settled()[0].days_late, 0);
     assert_eq!(p.max_dpd, 0);
 }
 
@@ -186,9 +186,9 @@ fn prepayment_then_default() {
     assert_eq!(p.prepaid_amount, m("2100"));
     assert_eq!(p.overpaid, Decimal::ZERO);
     assert_eq!(p.installments_overdue, 1);
-    assert_eq!(p.settled.len(), 2);
-    assert_eq!(p.settled[1].settled_on, d("2024-01-05"));
-    assert_eq!(p.settled[1].days_late, 0);
+    assert_eq!(p.settled().len(), 2);
+    assert_eq!(p.settled()[1].settled_on, d("2024-01-05"));
+    assert_eq!(p.settled()[1].days_late, 0);
     assert_eq!(p.max_dpd, 5);
     // A payment on the due date pays that installment (not prepaid),
     // the rest is prepaid.
@@ -213,7 +213,7 @@ fn prepay_reduce_principal_last() {
     let p = pos_c(&sched, &[pay("t", "2024-01-15", "2250")], "2024-01-15", &c);
     assert_eq!(p.prepaid_amount, m("1200"));
     assert_eq!(p.outstanding_principal, m("800"));
-    assert_eq!(p.settled.len(), 1);
+    assert_eq!(p.settled().len(), 1);
     // #3 still owes interest 50: March is overdue if unpaid.
     let p = pos_c(&sched, &[pay("t", "2024-01-15", "2250")], "2024-03-20", &c);
     assert_eq!(p.dpd, 34);
@@ -223,7 +223,7 @@ fn prepay_reduce_principal_last() {
     let p = pos_c(&sched, &[pay("t", "2024-01-15", "3080")], "2024-01-15", &c);
     assert_eq!(p.outstanding_principal, Decimal::ZERO);
     assert_eq!(p.overpaid, Decimal::ZERO);
-    assert_eq!(p.settled.len(), 1);
+    assert_eq!(p.settled().len(), 1);
     let p = pos_c(&sched, &[pay("t", "2024-01-15", "3160")], "2024-01-15", &c);
     assert_eq!(p.overpaid, m("10"));
     assert!(p.closed);
@@ -231,7 +231,7 @@ fn prepay_reduce_principal_last() {
     let mut s3 = three();
     s3[2].interest_due = Decimal::ZERO;
     let p = pos_c(&s3, &[pay("t", "2024-01-15", "2050")], "2024-02-20", &c);
-    let nos: Vec<u32> = p.settled.iter().map(|s| s.installment_no).collect();
+    let nos: Vec<u32> = p.settled().iter().map(|s| s.installment_no).collect();
     assert_eq!(nos, vec![1, 3]);
     assert_eq!(p.dpd, 5);
     assert_eq!(p.overdue_principal, m("1000"));
@@ -271,7 +271,7 @@ fn reversals() {
     pays2.push(pay("t2", "2024-01-28", "1000"));
     let p = pos(&sched, &pays2, "2024-02-14");
     assert_eq!((p.dpd, p.max_dpd), (0, 13));
-    assert_eq!(p.settled[0].days_late, 13);
+    assert_eq!(p.settled()[0].days_late, 13);
     // Unknown txn, reversal of reversal, duplicate: warnings, no panic.
     let bad = [
         pay("t1", "2024-01-15", "1000"),
@@ -355,7 +355,7 @@ fn tolerance() {
         let p = pos_c(&sched, &[pay("t", "2024-01-15", amt)], "2024-02-01", &c);
         assert_eq!(p.dpd, dpd, "{amt}");
         assert_eq!(p.closed, closed, "{amt}");
-        assert_eq!(p.settled.len(), usize::from(closed));
+        assert_eq!(p.settled().len(), usize::from(closed));
         if dpd == 0 {
             assert_eq!(p.overdue_principal, Decimal::ZERO);
             assert_eq!(p.penalty_interest, Decimal::ZERO);
@@ -446,7 +446,7 @@ fn penalty_first_moves_dpd() {
 fn real_data_bullet() {
     let sched = [inst(1, "2016-10-07", "1000", "0")];
     let p = pos(&sched, &[pay("x", "2016-10-10", "1000")], "2016-12-08");
-    assert_eq!(p.settled[0].days_late, 3);
+    assert_eq!(p.settled()[0].days_late, 3);
     assert_eq!(p.dpd, 0);
     assert_eq!(p.max_dpd, 3);
     let p = pos(&sched, &[], "2016-12-08");
@@ -464,7 +464,7 @@ fn unsorted_inputs() {
     let p = pos(&sched, &pays, "2024-03-20");
     assert_eq!(p.dpd, 5);
     assert_eq!(p.overdue_since, Some(d("2024-03-15")));
-    let nos: Vec<u32> = p.settled.iter().map(|s| s.installment_no).collect();
+    let nos: Vec<u32> = p.settled().iter().map(|s| s.installment_no).collect();
     assert_eq!(nos, vec![1, 2]);
 }
 
@@ -595,7 +595,7 @@ fn positions_equals_position() {
                 .max()
                 .unwrap();
             let late = p
-                .settled
+                .settled()
                 .iter()
                 .map(|s| s.days_late)
                 .filter(|&l| l > conv.grace_days)
@@ -605,4 +605,80 @@ fn positions_equals_position() {
             assert_eq!(p.max_dpd, worst, "scenario {scenario}");
         }
     }
+}
+
+/// Each installment's status and days late, as `overdue --installments` lists them: grace
+/// keeps an unpaid installment not due, an all-zero one is settled from its due date, an
+/// overdue one counts its own days past due.
+#[test]
+fn installment_statuses() {
+    let mut sched = three();
+    sched.push(inst(4, "2024-04-15", "0", "0"));
+    let c = Conventions {
+        grace_days: 3,
+        ..Conventions::default()
+    };
+    let pays = [pay("a", "2024-01-20", "1050")];
+    let st = |as_of: &str| -> Vec<(InstallmentStatus, Option<NaiveDate>, u32)> {
+        pos_c(&sched, &pays, as_of, &c)
+            .installments
+            .iter()
+            .map(|x| (x.status, x.settled_on, x.days_late))
+            .collect()
+    };
+    use InstallmentStatus::*;
+    assert_eq!(
+        st("2024-02-18"),
+        [
+            (Settled, Some(d("2024-01-20")), 5),
+            (NotDue, None, 0), // due 02-15, within grace
+            (NotDue, None, 0),
+            (NotDue, None, 0), // owes nothing, but not due yet
+        ]
+    );
+    // On its due date the all-zero installment is not settled yet; the day after it is.
+    assert_eq!(st("2024-04-15")[3], (NotDue, None, 0));
+    assert_eq!(
+        st("2024-04-16"),
+        [
+            (Settled, Some(d("2024-01-20")), 5),
+            (Overdue, None, 61),
+            (Overdue, None, 32),
+            (Settled, Some(d("2024-04-15")), 0),
+        ]
+    );
+    // In schedule order with the index into the input, whatever the input order.
+    let mut rev = sched.clone();
+    rev.reverse();
+    let p = pos_c(&rev, &pays, "2024-04-16", &c);
+    let idx: Vec<(u32, usize)> = p
+        .installments
+        .iter()
+        .map(|x| (x.installment_no, x.index))
+        .collect();
+    assert_eq!(idx, [(1, 3), (2, 2), (3, 1), (4, 0)]);
+    assert_eq!(p.settled().len(), 2);
+}
+
+/// The payments promise tracking counts: the reversal rule of the replay, as of the date.
+#[test]
+fn payments_in_force_follow_the_reversal_rule() {
+    let pays = [
+        pay("t1", "2024-01-15", "100"),
+        pay("t2", "2024-01-20", "200"),
+        rev("r1", "2024-01-25", "t1"),
+        rev("r2", "2024-01-26", "nope"),
+        pay("t3", "2024-02-01", "300"),
+    ];
+    let f = |as_of: &str| -> Vec<(NaiveDate, Decimal)> { payments_in_force(&pays, d(as_of)) };
+    assert_eq!(
+        f("2024-01-24"),
+        [(d("2024-01-15"), m("100")), (d("2024-01-20"), m("200"))]
+    );
+    assert_eq!(f("2024-01-25"), [(d("2024-01-20"), m("200"))]);
+    assert_eq!(
+        f("2024-03-01"),
+        [(d("2024-01-20"), m("200")), (d("2024-02-01"), m("300"))]
+    );
+    assert!(f("2024-01-14").is_empty());
 }

@@ -3,5 +3,7 @@
 //! the work (open, read, call the domain, write in one transaction) but no SQL and no rules.
 
 pub mod import;
+pub mod overdue;
+pub mod portfolio;
 pub mod restructure;
 pub mod visits;

@@ -207,7 +207,7 @@ pub fn import_row(
     let versions: Vec<replay::VersionFacts> = in_force.into_iter().map(|(_, v)| v).collect();
     let p = price(contract, &book, &versions, e, &Conventions::default());
     if p.before.closed {
-        let closed_on = p.before.settled.iter().map(|s| s.settled_on).max();
+        let closed_on = p.before.settled().iter().map(|s| s.settled_on).max();
         return Ok(Err(row_err(
             "effective_date",
             format!(
@@ -292,7 +292,7 @@ pub fn propose(
     if position.closed
         || position.outstanding_principal <= Decimal::ZERO && p.arrears.total() <= Decimal::ZERO
     {
-        let on = position.settled.iter().map(|s| s.settled_on).max();
+        let on = position.settled().iter().map(|s| s.settled_on).max();
         return Ok(Some(Proposal::Nothing(format!(
             "loan_id {loan_id} has nothing outstanding at {as_of}{}: nothing to restructure",
             on.map(|d| format!(" (repaid in full on {d})"))

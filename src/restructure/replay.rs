@@ -289,8 +289,8 @@ mod tests {
         // History is kept: 65 DPD reached, #10 settled on E 66 days late.
         assert_eq!(p.max_dpd, 66);
         let s10 = p
-            .settled
-            .iter()
+            .settled()
+            .into_iter()
             .find(|s| s.due_date == d("2025-11-15"))
             .unwrap();
         assert_eq!((s10.settled_on, s10.days_late), (d("2026-01-20"), 66));
@@ -312,8 +312,8 @@ mod tests {
         assert_eq!(p.dpd, 0);
         assert_eq!(p.outstanding_principal, m("93320.66") - m("2372.40"));
         let s = p
-            .settled
-            .iter()
+            .settled()
+            .into_iter()
             .find(|s| s.due_date == d("2026-02-15"))
             .unwrap();
         assert_eq!((s.installment_no, s.days_late), (1, 0));

@@ -1,0 +1,402 @@
+//! The portfolio pipeline: every loan of the book assessed as of one date, or of many dates in
+//! one pass. This is the stream `overdue` consumes, and the one `classify`, `schedule-visits` and
+//! `report` are meant to consume:
+//!
+//! 1. the book is split into key ranges ([`book::split`]), one worker thread per core, each
+//!    on its own read connection, streaming its loans ([`book::Scan`]) one at a time;
+//! 2. for each loan the engine replays the schedule and payments once for all the dates
+//!    ([`engine::positions`], across restructured schedule versions by
+//!    [`restructure::replay::positions`]) — DPD, arrears, penalty and each installment's status;
+//! 3. each open position is enriched: its aging bucket, the collection ladder's next action and
+//!    SLA ([`collection::next_action`]), and its promises to pay
+//!    ([`collection::promises`] over [`engine::payments_in_force`]);
+//! 4. a [`Consumer`] per worker receives each [`LoanAssessment`]; when every range is done the
+//!    workers' consumers are merged in key order.
+//!
+//! No SQL here (that is `db::book`) and no rules (those are `engine`, `buckets`, `collection`).
+
+use anyhow::{anyhow, Result};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::buckets::Buckets;
+use crate::collection::{self, Action, Ladder, PromiseSummary};
+use crate::context::Ctx;
+use crate::db::{self, book};
+use crate::engine::{self, Conventions, Position};
+use crate::restructure;
+
+/// What the assessment depends on besides the ledger: the dates and the rules.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Ascending, not empty.
+    pub dates: Vec<NaiveDate>,
+    pub conv: Conventions,
+    pub buckets: Buckets,
+    pub ladder: Ladder,
+}
+
+impl Setup {
+    /// The conventions as JSON, stored with saved positions so a snapshot says how it was
+    /// computed (`ladder`: the ladder file, None for the built-in one).
+    pub fn conventions_json(&self, ladder: Option<&std::path::Path>) -> String {
+        let c = &self.conv;
+        let order: Vec<&str> = c.order.iter().map(|x| x.as_str()).collect();
+        serde_json::json!({
+            "grace_days": c.grace_days,
+            "tolerance": crate::money::fmt_amount(c.tolerance),
+            "penalty_multiplier": c.penalty_multiplier.to_string(),
+            "compound_interest": c.compound_interest,
+            "penalty_first": c.penalty_first,
+            "order": order.join(","),
+            "prepay": c.prepay.as_str(),
+            "buckets": self.buckets.to_string(),
+            "ladder": ladder.map(|p| p.display().to_string()),
+        })
+        .to_string()
+    }
+}
+
+/// One loan as of one date: the engine's position and what the rules make of it.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// Index of the date in [`Setup::dates`].
+    pub date: usize,
+    pub position: Position,
+    /// Index of the aging bucket in [`Setup::buckets`].
+    pub bucket: usize,
+    /// The ladder's next action and SLA status; empty when the loan is not overdue or closed.
+    pub action: Action,
+    /// Promises to pay logged up to the date; empty when the loan is closed.
+    pub promises: PromiseSummary,
+}
+
+/// One loan and its assessments, one per date of the setup on or after its origination.
+#[derive(Debug)]
+pub struct LoanAssessment<'b> {
+    pub book: &'b book::LoanBook,
+    pub dates: &'b [Assessment],
+}
+
+/// Receives the assessed loans of one worker. The workers' consumers are merged at the end.
+pub trait Consumer: Send + Sized {
+    /// One loan, in key order within the worker's range.
+    fn loan(&mut self, loan: &LoanAssessment<'_>) -> Result<()>;
+    /// The worker's range is done: flush what is buffered, let go of channels.
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Takes in the results of the next key range.
+    fn merge(&mut self, later: Self);
+}
+
+/// Assesses every loan of the ledger for every date of `setup`, feeding one consumer per worker
+/// (made by `make`), and returns their merge. Position warnings are listed with `-v`.
+pub fn scan<C: Consumer>(ctx: &Ctx, setup: &Setup, make: impl Fn() -> C + Sync) -> Result<C> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let ranges = {
+        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+        book::split(&conn, threads)?
+    };
+    let parts = std::thread::scope(|scope| -> Result<Vec<C>> {
+        let make = &make;
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|range| scope.spawn(move || scan_range(ctx, setup, range, make())))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow!("a portfolio worker thread panicked"))?
+            })
+            .collect()
+    })?;
+    let mut parts = parts.into_iter();
+    let mut all = match parts.next() {
+        Some(first) => first,
+        None => {
+            let mut c = make();
+            c.finish()?;
+            c
+        }
+    };
+    for p in parts {
+        all.merge(p);
+    }
+    Ok(all)
+}
+
+fn scan_range<C: Consumer>(
+    ctx: &Ctx,
+    setup: &Setup,
+    range: &book::KeyRange,
+    mut consumer: C,
+) -> Result<C> {
+    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+    let mut scan = book::Scan::prepare(&conn, range)?;
+    let mut assessed: Vec<Assessment> = Vec::with_capacity(setup.dates.len());
+    scan.for_each(|b| {
+        // Dates on or after origination (a suffix of the ascending dates).
+        let first = setup
+            .dates
+            .iter()
+            .position(|d| b.info.origination_date.is_none_or(|o| o <= *d));
+        let Some(first) = first else {
+            return Ok(());
+        };
+        let dates = &setup.dates[first..];
+        // Across the schedule versions of restructures in force (the engine alone without).
+        let positions = restructure::replay::positions(
+            &b.terms,
+            &b.installments,
+            &b.versions,
+            &b.payments,
+            dates,
+            &setup.conv,
+        );
+        assessed.clear();
+        for (k, p) in positions.into_iter().enumerate() {
+            if ctx.verbose {
+                for w in &p.warnings {
+                    ctx.debug(&format!("loan_id {}: {w}", b.info.loan_id));
+                }
+            }
+            assessed.push(assess(setup, b, first + k, p));
+        }
+        consumer.loan(&LoanAssessment {
+            book: b,
+            dates: &assessed,
+        })
+    })?;
+    consumer.finish()?;
+    Ok(consumer)
+}
+
+/// The enrichment of one position.
+fn assess(setup: &Setup, b: &book::LoanBook, date: usize, p: Position) -> Assessment {
+    let bucket = setup.buckets.index(p.dpd);
+    let (mut action, mut promises) = (Action::default(), PromiseSummary::default());
+    if !p.closed {
+        if p.dpd > 0 {
+            action = collection::next_action(
+                &setup.ladder,
+                p.dpd,
+                p.overdue_since,
+                &b.followups,
+                p.as_of,
+            );
+        }
+        if !b.followups.is_empty() {
+            let paid = engine::payments_in_force(&b.payments, p.as_of);
+            promises =
+                collection::promise_summary(&collection::promises(&b.followups, &paid, p.as_of));
+        }
+    }
+    Assessment {
+        date,
+        position: p,
+        bucket,
+        action,
+        promises,
+    }
+}
+
+/// Open loans of one aging bucket on one date.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BucketTotals {
+    pub loans: u64,
+    pub outstanding_principal: Decimal,
+    pub overdue_principal: Decimal,
+    pub overdue_interest: Decimal,
+}
+
+/// The book on one date: open (not closed) loans, how many are overdue, and per bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aging {
+    pub as_of: NaiveDate,
+    pub active: u64,
+    pub overdue: u64,
+    /// One per bucket of the setup, in order.
+    pub buckets: Vec<BucketTotals>,
+}
+
+impl Aging {
+    /// Empty tables, one per date of the setup.
+    pub fn for_setup(setup: &Setup) -> Vec<Aging> {
+        setup
+            .dates
+            .iter()
+            .map(|&as_of| Aging {
+                as_of,
+                active: 0,
+                overdue: 0,
+                buckets: vec![BucketTotals::default(); setup.buckets.as_slice().len()],
+            })
+            .collect()
+    }
+
+    /// Counts an open loan's assessment (closed ones are not counted).
+    pub fn add(&mut self, a: &Assessment) {
+        let p = &a.position;
+        if p.closed {
+            return;
+        }
+        self.active += 1;
+        if p.dpd > 0 {
+            self.overdue += 1;
+        }
+        if let Some(t) = self.buckets.get_mut(a.bucket) {
+            t.loans += 1;
+            t.outstanding_principal += p.outstanding_principal;
+            t.overdue_principal += p.overdue_principal;
+            t.overdue_interest += p.overdue_interest;
+        }
+    }
+
+    /// Adds another worker's counts for the same date.
+    pub fn merge(&mut self, o: &Aging) {
+        self.active += o.active;
+        self.overdue += o.overdue;
+        for (t, x) in self.buckets.iter_mut().zip(&o.buckets) {
+            t.loans += x.loans;
+            t.outstanding_principal += x.outstanding_principal;
+            t.overdue_principal += x.overdue_principal;
+            t.overdue_interest += x.overdue_interest;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{d, m};
+
+    /// A ledger file: L1 overdue since 02-01 with a broken promise and a reversed payment,
+    /// L2 paid off, L3 originated after the first date.
+    fn ledger(dir: &std::path::Path) -> Ctx {
+        let path = dir.join("t.db");
+        let c = db::open(&path, db::Mode::Create, std::time::Duration::from_secs(1)).unwrap();
+        c.execute_batch(
+            "INSERT INTO loans (loan_id, borrower_id, borrower_type, currency, principal, annual_rate,
+                origination_date, term_months, repayment_method, officer) VALUES
+                ('L1', 'B1', 'individual', 'CNY', 100000, '4.9', '2026-01-01', 1, 'bullet', 'a'),
+                ('L2', 'B2', 'individual', 'CNY', 100000, '4.9', '2026-01-01', 1, 'bullet', 'b'),
+                ('L3', 'B3', 'individual', 'CNY', 100000, '4.9', '2026-02-15', 1, 'bullet', 'c');
+             INSERT INTO schedule (loan_id, installment_no, due_date, principal_due, interest_due) VALUES
+                ('L1', 1, '2026-02-01', 100000, 0), ('L2', 1, '2026-02-01', 100000, 0),
+                ('L3', 1, '2026-03-15', 100000, 0);
+             INSERT INTO repayments (loan_id, txn_id, paid_on, amount, reverses_txn_id) VALUES
+                ('L1', 'T1', '2026-02-05', 5000, NULL), ('L1', 'R1', '2026-02-06', 5000, 'T1'),
+                ('L2', 'T2', '2026-02-01', 100000, NULL);
+             INSERT INTO followups (followup_id, loan_id, contact_date, channel, outcome,
+                promise_date, promise_amount) VALUES
+                ('F1', 'L1', '2026-02-03', 'phone', 'promise_to_pay', '2026-02-05', 5000);",
+        )
+        .unwrap();
+        Ctx {
+            db: path,
+            as_of: d("2026-03-01"),
+            as_of_given: true,
+            format: crate::cli::Format::Csv,
+            output: None,
+            quiet: true,
+            verbose: false,
+            color_stdout: false,
+            color_stderr: false,
+            busy_timeout: std::time::Duration::from_secs(1),
+            show_pii: false,
+        }
+    }
+
+    /// (loan_id, date index, dpd, bucket, next action, promises broken) of every assessment.
+    #[derive(Default)]
+    struct Seen(Vec<(String, usize, u32, usize, Option<String>, u32)>);
+
+    impl Consumer for Seen {
+        fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+            for x in a.dates {
+                self.0.push((
+                    a.book.info.loan_id.clone(),
+                    x.date,
+                    x.position.dpd,
+                    x.bucket,
+                    x.action.next_action.clone(),
+                    x.promises.broken,
+                ));
+            }
+            Ok(())
+        }
+        fn merge(&mut self, later: Self) {
+            self.0.extend(later.0);
+        }
+    }
+
+    #[test]
+    fn every_loan_is_assessed_for_each_date_since_origination() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ledger(dir.path());
+        let setup = Setup {
+            dates: vec![d("2026-02-04"), d("2026-03-01")],
+            conv: Conventions::default(),
+            buckets: Buckets::default_days(),
+            ladder: Ladder::default(),
+        };
+        let seen = scan(&ctx, &setup, Seen::default).unwrap().0;
+        let first_step = setup.ladder.step_for(3).map(|s| s.action.clone());
+        let later_step = setup.ladder.step_for(28).map(|s| s.action.clone());
+        assert_eq!(
+            seen,
+            [
+                // The promise of 02-05 is pending on 02-04; on 03-01 it is broken because the
+                // payment that kept it was reversed.
+                ("L1".into(), 0, 3, 1, first_step, 0),
+                ("L1".into(), 1, 28, 1, later_step, 1),
+                // Closed: no action, no promises.
+                ("L2".into(), 0, 0, 0, None, 0),
+                ("L2".into(), 1, 0, 0, None, 0),
+                // Not yet originated on 02-04.
+                ("L3".into(), 1, 0, 0, None, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn aging_counts_open_loans_per_bucket_and_merges() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ledger(dir.path());
+        let setup = Setup {
+            dates: vec![d("2026-03-01")],
+            conv: Conventions::default(),
+            buckets: Buckets::default_days(),
+            ladder: Ladder::default(),
+        };
+        #[derive(Default)]
+        struct Table(Vec<Aging>);
+        impl Consumer for Table {
+            fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+                for x in a.dates {
+                    self.0[x.date].add(x);
+                }
+                Ok(())
+            }
+            fn merge(&mut self, later: Self) {
+                for (a, b) in self.0.iter_mut().zip(&later.0) {
+                    a.merge(b);
+                }
+            }
+        }
+        let mut t = scan(&ctx, &setup, || Table(Aging::for_setup(&setup)))
+            .unwrap()
+            .0;
+        assert_eq!((t[0].active, t[0].overdue), (2, 1));
+        assert_eq!(t[0].buckets[1].loans, 1);
+        assert_eq!(t[0].buckets[1].overdue_principal, m("1000.00"));
+        assert_eq!(t[0].buckets[0].outstanding_principal, m("1000.00"));
+        let copy = t[0].clone();
+        t[0].merge(&copy);
+        assert_eq!((t[0].active, t[0].buckets[1].loans), (4, 2));
+    }
+}
