@@ -243,11 +243,11 @@ pub struct OverdueArgs {
     pub region: Option<String>,
 
     /// List every active loan, not only the overdue ones (with --installments: closed ones too).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub all: bool,
 
     /// One row per installment instead of per loan: due date, when it was settled, days late.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from")]
     pub installments: bool,
 
     /// First date of a range (with --to and --every): positions for every date in one pass.

@@ -19,8 +19,14 @@ use crate::output::{self, Report};
 use crate::rulefile;
 
 pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
+    // A range always gives the range output (the aging table per date), even of one date.
+    let single = args.from.is_none();
+    if !single && ctx.as_of_given {
+        return Err(exit::usage(
+            "--as-of (or DAIHOU_AS_OF) cannot be combined with --from: a range gives its own dates",
+        ));
+    }
     let setup = setup(ctx, args)?;
-    let single = setup.dates.len() == 1;
     if single && !ctx.as_of_given {
         let today = setup.dates[0];
         ctx.note(&format!(
@@ -59,6 +65,9 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     };
     output::emit(ctx, &report)?;
     let secs = t0.elapsed().as_secs_f64();
+    for line in out.seen.unmatched(&req.filters) {
+        ctx.note(&format!("overdue: {line}"));
+    }
     if single || ctx.verbose {
         for a in &out.aging {
             ctx.note(&overdue::summary_line(a, buckets));
@@ -83,7 +92,7 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         } else {
             "saved"
         };
-        let n: u64 = out.aging.iter().map(|a| a.active).sum();
+        let n: u64 = out.book.iter().map(|a| a.active).sum();
         let k = dates.len();
         ctx.note(&format!(
             "overdue: {verb} {n} positions for {k} date(s), {secs:.1} s"

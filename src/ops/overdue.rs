@@ -2,6 +2,7 @@
 //! overdue loans (or their installments) for one date, builds the aging table of every date,
 //! and with `save` stores every open position in the ledger while the workers compute.
 
+use std::collections::BTreeSet;
 use std::sync::mpsc::{sync_channel, SyncSender};
 
 use anyhow::{anyhow, Context, Result};
@@ -40,6 +41,72 @@ impl Filters {
     }
 }
 
+/// Values of the book's officer, branch and region, collected only for a field that a filter
+/// names (to say "no loan has officer X, did you mean …").
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    pub officers: BTreeSet<String>,
+    pub branches: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
+}
+
+impl Seen {
+    fn note(&mut self, f: &Filters, info: &book::LoanInfo) {
+        for (filter, value, seen) in [
+            (&f.officer, &info.officer, &mut self.officers),
+            (&f.branch, &info.branch, &mut self.branches),
+            (&f.region, &info.region, &mut self.regions),
+        ] {
+            if filter.is_some() && !seen.contains(value) {
+                seen.insert(value.clone());
+            }
+        }
+    }
+
+    /// For each officer/branch/region filter that no loan matches: "no loan has officer 'x'
+    /// (did you mean: a, b, c?)", the suggestions closest to the value first.
+    pub fn unmatched(&self, f: &Filters) -> Vec<String> {
+        let mut out = Vec::new();
+        for (what, filter, seen) in [
+            ("officer", &f.officer, &self.officers),
+            ("branch", &f.branch, &self.branches),
+            ("region", &f.region, &self.regions),
+        ] {
+            let Some(want) = filter else { continue };
+            if seen.contains(want) {
+                continue;
+            }
+            let mut near: Vec<&String> = seen.iter().filter(|s| !s.is_empty()).collect();
+            near.sort_by_cached_key(|s| (edit_distance(want, s), (*s).clone()));
+            near.truncate(5);
+            let mut line = format!("no loan has {what} '{want}'");
+            if !near.is_empty() {
+                let names: Vec<&str> = near.iter().map(|s| s.as_str()).collect();
+                line.push_str(&format!(" (did you mean: {}?)", names.join(", ")));
+            }
+            out.push(line);
+        }
+        out
+    }
+}
+
+/// Levenshtein distance over characters, case-insensitive.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// What the op lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listing {
@@ -75,8 +142,13 @@ pub struct Outcome {
     pub loans: Vec<LoanRow>,
     /// By loan, then schedule order.
     pub installments: Vec<InstallmentRow>,
-    /// One per date of the setup.
+    /// One per date of the setup, of the loans the filters admit (what is listed).
     pub aging: Vec<Aging>,
+    /// One per date of the setup, of the whole book (what `save` stores).
+    pub book: Vec<Aging>,
+    /// The officers, branches and regions of the book, when a filter on them is given
+    /// (for "did you mean").
+    pub seen: Seen,
     /// Positions that carry data warnings (listed with `-v`).
     pub warnings: u64,
 }
@@ -123,7 +195,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         }
     })?;
     let out = all.into_outcome();
-    for a in &out.aging {
+    for a in &out.book {
         book::record_run(&conn, a.as_of, &save.conventions, a.active, a.overdue)?;
     }
     if save.dry_run {
@@ -139,6 +211,8 @@ struct Collect<'a> {
     ctx: &'a Ctx,
     req: &'a Request,
     aging: Vec<Aging>,
+    book: Vec<Aging>,
+    seen: Seen,
     loans: Vec<LoanRow>,
     installments: Vec<InstallmentRow>,
     warnings: u64,
@@ -156,6 +230,8 @@ impl<'a> Collect<'a> {
             ctx,
             req,
             aging: Aging::for_setup(&req.setup),
+            book: Aging::for_setup(&req.setup),
+            seen: Seen::default(),
             loans: Vec::new(),
             installments: Vec::new(),
             warnings: 0,
@@ -178,6 +254,8 @@ impl<'a> Collect<'a> {
             loans: self.loans,
             installments: self.installments,
             aging: self.aging,
+            book: self.book,
+            seen: self.seen,
             warnings: self.warnings,
         }
     }
@@ -225,6 +303,7 @@ impl Consumer for Collect<'_> {
     fn loan(&mut self, loan: &LoanAssessment<'_>) -> Result<()> {
         let b = loan.book;
         let (req, buckets) = (self.req, &self.req.setup.buckets);
+        self.seen.note(&req.filters, &b.info);
         for a in loan.dates {
             let p = &a.position;
             if !p.warnings.is_empty() {
@@ -236,7 +315,8 @@ impl Consumer for Collect<'_> {
                 Listing::Loans { all } => !p.closed && (all || p.dpd > 0),
                 Listing::Aging => false,
             };
-            if listed && req.filters.admit(&b.info, p, bucket) {
+            let admitted = req.filters.admit(&b.info, p, bucket);
+            if listed && admitted {
                 match req.listing {
                     Listing::Installments { .. } => {
                         self.installments.extend(InstallmentRow::of_position(b, p));
@@ -249,7 +329,10 @@ impl Consumer for Collect<'_> {
             if p.closed {
                 continue;
             }
-            self.aging[a.date].add(a);
+            if admitted {
+                self.aging[a.date].add(a);
+            }
+            self.book[a.date].add(a);
             self.save(b, a, bucket)?;
         }
         Ok(())
@@ -268,6 +351,12 @@ impl Consumer for Collect<'_> {
         for (a, b) in self.aging.iter_mut().zip(&later.aging) {
             a.merge(b);
         }
+        for (a, b) in self.book.iter_mut().zip(&later.book) {
+            a.merge(b);
+        }
+        self.seen.officers.extend(later.seen.officers);
+        self.seen.branches.extend(later.seen.branches);
+        self.seen.regions.extend(later.seen.regions);
         self.loans.extend(later.loans);
         self.installments.extend(later.installments);
         self.warnings += later.warnings;

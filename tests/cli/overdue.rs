@@ -520,3 +520,132 @@ fn a_reader_that_goes_away_is_not_an_error() {
         assert!(!stderr.contains("error"), "{fmt}: {stderr}");
     }
 }
+
+/// The loans column of a range CSV, summed per date.
+fn loans_per_date(out: &str) -> HashMap<String, u64> {
+    let mut per: HashMap<String, u64> = HashMap::new();
+    for r in csv_rows(out) {
+        *per.entry(r["as_of"].clone()).or_default() += r["loans"].parse::<u64>().unwrap();
+    }
+    per
+}
+
+/// Issue 15.1: a range applies --officer/--branch/--region/--min-dpd/--bucket (the aging
+/// table of the loans they admit); --as-of, --installments and --all with a range are refused.
+#[test]
+fn a_range_applies_the_filters_or_refuses_them() {
+    let env = example_env();
+    let range = [
+        "overdue",
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-06-30",
+        "--every",
+        "month-end",
+        "--format",
+        "csv",
+    ];
+    let run = |extra: &[&str]| -> (i32, String, String) {
+        let mut a = range.to_vec();
+        a.extend_from_slice(extra);
+        env.run(&a)
+    };
+    let count = |extra: &[&str]| -> u64 {
+        let mut a = vec!["overdue", "--as-of", "2026-06-30", "--format", "csv"];
+        a.extend_from_slice(extra);
+        let (code, out, err) = env.run(&a);
+        assert_eq!(code, 0, "{err}");
+        csv_rows(&out).len() as u64
+    };
+    let (code, out, err) = run(&[]);
+    assert_eq!(code, 0, "{err}");
+    let whole = loans_per_date(&out)["2026-06-30"];
+    assert_eq!(whole, count(&["--all"]));
+    for filter in [
+        &["--officer", "陈立新"][..],
+        &["--min-dpd", "91"],
+        &["--bucket", "1-30"],
+    ] {
+        let (code, out, err) = run(filter);
+        assert_eq!(code, 0, "{filter:?}: {err}");
+        let n = loans_per_date(&out)["2026-06-30"];
+        assert!(n < whole, "{filter:?}: {n} of {whole}");
+        let mut all = filter.to_vec();
+        all.push("--all");
+        assert_eq!(n, count(&all), "{filter:?}");
+    }
+    let (code, out, _) = run(&["--region", "nowhere"]);
+    assert_eq!(code, 0);
+    assert_eq!(loans_per_date(&out)["2026-06-30"], 0);
+    for refused in [
+        &["--as-of", "2026-06-30"][..],
+        &["--installments"],
+        &["--all"],
+    ] {
+        let (code, out, err) = run(refused);
+        assert_eq!(code, 2, "{refused:?}: {err}");
+        assert!(out.is_empty());
+    }
+}
+
+/// Issue 15.2: a range holding one date still gives the range output, and stderr does not say
+/// "as of <today>".
+#[test]
+fn a_range_of_one_date_gives_the_range_output() {
+    let env = example_env();
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-06-30",
+        "--every",
+        "month-end",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("as_of,bucket,loans,outstanding_principal,overdue_principal,"),
+        "{out}"
+    );
+    assert!(out.lines().skip(1).all(|l| l.starts_with("2026-06-30,")));
+    assert!(!err.contains("today"), "{err}");
+    assert!(
+        err.contains("1 dates from 2026-06-30 to 2026-06-30"),
+        "{err}"
+    );
+}
+
+/// Issue 15.10: the summary describes the loans listed, and a filter value no loan has says
+/// so, with the nearest values the ledger holds.
+#[test]
+fn summaries_describe_what_was_printed() {
+    let env = example_env();
+    let listed = |extra: &[&str]| -> (usize, String) {
+        let mut a = vec!["overdue", "--as-of", "2026-06-30", "--format", "csv"];
+        a.extend_from_slice(extra);
+        let (code, out, err) = env.run(&a);
+        assert_eq!(code, 0, "{err}");
+        (csv_rows(&out).len(), err)
+    };
+    let (overdue, err) = listed(&["--officer", "陈立新"]);
+    let (active, _) = listed(&["--officer", "陈立新", "--all"]);
+    assert!(overdue > 0 && active > overdue);
+    assert!(
+        err.contains(&format!("{overdue} of {active} active loans overdue")),
+        "{err}"
+    );
+    let (n, err) = listed(&["--officer", "陈立"]);
+    assert_eq!(n, 0);
+    assert!(
+        err.contains("no loan has officer '陈立' (did you mean: 陈立新"),
+        "{err}"
+    );
+    let (_, err) = listed(&["--branch", "nowhere"]);
+    assert!(err.contains("no loan has branch 'nowhere'"), "{err}");
+    // A value that exists but lists nothing is not "unknown".
+    let (_, err) = listed(&["--officer", "陈立新", "--min-dpd", "9999"]);
+    assert!(!err.contains("no loan has"), "{err}");
+}
