@@ -2,8 +2,12 @@
 //! engine, promises and contacts from the follow-up log), close the items of earlier plans
 //! against what was logged since, plan, and save the plan in one transaction.
 //!
-//! Until the ops/portfolio layer lands, positions come straight from `engine::positions` with
-//! the default conventions (as `daihou overdue` computes them without flags).
+//! Until the ops/portfolio layer lands, positions come straight from the engine (across
+//! restructure versions, `restructure::replay::positions`) with the default conventions, as
+//! `daihou overdue` computes them without flags. A loan is in observation from the effective
+//! date of its latest restructure in force to the end of that version's observation period
+//! (`restructure::proposal::Observation`: at least a year and two installments); a missed
+//! payment restarting it is not modelled here yet.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,6 +19,7 @@ use rust_decimal::Decimal;
 use crate::collection::{self, Ladder, PromiseState};
 use crate::db::{book, visits as store};
 use crate::engine::{self, Conventions};
+use crate::restructure;
 use crate::visits::{self, Borrower, Contact, Item, Kind, LoanFacts, Outcome, PlanInput, Policy};
 
 /// What a day sheet shows about a borrower beyond the plan row (PII unmasked here; the
@@ -55,6 +60,16 @@ fn effective_payments(pays: &[engine::Payment], as_of: NaiveDate) -> Vec<(NaiveD
         .collect()
 }
 
+/// True when the latest restructure in force on `as_of` is still in its observation period.
+fn in_observation(versions: &[restructure::replay::VersionFacts], as_of: NaiveDate) -> bool {
+    versions
+        .iter()
+        .rev()
+        .find(|v| v.effective <= as_of)
+        .and_then(|v| restructure::proposal::Observation::of(&v.installments))
+        .is_some_and(|o| as_of <= o.end)
+}
+
 /// Reads every active loan as of `as_of` and groups it by borrower (sorted by borrower_id).
 pub fn read_book(c: &Connection, as_of: NaiveDate) -> Result<Book> {
     let conv = Conventions::default();
@@ -65,9 +80,15 @@ pub fn read_book(c: &Connection, as_of: NaiveDate) -> Result<Book> {
         if b.info.origination_date.is_none_or(|o| o > as_of) {
             return Ok(());
         }
-        let Some(p) =
-            engine::positions(&b.terms, &b.installments, &b.payments, &[as_of], &conv).pop()
-        else {
+        let Some(p) = restructure::replay::positions(
+            &b.terms,
+            &b.installments,
+            &b.versions,
+            &b.payments,
+            &[as_of],
+            &conv,
+        )
+        .pop() else {
             return Ok(());
         };
         if p.closed {
@@ -85,7 +106,7 @@ pub fn read_book(c: &Connection, as_of: NaiveDate) -> Result<Book> {
             outstanding: p.outstanding_principal,
             overdue_amount: p.overdue_principal + p.overdue_interest + p.overdue_fee,
             grade: None,
-            restructured_in_observation: false,
+            restructured_in_observation: in_observation(&b.versions, as_of),
             broken_promises: summary.broken,
             last_broken_promise: summary.last_broken,
             pending_promises: promises
@@ -301,4 +322,56 @@ pub fn save(
         &saved,
     )
     .context("saving the visit plan")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Installment;
+    use crate::test_support::{d, m};
+
+    fn version(effective: &str, dues: &[&str]) -> restructure::replay::VersionFacts {
+        restructure::replay::VersionFacts {
+            effective: d(effective),
+            transfer: m("0"),
+            installments: dues
+                .iter()
+                .enumerate()
+                .map(|(k, due)| Installment {
+                    installment_no: k as u32 + 1,
+                    due_date: d(due),
+                    principal_due: m("100"),
+                    interest_due: m("1"),
+                    fee_due: m("0"),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn observation_runs_from_the_restructure_to_a_year_after_its_first_due_date() {
+        let v = vec![version(
+            "2026-01-20",
+            &["2026-02-15", "2026-03-15", "2026-04-15", "2027-06-15"],
+        )];
+        assert!(
+            !in_observation(&v, d("2026-01-19")),
+            "before it takes effect"
+        );
+        assert!(in_observation(&v, d("2026-01-20")));
+        assert!(
+            in_observation(&v, d("2027-02-15")),
+            "the last day of the year"
+        );
+        assert!(!in_observation(&v, d("2027-02-16")));
+        assert!(!in_observation(&[], d("2026-06-30")));
+        // A later restructure restarts it.
+        let mut two = v.clone();
+        two.push(version(
+            "2027-03-01",
+            &["2027-03-15", "2027-04-15", "2027-05-15"],
+        ));
+        assert!(in_observation(&two, d("2027-06-30")));
+        assert!(!in_observation(&two, d("2028-03-16")));
+    }
 }
