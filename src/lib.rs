@@ -5,6 +5,7 @@
 
 pub mod buckets;
 pub mod calendar;
+pub mod classify;
 pub mod cli;
 pub mod collection;
 pub mod commands;
