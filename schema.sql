@@ -200,6 +200,65 @@ CREATE TABLE visit_plan_items (
 ) WITHOUT ROWID;
 CREATE INDEX visit_plan_items_open ON visit_plan_items (outcome, as_of);
 
+-- Analyst judgement (import overrides): a grade for a loan from effective_date; in force before
+-- expires_on (expired on it). It can worsen a grade freely, never lift it above a hard floor.
+CREATE TABLE overrides (
+    loan_id        TEXT NOT NULL REFERENCES loans (loan_id),
+    effective_date TEXT NOT NULL,
+    grade          TEXT NOT NULL CHECK (grade IN ('正常', '关注', '次级', '可疑', '损失')),
+    reason         TEXT NOT NULL DEFAULT '',
+    analyst        TEXT NOT NULL DEFAULT '',
+    expires_on     TEXT,
+    PRIMARY KEY (loan_id, effective_date)
+) WITHOUT ROWID;
+
+-- Risk events (import events) of a loan, or of a borrower when loan_id is NULL (then they apply
+-- to every loan of that borrower). event_id is the natural key as text: loan:ID|date|code or
+-- borrower:ID|date|code.
+CREATE TABLE events (
+    event_id    TEXT PRIMARY KEY NOT NULL,
+    loan_id     TEXT REFERENCES loans (loan_id),
+    borrower_id TEXT,
+    event_date  TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    note        TEXT NOT NULL DEFAULT '',
+    CHECK (loan_id IS NOT NULL OR (borrower_id IS NOT NULL AND borrower_id <> ''))
+);
+CREATE INDEX events_by_loan ON events (loan_id);
+
+-- `classify --save`: the grade of every active loan on as_of. A rerun replaces that date.
+CREATE TABLE grades (
+    as_of                       TEXT NOT NULL,
+    loan_id                     TEXT NOT NULL,
+    borrower_id                 TEXT NOT NULL,
+    borrower_type               TEXT NOT NULL,
+    dpd                         INTEGER NOT NULL,
+    outstanding_principal       INTEGER NOT NULL,
+    grade                       TEXT NOT NULL,             -- 正常 关注 次级 可疑 损失
+    stage                       INTEGER NOT NULL,          -- IFRS 9: 1, 2, 3
+    grade_rule                  TEXT NOT NULL,
+    reasons                     TEXT NOT NULL,
+    override                    TEXT,
+    override_grade              TEXT,
+    eligible_for_upgrade_review INTEGER NOT NULL,
+    segment                     TEXT NOT NULL,
+    provision_rate              TEXT NOT NULL,             -- a fraction, e.g. '0.3'
+    provision                   INTEGER NOT NULL,
+    PRIMARY KEY (as_of, loan_id)
+) WITHOUT ROWID;
+CREATE INDEX grades_by_borrower ON grades (as_of, borrower_id);
+
+-- One row per saved classification date: when, under which rule set, staging and conventions.
+CREATE TABLE grade_runs (
+    as_of       TEXT PRIMARY KEY NOT NULL,
+    computed_at TEXT NOT NULL,                             -- UTC, ISO 8601
+    rules       TEXT NOT NULL,
+    staging     TEXT NOT NULL,
+    conventions TEXT NOT NULL,                             -- JSON
+    loans       INTEGER NOT NULL,
+    npl         INTEGER NOT NULL
+);
+
 -- Views for people reading the ledger with sqlite3: amounts as exact decimal text. --------------
 
 CREATE VIEW loans_v AS

@@ -101,8 +101,13 @@ pub enum Command {
     /// daihou import repayments --encoding gbk 还款流水.csv;
     /// daihou import tape --map examples/maps/loan_payments_2016.toml loan_payments.csv
     Import(ImportArgs),
-    /// Five-tier (五级分类) and IFRS 9 stage classification (not built yet).
-    Classify(PendingArgs),
+    /// Five-tier grades (五级分类), IFRS 9 stages, collection segments and provisions, with a
+    /// trace of every rule that fired.
+    ///
+    /// Examples: daihou classify --as-of 2026-06-30; daihou classify --rules cn-card --format csv;
+    /// daihou classify --from 2026-01-01 --to 2026-12-31 --every month-end --save;
+    /// daihou classify --print-rules cn2023 > my-rules.toml
+    Classify(ClassifyArgs),
     /// Risk-ranked visit and call plans per officer over working days, within capacity and the
     /// conduct rules; saved in the ledger (a rerun for the same --as-of replaces it).
     ///
@@ -177,9 +182,14 @@ pub enum ImportKind {
     /// Restructures (贷款重组): loan_id, restructure_id, effective_date, kind, reason and
     /// optional new terms; the new schedule version is generated from the ledger at import.
     Restructures,
+    /// Analyst overrides of a loan's grade (loan_id, effective_date, grade, reason, analyst,
+    /// optional expires_on).
+    Overrides,
+    /// Risk events of a loan or a borrower (loan_id or borrower_id, event_date, code, note).
+    Events,
     /// A folder holding loans.csv, schedule.csv, repayments.csv, followups.csv,
-    /// restructures.csv (any present),
-    /// or, with --map, one file carrying every table the mapping describes.
+    /// restructures.csv, overrides.csv, events.csv (any present), or, with --map, one file
+    /// carrying every table the mapping describes.
     Tape,
 }
 
@@ -335,6 +345,77 @@ fn multiplier(s: &str) -> Result<Decimal, String> {
         .ok()
         .filter(|m: &Decimal| *m >= Decimal::ZERO && *m <= Decimal::from(10))
         .ok_or_else(|| "is not a number between 0 and 10".to_string())
+}
+
+/// Options of `classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// The rule set: a built-in name (cn2023, cn2007, cn-card) or a TOML file in the same format.
+    #[arg(long, default_value = "cn2023", value_name = "NAME|FILE")]
+    pub rules: String,
+
+    /// IFRS 9 staging: the built-in `ifrs9` or a TOML file in the same format.
+    #[arg(long, default_value = "ifrs9", value_name = "NAME|FILE")]
+    pub staging: String,
+
+    /// Print a built-in rule set (cn2023, cn2007, cn-card, ifrs9) as TOML, to start a bank's own.
+    #[arg(long, value_name = "NAME")]
+    pub print_rules: Option<String>,
+
+    /// Grade labels in the output: zh (正常 关注 次级 可疑 损失) or en (pass, special_mention, …).
+    #[arg(long, value_enum, default_value_t = GradeLabels::Zh, value_name = "LANG")]
+    pub grade_labels: GradeLabels,
+
+    /// Only loans of this officer (客户经理).
+    #[arg(long)]
+    pub officer: Option<String>,
+
+    /// Only loans of this branch.
+    #[arg(long)]
+    pub branch: Option<String>,
+
+    /// Only loans of this region.
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// Only loans of this grade (Chinese or English name).
+    #[arg(long)]
+    pub grade: Option<String>,
+
+    /// Only loans in this IFRS 9 stage (1, 2 or 3).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub stage: Option<u8>,
+
+    /// Only loans whose grade or stage moved since the previous saved date.
+    #[arg(long)]
+    pub changed: bool,
+
+    /// First date of a range (with --to and --every): grades for every date in one pass, saved.
+    #[arg(long, value_name = "DATE", requires_all = ["to", "every"])]
+    pub from: Option<String>,
+
+    /// Last date of a range.
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<String>,
+
+    /// Step of a range: month-end, week or day.
+    #[arg(long, value_enum, requires = "from")]
+    pub every: Option<Every>,
+
+    /// Store the grades in the ledger (a rerun for the same date replaces them).
+    #[arg(long)]
+    pub save: bool,
+
+    /// With --save: compute and store, then roll back.
+    #[arg(long, requires = "save")]
+    pub dry_run: bool,
+}
+
+/// How grades are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GradeLabels {
+    Zh,
+    En,
 }
 
 /// Steps of an as-of range.

@@ -22,16 +22,20 @@ pub enum Kind {
     Repayments,
     Followups,
     Restructures,
+    Overrides,
+    Events,
 }
 
 impl Kind {
     /// In import order: a restructure is priced on the loan's schedule and repayments.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Loans,
         Kind::Schedule,
         Kind::Repayments,
         Kind::Followups,
         Kind::Restructures,
+        Kind::Overrides,
+        Kind::Events,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +45,8 @@ impl Kind {
             Kind::Repayments => "repayments",
             Kind::Followups => "followups",
             Kind::Restructures => "restructures",
+            Kind::Overrides => "overrides",
+            Kind::Events => "events",
         }
     }
 
@@ -91,6 +97,8 @@ impl Kind {
                 "kind",
                 "reason",
             ],
+            Kind::Overrides => &["loan_id", "effective_date", "grade", "reason", "analyst"],
+            Kind::Events => &["event_date", "code", "note"],
         }
     }
 
@@ -114,6 +122,9 @@ impl Kind {
                 "holiday_months",
                 "interest_only_months",
             ],
+            Kind::Overrides => &["expires_on"],
+            // One of the two names whom the event is about.
+            Kind::Events => &["loan_id", "borrower_id"],
         }
     }
 
@@ -125,6 +136,8 @@ impl Kind {
             Kind::Repayments => &["txn_id"],
             Kind::Followups => &[],
             Kind::Restructures => &["restructure_id"],
+            Kind::Overrides => &["loan_id", "effective_date"],
+            Kind::Events => &["loan_id", "borrower_id", "event_date", "code"],
         }
     }
 }
@@ -287,6 +300,152 @@ impl Record for FollowupRecord {
     }
     fn identity(&self, out: &mut dyn FnMut(&[u8])) {
         out(self.followup_id.as_bytes())
+    }
+}
+
+/// An analyst's override of a loan's grade (`overrides.csv`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverrideRecord {
+    pub loan_id: String,
+    pub effective_date: NaiveDate,
+    /// The grade's Chinese name (正常 关注 次级 可疑 损失), whichever name the file used.
+    pub grade: String,
+    pub reason: String,
+    pub analyst: String,
+    pub expires_on: Option<NaiveDate>,
+}
+
+pub fn parse_override(row: &dyn Row, opts: &ParseOptions) -> Res<OverrideRecord> {
+    let loan_id = key(row, "loan_id")?;
+    let effective_date = date(row, "effective_date", opts)?;
+    let g = row.get("grade");
+    let grade = crate::classify::Grade::parse(&g).ok_or_else(|| {
+        err(
+            "grade",
+            "is not a grade (expected 正常, 关注, 次级, 可疑, 损失 or pass, special_mention, substandard, doubtful, loss)",
+        )
+    })?;
+    let expires_on = opt_date(row, "expires_on", opts)?;
+    if expires_on.is_some_and(|e| e <= effective_date) {
+        return Err(err("expires_on", "is not after effective_date"));
+    }
+    Ok(OverrideRecord {
+        loan_id,
+        effective_date,
+        grade: grade.zh().to_string(),
+        reason: text(row, "reason", MAX_NOTE)?,
+        analyst: text(row, "analyst", MAX_TEXT)?,
+        expires_on,
+    })
+}
+
+impl Record for OverrideRecord {
+    const KIND: Kind = Kind::Overrides;
+    fn parse(row: &dyn Row, opts: &ParseOptions) -> Res<Self> {
+        parse_override(row, opts)
+    }
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+    fn key(&self) -> String {
+        format!(
+            "loan_id {}, effective_date {}",
+            self.loan_id, self.effective_date
+        )
+    }
+    fn identity(&self, out: &mut dyn FnMut(&[u8])) {
+        out(self.loan_id.as_bytes());
+        out(self.effective_date.to_string().as_bytes());
+    }
+}
+
+/// A risk event of a loan, or of a borrower (`events.csv`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRecord {
+    /// Empty for a borrower-level event.
+    pub loan_id: String,
+    /// Empty for a loan-level event.
+    pub borrower_id: String,
+    pub event_date: NaiveDate,
+    pub code: String,
+    pub note: String,
+}
+
+impl EventRecord {
+    /// The natural key as text: `loan:ID|date|code` or `borrower:ID|date|code`.
+    pub fn event_id(&self) -> String {
+        if self.loan_id.is_empty() {
+            format!(
+                "borrower:{}|{}|{}",
+                self.borrower_id, self.event_date, self.code
+            )
+        } else {
+            format!("loan:{}|{}|{}", self.loan_id, self.event_date, self.code)
+        }
+    }
+}
+
+pub fn parse_event(row: &dyn Row, opts: &ParseOptions) -> Res<EventRecord> {
+    let loan_id = opt_text(row, "loan_id", MAX_ID)?.unwrap_or_default();
+    let borrower_id = opt_text(row, "borrower_id", MAX_ID)?.unwrap_or_default();
+    if loan_id.is_empty() == borrower_id.is_empty() {
+        return Err(err(
+            "loan_id",
+            if loan_id.is_empty() {
+                "is empty, and so is borrower_id; an event names a loan or a borrower"
+            } else {
+                "and borrower_id are both given; an event names a loan or a borrower, not both"
+            },
+        ));
+    }
+    let event_date = date(row, "event_date", opts)?;
+    let code = row.get("code").trim().to_ascii_lowercase();
+    if !crate::classify::is_event_code(&code) {
+        return Err(err(
+            "code",
+            format!(
+                "is not an event code (expected one of {})",
+                crate::classify::EVENT_CODES
+                    .iter()
+                    .map(|(c, _)| *c)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(EventRecord {
+        loan_id,
+        borrower_id,
+        event_date,
+        code,
+        note: text(row, "note", MAX_NOTE)?,
+    })
+}
+
+impl Record for EventRecord {
+    const KIND: Kind = Kind::Events;
+    fn parse(row: &dyn Row, opts: &ParseOptions) -> Res<Self> {
+        parse_event(row, opts)
+    }
+    /// Empty for a borrower-level event.
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+    fn key(&self) -> String {
+        if self.loan_id.is_empty() {
+            format!(
+                "borrower_id {}, event_date {}, code {}",
+                self.borrower_id, self.event_date, self.code
+            )
+        } else {
+            format!(
+                "loan_id {}, event_date {}, code {}",
+                self.loan_id, self.event_date, self.code
+            )
+        }
+    }
+    fn identity(&self, out: &mut dyn FnMut(&[u8])) {
+        out(self.event_id().as_bytes())
     }
 }
 

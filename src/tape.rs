@@ -685,6 +685,10 @@ LN3,BR3,王五,individual,,,,,CNY,5000.5,0,2024-02-29,1,bullet,monthly,,13800000
                             Kind::Restructures => {
                                 records::parse_restructure(&row, &tape.opts).map(|_| ())
                             }
+                            Kind::Overrides => {
+                                records::parse_override(&row, &tape.opts).map(|_| ())
+                            }
+                            Kind::Events => records::parse_event(&row, &tape.opts).map(|_| ()),
                         };
                     }
                     let (sha, n) = tape.finish();

@@ -402,6 +402,11 @@ pub fn contagion(
         return None;
     }
     let share = bad * Decimal::ONE_HUNDRED / total;
+    // Two decimals, unless rounding would hide that the share is over the threshold.
+    let shown = match share.round_dp(2) {
+        r if r > rule.share_over_pct => r.normalize(),
+        _ => share.normalize(),
+    };
     (share > rule.share_over_pct).then(|| Floor {
         rule: rule.id.clone(),
         kind: FloorKind::Contagion,
@@ -409,7 +414,7 @@ pub fn contagion(
         hard: true,
         reason: format!(
             "borrower: {}% of outstanding principal graded {} or worse > {}% → {}",
-            share.round_dp(2).normalize(),
+            shown,
             rule.counts_from,
             rule.share_over_pct.normalize(),
             rule.floor

@@ -14,9 +14,12 @@
 //! 4. `unknown`: nothing yet says which: no follow-up reached the borrower, or one did and the
 //!    borrower is overdue with no promise and no payment.
 
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::FollowupSummary;
+use crate::collection::{promise_summary, promises, Followup, Outcome};
 use crate::rulefile::Invalid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -95,6 +98,56 @@ impl SegmentRules {
     }
 }
 
+/// One loan's follow-up and payment behaviour within the look-back window ending on `as_of`.
+/// `payments` are the effective payments (date, amount), reversals removed; `partial` counts the
+/// payments made while the loan stayed overdue (the caller knows which, from the engine).
+pub fn summarize(
+    rules: &SegmentRules,
+    followups: &[Followup],
+    payments: &[(NaiveDate, Decimal)],
+    partial_payments: u32,
+    as_of: NaiveDate,
+) -> FollowupSummary {
+    let from = as_of - chrono::Days::new(u64::from(rules.lookback_days));
+    let mut fu: Vec<&Followup> = followups
+        .iter()
+        .filter(|f| f.contact_date > from && f.contact_date <= as_of)
+        .collect();
+    fu.sort_by_key(|f| f.contact_date);
+    let mut s = FollowupSummary {
+        contacts: fu.len() as u32,
+        partial_payments,
+        ..FollowupSummary::default()
+    };
+    for f in &fu {
+        match f.outcome {
+            Outcome::NoAnswer => s.unanswered_streak += 1,
+            o => {
+                s.reached += 1;
+                s.unanswered_streak = 0;
+                if o == Outcome::Refused {
+                    s.refusals += 1;
+                }
+            }
+        }
+    }
+    let in_window: Vec<Followup> = fu.iter().map(|f| (*f).clone()).collect();
+    let p = promise_summary(&promises(&in_window, payments, as_of));
+    s.promises_kept = p.kept;
+    s.promises_broken = p.broken;
+    s.promises_pending = p.pending;
+    let within = chrono::Days::new(u64::from(rules.paid_within_days));
+    s.paid_after_contact = payments
+        .iter()
+        .filter(|(d, _)| *d > from && *d <= as_of)
+        .filter(|(d, _)| {
+            fu.iter()
+                .any(|f| f.contact_date <= *d && *d <= f.contact_date + within)
+        })
+        .count() as u32;
+    s
+}
+
 /// The segment of a borrower with this summary; `overdue` = some loan of theirs has DPD > 0.
 pub fn segment(rules: &SegmentRules, s: &FollowupSummary, overdue: bool) -> Segment {
     if s.refusals >= rules.unwilling_refusals
@@ -116,6 +169,63 @@ pub fn segment(rules: &SegmentRules, s: &FollowupSummary, overdue: bool) -> Segm
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{d, m};
+
+    fn fu(on: &str, outcome: &str, promise: Option<&str>) -> Followup {
+        Followup {
+            contact_date: d(on),
+            channel: crate::collection::Channel::Phone,
+            outcome: Outcome::parse(outcome).expect("an outcome name"),
+            promise_date: promise.map(d),
+            promise_amount: None,
+        }
+    }
+
+    #[test]
+    fn summaries_read_the_window_only() {
+        let r = SegmentRules::default();
+        let f = [
+            fu("2025-12-01", "refused", None), // older than 180 days before 2026-06-30
+            fu("2026-06-01", "no_answer", None),
+            fu("2026-06-02", "promise_to_pay", Some("2026-06-05")),
+            fu("2026-06-10", "no_answer", None),
+            fu("2026-06-11", "no_answer", None),
+        ];
+        let pays = [(d("2026-06-04"), m("100")), (d("2026-06-20"), m("50"))];
+        let s = summarize(&r, &f, &pays, 1, d("2026-06-30"));
+        assert_eq!(
+            s,
+            FollowupSummary {
+                contacts: 4,
+                reached: 1,
+                unanswered_streak: 2,
+                refusals: 0,
+                promises_kept: 1,
+                promises_broken: 0,
+                promises_pending: 0,
+                // 2026-06-04 is 2 days after a contact; 2026-06-20 is 9 days after the last.
+                paid_after_contact: 1,
+                partial_payments: 1,
+            }
+        );
+        // 8 days after the last contact is not "soon after a reminder".
+        let s = summarize(
+            &r,
+            &f[..2],
+            &[(d("2026-06-09"), m("1"))],
+            0,
+            d("2026-06-30"),
+        );
+        assert_eq!(s.paid_after_contact, 0);
+        let s = summarize(
+            &r,
+            &f[..2],
+            &[(d("2026-06-08"), m("1"))],
+            0,
+            d("2026-06-30"),
+        );
+        assert_eq!(s.paid_after_contact, 1);
+    }
 
     #[test]
     fn segments_at_their_thresholds() {

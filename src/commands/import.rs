@@ -29,6 +29,8 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
         ImportKind::Repayments => Some(Kind::Repayments),
         ImportKind::Followups => Some(Kind::Followups),
         ImportKind::Restructures => Some(Kind::Restructures),
+        ImportKind::Overrides => Some(Kind::Overrides),
+        ImportKind::Events => Some(Kind::Events),
         ImportKind::Tape => None,
     };
     let opts = Options {

@@ -1,5 +1,6 @@
 //! One file per subcommand; each is thin: read args, call db:: and the domain, render a Report.
 
+pub mod classify;
 pub mod import;
 pub mod overdue;
 pub mod restructure;
@@ -15,7 +16,7 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
     match command {
         Command::Import(a) => import::run(ctx, a),
         Command::Overdue(a) => overdue::run(ctx, a),
-        Command::Classify(_) => Err(not_built("classify")),
+        Command::Classify(a) => classify::run(ctx, a),
         Command::ScheduleVisits(a) => schedule_visits::run(ctx, a),
         Command::Report(_) => Err(not_built("report")),
         Command::Restructure(a) => restructure::run(ctx, a),

@@ -12,7 +12,9 @@ use rusqlite::{params, Connection, OptionalExtension, ToSql};
 use rust_decimal::Decimal;
 
 use crate::money;
-use crate::records::{FollowupRecord, Kind, LoanRecord, RepaymentRecord, ScheduleRecord};
+use crate::records::{
+    EventRecord, FollowupRecord, Kind, LoanRecord, OverrideRecord, RepaymentRecord, ScheduleRecord,
+};
 use crate::schedule::Installment;
 
 /// What an upsert did to a row.
@@ -106,6 +108,13 @@ pub enum Stmt {
     DropGeneratedSchedule,
     HasImportedSchedule,
     GeneratedScheduleOfLoan,
+    InsertOverride,
+    UpdateOverride,
+    InsertEvent,
+    UpdateEvent,
+    NoOverrides,
+    NoEvents,
+    BorrowerExists,
     InsertGeneratedInstallment,
 }
 
@@ -163,6 +172,25 @@ impl Stmt {
                 "SELECT installment_no, due_date, principal_due, interest_due, fee_due FROM schedule \
                  WHERE loan_id = ?1 AND generated = 1 ORDER BY installment_no"
             }
+            Stmt::InsertOverride => {
+                "INSERT INTO overrides (loan_id, effective_date, grade, reason, analyst, expires_on) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"
+            }
+            Stmt::UpdateOverride => {
+                "UPDATE overrides SET grade = ?3, reason = ?4, analyst = ?5, expires_on = ?6 \
+                 WHERE loan_id = ?1 AND effective_date = ?2 AND (grade IS NOT ?3 OR reason IS NOT ?4 \
+                 OR analyst IS NOT ?5 OR expires_on IS NOT ?6)"
+            }
+            Stmt::InsertEvent => {
+                "INSERT INTO events (event_id, loan_id, borrower_id, event_date, code, note) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"
+            }
+            Stmt::UpdateEvent => {
+                "UPDATE events SET note = ?6 WHERE event_id = ?1 AND note IS NOT ?6"
+            }
+            Stmt::NoOverrides => "SELECT NOT EXISTS (SELECT 1 FROM overrides)",
+            Stmt::NoEvents => "SELECT NOT EXISTS (SELECT 1 FROM events)",
+            Stmt::BorrowerExists => "SELECT 1 FROM loans WHERE borrower_id = ?1 LIMIT 1",
             Stmt::InsertGeneratedInstallment => {
                 "INSERT INTO schedule (loan_id, installment_no, due_date, principal_due, interest_due, fee_due, generated) \
                  VALUES (?1, ?2, ?3, ?4, ?5, 0, 1)"
@@ -290,6 +318,14 @@ impl<'c> Ledger<'c> {
             .map(|o| o.is_some())
     }
 
+    /// True when some loan of `borrower_id` is in the ledger (or earlier in this import).
+    pub fn borrower_exists(&mut self, borrower_id: &str) -> rusqlite::Result<bool> {
+        self.stmt(Stmt::BorrowerExists)?
+            .query_row([borrower_id], |_| Ok(()))
+            .optional()
+            .map(|o| o.is_some())
+    }
+
     /// True when the table of `kind` has no row at all (a first import can skip comparing with
     /// the ledger).
     pub fn is_empty(&mut self, kind: Kind) -> rusqlite::Result<bool> {
@@ -299,6 +335,8 @@ impl<'c> Ledger<'c> {
             Kind::Repayments => Stmt::NoRepayments,
             Kind::Followups => Stmt::NoFollowups,
             Kind::Restructures => Stmt::NoRestructures,
+            Kind::Overrides => Stmt::NoOverrides,
+            Kind::Events => Stmt::NoEvents,
         };
         self.stmt(s)?.query_row([], |r| r.get(0))
     }
@@ -540,6 +578,39 @@ impl LoanFact for FollowupRecord {
     /// The key is the content.
     fn same_as_stored(&self, _: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
         Ok(true)
+    }
+}
+
+impl Fact for OverrideRecord {
+    /// An analyst's override, by `(loan_id, effective_date)`.
+    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+        let r = self;
+        let p: [&dyn ToSql; 6] = [
+            &r.loan_id,
+            &Day::from(r.effective_date),
+            &r.grade,
+            &r.reason,
+            &r.analyst,
+            &r.expires_on.map(Day::from),
+        ];
+        db.upsert(Stmt::InsertOverride, Stmt::UpdateOverride, &p)
+    }
+}
+
+impl Fact for EventRecord {
+    /// A risk event, by its `event_id` (subject, date, code); the note may change.
+    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+        let r = self;
+        let opt = |s: &String| (!s.is_empty()).then(|| s.clone());
+        let p: [&dyn ToSql; 6] = [
+            &r.event_id(),
+            &opt(&r.loan_id),
+            &opt(&r.borrower_id),
+            &Day::from(r.event_date),
+            &r.code,
+            &r.note,
+        ];
+        db.upsert(Stmt::InsertEvent, Stmt::UpdateEvent, &p)
     }
 }
 

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use crate::exit;
 
 /// The schema version `schema.sql` describes.
-pub const CURRENT: i64 = 4;
+pub const CURRENT: i64 = 5;
 
 /// Upgrade steps: `STEPS[i]` takes a ledger from version i+1 to i+2.
 pub const STEPS: &[&str] = &[
@@ -122,6 +122,58 @@ CREATE INDEX visit_plan_items_open ON visit_plan_items (outcome, as_of);
         reason         TEXT NOT NULL DEFAULT '',
         logged_at      TEXT NOT NULL
     );",
+    // 4 → 5: classification: analyst overrides, risk events, saved grades and their runs.
+    "CREATE TABLE overrides (
+    loan_id        TEXT NOT NULL REFERENCES loans (loan_id),
+    effective_date TEXT NOT NULL,
+    grade          TEXT NOT NULL CHECK (grade IN ('正常', '关注', '次级', '可疑', '损失')),
+    reason         TEXT NOT NULL DEFAULT '',
+    analyst        TEXT NOT NULL DEFAULT '',
+    expires_on     TEXT,
+    PRIMARY KEY (loan_id, effective_date)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+    event_id    TEXT PRIMARY KEY NOT NULL,
+    loan_id     TEXT REFERENCES loans (loan_id),
+    borrower_id TEXT,
+    event_date  TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    note        TEXT NOT NULL DEFAULT '',
+    CHECK (loan_id IS NOT NULL OR (borrower_id IS NOT NULL AND borrower_id <> ''))
+);
+CREATE INDEX events_by_loan ON events (loan_id);
+
+CREATE TABLE grades (
+    as_of                       TEXT NOT NULL,
+    loan_id                     TEXT NOT NULL,
+    borrower_id                 TEXT NOT NULL,
+    borrower_type               TEXT NOT NULL,
+    dpd                         INTEGER NOT NULL,
+    outstanding_principal       INTEGER NOT NULL,
+    grade                       TEXT NOT NULL,             -- 正常 关注 次级 可疑 损失
+    stage                       INTEGER NOT NULL,          -- IFRS 9: 1, 2, 3
+    grade_rule                  TEXT NOT NULL,
+    reasons                     TEXT NOT NULL,
+    override                    TEXT,
+    override_grade              TEXT,
+    eligible_for_upgrade_review INTEGER NOT NULL,
+    segment                     TEXT NOT NULL,
+    provision_rate              TEXT NOT NULL,             -- a fraction, e.g. '0.3'
+    provision                   INTEGER NOT NULL,
+    PRIMARY KEY (as_of, loan_id)
+) WITHOUT ROWID;
+CREATE INDEX grades_by_borrower ON grades (as_of, borrower_id);
+
+CREATE TABLE grade_runs (
+    as_of       TEXT PRIMARY KEY NOT NULL,
+    computed_at TEXT NOT NULL,                             -- UTC, ISO 8601
+    rules       TEXT NOT NULL,
+    staging     TEXT NOT NULL,
+    conventions TEXT NOT NULL,                             -- JSON
+    loans       INTEGER NOT NULL,
+    npl         INTEGER NOT NULL
+);",
 ];
 
 /// Creates the schema in an empty database or upgrades an older one.

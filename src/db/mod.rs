@@ -2,6 +2,7 @@
 //! All SQL lives under `db/`, one file per area.
 
 pub mod book;
+pub mod grades;
 pub mod ledger;
 pub mod migrations;
 pub mod restructures;

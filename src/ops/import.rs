@@ -23,8 +23,8 @@ use crate::db::{
 use crate::exit;
 use crate::mapping::{Mapping, Section};
 use crate::records::{
-    quote, FollowupRecord, Kind, LoanRecord, Record, RepaymentRecord, RestructureRecord, Row,
-    ScheduleRecord,
+    quote, EventRecord, FollowupRecord, Kind, LoanRecord, OverrideRecord, Record, RepaymentRecord,
+    RestructureRecord, Row, ScheduleRecord,
 };
 use crate::schedule;
 use crate::tape::{self, Input, ReadSpec, Tape, TextEncoding};
@@ -226,6 +226,8 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
             Kind::Restructures => {
                 import_file::<RestructureRecord>(ctx, &mut db, job, &spec, &mut run)?
             }
+            Kind::Overrides => import_file::<OverrideRecord>(ctx, &mut db, job, &spec, &mut run)?,
+            Kind::Events => import_file::<EventRecord>(ctx, &mut db, job, &spec, &mut run)?,
         }
         if run.full() {
             break;
@@ -490,6 +492,84 @@ impl Sink<RestructureRecord> for Restructures<'_> {
 
     fn stats(&mut self) -> &mut FileStats {
         &mut self.st
+    }
+}
+
+
+/// Overrides and events: few rows, upserted one by one after checking that the loan (or, for a
+/// borrower-level event, the borrower) is in the ledger.
+struct Judgements<'a> {
+    name: &'a str,
+    st: FileStats,
+}
+
+/// Whom a judgement row is about.
+trait Subject {
+    /// The borrower, when the row names a borrower instead of a loan.
+    fn borrower(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl Subject for OverrideRecord {}
+
+impl Subject for EventRecord {
+    fn borrower(&self) -> Option<&str> {
+        (self.loan_id.is_empty()).then_some(self.borrower_id.as_str())
+    }
+}
+
+impl<T: Record + Fact + Subject> Sink<T> for Judgements<'_> {
+    fn row(&mut self, db: &mut Ledger<'_>, line: u64, r: T, run: &mut Run) -> Result<()> {
+        let known = match r.borrower() {
+            Some(b) => db.borrower_exists(b)?,
+            None => db.loan_exists(r.loan_id())?,
+        };
+        if !known {
+            let (col, id, what) = match r.borrower() {
+                Some(b) => ("borrower_id", b, "a borrower of any loan"),
+                None => ("loan_id", r.loan_id(), "a loan"),
+            };
+            run.error(format!(
+                "{} line {line}, column {col}: {} is not {what} in the ledger (import its loans row first)",
+                self.name,
+                quote(id)
+            ));
+            return Ok(());
+        }
+        let o = r
+            .upsert(db)
+            .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
+        self.st.count(o);
+        Ok(())
+    }
+
+    fn end(&mut self, _: &mut Ledger<'_>, _: &mut Run) -> Result<()> {
+        Ok(())
+    }
+
+    fn stats(&mut self) -> &mut FileStats {
+        &mut self.st
+    }
+}
+
+impl Import for OverrideRecord {
+    type Sink<'a> = Judgements<'a>;
+    fn sink<'a>(_: &mut Ledger<'_>, name: &'a str) -> Result<Judgements<'a>> {
+        Ok(Judgements {
+            name,
+            st: FileStats::default(),
+        })
+    }
+}
+
+impl Import for EventRecord {
+    type Sink<'a> = Judgements<'a>;
+    fn sink<'a>(_: &mut Ledger<'_>, name: &'a str) -> Result<Judgements<'a>> {
+        Ok(Judgements {
+            name,
+            st: FileStats::default(),
+        })
     }
 }
 

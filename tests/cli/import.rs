@@ -4,12 +4,14 @@ use std::path::Path;
 
 use crate::common::*;
 
-const TAPE_FILES: [&str; 5] = [
+const TAPE_FILES: [&str; 7] = [
     "loans.csv",
     "schedule.csv",
     "repayments.csv",
     "followups.csv",
     "restructures.csv",
+    "overrides.csv",
+    "events.csv",
 ];
 
 /// The two loans whose schedule examples/tape/schedule.csv supplies (see its README).
@@ -179,7 +181,9 @@ fn dry_run_leaves_an_existing_ledger_unchanged_and_prints_the_counts() {
              {t}/schedule.csv,schedule,44,0,0,44,0\n\
              {t}/repayments.csv,repayments,743,1,0,742,0\n\
              {t}/followups.csv,followups,27,0,0,27,0\n\
-             {t}/restructures.csv,restructures,2,0,0,2,0\n"
+             {t}/restructures.csv,restructures,2,0,0,2,0\n\
+             {t}/overrides.csv,overrides,3,0,0,3,0\n\
+             {t}/events.csv,events,3,0,0,3,0\n"
         )
     );
     assert!(
@@ -713,7 +717,7 @@ fn the_import_log_has_one_row_per_file_with_its_sha256() {
         s(&import_fixture("bad_amount/repayments.csv")),
     ]);
     assert_eq!(code, 65);
-    assert_eq!(env.sql("SELECT count(*) FROM imports"), ["5"]);
+    assert_eq!(env.sql("SELECT count(*) FROM imports"), ["7"]);
 }
 
 #[cfg(unix)]
@@ -754,7 +758,10 @@ fn a_ledger_from_a_newer_daihou_is_refused_and_untouched() {
 #[test]
 fn subcommands_not_built_yet_exit_2() {
     let env = Env::new();
-    for sub in ["classify", "report"] {
+    // classify is built: without a ledger it is 66, and it creates none.
+    let (code, _, err) = env.run(&["classify", "--as-of", "2026-06-30"]);
+    assert_eq!(code, 66, "{err}");
+    for sub in ["report"] {
         let (code, out, err) = env.run(&[sub]);
         assert_eq!(code, 2, "{sub}: {err}");
         assert_eq!(out, "");
@@ -837,4 +844,85 @@ fn a_changed_repayment_amount_is_found_among_unchanged_rows() {
         env.sql("SELECT amount FROM repayments WHERE txn_id = 'T2023000004'"),
         ["365478"]
     );
+}
+
+#[test]
+fn overrides_and_events_import_idempotently_and_bad_rows_name_line_and_column() {
+    let env = Env::new();
+    env.preload_example();
+    assert_eq!(env.sql("SELECT count(*) FROM overrides"), ["3"]);
+    assert_eq!(
+        env.sql("SELECT event_id, loan_id IS NULL, borrower_id FROM events ORDER BY event_id"),
+        [
+            "borrower:BR000031|2026-04-15|npl_elsewhere|1|BR000031",
+            "loan:LN2025000029|2026-06-26|technical_delay|0|",
+            "loan:LN2025000037|2026-05-20|fund_misuse|0|",
+        ]
+    );
+    // A rerun changes nothing; a changed reason is counted as changed.
+    for kind in ["overrides", "events"] {
+        let p = example_tape().join(format!("{kind}.csv"));
+        let (code, _, err) = env.run(&["import", kind, s(&p)]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains(": 3 rows, 0 new, 0 changed, 3 unchanged"),
+            "{err}"
+        );
+    }
+    let changed = env.write(
+        "overrides.csv",
+        "loan_id,effective_date,grade,reason,analyst,expires_on\n\
+         LN2025000025,2026-06-20,substandard,复核后维持,审查岗李明,\n",
+    );
+    let (code, _, err) = env.run(&["import", "overrides", s(&changed)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(": 1 rows, 0 new, 1 changed, 0 unchanged"),
+        "{err}"
+    );
+    assert_eq!(
+        env.sql("SELECT grade, reason FROM overrides WHERE loan_id = 'LN2025000025'"),
+        ["次级|复核后维持"]
+    );
+
+    let before = env.snapshot();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "overrides",
+            "loan_id,effective_date,grade,reason,analyst\nLN9999,2026-06-01,次级,x,y\n",
+            "overrides.csv line 2, column loan_id: \"LN9999\" is not a loan in the ledger",
+        ),
+        (
+            "overrides",
+            "loan_id,effective_date,grade,reason,analyst\nLN2025000025,2026-06-01,坏,x,y\n",
+            "overrides.csv line 2, column grade: \"坏\" is not a grade",
+        ),
+        (
+            "overrides",
+            "loan_id,effective_date,grade,reason,analyst,expires_on\nLN2025000025,2026-06-01,次级,x,y,2026-05-01\n",
+            "overrides.csv line 2, column expires_on: \"2026-05-01\" is not after effective_date",
+        ),
+        (
+            "events",
+            "loan_id,borrower_id,event_date,code,note\n,BR9999,2026-06-01,fund_misuse,x\n",
+            "events.csv line 2, column borrower_id: \"BR9999\" is not a borrower of any loan in the ledger",
+        ),
+        (
+            "events",
+            "loan_id,borrower_id,event_date,code,note\nLN2025000025,,2026-06-01,alien_invasion,x\n",
+            "events.csv line 2, column code: \"alien_invasion\" is not an event code",
+        ),
+        (
+            "events",
+            "loan_id,borrower_id,event_date,code,note\nLN2025000025,BR000023,2026-06-01,fund_misuse,x\n",
+            "events.csv line 2, column loan_id: \"LN2025000025\" and borrower_id are both given",
+        ),
+    ];
+    for (kind, body, want) in cases {
+        let p = env.write(&format!("{kind}.csv"), body);
+        let (code, _, err) = env.run(&["import", kind, s(&p)]);
+        assert_eq!(code, 65, "{kind}: {err}");
+        assert!(err.contains(want), "{err}\nwanted: {want}");
+        assert_eq!(env.snapshot(), before, "nothing written");
+    }
 }

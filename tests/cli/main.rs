@@ -1,6 +1,7 @@
 //! The one integration-test binary: CLI tests of every subcommand.
 
 mod bench_smoke;
+mod classify;
 mod common;
 mod errors;
 mod examples;

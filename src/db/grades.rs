@@ -1,0 +1,466 @@
+//! SQL of `classify`: the facts it reads besides the book (restructures, overrides, events), the
+//! work table its rows stream into (`grades` with --save, a TEMP table otherwise), the
+//! borrower-level second step, the listing and the saved history.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension, Statement};
+use rust_decimal::Decimal;
+
+use crate::classify::{Event, Grade, Override, Restructure};
+use crate::dates::{from_ledger, iso};
+use crate::money;
+
+/// Where the rows of one run go: the saved `grades` table, or a TEMP table for a run that only
+/// lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Saved,
+    Temp,
+}
+
+impl Target {
+    fn table(self) -> &'static str {
+        match self {
+            Target::Saved => "main.grades",
+            Target::Temp => "temp.grades_work",
+        }
+    }
+}
+
+/// One graded loan as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeRow {
+    pub as_of: NaiveDate,
+    pub loan_id: String,
+    pub borrower_id: String,
+    pub borrower_type: String,
+    pub dpd: u32,
+    pub outstanding_principal: Decimal,
+    pub grade: Grade,
+    pub stage: u8,
+    pub grade_rule: String,
+    pub reasons: String,
+    pub override_text: Option<String>,
+    /// The override's grade, when one is in force (for the borrower-level step).
+    pub override_grade: Option<Grade>,
+    pub eligible_for_upgrade_review: bool,
+    pub segment: String,
+    pub provision_rate: Decimal,
+    pub provision: Decimal,
+}
+
+fn table_exists(c: &Connection, name: &str) -> Result<bool> {
+    Ok(c.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get::<_, i64>(0),
+    )? > 0)
+}
+
+fn date_col(s: &str, table: &str, col: &str) -> Result<NaiveDate> {
+    from_ledger(s).ok_or_else(|| {
+        crate::exit::data(format!(
+            "the ledger's {table}.{col} holds {s:?}, which is not a YYYY-MM-DD date"
+        ))
+    })
+}
+
+/// Restructures by loan (empty when the ledger has no `restructures` table yet).
+pub fn restructures(c: &Connection) -> Result<HashMap<String, Vec<Restructure>>> {
+    let mut out: HashMap<String, Vec<Restructure>> = HashMap::new();
+    if !table_exists(c, "restructures")? {
+        return Ok(out);
+    }
+    let mut stmt = c.prepare(
+        "SELECT loan_id, effective_date, kind FROM restructures WHERE cancelled = 0",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let loan: String = r.get(0)?;
+        let on: String = r.get(1)?;
+        out.entry(loan).or_default().push(Restructure {
+            effective_date: date_col(&on, "restructures", "effective_date")?,
+            kind: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Overrides by loan.
+pub fn overrides(c: &Connection) -> Result<HashMap<String, Vec<Override>>> {
+    let mut out: HashMap<String, Vec<Override>> = HashMap::new();
+    let mut stmt = c.prepare(
+        "SELECT loan_id, effective_date, grade, reason, analyst, expires_on FROM overrides",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let loan: String = r.get(0)?;
+        let on: String = r.get(1)?;
+        let g: String = r.get(2)?;
+        let exp: Option<String> = r.get(5)?;
+        out.entry(loan).or_default().push(Override {
+            effective_date: date_col(&on, "overrides", "effective_date")?,
+            expires_on: exp
+                .map(|e| date_col(&e, "overrides", "expires_on"))
+                .transpose()?,
+            grade: Grade::parse(&g).ok_or_else(|| {
+                crate::exit::data(format!("the ledger's overrides.grade holds {g:?}"))
+            })?,
+            reason: r.get(3)?,
+            analyst: r.get(4)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Events by loan and by borrower.
+pub struct Events {
+    pub by_loan: HashMap<String, Vec<Event>>,
+    pub by_borrower: HashMap<String, Vec<Event>>,
+}
+
+impl Events {
+    /// The events that apply to a loan: its own and its borrower's.
+    pub fn of(&self, loan_id: &str, borrower_id: &str) -> Vec<Event> {
+        let mut v: Vec<Event> = self.by_loan.get(loan_id).cloned().unwrap_or_default();
+        if let Some(b) = self.by_borrower.get(borrower_id) {
+            v.extend(b.iter().cloned());
+        }
+        v
+    }
+}
+
+pub fn events(c: &Connection) -> Result<Events> {
+    let mut ev = Events {
+        by_loan: HashMap::new(),
+        by_borrower: HashMap::new(),
+    };
+    let mut stmt = c.prepare("SELECT loan_id, borrower_id, event_date, code FROM events")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let loan: Option<String> = r.get(0)?;
+        let borrower: Option<String> = r.get(1)?;
+        let on: String = r.get(2)?;
+        let e = Event {
+            event_date: date_col(&on, "events", "event_date")?,
+            code: r.get(3)?,
+            borrower_level: loan.is_none(),
+        };
+        match (loan, borrower) {
+            (Some(l), _) => ev.by_loan.entry(l).or_default().push(e),
+            (None, Some(b)) => ev.by_borrower.entry(b).or_default().push(e),
+            (None, None) => {}
+        }
+    }
+    Ok(ev)
+}
+
+/// Borrowers whose loans must be looked at together: corporate, or with more than one loan.
+pub fn grouped_borrowers(c: &Connection) -> Result<HashSet<String>> {
+    let mut stmt = c.prepare(
+        "SELECT borrower_id FROM loans GROUP BY borrower_id \
+         HAVING count(*) > 1 OR max(borrower_type = 'corporate') = 1",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Creates the TEMP work table (same shape as `grades`).
+pub fn create_temp(c: &Connection) -> Result<()> {
+    c.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS grades_work AS SELECT * FROM main.grades WHERE 0;
+         CREATE UNIQUE INDEX IF NOT EXISTS temp.grades_work_key ON grades_work (as_of, loan_id);
+         CREATE INDEX IF NOT EXISTS temp.grades_work_by_borrower ON grades_work (as_of, borrower_id);
+         DELETE FROM temp.grades_work;",
+    )?;
+    Ok(())
+}
+
+/// Deletes the saved rows of one date (a rerun replaces them).
+pub fn clear(c: &Connection, as_of: NaiveDate) -> Result<()> {
+    c.execute("DELETE FROM grades WHERE as_of = ?1", [iso(as_of)])?;
+    c.execute("DELETE FROM grade_runs WHERE as_of = ?1", [iso(as_of)])?;
+    Ok(())
+}
+
+const COLUMNS: &str = "as_of, loan_id, borrower_id, borrower_type, dpd, outstanding_principal, \
+     grade, stage, grade_rule, reasons, override, override_grade, eligible_for_upgrade_review, \
+     segment, provision_rate, provision";
+
+pub fn inserter(c: &Connection, t: Target) -> Result<Statement<'_>> {
+    Ok(c.prepare(&format!(
+        "INSERT INTO {} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        t.table()
+    ))?)
+}
+
+fn fen(d: Decimal) -> Result<i64> {
+    money::to_fen(d).context("an amount out of range")
+}
+
+pub fn insert(stmt: &mut Statement<'_>, r: &GradeRow) -> Result<()> {
+    stmt.execute(params![
+        iso(r.as_of),
+        r.loan_id,
+        r.borrower_id,
+        r.borrower_type,
+        r.dpd,
+        fen(r.outstanding_principal)?,
+        r.grade.zh(),
+        r.stage,
+        r.grade_rule,
+        r.reasons,
+        r.override_text,
+        r.override_grade.map(Grade::zh),
+        r.eligible_for_upgrade_review,
+        r.segment,
+        r.provision_rate.normalize().to_string(),
+        fen(r.provision)?,
+    ])
+    .with_context(|| format!("saving the grade of loan_id {}", r.loan_id))?;
+    Ok(())
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> Result<GradeRow> {
+    let as_of: String = r.get(0)?;
+    let g: String = r.get(6)?;
+    let og: Option<String> = r.get(11)?;
+    let rate: String = r.get(14)?;
+    let grade = |s: &str| {
+        Grade::parse(s)
+            .ok_or_else(|| crate::exit::data(format!("the ledger's grades.grade holds {s:?}")))
+    };
+    Ok(GradeRow {
+        as_of: date_col(&as_of, "grades", "as_of")?,
+        loan_id: r.get(1)?,
+        borrower_id: r.get(2)?,
+        borrower_type: r.get(3)?,
+        dpd: r.get(4)?,
+        outstanding_principal: money::from_fen(r.get(5)?),
+        grade: grade(&g)?,
+        stage: r.get(7)?,
+        grade_rule: r.get(8)?,
+        reasons: r.get(9)?,
+        override_text: r.get(10)?,
+        override_grade: og.as_deref().map(grade).transpose()?,
+        eligible_for_upgrade_review: r.get(12)?,
+        segment: r.get(13)?,
+        provision_rate: rate.parse().unwrap_or_default(),
+        provision: money::from_fen(r.get(15)?),
+    })
+}
+
+/// The rows of one borrower on one date.
+pub fn borrower_rows(
+    c: &Connection,
+    t: Target,
+    as_of: NaiveDate,
+    borrower_id: &str,
+) -> Result<Vec<GradeRow>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {} WHERE as_of = ?1 AND borrower_id = ?2 ORDER BY loan_id",
+        t.table()
+    ))?;
+    let mut rows = stmt.query(params![iso(as_of), borrower_id])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(read_row(r)?);
+    }
+    Ok(out)
+}
+
+/// Rewrites what the borrower-level step changes: grade, rule, trace, provision, segment, stage.
+pub fn update(c: &Connection, t: Target, r: &GradeRow) -> Result<()> {
+    let mut stmt = c.prepare_cached(&format!(
+        "UPDATE {} SET grade = ?3, stage = ?4, grade_rule = ?5, reasons = ?6, \
+         eligible_for_upgrade_review = ?7, segment = ?8, provision_rate = ?9, provision = ?10 \
+         WHERE as_of = ?1 AND loan_id = ?2",
+        t.table()
+    ))?;
+    stmt.execute(params![
+        iso(r.as_of),
+        r.loan_id,
+        r.grade.zh(),
+        r.stage,
+        r.grade_rule,
+        r.reasons,
+        r.eligible_for_upgrade_review,
+        r.segment,
+        r.provision_rate.normalize().to_string(),
+        fen(r.provision)?,
+    ])?;
+    Ok(())
+}
+
+/// Records a saved date: when, under which rule set, staging and conventions.
+pub fn record_run(
+    c: &Connection,
+    as_of: NaiveDate,
+    rules: &str,
+    staging: &str,
+    conventions: &str,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO grade_runs (as_of, computed_at, rules, staging, conventions, loans, npl) \
+         SELECT ?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?2, ?3, ?4, count(*), \
+                coalesce(sum(grade IN ('次级', '可疑', '损失')), 0) \
+         FROM grades WHERE as_of = ?1",
+        params![iso(as_of), rules, staging, conventions],
+    )?;
+    Ok(())
+}
+
+/// The latest saved date before `as_of`.
+pub fn previous_date(c: &Connection, as_of: NaiveDate) -> Result<Option<NaiveDate>> {
+    let d: Option<String> = c
+        .query_row(
+            "SELECT max(as_of) FROM grade_runs WHERE as_of < ?1",
+            [iso(as_of)],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    d.map(|s| date_col(&s, "grade_runs", "as_of")).transpose()
+}
+
+/// Filters of the listing.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub officer: Option<String>,
+    pub branch: Option<String>,
+    pub region: Option<String>,
+    pub grade: Option<Grade>,
+    pub stage: Option<u8>,
+    pub changed: bool,
+}
+
+/// A listed row: the stored grade, the loan's descriptive fields, the previous date's grade.
+pub struct Listed {
+    pub row: GradeRow,
+    pub borrower_name: String,
+    pub officer: String,
+    pub branch: String,
+    pub region: String,
+    pub product: String,
+    pub previous_grade: Option<Grade>,
+    pub previous_stage: Option<u8>,
+}
+
+const RANK: &str = "CASE g.grade WHEN '正常' THEN 0 WHEN '关注' THEN 1 WHEN '次级' THEN 2 \
+                    WHEN '可疑' THEN 3 ELSE 4 END";
+
+/// The rows of `as_of`, worst grade first, then DPD, then loan_id; `previous` is the date to
+/// compare with (its rows are read from the saved `grades`, or from the same work table in a
+/// range run).
+pub fn listing(
+    c: &Connection,
+    t: Target,
+    as_of: NaiveDate,
+    previous: Option<(Target, NaiveDate)>,
+    f: &Filter,
+    mut each: impl FnMut(Listed) -> Result<()>,
+) -> Result<()> {
+    let (prev_table, prev_date) = match previous {
+        Some((pt, d)) => (pt.table(), Some(iso(d))),
+        None => ("main.grades", None),
+    };
+    let cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("g.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {cols}, l.borrower_name, l.officer, l.branch, l.region, l.product, p.grade, p.stage \
+         FROM {} g JOIN loans l ON l.loan_id = g.loan_id \
+         LEFT JOIN {prev_table} p ON p.as_of = ?2 AND p.loan_id = g.loan_id \
+         WHERE g.as_of = ?1 \
+           AND (?3 IS NULL OR l.officer = ?3) AND (?4 IS NULL OR l.branch = ?4) \
+           AND (?5 IS NULL OR l.region = ?5) AND (?6 IS NULL OR g.grade = ?6) \
+           AND (?7 IS NULL OR g.stage = ?7) \
+           AND (?8 = 0 OR (p.grade IS NOT NULL AND (p.grade <> g.grade OR p.stage <> g.stage))) \
+         ORDER BY {RANK} DESC, g.dpd DESC, g.loan_id",
+        t.table()
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let mut rows = stmt.query(params![
+        iso(as_of),
+        prev_date,
+        f.officer,
+        f.branch,
+        f.region,
+        f.grade.map(Grade::zh),
+        f.stage,
+        f.changed,
+    ])?;
+    while let Some(r) = rows.next()? {
+        let pg: Option<String> = r.get(21)?;
+        each(Listed {
+            row: read_row(r)?,
+            borrower_name: r.get(16)?,
+            officer: r.get(17)?,
+            branch: r.get(18)?,
+            region: r.get(19)?,
+            product: r.get(20)?,
+            previous_grade: pg.as_deref().and_then(Grade::parse),
+            previous_stage: r.get(22)?,
+        })?;
+    }
+    Ok(())
+}
+
+/// Per grade: (loans, outstanding principal, provision) on `as_of`; and how many loans moved to
+/// a worse / better grade since `previous`.
+pub struct Totals {
+    pub by_grade: [(u64, Decimal, Decimal); 5],
+    pub worse: u64,
+    pub better: u64,
+}
+
+pub fn totals(
+    c: &Connection,
+    t: Target,
+    as_of: NaiveDate,
+    previous: Option<(Target, NaiveDate)>,
+) -> Result<Totals> {
+    let mut out = Totals {
+        by_grade: Default::default(),
+        worse: 0,
+        better: 0,
+    };
+    let mut stmt = c.prepare(&format!(
+        "SELECT g.grade, count(*), sum(g.outstanding_principal), sum(g.provision) \
+         FROM {} g WHERE g.as_of = ?1 GROUP BY g.grade",
+        t.table()
+    ))?;
+    let mut rows = stmt.query([iso(as_of)])?;
+    while let Some(r) = rows.next()? {
+        let g: String = r.get(0)?;
+        if let Some(g) = Grade::parse(&g) {
+            out.by_grade[g.rank() as usize] = (
+                r.get::<_, i64>(1)? as u64,
+                money::from_fen(r.get(2)?),
+                money::from_fen(r.get(3)?),
+            );
+        }
+    }
+    if let Some((pt, pd)) = previous {
+        let rank_p = RANK.replace("g.grade", "p.grade");
+        let (worse, better): (i64, i64) = c.query_row(
+            &format!(
+                "SELECT coalesce(sum({RANK} > {rank_p}), 0), coalesce(sum({RANK} < {rank_p}), 0) \
+                 FROM {} g JOIN {} p ON p.loan_id = g.loan_id AND p.as_of = ?2 \
+                 WHERE g.as_of = ?1",
+                t.table(),
+                pt.table()
+            ),
+            params![iso(as_of), iso(pd)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        out.worse = worse as u64;
+        out.better = better as u64;
+    }
+    Ok(out)
+}
