@@ -6,7 +6,9 @@
 //! the work table (`grades` with --save, a TEMP table otherwise); (2) the borrower-level rules
 //! run over the borrowers that need them — corporate borrowers (contagion) and borrowers with more
 //! than one loan (one collection segment per borrower) — reading and rewriting only their rows.
-//! Memory holds one loan at a time plus one small aggregate per such borrower and date.
+//! Memory holds one loan at a time per worker plus one small aggregate per such borrower and date.
+//! Step 1 runs over key ranges of the book in parallel (as `overdue` does), on the same
+//! positions as `overdue` (restructured loans replay their schedule versions).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -31,6 +33,7 @@ use crate::exit;
 use crate::money::round_fen;
 use crate::output::{self, Cell, Report};
 use crate::pii;
+use crate::restructure;
 
 /// The facts classification reads besides the book (small: loaded once).
 struct Facts {
@@ -176,27 +179,33 @@ pub fn run(ctx: &Ctx, args: &ClassifyArgs) -> Result<()> {
         events: grades::events(c)?,
         grouped: grades::grouped_borrowers(c)?,
     };
-    let conv = Conventions::default();
 
-    // Step 1: every loan on its own facts.
+    // Step 1: every loan on its own facts. The book is split into key ranges graded in
+    // parallel, each worker on its own read connection (as `overdue` does); the rows come back
+    // in batches and are written here, in this connection's transaction (or TEMP table).
     let mut aggs: HashMap<(usize, String), BorrowerAgg> = HashMap::new();
-    {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let ranges = book::split(c, threads)?;
+    std::thread::scope(|scope| -> Result<()> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Graded>>(8);
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|range| {
+                let sender = sender.clone();
+                let (rules, staging, facts, dates) = (&rules, &staging, &facts, &dates);
+                scope.spawn(move || grade_part(ctx, rules, staging, facts, dates, range, sender))
+            })
+            .collect();
+        drop(sender);
         let mut ins = grades::inserter(c, target)?;
-        let mut scan = book::Scan::prepare(c, &book::KeyRange::default())?;
-        scan.for_each(|b| {
-            let active: Vec<NaiveDate> = dates
-                .iter()
-                .copied()
-                .filter(|d| b.info.origination_date.is_none_or(|o| o <= *d))
-                .collect();
-            if active.is_empty() {
-                return Ok(());
+        let mut write_error = None;
+        for batch in receiver {
+            if write_error.is_some() {
+                continue; // keep draining so the workers can finish
             }
-            let positions =
-                engine::positions(&b.terms, &b.installments, &b.payments, &active, &conv);
-            for p in positions.iter().filter(|p| !p.closed) {
-                let k = dates.iter().position(|d| *d == p.as_of).unwrap_or(0);
-                let (row, summary) = grade_loan(&rules, &staging, &facts, b, p);
+            for (k, row, summary) in batch {
                 if facts.grouped.contains(&row.borrower_id) {
                     let a = aggs.entry((k, row.borrower_id.clone())).or_default();
                     a.corporate = row.borrower_type == "corporate";
@@ -206,11 +215,18 @@ pub fn run(ctx: &Ctx, args: &ClassifyArgs) -> Result<()> {
                     a.summary.add(&summary);
                     a.overdue |= row.dpd > 0;
                 }
-                grades::insert(&mut ins, &row)?;
+                if let Err(e) = grades::insert(&mut ins, &row) {
+                    write_error = Some(e);
+                    break;
+                }
             }
-            Ok(())
-        })?;
-    }
+        }
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a classify worker thread panicked"))??;
+        }
+        write_error.map_or(Ok(()), Err)
+    })?;
 
     // Step 2: the borrower-level rules (contagion, one segment per borrower).
     let mut contagious = 0u64;
@@ -354,6 +370,58 @@ fn join(a: &str, b: &str) -> String {
     }
 }
 
+/// A graded loan on the date with this index, and its follow-up summary.
+type Graded = (usize, GradeRow, FollowupSummary);
+
+/// Grades the loans of one key range of the book for every date, sending the rows in batches.
+fn grade_part(
+    ctx: &Ctx,
+    rules: &RuleSet,
+    staging: &Staging,
+    facts: &Facts,
+    dates: &[NaiveDate],
+    range: &book::KeyRange,
+    sender: std::sync::mpsc::SyncSender<Vec<Graded>>,
+) -> Result<()> {
+    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+    let conv = Conventions::default();
+    let mut batch: Vec<Graded> = Vec::new();
+    let mut scan = book::Scan::prepare(&conn, range)?;
+    scan.for_each(|b| {
+        let active: Vec<NaiveDate> = dates
+            .iter()
+            .copied()
+            .filter(|d| b.info.origination_date.is_none_or(|o| o <= *d))
+            .collect();
+        if active.is_empty() {
+            return Ok(());
+        }
+        // The same positions as `overdue`: restructured loans replay their schedule versions.
+        let positions = restructure::replay::positions(
+            &b.terms,
+            &b.installments,
+            &b.versions,
+            &b.payments,
+            &active,
+            &conv,
+        );
+        for p in positions.iter().filter(|p| !p.closed) {
+            let k = dates.iter().position(|d| *d == p.as_of).unwrap_or(0);
+            let (row, summary) = grade_loan(rules, staging, facts, b, p);
+            batch.push((k, row, summary));
+            if batch.len() >= 4096 {
+                // A closed channel means the writer failed; it reports the error.
+                let _ = sender.send(std::mem::take(&mut batch));
+            }
+        }
+        Ok(())
+    })?;
+    if !batch.is_empty() {
+        let _ = sender.send(batch);
+    }
+    Ok(())
+}
+
 /// Grades one loan as of one position: the row to store, and its follow-up summary (for the
 /// borrower's segment).
 fn grade_loan(
@@ -363,8 +431,16 @@ fn grade_loan(
     b: &book::LoanBook,
     p: &engine::Position,
 ) -> (GradeRow, FollowupSummary) {
-    let mut inst: Vec<InstallmentRecord> = b
-        .installments
+    // The schedule in force on the date (the original, or the combined restructure versions).
+    let k = b.versions.partition_point(|v| v.effective <= p.as_of);
+    let combined;
+    let in_force: &[engine::Installment] = if k == 0 {
+        &b.installments
+    } else {
+        combined = restructure::replay::combined(&b.installments, &b.versions, k);
+        &combined
+    };
+    let mut inst: Vec<InstallmentRecord> = in_force
         .iter()
         .map(|i| InstallmentRecord {
             installment_no: i.installment_no,
@@ -372,7 +448,7 @@ fn grade_loan(
             settled_on: p
                 .settled
                 .iter()
-                .find(|s| s.installment_no == i.installment_no)
+                .find(|s| s.installment_no == i.installment_no && s.due_date == i.due_date)
                 .map(|s| s.settled_on),
         })
         .collect();

@@ -74,9 +74,8 @@ pub fn restructures(c: &Connection) -> Result<HashMap<String, Vec<Restructure>>>
     if !table_exists(c, "restructures")? {
         return Ok(out);
     }
-    let mut stmt = c.prepare(
-        "SELECT loan_id, effective_date, kind FROM restructures WHERE cancelled = 0",
-    )?;
+    let mut stmt =
+        c.prepare("SELECT loan_id, effective_date, kind FROM restructures WHERE cancelled = 0")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let loan: String = r.get(0)?;

@@ -495,7 +495,6 @@ impl Sink<RestructureRecord> for Restructures<'_> {
     }
 }
 
-
 /// Overrides and events: few rows, upserted one by one after checking that the loan (or, for a
 /// borrower-level event, the borrower) is in the ledger.
 struct Judgements<'a> {

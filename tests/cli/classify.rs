@@ -82,6 +82,17 @@ fn example_tape_under_each_built_in_rule_set() {
         "override 关注 from 2026-01-10 expired 2026-04-10"
     );
     assert_eq!(r["LN2024000017"]["override"], "");
+    // Restructured loans (restructures.csv): in observation (关注), and a miss during it (次级,
+    // restarted), on the restructured schedule.
+    assert_eq!(r["LN2025000043"]["grade"], "关注");
+    assert_eq!(
+        r["LN2025000043"]["reasons"],
+        "C16: restructured 2026-01-20, observation 2026-02-15 to 2027-02-15 → 关注; \
+         stage 2: forborne (in observation), grade 关注 from C16"
+    );
+    assert_eq!(r["LN2025000044"]["grade"], "次级");
+    assert_eq!(r["LN2025000044"]["grade_rule"], "C17");
+    assert!(r["LN2025000044"]["reasons"].contains("missed in observation, restarted"));
     assert_eq!(r["LN2025000037"]["grade_rule"], "C2");
     assert_eq!(
         r["LN2025000037"]["stage"], "2",
