@@ -440,13 +440,13 @@ fn grade_loan(
         combined = restructure::replay::combined(&b.installments, &b.versions, k);
         &combined
     };
+    let settled = p.settled();
     let mut inst: Vec<InstallmentRecord> = in_force
         .iter()
         .map(|i| InstallmentRecord {
             installment_no: i.installment_no,
             due_date: i.due_date,
-            settled_on: p
-                .settled
+            settled_on: settled
                 .iter()
                 .find(|s| s.installment_no == i.installment_no && s.due_date == i.due_date)
                 .map(|s| s.settled_on),
