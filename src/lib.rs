@@ -13,6 +13,8 @@ pub mod dates;
 pub mod db;
 pub mod engine;
 pub mod exit;
+#[doc(hidden)]
+pub mod hooks;
 pub mod mapping;
 pub mod money;
 pub mod ops;

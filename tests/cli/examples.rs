@@ -52,7 +52,7 @@ fn readme_documents_every_subcommand_and_exit_code() {
         );
     }
     for code in [
-        "| 0 ", "| 1 ", "| 2 ", "| 65 ", "| 66 ", "| 73 ", "| 75 ", "| 78 ",
+        "| 0 ", "| 1 ", "| 2 ", "| 65 ", "| 66 ", "| 73 ", "| 74 ", "| 75 ", "| 78 ", "| 130 ",
     ] {
         assert!(readme.contains(code), "README lacks exit code row {code}");
     }

@@ -2,7 +2,7 @@
 //! old ledgers upgrade to exactly the fresh schema, newer ones are refused untouched, and no
 //! failing run quotes borrower PII.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,55 +10,6 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
 use crate::common::*;
-
-/// A tape of `loans` loans, each with `installments` schedule rows and `payments` repayments.
-/// Phone numbers are `139` + 8 digits and ID numbers `3301061990` + 8 digits (see [`phone`]).
-fn write_tape(env: &Env, name: &str, loans: usize, installments: u32, payments: u32) -> PathBuf {
-    let mut l = String::from(
-        "loan_id,borrower_id,borrower_name,borrower_type,region,branch,officer,product,currency,\
-         principal,annual_rate,origination_date,term_months,repayment_method,repayment_frequency,\
-         collateral,phone,id_number\n",
-    );
-    let mut sch = String::from("loan_id,installment_no,due_date,principal_due,interest_due\n");
-    let mut rep = String::from("txn_id,loan_id,paid_on,amount,channel,reverses_txn_id\n");
-    let due = |k: u32| {
-        let m = k; // months after 2023-01
-        format!("{}-{:02}-15", 2023 + m / 12, m % 12 + 1)
-    };
-    for i in 0..loans {
-        l.push_str(&format!(
-            "{name}{i:06},B{name}{i:06},借款人{i},individual,浙江省杭州市,杭州西湖支行,陈立新,\
-             个人消费贷款,CNY,{}.00,6.0,2023-01-15,{installments},equal_principal,monthly,信用,{},{}\n",
-            1000 * installments,
-            phone(i),
-            id_number(i)
-        ));
-        for k in 1..=installments {
-            sch.push_str(&format!("{name}{i:06},{k},{},1000.00,180.00\n", due(k)));
-        }
-        // Loan i pays (i % (payments + 1)) installments late, so the portfolio has every DPD.
-        for k in 1..=payments.saturating_sub(i as u32 % (payments + 1)) {
-            rep.push_str(&format!(
-                "T{name}{i:06}{k:03},{name}{i:06},{},1180.00,代扣,\n",
-                due(k)
-            ));
-        }
-    }
-    let dir = env.path(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("loans.csv"), l).unwrap();
-    std::fs::write(dir.join("schedule.csv"), sch).unwrap();
-    std::fs::write(dir.join("repayments.csv"), rep).unwrap();
-    dir
-}
-
-fn phone(i: usize) -> String {
-    format!("139{:08}", 40_000_000 + i)
-}
-
-fn id_number(i: usize) -> String {
-    format!("3301061990{:08}", 71_000_000 + i)
-}
 
 /// `daihou --db DB ARGS…` as a plain child process (so the test can kill it), with DAIHOU_*
 /// cleared, NO_COLOR set and no standard input.
@@ -578,12 +529,6 @@ fn a_version_1_ledger_upgrades_to_the_fresh_schema_and_keeps_its_rows() {
         "csv",
     ]);
     assert_eq!(code, 0, "{err}");
-}
-
-fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
-    let mut s = p.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 #[test]
