@@ -73,7 +73,8 @@ pub struct GlobalArgs {
     )]
     pub busy_timeout: u64,
 
-    /// Show borrower names, phone numbers and ID numbers unmasked (noted on stderr).
+    /// Show individual borrowers' names, phone numbers and ID numbers unmasked (noted on stderr;
+    /// a file written with -o is then created with mode 0600). Company names are never masked.
     #[arg(long, global = true)]
     pub show_pii: bool,
 }

@@ -1,7 +1,6 @@
 //! The single renderer: every command hands a `Report` to `render`, which writes table, CSV or JSON.
 //! Commands never format values themselves.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -204,7 +203,8 @@ fn render_table(w: &mut dyn Write, report: &Report, color: bool) -> Result<()> {
 /// Renders to `-o FILE` (written as FILE.tmp, then renamed) or to a buffered stdout.
 pub fn emit(ctx: &Ctx, report: &Report) -> Result<()> {
     match &ctx.output {
-        Some(path) => write_atomically(path, |w| render(w, ctx.format, report, false)),
+        // With --show-pii the file holds unmasked names, phones and ID numbers: owner-only.
+        Some(path) => write_file(path, ctx.show_pii, |w| render(w, ctx.format, report, false)),
         None => {
             let stdout = io::stdout();
             let mut w = BufWriter::new(stdout.lock());
@@ -231,10 +231,31 @@ pub fn write_text(ctx: &Ctx, text: &str) -> Result<()> {
 
 /// Writes through `FILE.tmp` and renames it over `FILE` only when everything was written.
 pub fn write_atomically(path: &Path, f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    write_file(path, false, f)
+}
+
+/// [`write_atomically`]; a `private` file (one holding unmasked PII) is created with mode
+/// 0600, so neither it nor its .tmp is ever readable by others, whatever the umask.
+pub fn write_file(
+    path: &Path,
+    private: bool,
+    f: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp_name);
-    let file = File::create(&tmp).map_err(|e| {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+        // A .tmp left by an earlier run keeps its mode when reopened: start afresh.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let file = options.open(&tmp).map_err(|e| {
         fail(
             Code::CantCreate,
             format!("cannot create {}: {e}", tmp.display()),

@@ -7,6 +7,7 @@ mod examples;
 mod import;
 mod ledger_files;
 mod overdue;
+mod privacy;
 mod reliability;
 mod restructure;
 mod schedule_visits;
