@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 
 use crate::cli::{ColorChoice, Format, GlobalArgs};
 use crate::exit;
+use crate::i18n::Lang;
 
 /// Resolved global settings.
 #[derive(Debug, Clone)]
@@ -28,6 +29,10 @@ pub struct Ctx {
     pub color_stderr: bool,
     pub busy_timeout: Duration,
     pub show_pii: bool,
+    /// Language of tables.
+    pub lang: Lang,
+    /// A UTF-8 BOM before CSV output.
+    pub csv_bom: bool,
 }
 
 impl Ctx {
@@ -60,6 +65,10 @@ impl Ctx {
             color_stderr: decide(std::io::stderr().is_terminal()),
             busy_timeout: Duration::from_secs(g.busy_timeout),
             show_pii: g.show_pii,
+            lang: g
+                .lang
+                .unwrap_or_else(|| Lang::from_locale(|k| std::env::var(k).ok())),
+            csv_bom: g.csv_bom,
         })
     }
 

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod exit;
 #[doc(hidden)]
 pub mod hooks;
+pub mod i18n;
 pub mod mapping;
 pub mod money;
 pub mod ops;

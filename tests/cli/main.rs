@@ -5,6 +5,7 @@ mod common;
 mod errors;
 mod examples;
 mod import;
+mod lang;
 mod ledger_files;
 mod overdue;
 mod privacy;
