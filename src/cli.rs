@@ -56,7 +56,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print per-step timings on stderr.
+    /// More on stderr: per-step timings and data warnings about single loans.
     #[arg(short, long, global = true)]
     pub verbose: bool,
 

@@ -42,7 +42,17 @@ impl Ctx {
             None | Some("") => (today, false),
             Some(s) => match crate::dates::parse_iso(s) {
                 Ok(d) => (d, true),
-                Err(e) => return Err(exit::usage(format!("--as-of \"{s}\" {e}"))),
+                Err(e) => {
+                    // Name where the value came from: a bad DAIHOU_AS_OF in a crontab is not
+                    // found by reading the command line.
+                    let from_env = std::env::var("DAIHOU_AS_OF").is_ok_and(|v| v.trim() == s);
+                    let source = if from_env {
+                        "DAIHOU_AS_OF (the environment variable behind --as-of)"
+                    } else {
+                        "--as-of"
+                    };
+                    return Err(exit::usage(format!("{source} \"{s}\" {e}")));
+                }
             },
         };
         let env_allows_color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

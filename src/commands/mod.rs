@@ -40,6 +40,6 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
 
 fn not_built(name: &str) -> anyhow::Error {
     exit::usage(format!(
-        "`daihou {name}` is not built yet; see the README's roadmap"
+        "`daihou {name}` is not built yet; the README's \"Subcommands\" table lists what this version does"
     ))
 }

@@ -760,7 +760,7 @@ fn subcommands_not_built_yet_exit_2() {
         assert_eq!(out, "");
         assert_eq!(
             err,
-            format!("daihou: error: `daihou {sub}` is not built yet; see the README's roadmap\n")
+            format!("daihou: error: `daihou {sub}` is not built yet; the README's \"Subcommands\" table lists what this version does\n")
         );
     }
     assert!(

@@ -4,6 +4,7 @@ mod bench_smoke;
 mod common;
 mod errors;
 mod examples;
+mod flags;
 mod import;
 mod lang;
 mod ledger_files;
