@@ -4,7 +4,8 @@
 //! - `DAIHOU_TEST_MAX_PAGES=N`: `PRAGMA max_page_count = N` on every ledger connection, so a
 //!   test can fill "the disk" (SQLITE_FULL) portably.
 //! - `DAIHOU_TEST_PAUSE_AT=POINT:N`: the Nth time the run passes the named point, it prints
-//!   `daihou: test pause at POINT:N` on stderr and waits there forever, so a test can SIGKILL
+//!   `daihou: test pause at POINT:N` on stderr and waits there (ten minutes at most, then
+//!   aborts), so a test can SIGKILL
 //!   it at exactly that point instead of guessing with sleeps. Points: `import-row` (each CSV
 //!   row read), `import-log` (the import log, written just before the commit), `save-position`
 //!   (each position `overdue --save` stores), `save-run` (each saved date's run record, after
@@ -60,8 +61,9 @@ pub fn pause_at(point: &str) {
         let _ = writeln!(err, "daihou: test pause at {point}:{n}");
         let _ = err.flush();
         drop(err);
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
-        }
+        // Waits for the test's SIGKILL; a test that died first leaves no process behind for
+        // long: after ten minutes the run aborts (as abruptly as a kill).
+        std::thread::sleep(std::time::Duration::from_secs(600));
+        std::process::abort();
     }
 }
