@@ -4,13 +4,29 @@
 # replaced. Exit status is daihou's (see README, "Exit codes"); 75 means "busy, retry later".
 #
 #   examples/nightly.sh [TAPE_DIR] [AS_OF] [OUT_DIR]
-#   DAIHOU=target/release/daihou DAIHOU_DB=bank.db examples/nightly.sh examples/tape 2026-06-30 out
+#   DAIHOU_DB=bank.db examples/nightly.sh examples/tape 2026-06-30 nightly-out
+#
+# daihou is $DAIHOU if set, else `daihou` on PATH (`cargo install --path .`), else this
+# checkout's target/release/daihou or target/debug/daihou.
 set -euo pipefail
 
-daihou=${DAIHOU:-daihou}
+daihou=${DAIHOU:-}
+if [ -z "$daihou" ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  for candidate in "$(command -v daihou || true)" "$here/target/release/daihou" "$here/target/debug/daihou"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+      daihou=$candidate
+      break
+    fi
+  done
+fi
+if [ -z "$daihou" ]; then
+  echo "nightly: daihou not found: run \`cargo install --path .\` (or cargo build --release), or set DAIHOU=path/to/daihou" >&2
+  exit 127
+fi
 tape=${1:-examples/tape}
 as_of=${2:-$(date +%F)}
-out=${3:-.}
+out=${3:-nightly-out}
 export DAIHOU_DB=${DAIHOU_DB:-daihou.db}
 
 mkdir -p "$out"

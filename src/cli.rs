@@ -11,6 +11,7 @@ use crate::buckets::Buckets;
 use crate::engine::{Component, Prepay};
 
 use crate::exit::EXIT_CODES_HELP;
+pub use crate::i18n::Lang;
 
 /// daihou (贷后): post-loan management over one SQLite ledger.
 ///
@@ -55,7 +56,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print per-step timings on stderr.
+    /// More on stderr: per-step timings and data warnings about single loans.
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
@@ -73,7 +74,24 @@ pub struct GlobalArgs {
     )]
     pub busy_timeout: u64,
 
-    /// Show borrower names, phone numbers and ID numbers unmasked (noted on stderr).
+    /// Language of table headers and values: zh (中文) or en (default: zh when the locale,
+    /// LC_ALL/LC_MESSAGES/LANG, starts with zh). CSV and JSON keys and values never change.
+    #[arg(
+        long,
+        global = true,
+        env = "DAIHOU_LANG",
+        value_enum,
+        value_name = "LANG"
+    )]
+    pub lang: Option<Lang>,
+
+    /// Start CSV output with a UTF-8 byte-order mark, so Excel on Chinese Windows opens it
+    /// without 乱码.
+    #[arg(long, global = true)]
+    pub csv_bom: bool,
+
+    /// Show individual borrowers' names, phone numbers and ID numbers unmasked (noted on stderr;
+    /// a file written with -o is then created with mode 0600). Company names are never masked.
     #[arg(long, global = true)]
     pub show_pii: bool,
 }

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 
 use crate::cli::{ColorChoice, Format, GlobalArgs};
 use crate::exit;
+use crate::i18n::Lang;
 
 /// Resolved global settings.
 #[derive(Debug, Clone)]
@@ -28,6 +29,10 @@ pub struct Ctx {
     pub color_stderr: bool,
     pub busy_timeout: Duration,
     pub show_pii: bool,
+    /// Language of tables.
+    pub lang: Lang,
+    /// A UTF-8 BOM before CSV output.
+    pub csv_bom: bool,
 }
 
 impl Ctx {
@@ -37,7 +42,17 @@ impl Ctx {
             None | Some("") => (today, false),
             Some(s) => match crate::dates::parse_iso(s) {
                 Ok(d) => (d, true),
-                Err(e) => return Err(exit::usage(format!("--as-of \"{s}\" {e}"))),
+                Err(e) => {
+                    // Name where the value came from: a bad DAIHOU_AS_OF in a crontab is not
+                    // found by reading the command line.
+                    let from_env = std::env::var("DAIHOU_AS_OF").is_ok_and(|v| v.trim() == s);
+                    let source = if from_env {
+                        "DAIHOU_AS_OF (the environment variable behind --as-of)"
+                    } else {
+                        "--as-of"
+                    };
+                    return Err(exit::usage(format!("{source} \"{s}\" {e}")));
+                }
             },
         };
         let env_allows_color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -60,6 +75,10 @@ impl Ctx {
             color_stderr: decide(std::io::stderr().is_terminal()),
             busy_timeout: Duration::from_secs(g.busy_timeout),
             show_pii: g.show_pii,
+            lang: g
+                .lang
+                .unwrap_or_else(|| Lang::from_locale(|k| std::env::var(k).ok())),
+            csv_bom: g.csv_bom,
         })
     }
 

@@ -7,9 +7,11 @@
 //! | 2 | usage: bad flags or flag combinations, a subcommand not built yet |
 //! | 65 | input data invalid: bad row, missing column (EX_DATAERR) |
 //! | 66 | input missing: CSV or database file not found (EX_NOINPUT) |
-//! | 73 | cannot create the output file (EX_CANTCREAT) |
+//! | 73 | cannot create or write the output file, or the ledger is not writable (EX_CANTCREAT) |
+//! | 74 | no space left for the ledger or the output; nothing was written (EX_IOERR) |
 //! | 75 | database still busy after the timeout; cron may retry (EX_TEMPFAIL) |
 //! | 78 | configuration: ledger newer than this binary, bad mapping or rule file (EX_CONFIG) |
+//! | 130 | interrupted by Ctrl-C (SIGINT); a write in progress was rolled back |
 
 use std::fmt;
 
@@ -21,6 +23,7 @@ pub enum Code {
     Data = 65,
     NoInput = 66,
     CantCreate = 73,
+    IoErr = 74,
     Busy = 75,
     Config = 78,
 }
@@ -28,9 +31,10 @@ pub enum Code {
 /// The text shown at the foot of `--help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes: 0 success (also a rerun with nothing to do), 1 unexpected failure (a bug),
-2 usage, 65 invalid input data, 66 input or ledger missing, 73 cannot create output,
-75 ledger busy after --busy-timeout (retry later), 78 configuration (ledger newer than
-this binary, bad mapping or rules file).";
+2 usage, 65 invalid input data, 66 input or ledger missing, 73 cannot create output or
+ledger not writable, 74 no space left (nothing written), 75 ledger busy after
+--busy-timeout (retry later), 78 configuration (ledger newer than this binary, bad mapping
+or rules file), 130 interrupted (Ctrl-C; nothing half-written).";
 
 /// An error that knows its exit code. Its message is shown as it is.
 #[derive(Debug)]
@@ -75,6 +79,9 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     fail(Code::Usage, message)
 }
 
+/// "No space left on device" (the same number on Linux, macOS and the BSDs).
+const ENOSPC: i32 = 28;
+
 /// Picks the exit code for an error by walking its chain (as ripgrep does for BrokenPipe).
 /// A broken pipe on stdout is success: the reader went away.
 pub fn code_for(err: &anyhow::Error) -> i32 {
@@ -87,9 +94,9 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
                 use rusqlite::ErrorCode as E;
                 match code {
                     E::DatabaseBusy | E::DatabaseLocked => return Code::Busy as i32,
-                    E::CannotOpen | E::ReadOnly | E::PermissionDenied => {
-                        return Code::NoInput as i32
-                    }
+                    E::ReadOnly => return Code::CantCreate as i32,
+                    E::DiskFull => return Code::IoErr as i32,
+                    E::CannotOpen | E::PermissionDenied => return Code::NoInput as i32,
                     E::NotADatabase | E::DatabaseCorrupt => return Code::Data as i32,
                     _ => {}
                 }
@@ -109,6 +116,9 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
             }
         }
         if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+            if e.raw_os_error() == Some(ENOSPC) {
+                return Code::IoErr as i32;
+            }
             match e.kind() {
                 std::io::ErrorKind::BrokenPipe => return 0,
                 std::io::ErrorKind::NotFound => return Code::NoInput as i32,

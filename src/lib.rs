@@ -14,6 +14,9 @@ pub mod dates;
 pub mod db;
 pub mod engine;
 pub mod exit;
+#[doc(hidden)]
+pub mod hooks;
+pub mod i18n;
 pub mod mapping;
 pub mod money;
 pub mod ops;

@@ -1,7 +1,6 @@
 //! The single renderer: every command hands a `Report` to `render`, which writes table, CSV or JSON.
 //! Commands never format values themselves.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -13,6 +12,7 @@ use rust_decimal::Decimal;
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::exit::{fail, Code};
+use crate::i18n::{self, Lang};
 use crate::money;
 
 /// One value in a report.
@@ -122,16 +122,58 @@ pub fn csv_safe(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Writes `report` in `format`.
-pub fn render(w: &mut dyn Write, format: Format, report: &Report, color: bool) -> Result<()> {
-    match format {
-        Format::Csv => render_csv(w, report),
-        Format::Json => render_json(w, report),
-        Format::Table => render_table(w, report, color),
+/// How a report is shown beyond its format: for people (tables) and for Excel (CSV).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Style {
+    /// Colour in a table.
+    pub color: bool,
+    /// Language of a table's headers and enumerated values (CSV and JSON never change).
+    pub lang: Lang,
+    /// A UTF-8 byte-order mark before CSV.
+    pub csv_bom: bool,
+}
+
+impl Default for Style {
+    fn default() -> Style {
+        Style {
+            color: false,
+            lang: Lang::En,
+            csv_bom: false,
+        }
     }
 }
 
-fn render_csv(w: &mut dyn Write, report: &Report) -> Result<()> {
+/// Writes `report` in `format` (English, no BOM).
+pub fn render(w: &mut dyn Write, format: Format, report: &Report, color: bool) -> Result<()> {
+    render_styled(
+        w,
+        format,
+        report,
+        Style {
+            color,
+            ..Style::default()
+        },
+    )
+}
+
+/// Writes `report` in `format` with `style`.
+pub fn render_styled(
+    w: &mut dyn Write,
+    format: Format,
+    report: &Report,
+    style: Style,
+) -> Result<()> {
+    match format {
+        Format::Csv => render_csv(w, report, style.csv_bom),
+        Format::Json => render_json(w, report),
+        Format::Table => render_table(w, report, style),
+    }
+}
+
+fn render_csv(w: &mut dyn Write, report: &Report, bom: bool) -> Result<()> {
+    if bom {
+        w.write_all("\u{feff}".as_bytes())?;
+    }
     let mut out = csv::WriterBuilder::new().from_writer(w);
     out.write_record(&report.columns)?;
     let mut rec: Vec<String> = Vec::with_capacity(report.columns.len());
@@ -170,11 +212,12 @@ fn render_json(w: &mut dyn Write, report: &Report) -> Result<()> {
     Ok(())
 }
 
-fn render_table(w: &mut dyn Write, report: &Report, color: bool) -> Result<()> {
+fn render_table(w: &mut dyn Write, report: &Report, style: Style) -> Result<()> {
+    let lang = style.lang;
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
     t.set_content_arrangement(ContentArrangement::Disabled);
-    if !color {
+    if !style.color {
         t.force_no_tty();
     } else {
         t.enforce_styling();
@@ -183,18 +226,31 @@ fn render_table(w: &mut dyn Write, report: &Report, color: bool) -> Result<()> {
         Some(cols) => cols.clone(),
         None => (0..report.columns.len()).collect(),
     };
-    t.set_header(shown.iter().map(|&i| TCell::new(&report.columns[i])));
+    t.set_header(
+        shown
+            .iter()
+            .map(|&i| TCell::new(i18n::label(lang, &report.columns[i]))),
+    );
     for row in &report.rows {
-        t.add_row(shown.iter().map(|&i| &row[i]).map(|cell| match cell {
-            Cell::Money(d) => {
-                TCell::new(money::fmt_thousands(*d)).set_alignment(CellAlignment::Right)
+        t.add_row(shown.iter().map(|&i| {
+            let column = report.columns[i].as_str();
+            match &row[i] {
+                Cell::Money(d) => {
+                    TCell::new(money::fmt_thousands(*d)).set_alignment(CellAlignment::Right)
+                }
+                Cell::Int(i) => TCell::new(i).set_alignment(CellAlignment::Right),
+                Cell::Text(s) => TCell::new(i18n::value(lang, column, s)),
+                Cell::Bool(b) => TCell::new(i18n::yes_no(lang, *b)),
+                other => TCell::new(other.plain()),
             }
-            Cell::Int(i) => TCell::new(i).set_alignment(CellAlignment::Right),
-            other => TCell::new(other.plain()),
         }));
     }
     if report.rows.is_empty() {
-        writeln!(w, "(no rows)")?;
+        let none = match lang {
+            Lang::Zh => "（无数据）",
+            Lang::En => "(no rows)",
+        };
+        writeln!(w, "{none}")?;
     } else {
         writeln!(w, "{t}")?;
     }
@@ -203,12 +259,28 @@ fn render_table(w: &mut dyn Write, report: &Report, color: bool) -> Result<()> {
 
 /// Renders to `-o FILE` (written as FILE.tmp, then renamed) or to a buffered stdout.
 pub fn emit(ctx: &Ctx, report: &Report) -> Result<()> {
+    let style = Style {
+        color: ctx.color_stdout,
+        lang: ctx.lang,
+        csv_bom: ctx.csv_bom,
+    };
     match &ctx.output {
-        Some(path) => write_atomically(path, |w| render(w, ctx.format, report, false)),
+        // With --show-pii the file holds unmasked names, phones and ID numbers: owner-only.
+        Some(path) => write_file(path, ctx.show_pii, |w| {
+            render_styled(
+                w,
+                ctx.format,
+                report,
+                Style {
+                    color: false,
+                    ..style
+                },
+            )
+        }),
         None => {
             let stdout = io::stdout();
             let mut w = BufWriter::new(stdout.lock());
-            render(&mut w, ctx.format, report, ctx.color_stdout)?;
+            render_styled(&mut w, ctx.format, report, style)?;
             w.flush()?;
             Ok(())
         }
@@ -231,10 +303,31 @@ pub fn write_text(ctx: &Ctx, text: &str) -> Result<()> {
 
 /// Writes through `FILE.tmp` and renames it over `FILE` only when everything was written.
 pub fn write_atomically(path: &Path, f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    write_file(path, false, f)
+}
+
+/// [`write_atomically`]; a `private` file (one holding unmasked PII) is created with mode
+/// 0600, so neither it nor its .tmp is ever readable by others, whatever the umask.
+pub fn write_file(
+    path: &Path,
+    private: bool,
+    f: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp_name);
-    let file = File::create(&tmp).map_err(|e| {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+        // A .tmp left by an earlier run keeps its mode when reopened: start afresh.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let file = options.open(&tmp).map_err(|e| {
         fail(
             Code::CantCreate,
             format!("cannot create {}: {e}", tmp.display()),

@@ -1,6 +1,17 @@
 //! Masking of borrower PII (names, phone numbers, ID numbers) for every output.
 //! Unmasked values are shown only with `--show-pii`; errors and logs never carry them.
 
+/// A borrower's name as outputs show it: an individual's masked ([`mask_name`]); a company's
+/// name (`borrower_type` corporate) is not personal information and 对公 collection needs it,
+/// so it is shown whole. Any other type is masked, to be safe.
+pub fn mask_borrower_name(name: &str, borrower_type: &str) -> String {
+    if borrower_type == "corporate" {
+        name.to_string()
+    } else {
+        mask_name(name)
+    }
+}
+
 /// 张三 → 张*, 张小三 → 张*三, 欧阳明明 → 欧**明, "John Smith" → J********h.
 pub fn mask_name(name: &str) -> String {
     let chars: Vec<char> = name.trim().chars().collect();
@@ -57,6 +68,17 @@ mod tests {
         assert_eq!(mask_name("王"), "*");
         assert_eq!(mask_name(""), "");
         assert_eq!(mask_name("John Smith"), "J********h");
+    }
+
+    #[test]
+    fn only_individual_names_are_masked() {
+        assert_eq!(
+            mask_borrower_name("杭州明远科技有限公司", "corporate"),
+            "杭州明远科技有限公司"
+        );
+        assert_eq!(mask_borrower_name("张小三", "individual"), "张*三");
+        assert_eq!(mask_borrower_name("张小三", ""), "张*三");
+        assert_eq!(mask_borrower_name("张小三", "Corporate "), "张*三");
     }
 
     #[test]

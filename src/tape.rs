@@ -270,6 +270,7 @@ impl Tape {
     pub fn next(&mut self, rec: &mut csv::StringRecord) -> Result<Option<Result<u64, String>>> {
         match self.reader.read_record(rec) {
             Ok(true) => {
+                crate::hooks::pause_at("import-row");
                 let line = rec.position().map_or(0, |p| p.line()) + self.line_offset;
                 // The GB18030 decoder replaces bytes it cannot read with U+FFFD instead of failing;
                 // storing that would silently corrupt names (typically a UTF-8 file read as GBK).

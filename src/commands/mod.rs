@@ -10,13 +10,30 @@ use anyhow::Result;
 
 use crate::cli::Command;
 use crate::context::Ctx;
-use crate::exit;
+use crate::{db, exit};
 
 pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
     match command {
-        Command::Import(a) => import::run(ctx, a),
-        Command::Overdue(a) => overdue::run(ctx, a),
-        Command::Classify(a) => classify::run(ctx, a),
+        Command::Import(a) => {
+            let existed = ctx.db.exists();
+            let result = import::run(ctx, a).map_err(|e| {
+                let nothing = if a.dry_run {
+                    "nothing was changed"
+                } else {
+                    "nothing was imported"
+                };
+                db::explain_write_failure(e, &ctx.db, nothing)
+            });
+            // A failed or dry-run import leaves no ledger where there was none.
+            if !existed && (result.is_err() || a.dry_run) {
+                db::remove_if_unused(&ctx.db, ctx.busy_timeout);
+            }
+            result
+        }
+        Command::Overdue(a) => overdue::run(ctx, a)
+            .map_err(|e| db::explain_write_failure(e, &ctx.db, "nothing was saved")),
+        Command::Classify(a) => classify::run(ctx, a)
+            .map_err(|e| db::explain_write_failure(e, &ctx.db, "nothing was saved")),
         Command::ScheduleVisits(a) => schedule_visits::run(ctx, a),
         Command::Report(_) => Err(not_built("report")),
         Command::Restructure(a) => restructure::run(ctx, a),
@@ -25,6 +42,6 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
 
 fn not_built(name: &str) -> anyhow::Error {
     exit::usage(format!(
-        "`daihou {name}` is not built yet; see the README's roadmap"
+        "`daihou {name}` is not built yet; the README's \"Subcommands\" table lists what this version does"
     ))
 }

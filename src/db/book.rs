@@ -369,6 +369,7 @@ pub fn position_inserter(c: &Connection) -> Result<Statement<'_>> {
 
 /// Stores one position with a statement from [`position_inserter`].
 pub fn insert_position(stmt: &mut Statement<'_>, p: &SavedPosition) -> Result<()> {
+    crate::hooks::pause_at("save-position");
     stmt.execute(params![
         Day::from(p.as_of),
         p.loan_id,
@@ -397,6 +398,7 @@ pub fn record_run(
     loans: u64,
     overdue: u64,
 ) -> Result<()> {
+    crate::hooks::pause_at("save-run");
     c.execute(
         "INSERT INTO position_runs (as_of, computed_at, conventions, loans, overdue) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![

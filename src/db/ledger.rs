@@ -419,6 +419,7 @@ impl<'c> Ledger<'c> {
 
     /// Records a successful import (inside its transaction, so only a committed import is logged).
     pub fn log_import(&mut self, l: &ImportLog<'_>) -> rusqlite::Result<()> {
+        crate::hooks::pause_at("import-log");
         self.c.execute(
             "INSERT INTO imports (kind, file, sha256, rows, new, changed, unchanged, skipped, started_at, duration_ms, daihou_version) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",

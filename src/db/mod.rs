@@ -62,17 +62,29 @@ pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connectio
             }
         }
     }
-    let flags = match mode {
-        Mode::Read => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        _ => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    let (conn, version) = match mode {
+        Mode::Read => open_for_reading(path, busy_timeout)?,
+        _ => {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_context(|| format!("cannot open ledger {}", path.display()))?;
+            // SQLite opens a write-protected file read-only without a word; say so now rather
+            // than at the first row written.
+            if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+                return Err(not_writable(path, "the file is read-only for this user"));
+            }
+            conn.busy_timeout(busy_timeout)?;
+            let version = user_version(&conn).map_err(|e| match readonly_reason(path, &e) {
+                Some(why) => not_writable(path, &why),
+                None => not_a_ledger(path, e),
+            })?;
+            (conn, version)
+        }
     };
-    let conn = Connection::open_with_flags(path, flags)
-        .with_context(|| format!("cannot open ledger {}", path.display()))?;
-    conn.busy_timeout(busy_timeout)?;
+    crate::hooks::limit_pages(&conn)?;
     // Refuse a newer ledger before anything (even the journal mode) is written to it.
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| not_a_ledger(path, e))?;
     if version > migrations::CURRENT {
         return Err(too_new(path, version));
     }
@@ -105,6 +117,159 @@ pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connectio
         )));
     }
     Ok(conn)
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Opens the ledger for reading. A WAL ledger normally needs its -wal and -shm files beside
+/// it; in a folder this user cannot write (a share, a read-only mount, an auditor's copy) and
+/// with no committed changes left in a -wal file, the ledger file is the whole truth and no
+/// daihou can be writing to it (a writer needs the folder too), so it is opened as immutable
+/// instead of failing.
+fn open_for_reading(path: &Path, busy_timeout: Duration) -> Result<(Connection, i64)> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .with_context(|| format!("cannot open ledger {}", path.display()))?;
+    conn.busy_timeout(busy_timeout)?;
+    let err = match user_version(&conn) {
+        Ok(v) => return Ok((conn, v)),
+        Err(e) => e,
+    };
+    if !matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+    ) {
+        return Err(not_a_ledger(path, err));
+    }
+    drop(conn);
+    // An empty -wal (left by an earlier reader) holds nothing the file lacks.
+    if std::fs::metadata(wal_path(path)).is_ok_and(|m| m.len() > 0) {
+        return Err(exit::no_input(format!(
+            "cannot read ledger {}: its folder is not writable and {} holds changes not yet in \
+             the ledger file; run any daihou command once where the folder is writable (or copy \
+             the ledger together with its -wal and -shm files)",
+            path.display(),
+            wal_path(path).display()
+        )));
+    }
+    let conn = Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)
+        .with_context(|| format!("cannot open ledger {}", path.display()))?;
+    let version = user_version(&conn).map_err(|e| not_a_ledger(path, e))?;
+    Ok((conn, version))
+}
+
+/// `file:PATH?mode=ro&immutable=1`, the path percent-encoded where a URI needs it.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    uri
+}
+
+/// Why SQLite refused to write the ledger, when that is what `e` says.
+pub fn readonly_reason(path: &Path, e: &rusqlite::Error) -> Option<String> {
+    const READONLY_DIRECTORY: i32 = 1544; // SQLITE_READONLY_DIRECTORY
+    let rusqlite::Error::SqliteFailure(f, _) = e else {
+        return None;
+    };
+    if f.code != rusqlite::ErrorCode::ReadOnly {
+        return None;
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+        _ => ".".to_string(),
+    };
+    Some(if f.extended_code == READONLY_DIRECTORY {
+        format!(
+            "its folder {folder} is not writable, and SQLite needs to create {} and {}-shm beside it",
+            wal_path(path).display(),
+            path.display()
+        )
+    } else if std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly()) {
+        "the file is read-only".to_string()
+    } else {
+        format!("SQLite: {e}")
+    })
+}
+
+/// Rewrites a failed write to the ledger into what the user can act on: a ledger this user
+/// cannot write (73) or a full disk (74), naming the ledger rather than the CSV line or step
+/// that happened to hit it. `nothing` says what the rolled-back run did not do ("nothing was
+/// imported"). Any other error is returned as it is.
+pub fn explain_write_failure(err: anyhow::Error, path: &Path, nothing: &str) -> anyhow::Error {
+    for cause in err.chain() {
+        if cause.downcast_ref::<exit::Failure>().is_some() {
+            return err;
+        }
+        let Some(e) = cause.downcast_ref::<rusqlite::Error>() else {
+            continue;
+        };
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => {
+                return exit::fail(
+                    exit::Code::IoErr,
+                    format!(
+                        "no space left for the ledger {}; {nothing} (free space on its disk, \
+                         or move the ledger with --db)",
+                        path.display()
+                    ),
+                )
+            }
+            Some(rusqlite::ErrorCode::ReadOnly) => {
+                let why = readonly_reason(path, e).unwrap_or_else(|| format!("SQLite: {e}"));
+                return not_writable(path, &format!("{why}; {nothing}"));
+            }
+            _ => {}
+        }
+    }
+    err
+}
+
+/// Deletes the ledger at `path` (with its -wal and -shm) when it holds no loan and no import:
+/// what a failed or dry-run import leaves when there was no ledger before it, so that a later
+/// command still says "ledger not found" instead of answering from an empty book. The check
+/// runs under the write lock, so a ledger another run is filling at the same moment is kept.
+pub fn remove_if_unused(path: &Path, busy_timeout: Duration) {
+    let unused = (|| -> rusqlite::Result<bool> {
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(busy_timeout)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if tables == 0 {
+            return Ok(true);
+        }
+        tx.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM loans) AND NOT EXISTS (SELECT 1 FROM imports)",
+            [],
+            |r| r.get(0),
+        )
+    })();
+    if unused.unwrap_or(false) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+        }
+    }
+}
+
+/// "ledger not writable: PATH (why)", exit 73.
+pub fn not_writable(path: &Path, why: &str) -> anyhow::Error {
+    exit::fail(
+        exit::Code::CantCreate,
+        format!("ledger not writable: {} ({why})", path.display()),
+    )
 }
 
 /// `PRAGMA journal_mode=WAL`. Switching a new ledger to WAL takes an exclusive lock without
@@ -223,4 +388,52 @@ pub fn begin_shared(conn: &Connection) -> Result<rusqlite::Transaction<'_>> {
 pub fn checks_references_itself(conn: &Connection) -> Result<()> {
     conn.execute_batch("PRAGMA foreign_keys=OFF")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn immutable_uri_escapes_what_a_uri_would_read() {
+        assert_eq!(
+            immutable_uri(Path::new("/srv/a b/贷#1?.db")),
+            "file:/srv/a%20b/%E8%B4%B7%231%3F.db?mode=ro&immutable=1"
+        );
+        assert_eq!(
+            immutable_uri(Path::new("l.db")),
+            "file:l.db?mode=ro&immutable=1"
+        );
+    }
+
+    #[test]
+    fn a_full_disk_and_a_read_only_ledger_are_named_not_blamed_on_a_line() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        let err = anyhow::Error::new(full).context("loans.csv line 7: writing to the ledger");
+        let e = explain_write_failure(err, Path::new("x/l.db"), "nothing was imported");
+        assert_eq!(exit::code_for(&e), 74);
+        assert!(e
+            .to_string()
+            .starts_with("no space left for the ledger x/l.db; nothing was imported"));
+        let ro = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(1544), // SQLITE_READONLY_DIRECTORY
+            None,
+        );
+        let e = explain_write_failure(
+            anyhow::Error::new(ro),
+            Path::new("x/l.db"),
+            "nothing was saved",
+        );
+        assert_eq!(exit::code_for(&e), 73);
+        assert_eq!(
+            e.to_string(),
+            "ledger not writable: x/l.db (its folder x is not writable, and SQLite needs to \
+             create x/l.db-wal and x/l.db-shm beside it; nothing was saved)"
+        );
+        let other = explain_write_failure(anyhow::anyhow!("boom"), Path::new("l.db"), "");
+        assert_eq!(exit::code_for(&other), 1);
+    }
 }

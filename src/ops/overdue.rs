@@ -401,7 +401,10 @@ impl LoanRow {
         let (borrower, phone) = if show_pii {
             (i.borrower_name.clone(), i.phone.clone())
         } else {
-            (pii::mask_name(&i.borrower_name), pii::mask_phone(&i.phone))
+            (
+                pii::mask_borrower_name(&i.borrower_name, &i.borrower_type),
+                pii::mask_phone(&i.phone),
+            )
         };
         LoanRow {
             loan_id: i.loan_id.clone(),

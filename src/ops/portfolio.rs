@@ -308,6 +308,8 @@ mod tests {
             color_stderr: false,
             busy_timeout: std::time::Duration::from_secs(1),
             show_pii: false,
+            lang: crate::i18n::Lang::En,
+            csv_bom: false,
         }
     }
 

@@ -47,7 +47,8 @@ impl Env {
         p
     }
 
-    /// `daihou --db <ledger> ARGS…` with DAIHOU_* cleared and NO_COLOR set.
+    /// `daihou --db <ledger> ARGS…` with DAIHOU_* cleared, NO_COLOR set and LANG=C (so the
+    /// machine's locale never changes the language of an answer).
     pub fn cmd(&self, args: &[&str]) -> Command {
         self.cmd_db(&self.db(), args)
     }
@@ -55,16 +56,43 @@ impl Env {
     /// Like [`Env::cmd`] with another ledger path.
     pub fn cmd_db(&self, db: &Path, args: &[&str]) -> Command {
         let mut c = Command::cargo_bin("daihou").unwrap();
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DAIHOU_") {
-                c.env_remove(k);
-            }
-        }
-        c.env("NO_COLOR", "1")
-            .current_dir(self.dir.path())
+        self.clean(&mut c, db, args);
+        c
+    }
+
+    fn clean(&self, c: &mut Command, db: &Path, args: &[&str]) {
+        clean_env(c);
+        c.current_dir(self.dir.path())
             .arg("--db")
             .arg(db)
             .args(args);
+    }
+
+    /// Like [`Env::cmd_db`], run as an unprivileged user: as `nobody` (through `setpriv` or
+    /// `runuser`) when the tests run as root — as CI does, and root writes anywhere — else as
+    /// the current user. The test folder is opened to everyone (mode 0755) so `nobody` reaches
+    /// it; give `nobody` what it should own with [`chown_nobody`]. Panics when run as root with
+    /// neither tool, so such a test can never pass without having checked anything.
+    #[cfg(unix)]
+    pub fn cmd_unprivileged(&self, db: &Path, args: &[&str]) -> Command {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = assert_cmd::cargo::cargo_bin("daihou");
+        let mut c = if !running_as_root() {
+            Command::new(bin)
+        } else if let Some(setpriv) = find_tool("setpriv") {
+            let mut c = Command::new(setpriv);
+            c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+                .arg(bin);
+            c
+        } else if let Some(runuser) = find_tool("runuser") {
+            let mut c = Command::new(runuser);
+            c.args(["-u", "nobody", "--"]).arg(bin);
+            c
+        } else {
+            panic!("running as root and neither setpriv nor runuser is installed: cannot drop privileges to test permissions (install util-linux)");
+        };
+        self.clean(&mut c, db, args);
         c
     }
 
@@ -163,6 +191,124 @@ impl Env {
         out.extend(self.sql("SELECT count(*) FROM imports"));
         out
     }
+}
+
+/// DAIHOU_* cleared, NO_COLOR set, the locale pinned to LANG=C.
+pub fn clean_env(c: &mut Command) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DAIHOU_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("NO_COLOR", "1")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES");
+}
+
+/// True when the tests run as root (uid 0).
+#[cfg(unix)]
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // A file this process creates is owned by its effective uid.
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    probe.as_file().metadata().unwrap().uid() == 0
+}
+
+#[cfg(unix)]
+fn find_tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Gives `p` to `nobody` (when running as root; an ordinary user keeps its own files).
+#[cfg(unix)]
+pub fn chown_nobody(p: &Path) {
+    if running_as_root() {
+        let id = |flag: &str| -> u32 {
+            let out = std::process::Command::new("id")
+                .args([flag, "nobody"])
+                .output()
+                .expect("id");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("nobody's id")
+        };
+        std::os::unix::fs::chown(p, Some(id("-u")), Some(id("-g"))).unwrap();
+    }
+}
+
+/// Sets the permission bits of `p`.
+#[cfg(unix)]
+pub fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A tape of `loans` loans, each with `installments` schedule rows and `payments` repayments.
+/// Phone numbers are `139` + 8 digits and ID numbers `3301061990` + 8 digits (see [`phone`]).
+pub fn write_tape(
+    env: &Env,
+    name: &str,
+    loans: usize,
+    installments: u32,
+    payments: u32,
+) -> PathBuf {
+    let mut l = String::from(
+        "loan_id,borrower_id,borrower_name,borrower_type,region,branch,officer,product,currency,\
+         principal,annual_rate,origination_date,term_months,repayment_method,repayment_frequency,\
+         collateral,phone,id_number\n",
+    );
+    let mut sch = String::from("loan_id,installment_no,due_date,principal_due,interest_due\n");
+    let mut rep = String::from("txn_id,loan_id,paid_on,amount,channel,reverses_txn_id\n");
+    let due = |k: u32| {
+        let m = k; // months after 2023-01
+        format!("{}-{:02}-15", 2023 + m / 12, m % 12 + 1)
+    };
+    for i in 0..loans {
+        l.push_str(&format!(
+            "{name}{i:06},B{name}{i:06},借款人{i},individual,浙江省杭州市,杭州西湖支行,陈立新,\
+             个人消费贷款,CNY,{}.00,6.0,2023-01-15,{installments},equal_principal,monthly,信用,{},{}\n",
+            1000 * installments,
+            phone(i),
+            id_number(i)
+        ));
+        for k in 1..=installments {
+            sch.push_str(&format!("{name}{i:06},{k},{},1000.00,180.00\n", due(k)));
+        }
+        // Loan i pays (i % (payments + 1)) installments late, so the portfolio has every DPD.
+        for k in 1..=payments.saturating_sub(i as u32 % (payments + 1)) {
+            rep.push_str(&format!(
+                "T{name}{i:06}{k:03},{name}{i:06},{},1180.00,代扣,\n",
+                due(k)
+            ));
+        }
+    }
+    let dir = env.path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("loans.csv"), l).unwrap();
+    std::fs::write(dir.join("schedule.csv"), sch).unwrap();
+    std::fs::write(dir.join("repayments.csv"), rep).unwrap();
+    dir
+}
+
+pub fn phone(i: usize) -> String {
+    format!("139{:08}", 40_000_000 + i)
+}
+
+pub fn id_number(i: usize) -> String {
+    format!("3301061990{:08}", 71_000_000 + i)
+}
+
+/// `p` with `suffix` appended (ledger.db → ledger.db-wal).
+pub fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
 }
 
 /// (exit code, stdout, stderr) of a finished command.

@@ -466,32 +466,3 @@ fn error_catalogue() {
         failures.join("\n")
     );
 }
-
-/// A ledger that cannot be created because its folder is read-only: exit 73, nothing created.
-/// Skipped when running as root (root writes into read-only folders).
-#[cfg(unix)]
-#[test]
-fn a_ledger_in_a_read_only_folder_cannot_be_created() {
-    use std::os::unix::fs::PermissionsExt;
-    let env = Env::new();
-    let ro = env.path("ro");
-    std::fs::create_dir(&ro).unwrap();
-    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
-    if std::fs::write(ro.join("probe"), b"x").is_ok() {
-        eprintln!("skipped: this user can write into a read-only folder (root?)");
-        return;
-    }
-    let db = ro.join("ledger.db");
-    let (code, out, err) = output_of(&mut env.cmd_db(
-        &db,
-        &["import", "loans", s(&example_tape().join("loans.csv"))],
-    ));
-    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert_eq!(code, 73, "{err}");
-    assert_eq!(out, "");
-    assert!(
-        err.starts_with("daihou: error: cannot create ledger "),
-        "{err}"
-    );
-    assert!(!db.exists());
-}

@@ -766,7 +766,7 @@ fn subcommands_not_built_yet_exit_2() {
     assert_eq!(out, "");
     assert_eq!(
         err,
-        "daihou: error: `daihou report` is not built yet; see the README's roadmap\n"
+        "daihou: error: `daihou report` is not built yet; the README's \"Subcommands\" table lists what this version does\n"
     );
     assert!(
         !env.db().exists(),

@@ -2,7 +2,7 @@
 //! old ledgers upgrade to exactly the fresh schema, newer ones are refused untouched, and no
 //! failing run quotes borrower PII.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,55 +10,6 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
 use crate::common::*;
-
-/// A tape of `loans` loans, each with `installments` schedule rows and `payments` repayments.
-/// Phone numbers are `139` + 8 digits and ID numbers `3301061990` + 8 digits (see [`phone`]).
-fn write_tape(env: &Env, name: &str, loans: usize, installments: u32, payments: u32) -> PathBuf {
-    let mut l = String::from(
-        "loan_id,borrower_id,borrower_name,borrower_type,region,branch,officer,product,currency,\
-         principal,annual_rate,origination_date,term_months,repayment_method,repayment_frequency,\
-         collateral,phone,id_number\n",
-    );
-    let mut sch = String::from("loan_id,installment_no,due_date,principal_due,interest_due\n");
-    let mut rep = String::from("txn_id,loan_id,paid_on,amount,channel,reverses_txn_id\n");
-    let due = |k: u32| {
-        let m = k; // months after 2023-01
-        format!("{}-{:02}-15", 2023 + m / 12, m % 12 + 1)
-    };
-    for i in 0..loans {
-        l.push_str(&format!(
-            "{name}{i:06},B{name}{i:06},借款人{i},individual,浙江省杭州市,杭州西湖支行,陈立新,\
-             个人消费贷款,CNY,{}.00,6.0,2023-01-15,{installments},equal_principal,monthly,信用,{},{}\n",
-            1000 * installments,
-            phone(i),
-            id_number(i)
-        ));
-        for k in 1..=installments {
-            sch.push_str(&format!("{name}{i:06},{k},{},1000.00,180.00\n", due(k)));
-        }
-        // Loan i pays (i % (payments + 1)) installments late, so the portfolio has every DPD.
-        for k in 1..=payments.saturating_sub(i as u32 % (payments + 1)) {
-            rep.push_str(&format!(
-                "T{name}{i:06}{k:03},{name}{i:06},{},1180.00,代扣,\n",
-                due(k)
-            ));
-        }
-    }
-    let dir = env.path(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("loans.csv"), l).unwrap();
-    std::fs::write(dir.join("schedule.csv"), sch).unwrap();
-    std::fs::write(dir.join("repayments.csv"), rep).unwrap();
-    dir
-}
-
-fn phone(i: usize) -> String {
-    format!("139{:08}", 40_000_000 + i)
-}
-
-fn id_number(i: usize) -> String {
-    format!("3301061990{:08}", 71_000_000 + i)
-}
 
 /// `daihou --db DB ARGS…` as a plain child process (so the test can kill it), with DAIHOU_*
 /// cleared, NO_COLOR set and no standard input.
@@ -88,29 +39,52 @@ fn child(env: &Env, db: &Path, args: &[&str], capture: bool) -> Child {
         .expect("spawn daihou")
 }
 
-/// Runs `args` to completion, returning how long it took.
-fn timed_run(env: &Env, db: &Path, args: &[&str]) -> Duration {
-    let t = Instant::now();
+/// Runs `args` to completion (and checks that it succeeded).
+fn run_ok(env: &Env, db: &Path, args: &[&str]) {
     let out = child(env, db, args, true).wait_with_output().unwrap();
-    let took = t.elapsed();
     assert!(
         out.status.success(),
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    took
 }
 
-/// Starts `args`, SIGKILLs it after `after` (unless it finished first) and reaps it.
-/// Returns the exit status and whether the kill came while the run was still going.
-fn kill_after(env: &Env, db: &Path, args: &[&str], after: Duration) -> (ExitStatus, bool) {
-    let mut c = child(env, db, args, false);
-    std::thread::sleep(after);
-    let running = c.try_wait().unwrap().is_none();
-    if running {
-        c.kill().unwrap(); // SIGKILL on unix
+/// Starts `args` with the hidden hook `DAIHOU_TEST_PAUSE_AT=POINT` (see src/hooks.rs), waits
+/// until the run says it is paused there, SIGKILLs it and reaps it. Deterministic: the kill
+/// lands exactly at the point whatever the machine's speed. Panics if the run never gets there.
+fn kill_at(env: &Env, db: &Path, args: &[&str], point: &str) -> ExitStatus {
+    use std::io::BufRead;
+    let mut c = StdCommand::new(env!("CARGO_BIN_EXE_daihou"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DAIHOU_") {
+            c.env_remove(k);
+        }
     }
-    (c.wait().unwrap(), running)
+    let mut c = c
+        .env("NO_COLOR", "1")
+        .env("LANG", "C")
+        .env("DAIHOU_TEST_PAUSE_AT", point)
+        .current_dir(env.dir.path())
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn daihou");
+    let marker = format!("daihou: test pause at {point}");
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(c.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line == marker {
+            c.kill().unwrap(); // SIGKILL on unix
+            return c.wait().unwrap();
+        }
+        seen.push(line);
+    }
+    let status = c.wait().unwrap();
+    panic!("{args:?} ended ({status}) without reaching {point}: {seen:?}");
 }
 
 fn integrity(db: &Path) -> String {
@@ -129,67 +103,45 @@ fn positions_snapshot(env: &Env) -> Vec<String> {
     v
 }
 
-/// Copies `env`'s ledger (with its -wal and -shm, if any) to `to`.
-fn copy_ledger(env: &Env, to: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut dst = to.as_os_str().to_owned();
-        dst.push(suffix);
-        let _ = std::fs::remove_file(&dst);
-        let mut src = env.db().into_os_string();
-        src.push(suffix);
-        if Path::new(&src).exists() {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
-fn restore_ledger(env: &Env, from: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut dst = env.db().into_os_string();
-        dst.push(suffix);
-        let _ = std::fs::remove_file(&dst);
-        let mut src = from.as_os_str().to_owned();
-        src.push(suffix);
-        if Path::new(&src).exists() {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
-/// Kill `daihou import tape BIG` at 20 points across its run, then `overdue --save` over a range
-/// at 8 points: each killed run leaves the ledger exactly as it was (or, if the kill came after
-/// the commit, exactly as a finished run leaves it), never a mix, and never corrupt.
+/// SIGKILL `daihou import tape BIG` at 20 points across its rows and just before its commit,
+/// then `overdue --save` over a range at 8 points across its positions and at its first and
+/// last run records: each killed run leaves the ledger exactly as it was, never corrupt. The
+/// kills land at named points (the hidden DAIHOU_TEST_PAUSE_AT hook), not after guessed sleeps.
 #[test]
 fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
     let env = Env::new();
     env.preload_example();
     let s0 = env.snapshot();
-    let pristine = env.path("s0.db");
-    copy_ledger(&env, &pristine);
     let big = write_tape(&env, "BIG", 5000, 36, 12);
     let import: &[&str] = &["-q", "import", "tape", s(&big)];
 
-    // One uninterrupted run on a copy: its duration and the state it leaves (S1).
+    // One uninterrupted run on a copy: the state it leaves (S1) and its number of CSV rows.
     let full = Env::new();
     full.copy_ledger_from(&env);
-    let took = timed_run(&full, &full.db(), import);
+    run_ok(&full, &full.db(), import);
     let s1 = full.snapshot();
-    // Twice, keeping the shorter: other tests share the CPU, and a slow measurement would put
-    // the late kill points after the end of a faster run.
-    let again = Env::new();
-    again.copy_ledger_from(&env);
-    let took = took.min(timed_run(&again, &again.db(), import));
     assert_ne!(s0, s1);
+    let rows: u64 = ["loans.csv", "schedule.csv", "repayments.csv"]
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(big.join(f))
+                .unwrap()
+                .lines()
+                .count() as u64
+                - 1
+        })
+        .sum();
 
-    let mut observed = Vec::new();
-    let mut mid_run = 0;
-    for k in 1..=20u32 {
-        // Spread over the first 80 % of the shorter run, leaving room for a machine that gets
-        // faster between the measurement and the kills.
-        let at = took * k / 25;
-        let (status, was_running) = kill_after(&env, &env.db(), import, at);
+    // 20 kills spread over every file of the run (rows read), then one just before the commit
+    // (the import log is its last write): each leaves exactly S0.
+    let mut points: Vec<String> = (1..=20u64)
+        .map(|k| format!("import-row:{}", rows * k / 21))
+        .collect();
+    points.push("import-log:1".into());
+    for (k, point) in points.iter().enumerate() {
+        kill_at(&env, &env.db(), import, point);
         #[cfg(unix)]
-        if k == 1 {
+        if k == 0 {
             // The killed run's -wal and -shm are left behind: as private as the ledger.
             use std::os::unix::fs::PermissionsExt;
             for suffix in ["", "-wal", "-shm"] {
@@ -199,43 +151,15 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
                 assert_eq!(mode & 0o077, 0, "ledger{suffix} mode {mode:o}");
             }
         }
-        assert_eq!(integrity(&env.db()), "ok", "kill {k} at {at:?}");
-        let now = env.snapshot();
-        let state = if now == s0 {
-            "S0"
-        } else if now == s1 {
-            "S1"
-        } else {
-            panic!(
-                "kill {k} at {at:?} ({status}) left a mix: {} rows vs S0 {} / S1 {}",
-                now.len(),
-                s0.len(),
-                s1.len()
-            )
-        };
-        if was_running && state == "S0" {
-            mid_run += 1;
-        }
-        if state == "S1" {
-            // Committed before the kill: start the next kill from S0 again.
-            restore_ledger(&env, &pristine);
-        }
-        observed.push(format!(
-            "{k}:{at:.2?}:{state}:{}",
-            if was_running { "killed" } else { "finished" }
-        ));
+        assert_eq!(integrity(&env.db()), "ok", "kill at {point}");
+        assert!(
+            env.snapshot() == s0,
+            "the kill at {point} left a changed ledger"
+        );
     }
-    eprintln!(
-        "import ran {took:.2?} uninterrupted; kills: {}",
-        observed.join(" ")
-    );
-    assert!(
-        mid_run >= 12,
-        "only {mid_run} of 20 kills hit a running import; {observed:?}"
-    );
 
     // A normal run afterwards imports everything cleanly.
-    timed_run(&env, &env.db(), import);
+    run_ok(&env, &env.db(), import);
     assert_eq!(env.snapshot(), s1);
     assert_eq!(integrity(&env.db()), "ok");
 
@@ -258,57 +182,38 @@ fn a_killed_import_or_overdue_save_leaves_the_ledger_as_it_was() {
         "csv",
     ];
     first.extend_from_slice(range);
-    timed_run(&env, &env.db(), &first);
+    run_ok(&env, &env.db(), &first);
     let p0 = positions_snapshot(&env);
-    // Weekly dates over two years: ~104 saved dates, a run long enough to be killed mid-way.
+    // Weekly dates over two years: ~104 saved dates.
     let dates = env.sql("SELECT count(*) FROM position_runs")[0].clone();
     assert!(dates.parse::<usize>().unwrap() > 100, "{dates}");
     assert_eq!(p0.len(), 2 * dates.parse::<usize>().unwrap(), "{p0:?}");
+    let positions: u64 = env.sql("SELECT count(*) FROM positions")[0]
+        .parse()
+        .unwrap();
     let mut save = vec!["-q", "overdue", "--save", "--format", "csv"];
     save.extend_from_slice(range);
-    let probe = Env::new();
-    probe.copy_ledger_from(&env);
-    let took = timed_run(&probe, &probe.db(), &save);
-    let mut observed = Vec::new();
-    let mut mid_run = 0;
-    for k in 1..=8u32 {
-        let at = took * k / 11;
-        let (_, was_running) = kill_after(&env, &env.db(), &save, at);
-        assert_eq!(integrity(&env.db()), "ok", "overdue kill {k} at {at:?}");
-        let now = positions_snapshot(&env);
-        if now == p0 {
-            if was_running {
-                mid_run += 1;
-            }
-        } else {
-            // The run committed before the kill (possibly while it was still printing): the
-            // whole new run is there, nothing of the old — every date under the new conventions.
-            assert_eq!(now.len(), p0.len());
-            let old_runs = env.sql(
-                "SELECT count(*) FROM position_runs WHERE conventions LIKE '%\"grace_days\":3%'",
-            );
-            assert_eq!(
-                old_runs,
-                ["0"],
-                "overdue kill {k} at {at:?} left a mix of old and new dates"
-            );
-            assert_eq!(env.sql("SELECT count(*) FROM position_runs")[0], dates);
-            // Back to P0 for the next kill.
-            timed_run(&env, &env.db(), &first);
-        }
+    // Kills while positions stream in, at the first date's run record (all positions written)
+    // and at the last one's (just before the commit): the old positions stay, all of them.
+    let mut points: Vec<String> = (1..=8u64)
+        .map(|k| format!("save-position:{}", positions * k / 9))
+        .collect();
+    points.push("save-run:1".into());
+    points.push(format!("save-run:{dates}"));
+    for point in &points {
+        kill_at(&env, &env.db(), &save, point);
+        assert_eq!(integrity(&env.db()), "ok", "overdue kill at {point}");
+        assert!(
+            positions_snapshot(&env) == p0,
+            "the kill at {point} changed the saved positions"
+        );
         assert_eq!(env.snapshot(), s1, "the facts never change");
-        observed.push(format!(
-            "{k}:{at:.2?}:{}",
-            if was_running { "killed" } else { "finished" }
-        ));
     }
-    eprintln!(
-        "overdue --save ran {took:.2?} uninterrupted; kills: {}",
-        observed.join(" ")
-    );
-    assert!(
-        mid_run >= 6,
-        "only {mid_run} of 8 kills hit a running overdue; {observed:?}"
+    run_ok(&env, &env.db(), &save);
+    assert_ne!(
+        positions_snapshot(&env),
+        p0,
+        "an uninterrupted run replaces them"
     );
 }
 
@@ -579,12 +484,6 @@ fn a_version_1_ledger_upgrades_to_the_fresh_schema_and_keeps_its_rows() {
         "csv",
     ]);
     assert_eq!(code, 0, "{err}");
-}
-
-fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
-    let mut s = p.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 #[test]
