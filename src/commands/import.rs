@@ -40,6 +40,9 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
         dry_run: args.dry_run,
     };
     let summary = import::run(ctx, &opts)?;
+    for w in &summary.warnings {
+        ctx.note(&format!("import: warning: {w}"));
+    }
 
     let prefix = if args.dry_run {
         "import (dry run)"

@@ -94,6 +94,7 @@ pub enum Stmt {
     InsertRepayment,
     UpdateRepayment,
     InsertFollowup,
+    UpdateFollowup,
     LoanExists,
     NoLoans,
     NoSchedule,
@@ -136,8 +137,17 @@ impl Stmt {
             }
             Stmt::InsertFollowup => {
                 "INSERT INTO followups (followup_id, loan_id, contact_date, channel, officer, outcome, \
-                 promise_date, promise_amount, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                 ON CONFLICT DO NOTHING"
+                 promise_date, promise_amount, note, contact_time, contact_party, connected, consent_window) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING"
+            }
+            Stmt::UpdateFollowup => {
+                "UPDATE followups SET loan_id = ?2, contact_date = ?3, channel = ?4, officer = ?5, outcome = ?6, \
+                 promise_date = ?7, promise_amount = ?8, note = ?9, contact_time = ?10, contact_party = ?11, \
+                 connected = ?12, consent_window = ?13 WHERE followup_id = ?1 AND (loan_id IS NOT ?2 \
+                 OR contact_date IS NOT ?3 OR channel IS NOT ?4 OR officer IS NOT ?5 OR outcome IS NOT ?6 \
+                 OR promise_date IS NOT ?7 OR promise_amount IS NOT ?8 OR note IS NOT ?9 \
+                 OR contact_time IS NOT ?10 OR contact_party IS NOT ?11 OR connected IS NOT ?12 \
+                 OR consent_window IS NOT ?13)"
             }
             Stmt::LoanExists => "SELECT 1 FROM loans WHERE loan_id = ?1",
             Stmt::NoLoans => "SELECT NOT EXISTS (SELECT 1 FROM loans)",
@@ -152,7 +162,10 @@ impl Stmt {
             Stmt::RepaymentsOfLoan => {
                 "SELECT txn_id, paid_on, amount, channel, reverses_txn_id FROM repayments WHERE loan_id = ?1"
             }
-            Stmt::FollowupsOfLoan => "SELECT followup_id FROM followups WHERE loan_id = ?1",
+            Stmt::FollowupsOfLoan => {
+                "SELECT followup_id, contact_date, channel, officer, outcome, promise_date, promise_amount, \
+                 note, contact_time, contact_party, connected, consent_window FROM followups WHERE loan_id = ?1"
+            }
             Stmt::DropGeneratedSchedule => {
                 "DELETE FROM schedule WHERE loan_id = ?1 AND generated = 1"
             }
@@ -506,25 +519,25 @@ impl LoanFact for RepaymentRecord {
 }
 
 impl Fact for FollowupRecord {
-    /// A followup, by its `followup_id` (so it is either new or unchanged).
+    /// A followup, by its `followup_id`.
     fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
         let r = self;
-        let n = db.stmt(Stmt::InsertFollowup)?.execute(params![
-            r.followup_id,
-            r.loan_id,
-            Day::from(r.contact_date),
-            r.channel.as_str(),
-            r.officer,
-            r.outcome.as_str(),
-            r.promise_date.map(Day::from),
-            r.promise_amount.map(AsFen),
-            r.note,
-        ])?;
-        Ok(if n == 1 {
-            Outcome::New
-        } else {
-            Outcome::Unchanged
-        })
+        let p: [&dyn ToSql; 13] = [
+            &r.followup_id,
+            &r.loan_id,
+            &Day::from(r.contact_date),
+            &r.channel.as_str(),
+            &r.officer,
+            &r.outcome.as_str(),
+            &r.promise_date.map(Day::from),
+            &r.promise_amount.map(AsFen),
+            &r.note,
+            &r.contact_time,
+            &r.contact_party.map(|p| p.as_str()),
+            &r.connected,
+            &r.consent_window,
+        ];
+        db.upsert(Stmt::InsertFollowup, Stmt::UpdateFollowup, &p)
     }
 }
 
@@ -537,9 +550,28 @@ impl LoanFact for FollowupRecord {
     fn has_key(&self, key: &&[u8]) -> bool {
         self.followup_id.as_bytes() == *key
     }
-    /// The key is the content.
-    fn same_as_stored(&self, _: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
-        Ok(true)
+    fn same_as_stored(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
+        let text =
+            |i: usize| -> rusqlite::Result<Option<&str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
+        let amount: Option<i64> = r.get(6)?;
+        Ok(
+            r.get_ref(1)?.as_bytes()? == Day::from(self.contact_date).as_bytes()
+                && text(2)? == Some(self.channel.as_str())
+                && text(3)? == Some(self.officer.as_str())
+                && text(4)? == Some(self.outcome.as_str())
+                && text(5)?.map(str::as_bytes)
+                    == self.promise_date.map(Day::from).as_ref().map(Day::as_bytes)
+                && match (amount, self.promise_amount) {
+                    (None, None) => true,
+                    (Some(v), Some(a)) => fen_is(v, a),
+                    _ => false,
+                }
+                && text(7)? == Some(self.note.as_str())
+                && text(8)? == self.contact_time.as_deref()
+                && text(9)? == self.contact_party.map(|p| p.as_str())
+                && r.get::<_, Option<bool>>(10)? == self.connected
+                && text(11)? == self.consent_window.as_deref(),
+        )
     }
 }
 

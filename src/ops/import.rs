@@ -23,8 +23,8 @@ use crate::db::{
 use crate::exit;
 use crate::mapping::{Mapping, Section};
 use crate::records::{
-    quote, FollowupRecord, Kind, LoanRecord, Record, RepaymentRecord, RestructureRecord, Row,
-    ScheduleRecord,
+    quote, FollowupRecord, Kind, LoanRecord, Occurrences, Record, RepaymentRecord,
+    RestructureRecord, Row, ScheduleRecord,
 };
 use crate::schedule;
 use crate::tape::{self, Input, ReadSpec, Tape, TextEncoding};
@@ -80,6 +80,8 @@ pub struct Summary {
     pub files: Vec<FileStats>,
     /// Loans whose repayment schedule was generated from the contract.
     pub generated: u64,
+    /// Things imported as given that deserve a look (repeated rows, doubtful identity fields).
+    pub warnings: Vec<String>,
 }
 
 /// Reads a `--map` file: 66 when missing, 78 when it cannot be read or is not a mapping.
@@ -173,6 +175,7 @@ struct Run {
     /// Loans that are new or changed in this run: their generated schedule must be (re)built.
     regenerate: Vec<(String, schedule::Terms, Outcome)>,
     files: Vec<FileStats>,
+    warnings: Vec<String>,
 }
 
 impl Run {
@@ -199,6 +202,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         max_errors: opts.max_errors.max(1),
         regenerate: Vec::new(),
         files: Vec::new(),
+        warnings: Vec::new(),
     };
     let started_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut generated = 0;
@@ -282,6 +286,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
     Ok(Summary {
         files: run.files,
         generated,
+        warnings: run.warnings,
     })
 }
 
@@ -304,6 +309,8 @@ trait Sink<T> {
 struct Loans<'a> {
     name: &'a str,
     st: FileStats,
+    /// Doubtful identity fields: (column, expected, rows, their first lines).
+    doubtful: Vec<(&'static str, &'static str, u64, Vec<u64>)>,
 }
 
 impl Import for LoanRecord {
@@ -312,6 +319,7 @@ impl Import for LoanRecord {
         Ok(Loans {
             name,
             st: FileStats::default(),
+            doubtful: Vec::new(),
         })
     }
 }
@@ -325,10 +333,29 @@ impl Sink<LoanRecord> for Loans<'_> {
             run.regenerate.push((r.loan_id.clone(), r.terms(), o));
         }
         self.st.count(o);
+        for (col, expected) in r.doubtful_identity() {
+            match self.doubtful.iter_mut().find(|d| d.0 == col) {
+                Some(d) => {
+                    d.2 += 1;
+                    if d.3.len() < SHOWN_LINES {
+                        d.3.push(line);
+                    }
+                }
+                None => self.doubtful.push((col, expected, 1, vec![line])),
+            }
+        }
         Ok(())
     }
 
-    fn end(&mut self, _: &mut Ledger<'_>, _: &mut Run) -> Result<()> {
+    /// One warning a column, never quoting a value (these columns are PII).
+    fn end(&mut self, _: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
+        for (col, expected, n, lines) in self.doubtful.drain(..) {
+            run.warnings.push(format!(
+                "{} {}, column {col}: the value {expected} (imported as given)",
+                self.name,
+                lines_text(&lines, n)
+            ));
+        }
         Ok(())
     }
 
@@ -510,6 +537,7 @@ fn import_file<T: Import>(
     let mut sink = T::sink(db, &name)?;
     let mut rec = csv::StringRecord::new();
     let mut keys: Vec<u64> = Vec::new();
+    let mut seen = Occurrences::new();
     let (mut rows, mut skipped) = (0u64, 0u64);
     while let Some(next) = tape.next(&mut rec)? {
         let line = match next {
@@ -527,7 +555,7 @@ fn import_file<T: Import>(
         }
         rows += 1;
         let row = tape.row(&rec);
-        let parsed = match T::parse(&row, &tape.opts) {
+        let mut parsed = match T::parse(&row, &tape.opts) {
             Ok(p) => p,
             Err(e) => {
                 if run.error(e.message(&name, line, &row.get(e.column))) {
@@ -536,6 +564,7 @@ fn import_file<T: Import>(
                 continue;
             }
         };
+        parsed.number(&mut seen);
         keys.push(key_hash(&parsed));
         if !run.errors.is_empty() {
             continue; // keep checking rows, but stop writing: the run will roll back
@@ -592,9 +621,35 @@ fn identity<T: Record>(r: &T) -> Vec<u8> {
     out
 }
 
-/// Reports keys that occur more than once in one file, with their lines. Keys are first compared
-/// by a 64-bit hash (8 bytes a row); only when hashes repeat is the file read again for the lines.
-fn find_duplicates<T: Record>(
+/// How many line numbers a message lists.
+const SHOWN_LINES: usize = 10;
+
+/// `line 4` / `lines 4, 9` / `lines 4, 9, … (25 rows)` for `n` rows of which `lines` are the first.
+fn lines_text(lines: &[u64], n: u64) -> String {
+    let list: Vec<String> = lines.iter().map(u64::to_string).collect();
+    match n {
+        1 => format!("line {}", list.join(", ")),
+        n if n as usize > lines.len() => format!("lines {}, … ({n} rows)", list.join(", ")),
+        _ => format!("lines {}", list.join(", ")),
+    }
+}
+
+/// One key that occurs more than once in a file.
+struct Repeated {
+    key: String,
+    /// The first row's contract columns.
+    first: Vec<String>,
+    lines: Vec<u64>,
+    /// Later lines whose content differs from the first row's, with the differing columns.
+    conflicts: Vec<(u64, Vec<&'static str>)>,
+}
+
+/// Finds keys that occur more than once in one file. A row repeated with the same content is
+/// imported once (the upsert of the copy changes nothing) with one warning listing its lines;
+/// the same key with different content is an error naming both lines and the differing
+/// columns. Keys are first compared by a 64-bit hash (8 bytes a row); only when hashes repeat
+/// is the file read again.
+fn find_duplicates<T: Import>(
     job: &Job,
     spec: &ReadSpec<'_>,
     name: &str,
@@ -613,30 +668,76 @@ fn find_duplicates<T: Record>(
     }
     drop(keys);
     let dup: HashSet<u64> = dup_hashes.into_iter().collect();
+    let columns: Vec<&'static str> = T::KIND
+        .required()
+        .iter()
+        .chain(T::KIND.optional())
+        .copied()
+        .collect();
     let mut tape = Tape::open(job.input.clone(), spec, false)?;
     let mut rec = csv::StringRecord::new();
-    let mut seen: Vec<(Vec<u8>, String, Vec<u64>)> = Vec::new();
+    let mut seen = Occurrences::new();
+    let mut found: Vec<(Vec<u8>, Repeated)> = Vec::new();
     while let Some(next) = tape.next(&mut rec)? {
         let Ok(line) = next else { continue };
         if tape.skipped(&rec) {
             continue;
         }
-        let Ok(parsed) = T::parse(&tape.row(&rec), &tape.opts) else {
+        let row = tape.row(&rec);
+        let Ok(mut parsed) = T::parse(&row, &tape.opts) else {
             continue;
         };
-        if dup.contains(&key_hash(&parsed)) {
-            let id = identity(&parsed);
-            match seen.iter_mut().find(|(k, _, _)| *k == id) {
-                Some((_, _, lines)) => lines.push(line),
-                None => seen.push((id, parsed.key(), vec![line])),
+        parsed.number(&mut seen);
+        if !dup.contains(&key_hash(&parsed)) {
+            continue;
+        }
+        let id = identity(&parsed);
+        let values: Vec<String> = columns.iter().map(|c| row.get(c).into_owned()).collect();
+        match found.iter_mut().find(|(k, _)| *k == id) {
+            Some((_, r)) => {
+                let differ: Vec<&'static str> = columns
+                    .iter()
+                    .zip(&values)
+                    .zip(&r.first)
+                    .filter(|((_, v), f)| v != f)
+                    .map(|((c, _), _)| *c)
+                    .collect();
+                r.lines.push(line);
+                if !differ.is_empty() {
+                    r.conflicts.push((line, differ));
+                }
             }
+            None => found.push((
+                id,
+                Repeated {
+                    key: parsed.key(),
+                    first: values,
+                    lines: vec![line],
+                    conflicts: Vec::new(),
+                },
+            )),
         }
     }
-    for (_, key, lines) in seen.into_iter().filter(|(_, _, l)| l.len() > 1) {
-        let rest: Vec<String> = lines[1..].iter().map(u64::to_string).collect();
+    for (_, r) in found.into_iter().filter(|(_, r)| r.lines.len() > 1) {
+        if r.conflicts.is_empty() {
+            let n = r.lines.len() as u64;
+            let shown = &r.lines[..r.lines.len().min(SHOWN_LINES)];
+            run.warnings.push(format!(
+                "{name} {}: the same row ({}) repeated; imported once",
+                lines_text(shown, n),
+                r.key
+            ));
+            continue;
+        }
+        let rest: Vec<String> = r
+            .conflicts
+            .iter()
+            .map(|(line, cols)| format!("line {line} (different {})", cols.join(", ")))
+            .collect();
         if run.error(format!(
-            "{name} line {}: duplicate key ({key}), also on line {}",
-            lines[0],
+            "{name} line {}: duplicate key ({}) with different content on {}",
+            r.lines[0],
+            r.key,
             rest.join(", ")
         )) {
             break;

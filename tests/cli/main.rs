@@ -4,6 +4,7 @@ mod bench_smoke;
 mod common;
 mod errors;
 mod examples;
+mod followups;
 mod import;
 mod overdue;
 mod reliability;
