@@ -79,10 +79,30 @@ impl ToSql for Day {
     }
 }
 
-const LOAN_COLS: &str =
-    "loan_id, borrower_id, borrower_name, borrower_type, region, branch, officer, product, \
-    currency, principal, annual_rate, origination_date, term_months, term_days, repayment_method, \
-    repayment_frequency, first_due_date, maturity_date, status, collateral, phone, id_number";
+const LOAN_COLUMNS: &[&str] = &[
+    "loan_id",
+    "borrower_id",
+    "borrower_name",
+    "borrower_type",
+    "region",
+    "branch",
+    "officer",
+    "product",
+    "currency",
+    "principal",
+    "annual_rate",
+    "origination_date",
+    "term_months",
+    "term_days",
+    "repayment_method",
+    "repayment_frequency",
+    "first_due_date",
+    "maturity_date",
+    "status",
+    "collateral",
+    "phone",
+    "id_number",
+];
 
 /// The import's statements, by name. Each is prepared the first time it is used in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,10 +128,14 @@ pub enum Stmt {
     HasImportedSchedule,
     GeneratedScheduleOfLoan,
     InsertGeneratedInstallment,
+    LoanByKey,
+    ScheduleByKey,
+    RepaymentByKey,
+    FollowupByKey,
 }
 
 impl Stmt {
-    const COUNT: usize = Stmt::InsertGeneratedInstallment as usize + 1;
+    const COUNT: usize = Stmt::FollowupByKey as usize + 1;
 
     fn sql(self) -> &'static str {
         match self {
@@ -176,6 +200,18 @@ impl Stmt {
                 "SELECT installment_no, due_date, principal_due, interest_due, fee_due FROM schedule \
                  WHERE loan_id = ?1 AND generated = 1 ORDER BY installment_no"
             }
+            Stmt::LoanByKey => &loan_sql().2,
+            Stmt::ScheduleByKey => {
+                "SELECT loan_id, installment_no, due_date, principal_due, interest_due, fee_due FROM schedule \
+                 WHERE loan_id = ?1 AND installment_no = ?2"
+            }
+            Stmt::RepaymentByKey => {
+                "SELECT txn_id, loan_id, paid_on, amount, channel, reverses_txn_id FROM repayments WHERE txn_id = ?1"
+            }
+            Stmt::FollowupByKey => {
+                "SELECT followup_id, loan_id, contact_date, channel, officer, outcome, promise_date, promise_amount, \
+                 note, contact_time, contact_party, connected, consent_window FROM followups WHERE followup_id = ?1"
+            }
             Stmt::InsertGeneratedInstallment => {
                 "INSERT INTO schedule (loan_id, installment_no, due_date, principal_due, interest_due, fee_due, generated) \
                  VALUES (?1, ?2, ?3, ?4, ?5, 0, 1)"
@@ -184,11 +220,13 @@ impl Stmt {
     }
 }
 
-/// The loans upsert: insert-or-nothing, then an update only when some column differs.
-fn loan_sql() -> &'static (String, String) {
-    static SQL: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+/// The loans upsert (insert-or-nothing, then an update only when some column differs) and the
+/// select by key.
+fn loan_sql() -> &'static (String, String, String) {
+    static SQL: std::sync::OnceLock<(String, String, String)> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
-        let cols: Vec<&str> = LOAN_COLS.split(", ").collect();
+        let cols = LOAN_COLUMNS;
+        let list = cols.join(", ");
         let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
         let sets: Vec<String> = cols
             .iter()
@@ -204,7 +242,7 @@ fn loan_sql() -> &'static (String, String) {
             .collect();
         (
             format!(
-                "INSERT INTO loans ({LOAN_COLS}) VALUES ({}) ON CONFLICT (loan_id) DO NOTHING",
+                "INSERT INTO loans ({list}) VALUES ({}) ON CONFLICT (loan_id) DO NOTHING",
                 marks.join(",")
             ),
             format!(
@@ -212,6 +250,7 @@ fn loan_sql() -> &'static (String, String) {
                 sets.join(", "),
                 diffs.join(" OR ")
             ),
+            format!("SELECT {list} FROM loans WHERE loan_id = ?1"),
         )
     })
 }
@@ -233,8 +272,27 @@ pub struct ImportLog<'a> {
 
 /// A fact row as the import writes it.
 pub trait Fact {
+    /// The columns bound by [`Fact::with_params`], in order; the first `KEY_LEN` are the key.
+    const COLUMNS: &'static [&'static str];
+    const KEY_LEN: usize;
+    /// Insert-or-nothing, update-when-different, and select-by-key of [`Fact::COLUMNS`].
+    const INSERT: Stmt;
+    const UPDATE: Stmt;
+    const BY_KEY: Stmt;
+
+    /// Calls `f` with the row's values for [`Fact::COLUMNS`].
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R;
+
     /// Inserts the row, or updates it by its natural key when something differs.
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome>;
+    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+        self.with_params(|p| db.upsert(Self::INSERT, Self::UPDATE, p))
+    }
+
+    /// The columns in which the stored row with this row's key differs from it (`None` when
+    /// no row has the key). For `-v`: costs a read per row.
+    fn changed_columns(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Option<Vec<&'static str>>> {
+        self.with_params(|p| db.diff(Self::BY_KEY, Self::KEY_LEN, Self::COLUMNS, p))
+    }
 }
 
 /// A fact of a table the import writes one loan at a time (schedule, repayments, followups):
@@ -293,6 +351,34 @@ impl<'c> Ledger<'c> {
     /// The connection (inside the import's transaction), for the SQL of other areas.
     pub fn conn(&self) -> &'c Connection {
         self.c
+    }
+
+    /// The columns (after the first `key_len`, the key) in which the row stored under the key
+    /// of `p` differs from `p`; `None` when no row has that key.
+    fn diff(
+        &mut self,
+        by_key: Stmt,
+        key_len: usize,
+        columns: &'static [&'static str],
+        p: &[&dyn ToSql],
+    ) -> rusqlite::Result<Option<Vec<&'static str>>> {
+        let mut q = self.stmt(by_key)?.query(&p[..key_len])?;
+        let Some(row) = q.next()? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for (i, col) in columns.iter().enumerate().skip(key_len) {
+            let stored = rusqlite::types::Value::from(row.get_ref(i)?);
+            let given = match p[i].to_sql()? {
+                ToSqlOutput::Borrowed(v) => rusqlite::types::Value::from(v),
+                ToSqlOutput::Owned(v) => v,
+                _ => continue,
+            };
+            if stored != given {
+                out.push(*col);
+            }
+        }
+        Ok(Some(out))
     }
 
     /// True when `loan_id` is in the ledger (or earlier in this import's transaction).
@@ -416,7 +502,12 @@ impl<'c> Ledger<'c> {
 }
 
 impl Fact for LoanRecord {
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    const COLUMNS: &'static [&'static str] = LOAN_COLUMNS;
+    const KEY_LEN: usize = 1;
+    const INSERT: Stmt = Stmt::InsertLoan;
+    const UPDATE: Stmt = Stmt::UpdateLoan;
+    const BY_KEY: Stmt = Stmt::LoanByKey;
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
         let p: [&dyn ToSql; 22] = [
             &r.loan_id,
@@ -442,13 +533,25 @@ impl Fact for LoanRecord {
             &r.phone,
             &r.id_number,
         ];
-        db.upsert(Stmt::InsertLoan, Stmt::UpdateLoan, &p)
+        f(&p)
     }
 }
 
 impl Fact for ScheduleRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "loan_id",
+        "installment_no",
+        "due_date",
+        "principal_due",
+        "interest_due",
+        "fee_due",
+    ];
+    const KEY_LEN: usize = 2;
+    const INSERT: Stmt = Stmt::InsertSchedule;
+    const UPDATE: Stmt = Stmt::UpdateSchedule;
+    const BY_KEY: Stmt = Stmt::ScheduleByKey;
     /// An imported installment, by `(loan_id, installment_no)`.
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
         let p: [&dyn ToSql; 6] = [
             &r.loan_id,
@@ -458,7 +561,7 @@ impl Fact for ScheduleRecord {
             &AsFen(r.interest_due),
             &AsFen(r.fee_due),
         ];
-        db.upsert(Stmt::InsertSchedule, Stmt::UpdateSchedule, &p)
+        f(&p)
     }
 }
 
@@ -483,8 +586,20 @@ impl LoanFact for ScheduleRecord {
 }
 
 impl Fact for RepaymentRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "txn_id",
+        "loan_id",
+        "paid_on",
+        "amount",
+        "channel",
+        "reverses_txn_id",
+    ];
+    const KEY_LEN: usize = 1;
+    const INSERT: Stmt = Stmt::InsertRepayment;
+    const UPDATE: Stmt = Stmt::UpdateRepayment;
+    const BY_KEY: Stmt = Stmt::RepaymentByKey;
     /// A repayment, by `txn_id`.
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
         let p: [&dyn ToSql; 6] = [
             &r.txn_id,
@@ -494,7 +609,7 @@ impl Fact for RepaymentRecord {
             &r.channel,
             &r.reverses_txn_id,
         ];
-        db.upsert(Stmt::InsertRepayment, Stmt::UpdateRepayment, &p)
+        f(&p)
     }
 }
 
@@ -519,8 +634,27 @@ impl LoanFact for RepaymentRecord {
 }
 
 impl Fact for FollowupRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "followup_id",
+        "loan_id",
+        "contact_date",
+        "channel",
+        "officer",
+        "outcome",
+        "promise_date",
+        "promise_amount",
+        "note",
+        "contact_time",
+        "contact_party",
+        "connected",
+        "consent_window",
+    ];
+    const KEY_LEN: usize = 1;
+    const INSERT: Stmt = Stmt::InsertFollowup;
+    const UPDATE: Stmt = Stmt::UpdateFollowup;
+    const BY_KEY: Stmt = Stmt::FollowupByKey;
     /// A followup, by its `followup_id`.
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
         let p: [&dyn ToSql; 13] = [
             &r.followup_id,
@@ -537,7 +671,7 @@ impl Fact for FollowupRecord {
             &r.connected,
             &r.consent_window,
         ];
-        db.upsert(Stmt::InsertFollowup, Stmt::UpdateFollowup, &p)
+        f(&p)
     }
 }
 

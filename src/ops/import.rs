@@ -48,6 +48,8 @@ pub struct Options {
     pub max_errors: usize,
     /// Do everything, then roll back.
     pub dry_run: bool,
+    /// List each changed row with its key and changed columns (a read per written row).
+    pub verbose: bool,
 }
 
 /// Counts for one file.
@@ -82,6 +84,8 @@ pub struct Summary {
     pub generated: u64,
     /// Things imported as given that deserve a look (repeated rows, doubtful identity fields).
     pub warnings: Vec<String>,
+    /// With `verbose`: each changed row, its key and the columns that changed.
+    pub changes: Vec<String>,
 }
 
 /// Reads a `--map` file: 66 when missing, 78 when it cannot be read or is not a mapping.
@@ -96,8 +100,12 @@ pub fn load_mapping(path: &Path) -> Result<Mapping> {
 }
 
 /// The files to import: `kind` None is a tape (a folder, or one file with a mapping). `-` reads
-/// standard input (once).
-pub fn plan(kind: Option<Kind>, files: &[PathBuf], mapping: Option<&Mapping>) -> Result<Vec<Job>> {
+/// standard input (once). Also returns the files of tape folders that are not tape files.
+pub fn plan(
+    kind: Option<Kind>,
+    files: &[PathBuf],
+    mapping: Option<&Mapping>,
+) -> Result<(Vec<Job>, Vec<PathBuf>)> {
     let mut stdin: Option<Arc<Vec<u8>>> = None;
     let mut input_of = |p: &Path| -> Result<Input> {
         if p.as_os_str() == "-" {
@@ -117,11 +125,14 @@ pub fn plan(kind: Option<Kind>, files: &[PathBuf], mapping: Option<&Mapping>) ->
         }
     };
     let mut jobs = Vec::new();
+    let mut ignored = Vec::new();
     match kind {
         None => {
             for f in files {
                 if f.is_dir() {
-                    for (kind, path) in tape::tape_files(f)? {
+                    let (found, other) = tape::tape_files(f)?;
+                    ignored.extend(other);
+                    for (kind, path) in found {
                         jobs.push(Job {
                             kind,
                             input: Input::Path(path),
@@ -165,7 +176,7 @@ pub fn plan(kind: Option<Kind>, files: &[PathBuf], mapping: Option<&Mapping>) ->
     }
     // Loans first, so rows of the other tables can refer to loans of the same run.
     jobs.sort_by_key(|j| Kind::ALL.iter().position(|k| *k == j.kind));
-    Ok(jobs)
+    Ok((jobs, ignored))
 }
 
 /// Everything one import run carries across its files.
@@ -176,17 +187,28 @@ struct Run {
     regenerate: Vec<(String, schedule::Terms, Outcome)>,
     files: Vec<FileStats>,
     warnings: Vec<String>,
+    changes: Vec<String>,
+    verbose: bool,
+    /// Errors beyond `max_errors`, counted but not shown.
+    not_shown: u64,
+    /// The loan_id of every loans row that failed to parse: rows of other files naming one are
+    /// not reported again as naming an unknown loan.
+    bad_loans: HashSet<String>,
 }
 
 impl Run {
-    fn full(&self) -> bool {
-        self.errors.len() >= self.max_errors
+    /// True when the run has an error: from then on rows are still checked, never written.
+    fn failed(&self) -> bool {
+        !self.errors.is_empty()
     }
 
-    /// Records an error; true when the run has all the errors it will report.
-    fn error(&mut self, msg: String) -> bool {
-        self.errors.push(msg);
-        self.full()
+    /// Records an error: its message while fewer than `max_errors` are shown, else a count.
+    fn error(&mut self, msg: String) {
+        if self.errors.len() < self.max_errors {
+            self.errors.push(msg);
+        } else {
+            self.not_shown += 1;
+        }
     }
 }
 
@@ -203,6 +225,10 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         regenerate: Vec::new(),
         files: Vec::new(),
         warnings: Vec::new(),
+        changes: Vec::new(),
+        verbose: opts.verbose,
+        not_shown: 0,
+        bad_loans: HashSet::new(),
     };
     let started_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut generated = 0;
@@ -231,9 +257,6 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
                 import_file::<RestructureRecord>(ctx, &mut db, job, &spec, &mut run)?
             }
         }
-        if run.full() {
-            break;
-        }
     }
     if run.errors.is_empty() {
         let t = Instant::now();
@@ -250,10 +273,11 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         drop(tx); // rolls back
         let n = run.errors.len();
         let mut msg = run.errors.join("\n");
-        if n >= run.max_errors {
+        if run.not_shown > 0 {
+            let total = n as u64 + run.not_shown;
             msg.push_str(&format!(
-                "\nstopped after {n} errors (--max-errors {}); nothing was imported",
-                run.max_errors
+                "\n{total} bad rows, {} more not shown (--max-errors {}); nothing was imported",
+                run.not_shown, run.max_errors
             ));
         } else {
             msg.push_str(&format!(
@@ -287,6 +311,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         files: run.files,
         generated,
         warnings: run.warnings,
+        changes: run.changes,
     })
 }
 
@@ -325,10 +350,10 @@ impl Import for LoanRecord {
 }
 
 impl Sink<LoanRecord> for Loans<'_> {
+    /// Written even after an error (the run rolls back anyway), so that rows of the other
+    /// files naming this loan are not reported as unknown.
     fn row(&mut self, db: &mut Ledger<'_>, line: u64, r: LoanRecord, run: &mut Run) -> Result<()> {
-        let o = r
-            .upsert(db)
-            .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
+        let o = write(db, self.name, line, &r, run)?;
         if o != Outcome::Unchanged {
             run.regenerate.push((r.loan_id.clone(), r.terms(), o));
         }
@@ -393,7 +418,9 @@ impl<'a, T: Record + LoanFact> PerLoan<'a, T> {
             return Ok(());
         };
         let loan_id = first.loan_id().to_string();
-        if !db.loan_exists(&loan_id)? {
+        if run.bad_loans.contains(&loan_id) {
+            // Its loans row was bad and is reported already.
+        } else if !db.loan_exists(&loan_id)? {
             let more = match self.group.len() {
                 1 => String::new(),
                 n => format!(" (nor on {} more rows of that loan)", n - 1),
@@ -404,6 +431,8 @@ impl<'a, T: Record + LoanFact> PerLoan<'a, T> {
                 self.lines[0],
                 quote(&loan_id)
             ));
+        } else if run.failed() {
+            // Checked, not written: the run will roll back.
         } else if !self.fresh && db.unchanged(&loan_id, &self.group)? {
             self.st.unchanged += self.group.len() as u64;
         } else {
@@ -411,9 +440,7 @@ impl<'a, T: Record + LoanFact> PerLoan<'a, T> {
                 db.drop_generated_schedule(&loan_id)?;
             }
             for (line, r) in self.lines.iter().zip(&self.group) {
-                let o = r
-                    .upsert(db)
-                    .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
+                let o = write(db, self.name, *line, r, run)?;
                 self.st.count(o);
             }
         }
@@ -438,10 +465,7 @@ impl<T: Record + LoanFact> Sink<T> for PerLoan<'_, T> {
     }
 
     fn end(&mut self, db: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
-        if run.errors.is_empty() {
-            self.flush(db, run)?;
-        }
-        Ok(())
+        self.flush(db, run)
     }
 
     fn stats(&mut self) -> &mut FileStats {
@@ -520,6 +544,31 @@ impl Sink<RestructureRecord> for Restructures<'_> {
     }
 }
 
+/// Upserts one row; with `verbose`, notes which columns of a changed row changed.
+fn write<T: Record + Fact>(
+    db: &mut Ledger<'_>,
+    name: &str,
+    line: u64,
+    r: &T,
+    run: &mut Run,
+) -> Result<Outcome> {
+    let at = || format!("{name} line {line}: writing to the ledger");
+    let before = if run.verbose {
+        r.changed_columns(db).with_context(at)?
+    } else {
+        None
+    };
+    let o = r.upsert(db).with_context(at)?;
+    if let (Outcome::Changed, Some(cols)) = (o, before) {
+        run.changes.push(format!(
+            "{name} line {line}: {} changed: {}",
+            r.key(),
+            cols.join(", ")
+        ));
+    }
+    Ok(o)
+}
+
 /// Reads one file into its sink, then looks for duplicate keys in it.
 fn import_file<T: Import>(
     ctx: &Ctx,
@@ -543,9 +592,7 @@ fn import_file<T: Import>(
         let line = match next {
             Ok(line) => line,
             Err(msg) => {
-                if run.error(msg) {
-                    break;
-                }
+                run.error(msg);
                 continue;
             }
         };
@@ -558,21 +605,17 @@ fn import_file<T: Import>(
         let mut parsed = match T::parse(&row, &tape.opts) {
             Ok(p) => p,
             Err(e) => {
-                if run.error(e.message(&name, line, &row.get(e.column))) {
-                    break;
+                run.error(e.message(&name, line, &row.get(e.column)));
+                if T::KIND == Kind::Loans {
+                    run.bad_loans.insert(row.get("loan_id").into_owned());
                 }
                 continue;
             }
         };
         parsed.number(&mut seen);
         keys.push(key_hash(&parsed));
-        if !run.errors.is_empty() {
-            continue; // keep checking rows, but stop writing: the run will roll back
-        }
+        // After an error, rows are still checked (unknown loans too) but not written.
         sink.row(db, line, parsed, run)?;
-        if run.full() {
-            break;
-        }
     }
     sink.end(db, run)?;
     let (sha, bytes) = tape.finish();
@@ -580,9 +623,7 @@ fn import_file<T: Import>(
         "{name}: read {bytes} bytes in {:.1} s",
         t0.elapsed().as_secs_f64()
     ));
-    if !run.full() {
-        find_duplicates::<T>(job, spec, &name, keys, run)?;
-    }
+    find_duplicates::<T>(job, spec, &name, keys, run)?;
     let st = std::mem::take(sink.stats());
     run.files.push(FileStats {
         kind: job.kind.as_str(),
@@ -734,14 +775,12 @@ fn find_duplicates<T: Import>(
             .iter()
             .map(|(line, cols)| format!("line {line} (different {})", cols.join(", ")))
             .collect();
-        if run.error(format!(
+        run.error(format!(
             "{name} line {}: duplicate key ({}) with different content on {}",
             r.lines[0],
             r.key,
             rest.join(", ")
-        )) {
-            break;
-        }
+        ));
     }
     Ok(())
 }
@@ -762,11 +801,9 @@ fn generate_schedules(db: &mut Ledger<'_>, run: &mut Run) -> Result<u64> {
                 n += 1;
             }
             Err(e) => {
-                if run.error(format!(
+                run.error(format!(
                     "loans, loan_id {loan_id}: cannot generate a repayment schedule: {e} (import a schedule for it, or fix the contract)"
-                )) {
-                    break;
-                }
+                ));
             }
         }
     }

@@ -322,9 +322,10 @@ fn max_errors_stops_after_that_many() {
         );
         assert_eq!(*l, want);
     }
+    // Issue 15: the rows not shown are counted (was "stopped after 3 errors").
     assert_eq!(
         lines[3],
-        "daihou: error: stopped after 3 errors (--max-errors 3); nothing was imported"
+        "daihou: error: 10 bad rows, 7 more not shown (--max-errors 3); nothing was imported"
     );
     assert_eq!(env.snapshot(), before);
 

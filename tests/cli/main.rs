@@ -6,6 +6,7 @@ mod errors;
 mod examples;
 mod followups;
 mod import;
+mod import_checks;
 mod overdue;
 mod reliability;
 mod restructure;
