@@ -288,10 +288,26 @@ pub trait Fact {
         self.with_params(|p| db.upsert(Self::INSERT, Self::UPDATE, p))
     }
 
-    /// The columns in which the stored row with this row's key differs from it (`None` when
-    /// no row has the key). For `-v`: costs a read per row.
-    fn changed_columns(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Option<Vec<&'static str>>> {
-        self.with_params(|p| db.diff(Self::BY_KEY, Self::KEY_LEN, Self::COLUMNS, p))
+    /// [`Fact::upsert`], and for a row that was already there the columns in which it differed
+    /// (for `-v`: a read per existing row written, none for a new one).
+    fn upsert_noting_changes(
+        &self,
+        db: &mut Ledger<'_>,
+    ) -> rusqlite::Result<(Outcome, Vec<&'static str>)> {
+        self.with_params(|p| {
+            if db.stmt(Self::INSERT)?.execute(p)? == 1 {
+                return Ok((Outcome::New, Vec::new()));
+            }
+            let cols = db
+                .diff(Self::BY_KEY, Self::KEY_LEN, Self::COLUMNS, p)?
+                .unwrap_or_default();
+            let o = if db.stmt(Self::UPDATE)?.execute(p)? == 1 {
+                Outcome::Changed
+            } else {
+                Outcome::Unchanged
+            };
+            Ok((o, cols))
+        })
     }
 }
 

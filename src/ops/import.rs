@@ -553,13 +553,11 @@ fn write<T: Record + Fact>(
     run: &mut Run,
 ) -> Result<Outcome> {
     let at = || format!("{name} line {line}: writing to the ledger");
-    let before = if run.verbose {
-        r.changed_columns(db).with_context(at)?
-    } else {
-        None
-    };
-    let o = r.upsert(db).with_context(at)?;
-    if let (Outcome::Changed, Some(cols)) = (o, before) {
+    if !run.verbose {
+        return r.upsert(db).with_context(at);
+    }
+    let (o, cols) = r.upsert_noting_changes(db).with_context(at)?;
+    if o == Outcome::Changed {
         run.changes.push(format!(
             "{name} line {line}: {} changed: {}",
             r.key(),
