@@ -35,15 +35,16 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
     let (jobs, ignored) = import::plan(kind, &args.files, mapping.as_ref())?;
     if !ignored.is_empty() {
         let names: Vec<String> = ignored.iter().map(|p| p.display().to_string()).collect();
+        let tape_files = Kind::ALL.map(|k| format!("{}.csv", k.as_str())).join(", ");
         if args.strict {
             return Err(exit::data(format!(
-                "--strict: not a tape file, would not be imported: {} (a tape folder holds loans.csv, schedule.csv, repayments.csv, followups.csv); nothing was imported",
+                "--strict: not a tape file, would not be imported: {} (a tape folder holds {tape_files}); nothing was imported",
                 names.join(", ")
             )));
         }
         for n in &names {
             ctx.note(&format!(
-                "import: warning: {n} is not a tape file (loans.csv, schedule.csv, repayments.csv, followups.csv); not imported"
+                "import: warning: {n} is not a tape file ({tape_files}); not imported"
             ));
         }
     }

@@ -521,6 +521,10 @@ impl Sink<RestructureRecord> for Restructures<'_> {
         r: RestructureRecord,
         run: &mut Run,
     ) -> Result<()> {
+        if run.failed() {
+            // Priced on the schedules this run would generate, which it will not: skipped.
+            return Ok(());
+        }
         let got = crate::ops::restructure::import_row(db.conn(), &r, &self.at)
             .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
         match got {

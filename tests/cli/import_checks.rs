@@ -106,10 +106,10 @@ fn files_of_a_tape_folder_that_are_not_imported_are_named_and_strict_refuses_the
         "{err}"
     );
     assert!(
-        warnings[1].contains("repayment.csv is not a tape file (loans.csv, schedule.csv, repayments.csv, followups.csv); not imported"),
+        warnings[1].contains("repayment.csv is not a tape file (loans.csv, schedule.csv, repayments.csv, followups.csv, restructures.csv); not imported"),
         "{err}"
     );
-    assert!(err.contains("repayments.csv: 715 rows, 715 new"), "{err}");
+    assert!(err.contains("repayments.csv: 742 rows, 742 new"), "{err}");
 
     // A folder with none of the expected files is an error.
     let other = env.path("other");
