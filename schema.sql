@@ -57,18 +57,24 @@ CREATE TABLE repayments (
     PRIMARY KEY (loan_id, txn_id)
 ) WITHOUT ROWID;
 
--- Collection contacts. followup_id is a stable hash of the row, so a re-import adds nothing.
+-- Collection contacts. followup_id is the tape's own id when it has one, else a stable hash of
+-- the row (numbered `#k` for the k-th identical row of a file), so a re-import adds nothing.
 CREATE TABLE followups (
     followup_id    TEXT PRIMARY KEY NOT NULL,
     loan_id        TEXT NOT NULL REFERENCES loans (loan_id),
     contact_date   TEXT NOT NULL,
-    channel        TEXT NOT NULL CHECK (channel IN ('phone', 'sms', 'visit', 'letter', 'legal')),
+    channel        TEXT NOT NULL
+        CHECK (channel IN ('phone', 'sms', 'visit', 'letter', 'legal', 'wechat', 'app')),
     officer        TEXT NOT NULL DEFAULT '',
     outcome        TEXT NOT NULL
         CHECK (outcome IN ('no_answer', 'contacted', 'promise_to_pay', 'refused', 'paid', 'other')),
     promise_date   TEXT,
     promise_amount INTEGER CHECK (promise_amount > 0),
-    note           TEXT NOT NULL DEFAULT ''
+    note           TEXT NOT NULL DEFAULT '',
+    contact_time   TEXT,                                   -- HH:MM, local time
+    contact_party  TEXT CHECK (contact_party IN ('debtor', 'guarantor', 'contact', 'third_party')),
+    connected      INTEGER CHECK (connected IN (0, 1)),    -- no_answer is 0
+    consent_window TEXT                                    -- as written, e.g. 18:00-21:00
 );
 CREATE INDEX followups_by_loan ON followups (loan_id, contact_date);
 
@@ -282,3 +288,12 @@ SELECT txn_id, loan_id, paid_on,
        (amount / 100) || '.' || printf('%02d', amount % 100) AS amount,
        channel, reverses_txn_id
 FROM repayments;
+
+CREATE VIEW followups_v AS
+SELECT followup_id, loan_id, contact_date, contact_time, channel, contact_party,
+       CASE connected WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS connected,
+       officer, outcome, promise_date,
+       CASE WHEN promise_amount IS NOT NULL
+            THEN (promise_amount / 100) || '.' || printf('%02d', promise_amount % 100) END AS promise_amount,
+       consent_window, note
+FROM followups;

@@ -242,9 +242,14 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Stop after this many bad rows (all are reported; nothing is written).
+    /// Show at most this many bad rows (the rest are counted; nothing is written).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_errors: usize,
+
+    /// For cron: a tape folder holding any file that would not be imported (say
+    /// `repayment.csv`) is an error (exit 65) instead of a warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Options of `overdue`.

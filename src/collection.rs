@@ -47,15 +47,21 @@ pub enum Channel {
     Visit,
     Letter,
     Legal,
+    /// WeChat (微信) message or call.
+    Wechat,
+    /// A message in the bank's app.
+    App,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 5] = [
+    pub const ALL: [Channel; 7] = [
         Channel::Phone,
         Channel::Sms,
         Channel::Visit,
         Channel::Letter,
         Channel::Legal,
+        Channel::Wechat,
+        Channel::App,
     ];
 
     /// The name in the tape, the ledger and the ladder.
@@ -66,10 +72,12 @@ impl Channel {
             Channel::Visit => "visit",
             Channel::Letter => "letter",
             Channel::Legal => "legal",
+            Channel::Wechat => "wechat",
+            Channel::App => "app",
         }
     }
 
-    /// A name (any case) or its Chinese alias (电话, 短信, 上门, 走访, 信函, 诉讼).
+    /// A name (any case) or its Chinese alias (电话, 短信, 上门, 走访, 信函, 诉讼, 微信).
     pub fn parse(s: &str) -> Option<Channel> {
         let s = s.to_ascii_lowercase();
         Channel::ALL
@@ -81,13 +89,65 @@ impl Channel {
                 "上门" | "走访" => Some(Channel::Visit),
                 "信函" => Some(Channel::Letter),
                 "诉讼" => Some(Channel::Legal),
+                "微信" => Some(Channel::Wechat),
                 _ => None,
             })
     }
 
-    /// The names, for messages: `phone, sms, visit, letter, legal`.
+    /// The names, for messages: `phone, sms, visit, letter, legal, wechat, app`.
     pub fn names() -> String {
         Channel::ALL.map(Channel::as_str).join(", ")
+    }
+}
+
+/// Whom a follow-up reached or tried to reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Party {
+    /// The borrower (本人).
+    Debtor,
+    /// A guarantor (担保人).
+    Guarantor,
+    /// A contact person the borrower named (联系人).
+    Contact,
+    /// Anyone else (第三方).
+    ThirdParty,
+}
+
+impl Party {
+    pub const ALL: [Party; 4] = [
+        Party::Debtor,
+        Party::Guarantor,
+        Party::Contact,
+        Party::ThirdParty,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Debtor => "debtor",
+            Party::Guarantor => "guarantor",
+            Party::Contact => "contact",
+            Party::ThirdParty => "third_party",
+        }
+    }
+
+    /// A name (any case) or its Chinese alias (本人, 债务人, 借款人, 担保人, 联系人, 第三方).
+    pub fn parse(s: &str) -> Option<Party> {
+        let s = s.to_ascii_lowercase();
+        Party::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .or(match s.as_str() {
+                "本人" | "债务人" | "借款人" => Some(Party::Debtor),
+                "担保人" => Some(Party::Guarantor),
+                "联系人" => Some(Party::Contact),
+                "第三方" => Some(Party::ThirdParty),
+                _ => None,
+            })
+    }
+
+    /// The names, for messages.
+    pub fn names() -> String {
+        Party::ALL.map(Party::as_str).join(", ")
     }
 }
 
@@ -758,6 +818,16 @@ mod tests {
         assert_eq!(Channel::parse("走访"), Some(Channel::Visit));
         assert_eq!(Channel::parse("fax"), None);
         assert_eq!(Outcome::parse("maybe"), None);
-        assert_eq!(Channel::names(), "phone, sms, visit, letter, legal");
+        assert_eq!(
+            Channel::names(),
+            "phone, sms, visit, letter, legal, wechat, app"
+        );
+        assert_eq!(Channel::parse("微信"), Some(Channel::Wechat));
+        assert_eq!(Channel::parse("APP"), Some(Channel::App));
+        for p in Party::ALL {
+            assert_eq!(Party::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Party::parse("担保人"), Some(Party::Guarantor));
+        assert_eq!(Party::parse("neighbour"), None);
     }
 }

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::collection::{Channel, Outcome};
+use crate::collection::{Channel, Outcome, Party};
 use crate::dates;
 use crate::money;
 use crate::schedule::{Frequency, Method};
@@ -113,7 +113,13 @@ impl Kind {
             ],
             Kind::Schedule => &["fee_due"],
             Kind::Repayments => &["channel", "reverses_txn_id"],
-            Kind::Followups => &[],
+            Kind::Followups => &[
+                "followup_id",
+                "contact_time",
+                "contact_party",
+                "connected",
+                "consent_window",
+            ],
             Kind::Restructures => &[
                 "new_principal",
                 "new_annual_rate",
@@ -230,7 +236,13 @@ pub trait Record: Sized {
     /// key, or for a followup (which has none) its whole content, so two different contacts on
     /// one day are not duplicates.
     fn identity(&self, out: &mut dyn FnMut(&[u8]));
+    /// Numbers the row among identical rows of its file when its kind keys rows by content
+    /// (`seen` counts the content ids met so far in the file).
+    fn number(&mut self, _seen: &mut Occurrences) {}
 }
+
+/// How often each content id occurred so far in one file.
+pub type Occurrences = std::collections::HashMap<String, u32>;
 
 impl Record for LoanRecord {
     const KIND: Kind = Kind::Loans;
@@ -293,13 +305,23 @@ impl Record for FollowupRecord {
         &self.loan_id
     }
     fn key(&self) -> String {
-        format!(
-            "an identical followup of loan_id {} on {}",
-            self.loan_id, self.contact_date
-        )
+        format!("followup_id {}", self.followup_id)
     }
     fn identity(&self, out: &mut dyn FnMut(&[u8])) {
         out(self.followup_id.as_bytes())
+    }
+    /// Without a `followup_id`, the k-th of identical rows of one loan in a file is a contact of
+    /// its own, keyed `<content id>#k` (the first keeps the content id): re-importing the file
+    /// adds nothing, a file with one more identical row adds one.
+    fn number(&mut self, seen: &mut Occurrences) {
+        if self.id_given {
+            return;
+        }
+        let n = seen.entry(self.content_id.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            self.followup_id = format!("{}#{n}", self.content_id);
+        }
     }
 }
 
@@ -606,7 +628,58 @@ pub struct LoanRecord {
     pub id_number: String,
 }
 
+/// True for an 18-character 居民身份证 number (GB 11643: 17 digits and an ISO 7064 MOD 11-2
+/// check character, 0-9 or X) whose birth date is a real date.
+pub fn is_resident_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = b[..17]
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize];
+    let birth = chrono::NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").is_ok();
+    b[17].to_ascii_uppercase() == check && birth
+}
+
+/// True for an 11-digit mainland mobile number (1[3-9]xxxxxxxxx), optionally written with a
+/// `+86` / `86` prefix or with spaces or dashes between the groups.
+pub fn is_mainland_mobile(s: &str) -> bool {
+    let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let d = digits
+        .strip_prefix("+86")
+        .or_else(|| digits.strip_prefix("86").filter(|r| r.len() == 11))
+        .unwrap_or(&digits);
+    d.len() == 11
+        && d.bytes().all(|c| c.is_ascii_digit())
+        && d.as_bytes()[0] == b'1'
+        && (b'3'..=b'9').contains(&d.as_bytes()[1])
+}
+
 impl LoanRecord {
+    /// The identity fields of an individual borrower that are present but do not look right:
+    /// (column, what was expected). Warnings only: the row is imported as given.
+    pub fn doubtful_identity(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        if self.borrower_type != BorrowerType::Individual {
+            return out;
+        }
+        if !self.id_number.is_empty() && !is_resident_id(&self.id_number) {
+            out.push((
+                "id_number",
+                "is not an 18-character 居民身份证 number with a valid check character",
+            ));
+        }
+        if !self.phone.is_empty() && !is_mainland_mobile(&self.phone) {
+            out.push(("phone", "is not an 11-digit mainland mobile number"));
+        }
+        out
+    }
+
     /// The contract terms the schedule generator needs.
     pub fn terms(&self) -> crate::schedule::Terms {
         crate::schedule::Terms {
@@ -804,8 +877,13 @@ pub fn parse_repayment(row: &dyn Row, opts: &ParseOptions) -> Res<RepaymentRecor
 /// A collection contact logged by an officer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FollowupRecord {
-    /// The row's key in the ledger: see [`FollowupRecord::content_id`].
+    /// The row's key in the ledger: the `followup_id` column when the tape has one, else the
+    /// content id, numbered by the importer when identical rows repeat ([`Record::number`]).
     pub followup_id: String,
+    /// True when `followup_id` came from the tape.
+    pub id_given: bool,
+    /// A stable hash of the row's content as given: the same row imported twice gets the same id.
+    pub content_id: String,
     pub loan_id: String,
     pub contact_date: NaiveDate,
     pub channel: Channel,
@@ -814,11 +892,19 @@ pub struct FollowupRecord {
     pub promise_date: Option<NaiveDate>,
     pub promise_amount: Option<Decimal>,
     pub note: String,
+    /// Local time of the contact, `HH:MM`.
+    pub contact_time: Option<String>,
+    pub contact_party: Option<Party>,
+    /// Whether the contact reached someone (`no_answer` is never connected).
+    pub connected: Option<bool>,
+    /// When the borrower agreed to be contacted, as written (e.g. `18:00-21:00`).
+    pub consent_window: Option<String>,
 }
 
 impl FollowupRecord {
-    /// A stable identity for the row's content: the same row imported twice gets the same id.
-    pub fn content_id(&self) -> String {
+    /// The hash of the row's content: the columns of the first contract, then each newer
+    /// optional column only when given (so a row without them keeps the id it always had).
+    fn hash_content(&self, connected_given: Option<bool>) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         let promise_amount = self
@@ -840,8 +926,53 @@ impl FollowupRecord {
             h.update(part.as_bytes());
             h.update([0x1f]);
         }
+        let newer = [
+            ("contact_time", self.contact_time.as_deref()),
+            ("contact_party", self.contact_party.map(Party::as_str)),
+            (
+                "connected",
+                connected_given.map(|c| if c { "true" } else { "false" }),
+            ),
+            ("consent_window", self.consent_window.as_deref()),
+        ];
+        for (name, value) in newer {
+            if let Some(v) = value {
+                h.update(name.as_bytes());
+                h.update(b"=");
+                h.update(v.as_bytes());
+                h.update([0x1f]);
+            }
+        }
         let digest = h.finalize();
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// `HH:MM` with hours 00-23 and minutes 00-59.
+fn clock_time(row: &dyn Row, col: &'static str) -> Res<Option<String>> {
+    let v = row.get(col);
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let b = v.as_bytes();
+    let ok = b.len() == 5
+        && b[2] == b':'
+        && [b[0], b[1], b[3], b[4]].iter().all(u8::is_ascii_digit)
+        && (b[0] - b'0') * 10 + (b[1] - b'0') < 24
+        && b[3] < b'6';
+    if !ok {
+        return Err(err(col, "is not a time HH:MM (00:00 to 23:59)"));
+    }
+    Ok(Some(v.into_owned()))
+}
+
+fn opt_bool(row: &dyn Row, col: &'static str) -> Res<Option<bool>> {
+    let v = row.get(col);
+    match v.to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "true" | "1" | "yes" | "是" => Ok(Some(true)),
+        "false" | "0" | "no" | "否" => Ok(Some(false)),
+        _ => Err(err(col, "is not true or false")),
     }
 }
 
@@ -870,8 +1001,27 @@ pub fn parse_followup(row: &dyn Row, opts: &ParseOptions) -> Res<FollowupRecord>
         }
     }
     let note = text(row, "note", MAX_NOTE)?;
+    let given_id = opt_text(row, "followup_id", MAX_ID)?;
+    let contact_time = clock_time(row, "contact_time")?;
+    let contact_party = match row.get("contact_party").as_ref() {
+        "" => None,
+        v => Some(
+            Party::parse(v)
+                .ok_or_else(|| err("contact_party", format!("is not one of {}", Party::names())))?,
+        ),
+    };
+    let connected_given = opt_bool(row, "connected")?;
+    if outcome == Outcome::NoAnswer && connected_given == Some(true) {
+        return Err(err(
+            "connected",
+            "is true but the outcome is no_answer (an unanswered dial is not connected)",
+        ));
+    }
+    let consent_window = opt_text(row, "consent_window", MAX_TEXT)?;
     let mut r = FollowupRecord {
         followup_id: String::new(),
+        id_given: given_id.is_some(),
+        content_id: String::new(),
         loan_id,
         contact_date,
         channel,
@@ -880,8 +1030,16 @@ pub fn parse_followup(row: &dyn Row, opts: &ParseOptions) -> Res<FollowupRecord>
         promise_date,
         promise_amount,
         note,
+        contact_time,
+        contact_party,
+        connected: connected_given,
+        consent_window,
     };
-    r.followup_id = r.content_id();
+    r.content_id = r.hash_content(connected_given);
+    r.followup_id = given_id.unwrap_or_else(|| r.content_id.clone());
+    if outcome == Outcome::NoAnswer {
+        r.connected = Some(false);
+    }
     Ok(r)
 }
 
@@ -1129,7 +1287,8 @@ mod tests {
         assert_eq!(a.followup_id, a2.followup_id);
         assert_ne!(a.followup_id, b.followup_id);
         assert_eq!(a.followup_id.len(), 32);
-        assert_eq!(a.followup_id, a.content_id());
+        assert_eq!(a.followup_id, a.content_id);
+        assert!(!a.id_given);
     }
 
     /// The importer's rule (there is no other): a promise dated before its contact is refused,
@@ -1165,5 +1324,35 @@ mod tests {
         assert_eq!((f.channel, f.outcome), (Channel::Phone, Outcome::Contacted));
         let e = parse_followup(&mk("maybe", ""), &o).unwrap_err();
         assert_eq!(e.column, "outcome");
+    }
+
+    #[test]
+    fn identity_fields() {
+        // GB 11643's own example and one with an X check character.
+        assert!(is_resident_id("11010519491231002X"));
+        assert!(!is_resident_id("110105194912310021"), "wrong check digit");
+        assert!(is_resident_id("440524188001010014"));
+        assert!(!is_resident_id("44052418800101001"), "17 characters");
+        assert!(!is_resident_id("440524188013010014"), "month 13");
+        assert!(is_mainland_mobile("13812345678"));
+        assert!(is_mainland_mobile("+86 138-1234-5678"));
+        assert!(!is_mainland_mobile("12812345678"));
+        assert!(!is_mainland_mobile("0571-8888888"));
+        let mut l = parse_loan(
+            &loan_row(&[("id_number", "11010519491231002X")]),
+            &ParseOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(l.doubtful_identity(), vec![]);
+        l.phone = "5551234".into();
+        l.id_number = "110105194912310021".into();
+        let cols: Vec<&str> = l.doubtful_identity().iter().map(|(c, _)| *c).collect();
+        assert_eq!(cols, ["id_number", "phone"]);
+        l.borrower_type = BorrowerType::Corporate;
+        assert_eq!(
+            l.doubtful_identity(),
+            vec![],
+            "only individuals are checked"
+        );
     }
 }

@@ -537,9 +537,13 @@ impl Row for RowView<'_> {
     }
 }
 
-/// Finds the standard tape files in a folder: loans.csv, schedule.csv, repayments.csv,
-/// followups.csv (names compared without case).
-pub fn tape_files(dir: &Path) -> Result<Vec<(Kind, PathBuf)>> {
+/// The tape files of a folder, by kind.
+pub type TapeFiles = Vec<(Kind, PathBuf)>;
+
+/// The tape files in folder `dir` (loans.csv, schedule.csv, repayments.csv, followups.csv,
+/// any case), in contract order, and the other files in it, which are not imported (hidden
+/// files, starting with `.`, and a README are left out). A folder with no tape file is exit 66.
+pub fn tape_files(dir: &Path) -> Result<(TapeFiles, Vec<PathBuf>)> {
     let entries = std::fs::read_dir(dir).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => exit::no_input(format!("{}: no such folder", dir.display())),
         _ => exit::no_input(format!("{}: cannot read the folder: {e}", dir.display())),
@@ -562,7 +566,17 @@ pub fn tape_files(dir: &Path) -> Result<Vec<(Kind, PathBuf)>> {
             dir.display()
         )));
     }
-    Ok(found)
+    let ignored = names
+        .into_iter()
+        .filter(|p| p.is_file() && !found.iter().any(|(_, f)| f == p))
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                !n.starts_with('.') && !n.to_ascii_lowercase().starts_with("readme")
+            })
+        })
+        .collect();
+    Ok((found, ignored))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::cli::{Encoding, ImportArgs, ImportKind};
 use crate::context::Ctx;
+use crate::exit;
 use crate::ops::import::{self, Options};
 use crate::output::{self, Cell, Report};
 use crate::records::Kind;
@@ -33,15 +34,38 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
         ImportKind::Events => Some(Kind::Events),
         ImportKind::Tape => None,
     };
+    let (jobs, ignored) = import::plan(kind, &args.files, mapping.as_ref())?;
+    if !ignored.is_empty() {
+        let names: Vec<String> = ignored.iter().map(|p| p.display().to_string()).collect();
+        let tape_files = Kind::ALL.map(|k| format!("{}.csv", k.as_str())).join(", ");
+        if args.strict {
+            return Err(exit::data(format!(
+                "--strict: not a tape file, would not be imported: {} (a tape folder holds {tape_files}); nothing was imported",
+                names.join(", ")
+            )));
+        }
+        for n in &names {
+            ctx.note(&format!(
+                "import: warning: {n} is not a tape file ({tape_files}); not imported"
+            ));
+        }
+    }
     let opts = Options {
-        jobs: import::plan(kind, &args.files, mapping.as_ref())?,
+        jobs,
         encoding,
         delimiter: mapping.as_ref().and_then(|m| m.delimiter).unwrap_or(b','),
         skip_rows: mapping.as_ref().map_or(0, |m| m.skip_rows),
         max_errors: args.max_errors,
         dry_run: args.dry_run,
+        verbose: ctx.verbose,
     };
     let summary = import::run(ctx, &opts)?;
+    for w in &summary.warnings {
+        ctx.note(&format!("import: warning: {w}"));
+    }
+    for c in &summary.changes {
+        ctx.debug(c);
+    }
 
     let prefix = if args.dry_run {
         "import (dry run)"

@@ -81,10 +81,30 @@ impl ToSql for Day {
     }
 }
 
-const LOAN_COLS: &str =
-    "loan_id, borrower_id, borrower_name, borrower_type, region, branch, officer, product, \
-    currency, principal, annual_rate, origination_date, term_months, term_days, repayment_method, \
-    repayment_frequency, first_due_date, maturity_date, status, collateral, phone, id_number";
+const LOAN_COLUMNS: &[&str] = &[
+    "loan_id",
+    "borrower_id",
+    "borrower_name",
+    "borrower_type",
+    "region",
+    "branch",
+    "officer",
+    "product",
+    "currency",
+    "principal",
+    "annual_rate",
+    "origination_date",
+    "term_months",
+    "term_days",
+    "repayment_method",
+    "repayment_frequency",
+    "first_due_date",
+    "maturity_date",
+    "status",
+    "collateral",
+    "phone",
+    "id_number",
+];
 
 /// The import's statements, by name. Each is prepared the first time it is used in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +116,7 @@ pub enum Stmt {
     InsertRepayment,
     UpdateRepayment,
     InsertFollowup,
+    UpdateFollowup,
     LoanExists,
     NoLoans,
     NoSchedule,
@@ -109,6 +130,8 @@ pub enum Stmt {
     HasImportedSchedule,
     GeneratedScheduleOfLoan,
     InsertOverride,
+    OverrideByKey,
+    EventByKey,
     UpdateOverride,
     InsertEvent,
     UpdateEvent,
@@ -116,10 +139,14 @@ pub enum Stmt {
     NoEvents,
     BorrowerExists,
     InsertGeneratedInstallment,
+    LoanByKey,
+    ScheduleByKey,
+    RepaymentByKey,
+    FollowupByKey,
 }
 
 impl Stmt {
-    const COUNT: usize = Stmt::InsertGeneratedInstallment as usize + 1;
+    const COUNT: usize = Stmt::FollowupByKey as usize + 1;
 
     fn sql(self) -> &'static str {
         match self {
@@ -145,8 +172,17 @@ impl Stmt {
             }
             Stmt::InsertFollowup => {
                 "INSERT INTO followups (followup_id, loan_id, contact_date, channel, officer, outcome, \
-                 promise_date, promise_amount, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                 ON CONFLICT DO NOTHING"
+                 promise_date, promise_amount, note, contact_time, contact_party, connected, consent_window) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING"
+            }
+            Stmt::UpdateFollowup => {
+                "UPDATE followups SET loan_id = ?2, contact_date = ?3, channel = ?4, officer = ?5, outcome = ?6, \
+                 promise_date = ?7, promise_amount = ?8, note = ?9, contact_time = ?10, contact_party = ?11, \
+                 connected = ?12, consent_window = ?13 WHERE followup_id = ?1 AND (loan_id IS NOT ?2 \
+                 OR contact_date IS NOT ?3 OR channel IS NOT ?4 OR officer IS NOT ?5 OR outcome IS NOT ?6 \
+                 OR promise_date IS NOT ?7 OR promise_amount IS NOT ?8 OR note IS NOT ?9 \
+                 OR contact_time IS NOT ?10 OR contact_party IS NOT ?11 OR connected IS NOT ?12 \
+                 OR consent_window IS NOT ?13)"
             }
             Stmt::LoanExists => "SELECT 1 FROM loans WHERE loan_id = ?1",
             Stmt::NoLoans => "SELECT NOT EXISTS (SELECT 1 FROM loans)",
@@ -161,7 +197,10 @@ impl Stmt {
             Stmt::RepaymentsOfLoan => {
                 "SELECT txn_id, paid_on, amount, channel, reverses_txn_id FROM repayments WHERE loan_id = ?1"
             }
-            Stmt::FollowupsOfLoan => "SELECT followup_id FROM followups WHERE loan_id = ?1",
+            Stmt::FollowupsOfLoan => {
+                "SELECT followup_id, contact_date, channel, officer, outcome, promise_date, promise_amount, \
+                 note, contact_time, contact_party, connected, consent_window FROM followups WHERE loan_id = ?1"
+            }
             Stmt::DropGeneratedSchedule => {
                 "DELETE FROM schedule WHERE loan_id = ?1 AND generated = 1"
             }
@@ -191,6 +230,25 @@ impl Stmt {
             Stmt::NoOverrides => "SELECT NOT EXISTS (SELECT 1 FROM overrides)",
             Stmt::NoEvents => "SELECT NOT EXISTS (SELECT 1 FROM events)",
             Stmt::BorrowerExists => "SELECT 1 FROM loans WHERE borrower_id = ?1 LIMIT 1",
+            Stmt::LoanByKey => &loan_sql().2,
+            Stmt::ScheduleByKey => {
+                "SELECT loan_id, installment_no, due_date, principal_due, interest_due, fee_due FROM schedule \
+                 WHERE loan_id = ?1 AND installment_no = ?2"
+            }
+            Stmt::OverrideByKey => {
+                "SELECT loan_id, effective_date, grade, reason, analyst, expires_on FROM overrides \
+                 WHERE loan_id = ?1 AND effective_date = ?2"
+            }
+            Stmt::EventByKey => {
+                "SELECT event_id, loan_id, borrower_id, event_date, code, note FROM events WHERE event_id = ?1"
+            }
+            Stmt::RepaymentByKey => {
+                "SELECT txn_id, loan_id, paid_on, amount, channel, reverses_txn_id FROM repayments WHERE txn_id = ?1"
+            }
+            Stmt::FollowupByKey => {
+                "SELECT followup_id, loan_id, contact_date, channel, officer, outcome, promise_date, promise_amount, \
+                 note, contact_time, contact_party, connected, consent_window FROM followups WHERE followup_id = ?1"
+            }
             Stmt::InsertGeneratedInstallment => {
                 "INSERT INTO schedule (loan_id, installment_no, due_date, principal_due, interest_due, fee_due, generated) \
                  VALUES (?1, ?2, ?3, ?4, ?5, 0, 1)"
@@ -199,11 +257,13 @@ impl Stmt {
     }
 }
 
-/// The loans upsert: insert-or-nothing, then an update only when some column differs.
-fn loan_sql() -> &'static (String, String) {
-    static SQL: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+/// The loans upsert (insert-or-nothing, then an update only when some column differs) and the
+/// select by key.
+fn loan_sql() -> &'static (String, String, String) {
+    static SQL: std::sync::OnceLock<(String, String, String)> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
-        let cols: Vec<&str> = LOAN_COLS.split(", ").collect();
+        let cols = LOAN_COLUMNS;
+        let list = cols.join(", ");
         let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
         let sets: Vec<String> = cols
             .iter()
@@ -219,7 +279,7 @@ fn loan_sql() -> &'static (String, String) {
             .collect();
         (
             format!(
-                "INSERT INTO loans ({LOAN_COLS}) VALUES ({}) ON CONFLICT (loan_id) DO NOTHING",
+                "INSERT INTO loans ({list}) VALUES ({}) ON CONFLICT (loan_id) DO NOTHING",
                 marks.join(",")
             ),
             format!(
@@ -227,6 +287,7 @@ fn loan_sql() -> &'static (String, String) {
                 sets.join(", "),
                 diffs.join(" OR ")
             ),
+            format!("SELECT {list} FROM loans WHERE loan_id = ?1"),
         )
     })
 }
@@ -248,8 +309,43 @@ pub struct ImportLog<'a> {
 
 /// A fact row as the import writes it.
 pub trait Fact {
+    /// The columns bound by [`Fact::with_params`], in order; the first `KEY_LEN` are the key.
+    const COLUMNS: &'static [&'static str];
+    const KEY_LEN: usize;
+    /// Insert-or-nothing, update-when-different, and select-by-key of [`Fact::COLUMNS`].
+    const INSERT: Stmt;
+    const UPDATE: Stmt;
+    const BY_KEY: Stmt;
+
+    /// Calls `f` with the row's values for [`Fact::COLUMNS`].
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R;
+
     /// Inserts the row, or updates it by its natural key when something differs.
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome>;
+    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+        self.with_params(|p| db.upsert(Self::INSERT, Self::UPDATE, p))
+    }
+
+    /// [`Fact::upsert`], and for a row that was already there the columns in which it differed
+    /// (for `-v`: a read per existing row written, none for a new one).
+    fn upsert_noting_changes(
+        &self,
+        db: &mut Ledger<'_>,
+    ) -> rusqlite::Result<(Outcome, Vec<&'static str>)> {
+        self.with_params(|p| {
+            if db.stmt(Self::INSERT)?.execute(p)? == 1 {
+                return Ok((Outcome::New, Vec::new()));
+            }
+            let cols = db
+                .diff(Self::BY_KEY, Self::KEY_LEN, Self::COLUMNS, p)?
+                .unwrap_or_default();
+            let o = if db.stmt(Self::UPDATE)?.execute(p)? == 1 {
+                Outcome::Changed
+            } else {
+                Outcome::Unchanged
+            };
+            Ok((o, cols))
+        })
+    }
 }
 
 /// A fact of a table the import writes one loan at a time (schedule, repayments, followups):
@@ -308,6 +404,34 @@ impl<'c> Ledger<'c> {
     /// The connection (inside the import's transaction), for the SQL of other areas.
     pub fn conn(&self) -> &'c Connection {
         self.c
+    }
+
+    /// The columns (after the first `key_len`, the key) in which the row stored under the key
+    /// of `p` differs from `p`; `None` when no row has that key.
+    fn diff(
+        &mut self,
+        by_key: Stmt,
+        key_len: usize,
+        columns: &'static [&'static str],
+        p: &[&dyn ToSql],
+    ) -> rusqlite::Result<Option<Vec<&'static str>>> {
+        let mut q = self.stmt(by_key)?.query(&p[..key_len])?;
+        let Some(row) = q.next()? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for (i, col) in columns.iter().enumerate().skip(key_len) {
+            let stored = rusqlite::types::Value::from(row.get_ref(i)?);
+            let given = match p[i].to_sql()? {
+                ToSqlOutput::Borrowed(v) => rusqlite::types::Value::from(v),
+                ToSqlOutput::Owned(v) => v,
+                _ => continue,
+            };
+            if stored != given {
+                out.push(*col);
+            }
+        }
+        Ok(Some(out))
     }
 
     /// True when `loan_id` is in the ledger (or earlier in this import's transaction).
@@ -442,7 +566,12 @@ impl<'c> Ledger<'c> {
 }
 
 impl Fact for LoanRecord {
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    const COLUMNS: &'static [&'static str] = LOAN_COLUMNS;
+    const KEY_LEN: usize = 1;
+    const INSERT: Stmt = Stmt::InsertLoan;
+    const UPDATE: Stmt = Stmt::UpdateLoan;
+    const BY_KEY: Stmt = Stmt::LoanByKey;
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
         let p: [&dyn ToSql; 22] = [
             &r.loan_id,
@@ -468,13 +597,25 @@ impl Fact for LoanRecord {
             &r.phone,
             &r.id_number,
         ];
-        db.upsert(Stmt::InsertLoan, Stmt::UpdateLoan, &p)
+        f(&p)
     }
 }
 
 impl Fact for ScheduleRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "loan_id",
+        "installment_no",
+        "due_date",
+        "principal_due",
+        "interest_due",
+        "fee_due",
+    ];
+    const KEY_LEN: usize = 2;
+    const INSERT: Stmt = Stmt::InsertSchedule;
+    const UPDATE: Stmt = Stmt::UpdateSchedule;
+    const BY_KEY: Stmt = Stmt::ScheduleByKey;
     /// An imported installment, by `(loan_id, installment_no)`.
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
         let p: [&dyn ToSql; 6] = [
             &r.loan_id,
@@ -484,7 +625,7 @@ impl Fact for ScheduleRecord {
             &AsFen(r.interest_due),
             &AsFen(r.fee_due),
         ];
-        db.upsert(Stmt::InsertSchedule, Stmt::UpdateSchedule, &p)
+        f(&p)
     }
 }
 
@@ -509,8 +650,20 @@ impl LoanFact for ScheduleRecord {
 }
 
 impl Fact for RepaymentRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "txn_id",
+        "loan_id",
+        "paid_on",
+        "amount",
+        "channel",
+        "reverses_txn_id",
+    ];
+    const KEY_LEN: usize = 1;
+    const INSERT: Stmt = Stmt::InsertRepayment;
+    const UPDATE: Stmt = Stmt::UpdateRepayment;
+    const BY_KEY: Stmt = Stmt::RepaymentByKey;
     /// A repayment, by `txn_id`.
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
         let p: [&dyn ToSql; 6] = [
             &r.txn_id,
@@ -520,7 +673,7 @@ impl Fact for RepaymentRecord {
             &r.channel,
             &r.reverses_txn_id,
         ];
-        db.upsert(Stmt::InsertRepayment, Stmt::UpdateRepayment, &p)
+        f(&p)
     }
 }
 
@@ -545,25 +698,44 @@ impl LoanFact for RepaymentRecord {
 }
 
 impl Fact for FollowupRecord {
-    /// A followup, by its `followup_id` (so it is either new or unchanged).
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    const COLUMNS: &'static [&'static str] = &[
+        "followup_id",
+        "loan_id",
+        "contact_date",
+        "channel",
+        "officer",
+        "outcome",
+        "promise_date",
+        "promise_amount",
+        "note",
+        "contact_time",
+        "contact_party",
+        "connected",
+        "consent_window",
+    ];
+    const KEY_LEN: usize = 1;
+    const INSERT: Stmt = Stmt::InsertFollowup;
+    const UPDATE: Stmt = Stmt::UpdateFollowup;
+    const BY_KEY: Stmt = Stmt::FollowupByKey;
+    /// A followup, by its `followup_id`.
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
-        let n = db.stmt(Stmt::InsertFollowup)?.execute(params![
-            r.followup_id,
-            r.loan_id,
-            Day::from(r.contact_date),
-            r.channel.as_str(),
-            r.officer,
-            r.outcome.as_str(),
-            r.promise_date.map(Day::from),
-            r.promise_amount.map(AsFen),
-            r.note,
-        ])?;
-        Ok(if n == 1 {
-            Outcome::New
-        } else {
-            Outcome::Unchanged
-        })
+        let p: [&dyn ToSql; 13] = [
+            &r.followup_id,
+            &r.loan_id,
+            &Day::from(r.contact_date),
+            &r.channel.as_str(),
+            &r.officer,
+            &r.outcome.as_str(),
+            &r.promise_date.map(Day::from),
+            &r.promise_amount.map(AsFen),
+            &r.note,
+            &r.contact_time,
+            &r.contact_party.map(|p| p.as_str()),
+            &r.connected,
+            &r.consent_window,
+        ];
+        f(&p)
     }
 }
 
@@ -576,15 +748,46 @@ impl LoanFact for FollowupRecord {
     fn has_key(&self, key: &&[u8]) -> bool {
         self.followup_id.as_bytes() == *key
     }
-    /// The key is the content.
-    fn same_as_stored(&self, _: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
-        Ok(true)
+    fn same_as_stored(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
+        let text =
+            |i: usize| -> rusqlite::Result<Option<&str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
+        let amount: Option<i64> = r.get(6)?;
+        Ok(
+            r.get_ref(1)?.as_bytes()? == Day::from(self.contact_date).as_bytes()
+                && text(2)? == Some(self.channel.as_str())
+                && text(3)? == Some(self.officer.as_str())
+                && text(4)? == Some(self.outcome.as_str())
+                && text(5)?.map(str::as_bytes)
+                    == self.promise_date.map(Day::from).as_ref().map(Day::as_bytes)
+                && match (amount, self.promise_amount) {
+                    (None, None) => true,
+                    (Some(v), Some(a)) => fen_is(v, a),
+                    _ => false,
+                }
+                && text(7)? == Some(self.note.as_str())
+                && text(8)? == self.contact_time.as_deref()
+                && text(9)? == self.contact_party.map(|p| p.as_str())
+                && r.get::<_, Option<bool>>(10)? == self.connected
+                && text(11)? == self.consent_window.as_deref(),
+        )
     }
 }
 
 impl Fact for OverrideRecord {
+    const COLUMNS: &'static [&'static str] = &[
+        "loan_id",
+        "effective_date",
+        "grade",
+        "reason",
+        "analyst",
+        "expires_on",
+    ];
+    const KEY_LEN: usize = 2;
+    const INSERT: Stmt = Stmt::InsertOverride;
+    const UPDATE: Stmt = Stmt::UpdateOverride;
+    const BY_KEY: Stmt = Stmt::OverrideByKey;
     /// An analyst's override, by `(loan_id, effective_date)`.
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
         let p: [&dyn ToSql; 6] = [
             &r.loan_id,
@@ -594,13 +797,19 @@ impl Fact for OverrideRecord {
             &r.analyst,
             &r.expires_on.map(Day::from),
         ];
-        db.upsert(Stmt::InsertOverride, Stmt::UpdateOverride, &p)
+        f(&p)
     }
 }
 
 impl Fact for EventRecord {
+    const COLUMNS: &'static [&'static str] =
+        &["event_id", "loan_id", "borrower_id", "event_date", "code", "note"];
+    const KEY_LEN: usize = 1;
+    const INSERT: Stmt = Stmt::InsertEvent;
+    const UPDATE: Stmt = Stmt::UpdateEvent;
+    const BY_KEY: Stmt = Stmt::EventByKey;
     /// A risk event, by its `event_id` (subject, date, code); the note may change.
-    fn upsert(&self, db: &mut Ledger<'_>) -> rusqlite::Result<Outcome> {
+    fn with_params<R>(&self, f: impl FnOnce(&[&dyn ToSql]) -> R) -> R {
         let r = self;
         let opt = |s: &String| (!s.is_empty()).then(|| s.clone());
         let p: [&dyn ToSql; 6] = [
@@ -611,7 +820,7 @@ impl Fact for EventRecord {
             &r.code,
             &r.note,
         ];
-        db.upsert(Stmt::InsertEvent, Stmt::UpdateEvent, &p)
+        f(&p)
     }
 }
 

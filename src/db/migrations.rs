@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use crate::exit;
 
 /// The schema version `schema.sql` describes.
-pub const CURRENT: i64 = 5;
+pub const CURRENT: i64 = 6;
 
 /// Upgrade steps: `STEPS[i]` takes a ledger from version i+1 to i+2.
 pub const STEPS: &[&str] = &[
@@ -174,6 +174,41 @@ CREATE TABLE grade_runs (
     loans       INTEGER NOT NULL,
     npl         INTEGER NOT NULL
 );",
+    // 5 → 6: followups take the wechat and app channels and four optional columns; every row
+    // is kept (a no_answer is not connected); the followups_v view.
+    "CREATE TABLE followups_new (
+        followup_id    TEXT PRIMARY KEY NOT NULL,
+        loan_id        TEXT NOT NULL REFERENCES loans (loan_id),
+        contact_date   TEXT NOT NULL,
+        channel        TEXT NOT NULL
+            CHECK (channel IN ('phone', 'sms', 'visit', 'letter', 'legal', 'wechat', 'app')),
+        officer        TEXT NOT NULL DEFAULT '',
+        outcome        TEXT NOT NULL
+            CHECK (outcome IN ('no_answer', 'contacted', 'promise_to_pay', 'refused', 'paid', 'other')),
+        promise_date   TEXT,
+        promise_amount INTEGER CHECK (promise_amount > 0),
+        note           TEXT NOT NULL DEFAULT '',
+        contact_time   TEXT,
+        contact_party  TEXT CHECK (contact_party IN ('debtor', 'guarantor', 'contact', 'third_party')),
+        connected      INTEGER CHECK (connected IN (0, 1)),
+        consent_window TEXT
+    );
+    INSERT INTO followups_new (followup_id, loan_id, contact_date, channel, officer, outcome,
+                               promise_date, promise_amount, note, connected)
+        SELECT followup_id, loan_id, contact_date, channel, officer, outcome, promise_date,
+               promise_amount, note, CASE outcome WHEN 'no_answer' THEN 0 END
+        FROM followups;
+    DROP TABLE followups;
+    ALTER TABLE followups_new RENAME TO followups;
+    CREATE INDEX followups_by_loan ON followups (loan_id, contact_date);
+    CREATE VIEW followups_v AS
+    SELECT followup_id, loan_id, contact_date, contact_time, channel, contact_party,
+           CASE connected WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS connected,
+           officer, outcome, promise_date,
+           CASE WHEN promise_amount IS NOT NULL
+                THEN (promise_amount / 100) || '.' || printf('%02d', promise_amount % 100) END AS promise_amount,
+           consent_window, note
+    FROM followups;",
 ];
 
 /// Creates the schema in an empty database or upgrades an older one.
@@ -334,5 +369,64 @@ mod prop_tests {
             assert_eq!(version(&conn), v);
             assert_eq!(state(&conn), before);
         }
+    }
+
+    fn column(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut st = conn.prepare(sql).unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// A version-2 ledger (the v1 fixture after its step, plus followups of each kind) keeps
+    /// every row through 2 → 3; a no_answer becomes not connected; wechat is then allowed.
+    #[test]
+    fn a_version_2_ledger_upgrades_keeping_every_followup() {
+        let conn = v1_ledger("");
+        upgrade(&conn, 1, 2).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO followups (followup_id, loan_id, contact_date, channel, officer, outcome, note)
+             VALUES ('a', 'V1LN0001', '2022-03-21', 'phone', '陈立新', 'no_answer', ''),
+                    ('b', 'V1LN0001', '2022-03-21', 'phone', '陈立新', 'no_answer', ''),
+                    ('c', 'V1LN0002', '2022-07-05', 'visit', '赵婷', 'refused', '拒绝');",
+        )
+        .unwrap();
+        let facts = "SELECT followup_id || '|' || loan_id || '|' || contact_date || '|' || channel || '|' \
+                     || officer || '|' || outcome || '|' || ifnull(promise_date, '') || '|' \
+                     || ifnull(promise_amount, '') || '|' || note FROM followups ORDER BY followup_id";
+        let before = column(&conn, facts);
+        assert_eq!(before.len(), 4);
+        let other = state(&conn);
+        bring_up_to_date(&conn, Path::new("v2.db")).unwrap();
+        assert_eq!(version(&conn), CURRENT);
+        assert_eq!(column(&conn, facts), before);
+        // Nothing else changed: the other tables and their row counts.
+        let keep = |st: Vec<String>| -> Vec<String> {
+            st.into_iter()
+                .filter(|l| l.ends_with(" rows") && !l.starts_with("followups"))
+                .collect()
+        };
+        assert_eq!(keep(state(&conn)), keep(other));
+        assert_eq!(
+            column(
+                &conn,
+                "SELECT followup_id || ':' || ifnull(connected, 'null') || ':' || ifnull(promise_amount, '') \
+                 FROM followups_v ORDER BY followup_id"
+            ),
+            ["a:false:", "b:false:", "c:null:", "v1-followup-0001:null:1055.00"]
+        );
+        conn.execute_batch(
+            "INSERT INTO followups (followup_id, loan_id, contact_date, channel, outcome, contact_time, contact_party, connected)
+             VALUES ('d', 'V1LN0001', '2022-03-22', 'wechat', 'contacted', '09:30', 'guarantor', 1)",
+        )
+        .unwrap();
+        assert!(conn
+            .execute_batch(
+                "INSERT INTO followups (followup_id, loan_id, contact_date, channel, outcome, contact_party)
+                 VALUES ('e', 'V1LN0001', '2022-03-22', 'app', 'contacted', 'neighbour')"
+            )
+            .is_err());
     }
 }

@@ -23,7 +23,8 @@ use crate::db::{
 use crate::exit;
 use crate::mapping::{Mapping, Section};
 use crate::records::{
-    quote, EventRecord, FollowupRecord, Kind, LoanRecord, OverrideRecord, Record, RepaymentRecord,
+    quote, EventRecord, FollowupRecord, Kind, LoanRecord, Occurrences, OverrideRecord, Record,
+    RepaymentRecord,
     RestructureRecord, Row, ScheduleRecord,
 };
 use crate::schedule;
@@ -48,6 +49,8 @@ pub struct Options {
     pub max_errors: usize,
     /// Do everything, then roll back.
     pub dry_run: bool,
+    /// List each changed row with its key and changed columns (a read per written row).
+    pub verbose: bool,
 }
 
 /// Counts for one file.
@@ -80,6 +83,10 @@ pub struct Summary {
     pub files: Vec<FileStats>,
     /// Loans whose repayment schedule was generated from the contract.
     pub generated: u64,
+    /// Things imported as given that deserve a look (repeated rows, doubtful identity fields).
+    pub warnings: Vec<String>,
+    /// With `verbose`: each changed row, its key and the columns that changed.
+    pub changes: Vec<String>,
 }
 
 /// Reads a `--map` file: 66 when missing, 78 when it cannot be read or is not a mapping.
@@ -94,8 +101,12 @@ pub fn load_mapping(path: &Path) -> Result<Mapping> {
 }
 
 /// The files to import: `kind` None is a tape (a folder, or one file with a mapping). `-` reads
-/// standard input (once).
-pub fn plan(kind: Option<Kind>, files: &[PathBuf], mapping: Option<&Mapping>) -> Result<Vec<Job>> {
+/// standard input (once). Also returns the files of tape folders that are not tape files.
+pub fn plan(
+    kind: Option<Kind>,
+    files: &[PathBuf],
+    mapping: Option<&Mapping>,
+) -> Result<(Vec<Job>, Vec<PathBuf>)> {
     let mut stdin: Option<Arc<Vec<u8>>> = None;
     let mut input_of = |p: &Path| -> Result<Input> {
         if p.as_os_str() == "-" {
@@ -115,11 +126,14 @@ pub fn plan(kind: Option<Kind>, files: &[PathBuf], mapping: Option<&Mapping>) ->
         }
     };
     let mut jobs = Vec::new();
+    let mut ignored = Vec::new();
     match kind {
         None => {
             for f in files {
                 if f.is_dir() {
-                    for (kind, path) in tape::tape_files(f)? {
+                    let (found, other) = tape::tape_files(f)?;
+                    ignored.extend(other);
+                    for (kind, path) in found {
                         jobs.push(Job {
                             kind,
                             input: Input::Path(path),
@@ -163,7 +177,7 @@ pub fn plan(kind: Option<Kind>, files: &[PathBuf], mapping: Option<&Mapping>) ->
     }
     // Loans first, so rows of the other tables can refer to loans of the same run.
     jobs.sort_by_key(|j| Kind::ALL.iter().position(|k| *k == j.kind));
-    Ok(jobs)
+    Ok((jobs, ignored))
 }
 
 /// Everything one import run carries across its files.
@@ -173,17 +187,29 @@ struct Run {
     /// Loans that are new or changed in this run: their generated schedule must be (re)built.
     regenerate: Vec<(String, schedule::Terms, Outcome)>,
     files: Vec<FileStats>,
+    warnings: Vec<String>,
+    changes: Vec<String>,
+    verbose: bool,
+    /// Errors beyond `max_errors`, counted but not shown.
+    not_shown: u64,
+    /// The loan_id of every loans row that failed to parse: rows of other files naming one are
+    /// not reported again as naming an unknown loan.
+    bad_loans: HashSet<String>,
 }
 
 impl Run {
-    fn full(&self) -> bool {
-        self.errors.len() >= self.max_errors
+    /// True when the run has an error: from then on rows are still checked, never written.
+    fn failed(&self) -> bool {
+        !self.errors.is_empty()
     }
 
-    /// Records an error; true when the run has all the errors it will report.
-    fn error(&mut self, msg: String) -> bool {
-        self.errors.push(msg);
-        self.full()
+    /// Records an error: its message while fewer than `max_errors` are shown, else a count.
+    fn error(&mut self, msg: String) {
+        if self.errors.len() < self.max_errors {
+            self.errors.push(msg);
+        } else {
+            self.not_shown += 1;
+        }
     }
 }
 
@@ -199,6 +225,11 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         max_errors: opts.max_errors.max(1),
         regenerate: Vec::new(),
         files: Vec::new(),
+        warnings: Vec::new(),
+        changes: Vec::new(),
+        verbose: opts.verbose,
+        not_shown: 0,
+        bad_loans: HashSet::new(),
     };
     let started_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut generated = 0;
@@ -229,9 +260,6 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
             Kind::Overrides => import_file::<OverrideRecord>(ctx, &mut db, job, &spec, &mut run)?,
             Kind::Events => import_file::<EventRecord>(ctx, &mut db, job, &spec, &mut run)?,
         }
-        if run.full() {
-            break;
-        }
     }
     if run.errors.is_empty() {
         let t = Instant::now();
@@ -248,10 +276,11 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         drop(tx); // rolls back
         let n = run.errors.len();
         let mut msg = run.errors.join("\n");
-        if n >= run.max_errors {
+        if run.not_shown > 0 {
+            let total = n as u64 + run.not_shown;
             msg.push_str(&format!(
-                "\nstopped after {n} errors (--max-errors {}); nothing was imported",
-                run.max_errors
+                "\n{total} bad rows, {} more not shown (--max-errors {}); nothing was imported",
+                run.not_shown, run.max_errors
             ));
         } else {
             msg.push_str(&format!(
@@ -284,6 +313,8 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
     Ok(Summary {
         files: run.files,
         generated,
+        warnings: run.warnings,
+        changes: run.changes,
     })
 }
 
@@ -306,6 +337,8 @@ trait Sink<T> {
 struct Loans<'a> {
     name: &'a str,
     st: FileStats,
+    /// Doubtful identity fields: (column, expected, rows, their first lines).
+    doubtful: Vec<(&'static str, &'static str, u64, Vec<u64>)>,
 }
 
 impl Import for LoanRecord {
@@ -314,23 +347,43 @@ impl Import for LoanRecord {
         Ok(Loans {
             name,
             st: FileStats::default(),
+            doubtful: Vec::new(),
         })
     }
 }
 
 impl Sink<LoanRecord> for Loans<'_> {
+    /// Written even after an error (the run rolls back anyway), so that rows of the other
+    /// files naming this loan are not reported as unknown.
     fn row(&mut self, db: &mut Ledger<'_>, line: u64, r: LoanRecord, run: &mut Run) -> Result<()> {
-        let o = r
-            .upsert(db)
-            .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
+        let o = write(db, self.name, line, &r, run)?;
         if o != Outcome::Unchanged {
             run.regenerate.push((r.loan_id.clone(), r.terms(), o));
         }
         self.st.count(o);
+        for (col, expected) in r.doubtful_identity() {
+            match self.doubtful.iter_mut().find(|d| d.0 == col) {
+                Some(d) => {
+                    d.2 += 1;
+                    if d.3.len() < SHOWN_LINES {
+                        d.3.push(line);
+                    }
+                }
+                None => self.doubtful.push((col, expected, 1, vec![line])),
+            }
+        }
         Ok(())
     }
 
-    fn end(&mut self, _: &mut Ledger<'_>, _: &mut Run) -> Result<()> {
+    /// One warning a column, never quoting a value (these columns are PII).
+    fn end(&mut self, _: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
+        for (col, expected, n, lines) in self.doubtful.drain(..) {
+            run.warnings.push(format!(
+                "{} {}, column {col}: the value {expected} (imported as given)",
+                self.name,
+                lines_text(&lines, n)
+            ));
+        }
         Ok(())
     }
 
@@ -368,7 +421,9 @@ impl<'a, T: Record + LoanFact> PerLoan<'a, T> {
             return Ok(());
         };
         let loan_id = first.loan_id().to_string();
-        if !db.loan_exists(&loan_id)? {
+        if run.bad_loans.contains(&loan_id) {
+            // Its loans row was bad and is reported already.
+        } else if !db.loan_exists(&loan_id)? {
             let more = match self.group.len() {
                 1 => String::new(),
                 n => format!(" (nor on {} more rows of that loan)", n - 1),
@@ -379,6 +434,8 @@ impl<'a, T: Record + LoanFact> PerLoan<'a, T> {
                 self.lines[0],
                 quote(&loan_id)
             ));
+        } else if run.failed() {
+            // Checked, not written: the run will roll back.
         } else if !self.fresh && db.unchanged(&loan_id, &self.group)? {
             self.st.unchanged += self.group.len() as u64;
         } else {
@@ -386,9 +443,7 @@ impl<'a, T: Record + LoanFact> PerLoan<'a, T> {
                 db.drop_generated_schedule(&loan_id)?;
             }
             for (line, r) in self.lines.iter().zip(&self.group) {
-                let o = r
-                    .upsert(db)
-                    .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
+                let o = write(db, self.name, *line, r, run)?;
                 self.st.count(o);
             }
         }
@@ -413,10 +468,7 @@ impl<T: Record + LoanFact> Sink<T> for PerLoan<'_, T> {
     }
 
     fn end(&mut self, db: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
-        if run.errors.is_empty() {
-            self.flush(db, run)?;
-        }
-        Ok(())
+        self.flush(db, run)
     }
 
     fn stats(&mut self) -> &mut FileStats {
@@ -472,6 +524,10 @@ impl Sink<RestructureRecord> for Restructures<'_> {
         r: RestructureRecord,
         run: &mut Run,
     ) -> Result<()> {
+        if run.failed() {
+            // Priced on the schedules this run would generate, which it will not: skipped.
+            return Ok(());
+        }
         let got = crate::ops::restructure::import_row(db.conn(), &r, &self.at)
             .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
         match got {
@@ -572,6 +628,29 @@ impl Import for EventRecord {
     }
 }
 
+/// Upserts one row; with `verbose`, notes which columns of a changed row changed.
+fn write<T: Record + Fact>(
+    db: &mut Ledger<'_>,
+    name: &str,
+    line: u64,
+    r: &T,
+    run: &mut Run,
+) -> Result<Outcome> {
+    let at = || format!("{name} line {line}: writing to the ledger");
+    if !run.verbose {
+        return r.upsert(db).with_context(at);
+    }
+    let (o, cols) = r.upsert_noting_changes(db).with_context(at)?;
+    if o == Outcome::Changed {
+        run.changes.push(format!(
+            "{name} line {line}: {} changed: {}",
+            r.key(),
+            cols.join(", ")
+        ));
+    }
+    Ok(o)
+}
+
 /// Reads one file into its sink, then looks for duplicate keys in it.
 fn import_file<T: Import>(
     ctx: &Ctx,
@@ -589,14 +668,13 @@ fn import_file<T: Import>(
     let mut sink = T::sink(db, &name)?;
     let mut rec = csv::StringRecord::new();
     let mut keys: Vec<u64> = Vec::new();
+    let mut seen = Occurrences::new();
     let (mut rows, mut skipped) = (0u64, 0u64);
     while let Some(next) = tape.next(&mut rec)? {
         let line = match next {
             Ok(line) => line,
             Err(msg) => {
-                if run.error(msg) {
-                    break;
-                }
+                run.error(msg);
                 continue;
             }
         };
@@ -606,23 +684,20 @@ fn import_file<T: Import>(
         }
         rows += 1;
         let row = tape.row(&rec);
-        let parsed = match T::parse(&row, &tape.opts) {
+        let mut parsed = match T::parse(&row, &tape.opts) {
             Ok(p) => p,
             Err(e) => {
-                if run.error(e.message(&name, line, &row.get(e.column))) {
-                    break;
+                run.error(e.message(&name, line, &row.get(e.column)));
+                if T::KIND == Kind::Loans {
+                    run.bad_loans.insert(row.get("loan_id").into_owned());
                 }
                 continue;
             }
         };
+        parsed.number(&mut seen);
         keys.push(key_hash(&parsed));
-        if !run.errors.is_empty() {
-            continue; // keep checking rows, but stop writing: the run will roll back
-        }
+        // After an error, rows are still checked (unknown loans too) but not written.
         sink.row(db, line, parsed, run)?;
-        if run.full() {
-            break;
-        }
     }
     sink.end(db, run)?;
     let (sha, bytes) = tape.finish();
@@ -630,9 +705,7 @@ fn import_file<T: Import>(
         "{name}: read {bytes} bytes in {:.1} s",
         t0.elapsed().as_secs_f64()
     ));
-    if !run.full() {
-        find_duplicates::<T>(job, spec, &name, keys, run)?;
-    }
+    find_duplicates::<T>(job, spec, &name, keys, run)?;
     let st = std::mem::take(sink.stats());
     run.files.push(FileStats {
         kind: job.kind.as_str(),
@@ -671,9 +744,35 @@ fn identity<T: Record>(r: &T) -> Vec<u8> {
     out
 }
 
-/// Reports keys that occur more than once in one file, with their lines. Keys are first compared
-/// by a 64-bit hash (8 bytes a row); only when hashes repeat is the file read again for the lines.
-fn find_duplicates<T: Record>(
+/// How many line numbers a message lists.
+const SHOWN_LINES: usize = 10;
+
+/// `line 4` / `lines 4, 9` / `lines 4, 9, … (25 rows)` for `n` rows of which `lines` are the first.
+fn lines_text(lines: &[u64], n: u64) -> String {
+    let list: Vec<String> = lines.iter().map(u64::to_string).collect();
+    match n {
+        1 => format!("line {}", list.join(", ")),
+        n if n as usize > lines.len() => format!("lines {}, … ({n} rows)", list.join(", ")),
+        _ => format!("lines {}", list.join(", ")),
+    }
+}
+
+/// One key that occurs more than once in a file.
+struct Repeated {
+    key: String,
+    /// The first row's contract columns.
+    first: Vec<String>,
+    lines: Vec<u64>,
+    /// Later lines whose content differs from the first row's, with the differing columns.
+    conflicts: Vec<(u64, Vec<&'static str>)>,
+}
+
+/// Finds keys that occur more than once in one file. A row repeated with the same content is
+/// imported once (the upsert of the copy changes nothing) with one warning listing its lines;
+/// the same key with different content is an error naming both lines and the differing
+/// columns. Keys are first compared by a 64-bit hash (8 bytes a row); only when hashes repeat
+/// is the file read again.
+fn find_duplicates<T: Import>(
     job: &Job,
     spec: &ReadSpec<'_>,
     name: &str,
@@ -692,34 +791,78 @@ fn find_duplicates<T: Record>(
     }
     drop(keys);
     let dup: HashSet<u64> = dup_hashes.into_iter().collect();
+    let columns: Vec<&'static str> = T::KIND
+        .required()
+        .iter()
+        .chain(T::KIND.optional())
+        .copied()
+        .collect();
     let mut tape = Tape::open(job.input.clone(), spec, false)?;
     let mut rec = csv::StringRecord::new();
-    let mut seen: Vec<(Vec<u8>, String, Vec<u64>)> = Vec::new();
+    let mut seen = Occurrences::new();
+    let mut found: Vec<(Vec<u8>, Repeated)> = Vec::new();
     while let Some(next) = tape.next(&mut rec)? {
         let Ok(line) = next else { continue };
         if tape.skipped(&rec) {
             continue;
         }
-        let Ok(parsed) = T::parse(&tape.row(&rec), &tape.opts) else {
+        let row = tape.row(&rec);
+        let Ok(mut parsed) = T::parse(&row, &tape.opts) else {
             continue;
         };
-        if dup.contains(&key_hash(&parsed)) {
-            let id = identity(&parsed);
-            match seen.iter_mut().find(|(k, _, _)| *k == id) {
-                Some((_, _, lines)) => lines.push(line),
-                None => seen.push((id, parsed.key(), vec![line])),
+        parsed.number(&mut seen);
+        if !dup.contains(&key_hash(&parsed)) {
+            continue;
+        }
+        let id = identity(&parsed);
+        let values: Vec<String> = columns.iter().map(|c| row.get(c).into_owned()).collect();
+        match found.iter_mut().find(|(k, _)| *k == id) {
+            Some((_, r)) => {
+                let differ: Vec<&'static str> = columns
+                    .iter()
+                    .zip(&values)
+                    .zip(&r.first)
+                    .filter(|((_, v), f)| v != f)
+                    .map(|((c, _), _)| *c)
+                    .collect();
+                r.lines.push(line);
+                if !differ.is_empty() {
+                    r.conflicts.push((line, differ));
+                }
             }
+            None => found.push((
+                id,
+                Repeated {
+                    key: parsed.key(),
+                    first: values,
+                    lines: vec![line],
+                    conflicts: Vec::new(),
+                },
+            )),
         }
     }
-    for (_, key, lines) in seen.into_iter().filter(|(_, _, l)| l.len() > 1) {
-        let rest: Vec<String> = lines[1..].iter().map(u64::to_string).collect();
-        if run.error(format!(
-            "{name} line {}: duplicate key ({key}), also on line {}",
-            lines[0],
-            rest.join(", ")
-        )) {
-            break;
+    for (_, r) in found.into_iter().filter(|(_, r)| r.lines.len() > 1) {
+        if r.conflicts.is_empty() {
+            let n = r.lines.len() as u64;
+            let shown = &r.lines[..r.lines.len().min(SHOWN_LINES)];
+            run.warnings.push(format!(
+                "{name} {}: the same row ({}) repeated; imported once",
+                lines_text(shown, n),
+                r.key
+            ));
+            continue;
         }
+        let rest: Vec<String> = r
+            .conflicts
+            .iter()
+            .map(|(line, cols)| format!("line {line} (different {})", cols.join(", ")))
+            .collect();
+        run.error(format!(
+            "{name} line {}: duplicate key ({}) with different content on {}",
+            r.lines[0],
+            r.key,
+            rest.join(", ")
+        ));
     }
     Ok(())
 }
@@ -740,11 +883,9 @@ fn generate_schedules(db: &mut Ledger<'_>, run: &mut Run) -> Result<u64> {
                 n += 1;
             }
             Err(e) => {
-                if run.error(format!(
+                run.error(format!(
                     "loans, loan_id {loan_id}: cannot generate a repayment schedule: {e} (import a schedule for it, or fix the contract)"
-                )) {
-                    break;
-                }
+                ));
             }
         }
     }

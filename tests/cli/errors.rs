@@ -89,6 +89,7 @@ const REP_H: &str = "txn_id,loan_id,paid_on,amount\n";
 const SCH_H: &str = "loan_id,installment_no,due_date,principal_due,interest_due\n";
 const FU_H: &str =
     "loan_id,contact_date,channel,officer,outcome,promise_date,promise_amount,note\n";
+const FU_NEW_H: &str = "loan_id,contact_date,channel,officer,outcome,promise_date,promise_amount,note,contact_time,contact_party,connected,consent_window\n";
 const LOAN_H: &str = "loan_id,borrower_id,borrower_name,borrower_type,region,branch,officer,product,currency,principal,annual_rate,origination_date,term_months,repayment_method,repayment_frequency,collateral,phone,id_number";
 const LOAN_ROW: &str = "LN2099000001,BR009901,测试人,individual,浙江省杭州市,杭州西湖支行,陈立新,个人消费贷款,CNY,80000.00,9.0,2023-01-16,24,annuity,monthly,信用,13900001111,330106198304234540";
 
@@ -214,9 +215,9 @@ fn cases() -> Vec<Case> {
         case("empty key", "repayments", File("repayments.csv", rep(",LN2023000001,2026-06-01,5.00\n")), 65,
             "repayments.csv line 2, column txn_id: empty value; a key column needs a value"),
         case("duplicate keys", "repayments", File("repayments.csv", rep("T9000000001,LN2023000001,2026-06-01,5.00\nT9000000002,LN2023000001,2026-06-01,5.00\nT9000000001,LN2023000001,2026-06-03,7.00\n")), 65,
-            "repayments.csv line 2: duplicate key (txn_id T9000000001), also on line 4"),
+            "repayments.csv line 2: duplicate key (txn_id T9000000001) with different content on line 4 (different paid_on, amount)"),
         case("duplicate schedule keys", "schedule", File("schedule.csv", format!("{SCH_H}LN2023000001,1,2023-02-16,3000.00,600.00\nLN2023000001,1,2023-02-17,3000.00,600.00\n").into_bytes()), 65,
-            "schedule.csv line 2: duplicate key (loan_id LN2023000001, installment_no 1), also on line 3"),
+            "schedule.csv line 2: duplicate key (loan_id LN2023000001, installment_no 1) with different content on line 3 (different due_date)"),
         case("unknown loan", "repayments", File("repayments.csv", rep("T9000000001,LN2099999999,2026-06-01,5.00\n")), 65,
             "repayments.csv line 2, column loan_id: \"LN2099999999\" is not a loan in the ledger (import its loans row first)"),
         case("schedule of an unknown loan", "schedule", File("schedule.csv", format!("{SCH_H}LN2099999999,1,2023-02-16,3000.00,600.00\n").into_bytes()), 65,
@@ -270,15 +271,25 @@ fn cases() -> Vec<Case> {
                 let mut t = loan(&[]);
                 t.extend(format!("{}\n", LOAN_ROW.replace("BR009901", "BR009902")).into_bytes());
                 t
-            }), 65, "loans.csv line 2: duplicate key (loan_id LN2099000001), also on line 3")
+            }), 65, "loans.csv line 2: duplicate key (loan_id LN2099000001) with different content on line 3 (different borrower_id)")
             .never(&PII),
         // --- followups and reversals ------------------------------------------------------------
         case("promise_to_pay without promise_date", "followups", File("followups.csv", followup("LN2023000001,2026-06-01,phone,陈立新,promise_to_pay,,500.00,承诺还款\n")), 65,
             "followups.csv line 2, column promise_date: empty value; a promise_to_pay needs the promised date"),
         case("promise before the contact", "followups", File("followups.csv", followup("LN2023000001,2026-06-01,phone,陈立新,promise_to_pay,2026-05-01,500.00,承诺还款\n")), 65,
             "followups.csv line 2, column promise_date: \"2026-05-01\" is before contact_date"),
-        case("followup channel invalid", "followups", File("followups.csv", followup("LN2023000001,2026-06-01,wechat,陈立新,contacted,,,\n")), 65,
-            "followups.csv line 2, column channel: \"wechat\" is not one of phone, sms, visit, letter, legal"),
+        case("followup channel invalid", "followups", File("followups.csv", followup("LN2023000001,2026-06-01,fax,陈立新,contacted,,,\n")), 65,
+            "followups.csv line 2, column channel: \"fax\" is not one of phone, sms, visit, letter, legal, wechat, app"),
+        case("followup contact_time not HH:MM", "followups", File("followups.csv", format!("{FU_NEW_H}LN2023000001,2026-06-01,phone,陈立新,contacted,,,,24:00,,,\n").into_bytes()), 65,
+            "followups.csv line 2, column contact_time: \"24:00\" is not a time HH:MM (00:00 to 23:59)"),
+        case("followup contact_party unknown", "followups", File("followups.csv", format!("{FU_NEW_H}LN2023000001,2026-06-01,phone,陈立新,contacted,,,,,neighbour,,\n").into_bytes()), 65,
+            "followups.csv line 2, column contact_party: \"neighbour\" is not one of debtor, guarantor, contact, third_party"),
+        case("followup connected not a boolean", "followups", File("followups.csv", format!("{FU_NEW_H}LN2023000001,2026-06-01,phone,陈立新,contacted,,,,,,maybe,\n").into_bytes()), 65,
+            "followups.csv line 2, column connected: \"maybe\" is not true or false"),
+        case("an unanswered dial marked connected", "followups", File("followups.csv", format!("{FU_NEW_H}LN2023000001,2026-06-01,phone,陈立新,no_answer,,,,,,true,\n").into_bytes()), 65,
+            "followups.csv line 2, column connected: \"true\" is true but the outcome is no_answer (an unanswered dial is not connected)"),
+        case("one followup_id on two different rows", "followups", File("followups.csv", format!("followup_id,{FU_H}D1,LN2023000001,2026-06-01,phone,陈立新,contacted,,,\nD1,LN2023000001,2026-06-01,phone,陈立新,refused,,,\n").into_bytes()), 65,
+            "followups.csv line 2: duplicate key (followup_id D1) with different content on line 3 (different outcome)"),
         case("reversal naming its own txn_id", "repayments", File("repayments.csv", b"txn_id,loan_id,paid_on,amount,reverses_txn_id\nT9000000001,LN2023000001,2026-06-01,5.00,T9000000001\n".to_vec()), 65,
             "repayments.csv line 2, column reverses_txn_id: \"T9000000001\" names the row's own txn_id; a reversal must name an earlier transaction"),
         // --- mappings ---------------------------------------------------------------------------
