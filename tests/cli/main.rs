@@ -7,5 +7,6 @@ mod examples;
 mod import;
 mod overdue;
 mod reliability;
+mod report;
 mod restructure;
 mod schedule_visits;
