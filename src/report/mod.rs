@@ -17,6 +17,7 @@
 //! Modules: [`ratios`] (headline ratios and the distribution tables), [`migration`] (transition
 //! matrices and roll rates), [`vintage`] (the vintage triangle).
 
+pub mod conduct;
 pub mod migration;
 pub mod ratios;
 pub mod vintage;
