@@ -68,43 +68,71 @@ impl Loan {
 
 /// Positions of every loan at every date, in loan order.
 fn scan(ctx: &Ctx, dates: &[NaiveDate], conv: &Conventions) -> Result<Vec<Loan>> {
+    // Key ranges scanned in parallel, each worker on its own read connection (as `overdue`);
+    // parts come back in key order, so the result is in loan order.
+    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let ranges = book::split(&conn, threads)?;
+    let parts = std::thread::scope(|scope| -> Result<Vec<Vec<Loan>>> {
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|range| scope.spawn(move || scan_range(ctx, range, dates, conv)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a report worker thread panicked"))?
+            })
+            .collect()
+    })?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+fn scan_range(
+    ctx: &Ctx,
+    range: &book::KeyRange,
+    dates: &[NaiveDate],
+    conv: &Conventions,
+) -> Result<Vec<Loan>> {
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
     let mut out = Vec::new();
-    for range in book::split(&conn, 1)? {
-        let mut scan = book::Scan::prepare(&conn, &range)?;
-        scan.for_each(|b| {
-            let orig = b.info.origination_date;
-            let active: Vec<NaiveDate> = dates
-                .iter()
-                .copied()
-                .filter(|d| orig.is_none_or(|o| o <= *d))
-                .collect();
-            let mut at = vec![None; dates.len()];
-            if !active.is_empty() {
-                let ps = engine::positions(&b.terms, &b.installments, &b.payments, &active, conv);
-                let skip = dates.len() - active.len();
-                for (k, p) in ps.into_iter().enumerate() {
-                    at[skip + k] = Some(At {
-                        dpd: p.dpd,
-                        balance: p.outstanding_principal,
-                        max_dpd: p.max_dpd,
-                        closed: p.closed,
-                    });
-                }
+    let mut scan = book::Scan::prepare(&conn, range)?;
+    scan.for_each(|b| {
+        let orig = b.info.origination_date;
+        // `dates` ascend, so the dates on or after origination are a suffix.
+        let active: Vec<NaiveDate> = dates
+            .iter()
+            .copied()
+            .filter(|d| orig.is_none_or(|o| o <= *d))
+            .collect();
+        let mut at = vec![None; dates.len()];
+        if !active.is_empty() {
+            let ps = engine::positions(&b.terms, &b.installments, &b.payments, &active, conv);
+            let skip = dates.len() - active.len();
+            for (k, p) in ps.into_iter().enumerate() {
+                at[skip + k] = Some(At {
+                    dpd: p.dpd,
+                    balance: p.outstanding_principal,
+                    max_dpd: p.max_dpd,
+                    closed: p.closed,
+                });
             }
-            out.push(Loan {
-                loan_id: b.info.loan_id.clone(),
-                product: b.info.product.clone(),
-                branch: b.info.branch.clone(),
-                region: b.info.region.clone(),
-                officer: b.info.officer.clone(),
-                origination: orig,
-                principal: b.terms.principal,
-                at,
-            });
-            Ok(())
-        })?;
-    }
+        }
+        out.push(Loan {
+            loan_id: b.info.loan_id.clone(),
+            product: b.info.product.clone(),
+            branch: b.info.branch.clone(),
+            region: b.info.region.clone(),
+            officer: b.info.officer.clone(),
+            origination: orig,
+            principal: b.terms.principal,
+            at,
+        });
+        Ok(())
+    })?;
     Ok(out)
 }
 
