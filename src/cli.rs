@@ -375,7 +375,7 @@ pub enum ReportName {
     Migration,
     /// Share of original amount ever 30+ / M2+ / 90+ DPD by origination month and month on book.
     Vintage,
-    /// Officer and team KPIs (not built yet: needs schedule-visits).
+    /// Officer and team KPIs (not built yet).
     Collections,
     /// Follow-ups checked against the collection conduct rules (not built yet).
     Conduct,

@@ -147,7 +147,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
         ReportName::Vintage => "vintage",
         ReportName::Collections | ReportName::Conduct | ReportName::Management => {
             let n = match args.name {
-                ReportName::Collections => "collections (needs schedule-visits)",
+                ReportName::Collections => "collections",
                 ReportName::Conduct => "conduct (needs the follow-up contact columns)",
                 _ => "management (needs classify)",
             };
