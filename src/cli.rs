@@ -101,6 +101,10 @@ pub enum Format {
     Table,
     Csv,
     Json,
+    /// `report` only, with -o: one self-contained page with charts.
+    Html,
+    /// `report` only, with -o: an Excel workbook, one sheet per table.
+    Xlsx,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -135,8 +139,12 @@ pub enum Command {
     ScheduleVisits(ScheduleVisitsArgs),
     /// Loans overdue as of a date: days past due, arrears, penalty interest, next collection action.
     Overdue(OverdueArgs),
-    /// Portfolio, migration and vintage reports (not built yet).
-    Report(PendingArgs),
+    /// The post-loan report (贷后管理报告): portfolio, migration, vintage.
+    ///
+    /// Examples: daihou report portfolio --as-of 2026-06-30;
+    /// daihou report migration --from 2026-01-31 --to 2026-06-30 --every month-end;
+    /// daihou report vintage --as-of 2026-06-30 --format html -o vintage.html
+    Report(ReportArgs),
     /// Restructuring options (贷款重组) for one loan, side by side, before the negotiation.
     ///
     /// Examples: daihou restructure L0042 --as-of 2026-06-30 (the default menu);
@@ -493,6 +501,51 @@ pub struct ScheduleVisitsArgs {
     /// Plan and print, save nothing (the transaction is rolled back).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// The reports of `daihou report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportName {
+    /// Balances by bucket, product, branch, region and officer; PAR1/30/90; 逾期贷款率.
+    Portfolio,
+    /// Bucket transition matrix (count and balance, cures included) and roll rates between dates.
+    Migration,
+    /// Share of original amount ever 30+ / M2+ / 90+ DPD by origination month and month on book.
+    Vintage,
+    /// Officer and team KPIs (not built yet).
+    Collections,
+    /// Follow-ups checked against the collection conduct rules (not built yet).
+    Conduct,
+    /// The monthly management report (not built yet: needs classify).
+    Management,
+}
+
+/// Options of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// portfolio | migration | vintage (collections, conduct, management: not built yet)
+    #[arg(value_enum, value_name = "NAME")]
+    pub name: ReportName,
+
+    /// migration: the first date.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+
+    /// migration: the last date (default --as-of).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+
+    /// migration: also every date of this step between --from and --to (roll rates per step).
+    #[arg(long, value_enum)]
+    pub every: Option<Every>,
+
+    /// Aging buckets, as for `overdue`: days, m, or a bank's own list such as `0,1-30,31-90,91+`.
+    #[arg(long, default_value = "days", value_name = "SPEC")]
+    pub buckets: String,
+
+    /// Leave restructured loans out of PAR unless they are past due (CGAP counts them).
+    #[arg(long)]
+    pub par_exclude_restructured: bool,
 }
 
 /// A subcommand that is planned but not built yet.

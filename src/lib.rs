@@ -23,6 +23,8 @@ pub mod ops;
 pub mod output;
 pub mod pii;
 pub mod records;
+pub mod render;
+pub mod report;
 pub mod restructure;
 pub mod rulefile;
 pub mod schedule;

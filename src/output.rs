@@ -24,6 +24,9 @@ pub enum Cell {
     Money(Decimal),
     Date(NaiveDate),
     Bool(bool),
+    /// A fraction (0.0523 = 5.23 %): plain text keeps it as a decimal, a human table shows a
+    /// percentage, xlsx a number formatted as percent.
+    Ratio(Decimal),
 }
 
 impl Cell {
@@ -35,8 +38,37 @@ impl Cell {
             Cell::Money(d) => money::fmt_amount(*d),
             Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
             Cell::Bool(b) => b.to_string(),
+            Cell::Ratio(r) => r.to_string(),
         }
     }
+
+    /// The text a person reads: thousands separators, percentages.
+    pub fn human(&self) -> String {
+        match self {
+            Cell::Money(d) => money::fmt_thousands(*d),
+            Cell::Ratio(r) => fmt_percent(*r),
+            other => other.plain(),
+        }
+    }
+
+    /// Plain text as CSV and JSON carry it.
+    pub fn text(&self) -> String {
+        self.plain()
+    }
+}
+
+impl From<Option<Decimal>> for Cell {
+    /// A ratio, or empty when it is undefined (a zero denominator).
+    fn from(r: Option<Decimal>) -> Cell {
+        r.map_or(Cell::Null, Cell::Ratio)
+    }
+}
+
+/// A fraction as a percentage with 2 decimals, half away from zero: 0.052345 → `5.23%`.
+pub fn fmt_percent(r: Decimal) -> String {
+    let p = (r * Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    format!("{p:.2}%")
 }
 
 impl From<&str> for Cell {
@@ -113,6 +145,146 @@ impl Report {
     }
 }
 
+/// One table of a [`Document`]: `name` is the stable key (CSV `table` column, JSON key, sheet
+/// name); `title` is the human heading.
+#[derive(Clone, Debug)]
+pub struct Named {
+    pub name: String,
+    pub title: String,
+    pub report: Report,
+}
+
+/// A chart for the HTML page; other formats ignore charts. Values are plain numbers for
+/// drawing only: the figures themselves live in the tables.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Chart {
+    /// One bar per label.
+    Bars {
+        title: String,
+        labels: Vec<String>,
+        values: Vec<f64>,
+        /// Format values as percentages.
+        percent: bool,
+    },
+    /// Lines over x labels (dates, months on book); `None` is a gap.
+    Lines {
+        title: String,
+        x: Vec<String>,
+        series: Vec<(String, Vec<Option<f64>>)>,
+        percent: bool,
+    },
+    /// A matrix of shades, rows × columns, values in 0..=1 (shown as percentages).
+    Heatmap {
+        title: String,
+        rows: Vec<String>,
+        cols: Vec<String>,
+        values: Vec<Vec<Option<f64>>>,
+    },
+}
+
+/// A report made of several named tables (and charts for HTML). CSV puts them in one file with
+/// a leading `table` column over the union of the tables' columns (first appearance order, empty
+/// where a table lacks the column); JSON gives an object of named arrays; the human table prints
+/// each under its title.
+#[derive(Clone, Debug, Default)]
+pub struct Document {
+    pub title: String,
+    /// Lines under the title: the as-of date, conventions, what was computed.
+    pub notes: Vec<String>,
+    pub tables: Vec<Named>,
+    pub charts: Vec<Chart>,
+}
+
+impl Document {
+    pub fn add(&mut self, name: &str, title: &str, report: Report) {
+        self.tables.push(Named {
+            name: name.to_string(),
+            title: title.to_string(),
+            report,
+        });
+    }
+
+    /// The table named `name`.
+    pub fn table(&self, name: &str) -> Option<&Report> {
+        self.tables
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| &t.report)
+    }
+}
+
+/// Writes a document as table, CSV or JSON (HTML and xlsx have their own writers).
+pub fn render_document(
+    w: &mut dyn Write,
+    format: Format,
+    doc: &Document,
+    color: bool,
+) -> Result<()> {
+    match format {
+        Format::Csv => {
+            let mut cols: Vec<String> = vec!["table".to_string()];
+            for t in &doc.tables {
+                for c in &t.report.columns {
+                    if !cols.contains(c) {
+                        cols.push(c.clone());
+                    }
+                }
+            }
+            let mut all = Report {
+                columns: cols,
+                rows: Vec::new(),
+                table_columns: None,
+            };
+            for t in &doc.tables {
+                let idx: Vec<usize> = t
+                    .report
+                    .columns
+                    .iter()
+                    .map(|c| all.columns.iter().position(|a| a == c).unwrap_or(0))
+                    .collect();
+                for row in &t.report.rows {
+                    let mut r = vec![Cell::Null; all.columns.len()];
+                    r[0] = Cell::Text(t.name.clone());
+                    for (cell, &i) in row.iter().zip(&idx) {
+                        r[i] = cell.clone();
+                    }
+                    all.rows.push(r);
+                }
+            }
+            render_csv(w, &all, false)
+        }
+        Format::Json => {
+            let mut obj = serde_json::Map::new();
+            for t in &doc.tables {
+                obj.insert(t.name.clone(), json_rows(&t.report));
+            }
+            serde_json::to_writer_pretty(&mut *w, &serde_json::Value::Object(obj))?;
+            w.write_all(b"\n")?;
+            Ok(())
+        }
+        Format::Table => {
+            for (k, t) in doc.tables.iter().enumerate() {
+                if k > 0 {
+                    writeln!(w)?;
+                }
+                writeln!(w, "{}", t.title)?;
+                render_table(
+                    w,
+                    &t.report,
+                    Style {
+                        color,
+                        ..Style::default()
+                    },
+                )?;
+            }
+            Ok(())
+        }
+        Format::Html | Format::Xlsx => Err(crate::exit::usage(
+            "html and xlsx are written by their own writers (report only)",
+        )),
+    }
+}
+
 /// Neutralises spreadsheet formula injection: a text cell that a spreadsheet would run as a
 /// formula (starting with = + - @, tab or carriage return) gets a leading apostrophe.
 pub fn csv_safe(s: &str) -> std::borrow::Cow<'_, str> {
@@ -167,6 +339,9 @@ pub fn render_styled(
         Format::Csv => render_csv(w, report, style.csv_bom),
         Format::Json => render_json(w, report),
         Format::Table => render_table(w, report, style),
+        Format::Html | Format::Xlsx => Err(crate::exit::usage(
+            "--format html and xlsx are for `daihou report` only",
+        )),
     }
 }
 
@@ -192,6 +367,12 @@ fn render_csv(w: &mut dyn Write, report: &Report, bom: bool) -> Result<()> {
 }
 
 fn render_json(w: &mut dyn Write, report: &Report) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &json_rows(report))?;
+    w.write_all(b"\n")?;
+    Ok(())
+}
+
+fn json_rows(report: &Report) -> serde_json::Value {
     use serde_json::{Map, Value};
     let mut arr = Vec::with_capacity(report.rows.len());
     for row in &report.rows {
@@ -207,9 +388,7 @@ fn render_json(w: &mut dyn Write, report: &Report) -> Result<()> {
         }
         arr.push(Value::Object(obj));
     }
-    serde_json::to_writer_pretty(&mut *w, &Value::Array(arr))?;
-    w.write_all(b"\n")?;
-    Ok(())
+    Value::Array(arr)
 }
 
 fn render_table(w: &mut dyn Write, report: &Report, style: Style) -> Result<()> {
@@ -295,6 +474,26 @@ pub fn write_text(ctx: &Ctx, text: &str) -> Result<()> {
             let stdout = io::stdout();
             let mut w = BufWriter::new(stdout.lock());
             w.write_all(text.as_bytes())?;
+            w.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// Renders a document to `-o FILE` or stdout, as [`emit`] does a report.
+pub fn emit_document(ctx: &Ctx, doc: &Document) -> Result<()> {
+    let color = ctx.output.is_none() && ctx.color_stdout;
+    emit_with(ctx, |w| render_document(w, ctx.format, doc, color))
+}
+
+/// Runs a writer on `-o FILE` (atomically) or on a buffered stdout.
+pub fn emit_with(ctx: &Ctx, f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    match &ctx.output {
+        Some(path) => write_atomically(path, f),
+        None => {
+            let stdout = io::stdout();
+            let mut w = BufWriter::new(stdout.lock());
+            f(&mut w)?;
             w.flush()?;
             Ok(())
         }

@@ -3,6 +3,7 @@
 pub mod classify;
 pub mod import;
 pub mod overdue;
+pub mod report;
 pub mod restructure;
 pub mod schedule_visits;
 
@@ -13,6 +14,17 @@ use crate::context::Ctx;
 use crate::{db, exit};
 
 pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
+    use crate::cli::Format;
+    if matches!(ctx.format, Format::Html | Format::Xlsx) && !matches!(command, Command::Report(_)) {
+        return Err(exit::usage(format!(
+            "--format {} is for `daihou report` only; use table, csv or json",
+            if ctx.format == Format::Html {
+                "html"
+            } else {
+                "xlsx"
+            }
+        )));
+    }
     match command {
         Command::Import(a) => {
             let existed = ctx.db.exists();
@@ -35,7 +47,7 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
         Command::Classify(a) => classify::run(ctx, a)
             .map_err(|e| db::explain_write_failure(e, &ctx.db, "nothing was saved")),
         Command::ScheduleVisits(a) => schedule_visits::run(ctx, a),
-        Command::Report(_) => Err(not_built("report")),
+        Command::Report(a) => report::run(ctx, a),
         Command::Restructure(a) => restructure::run(ctx, a),
     }
 }

@@ -136,6 +136,14 @@ fn opt_date_at(
     }
 }
 
+/// The earliest origination date in the book, if any loan has one.
+pub fn earliest_origination(c: &Connection) -> Result<Option<NaiveDate>> {
+    let s: Option<String> = c
+        .query_row("SELECT MIN(origination_date) FROM loans", [], |r| r.get(0))
+        .context("reading the earliest origination date")?;
+    Ok(s.as_deref().and_then(from_ledger))
+}
+
 /// The four ordered queries of a book scan. Prepare once, then call [`Scan::for_each`].
 pub struct Scan<'c> {
     loans: Statement<'c>,

@@ -14,5 +14,6 @@ mod ledger_files;
 mod overdue;
 mod privacy;
 mod reliability;
+mod report;
 mod restructure;
 mod schedule_visits;

@@ -1,0 +1,313 @@
+//! Migration between two dates (RULES.md §4): the transition matrix by count and balance, cures
+//! included, and bucket roll rates.
+//!
+//! * States are the buckets (or grades) in order, best first, plus two edges: `new` (a loan in
+//!   the book at the second date only) as a **from** state and `closed` (a loan in the book at
+//!   the first date only: paid off or written off) as a **to** state.
+//! * The matrix lists every (from, to) pair, zero cells included, rows `new` then the states,
+//!   columns the states then `closed`. `balance_from` is the balance at the first date,
+//!   `balance_to` at the second. `share_loans` = loans / loans in the from state; `share_balance`
+//!   = balance_from / balance_from of the from state (`None` for `new`, which had no balance).
+//! * A **cure** is a move to a better state (a lower index), `closed` not counted.
+//! * **Roll rate** A → B (B the next-worse state) between consecutive dates t−1 and t =
+//!   balance in B at t / balance in A at t−1 (OCC), computed from the two dates' totals.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+
+use super::ratio;
+use super::ratios::share_of;
+
+/// A loan's state at one date: its index in the state list and its balance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateOf<'a> {
+    pub loan_id: &'a str,
+    pub state: usize,
+    pub balance: Decimal,
+}
+
+/// A from or to state of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Edge {
+    New,
+    State(usize),
+    Closed,
+}
+
+/// One cell of the transition matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    pub from: Edge,
+    pub to: Edge,
+    pub loans: u64,
+    pub balance_from: Decimal,
+    pub balance_to: Decimal,
+    pub share_loans: Option<Decimal>,
+    pub share_balance: Option<Decimal>,
+}
+
+/// Totals of the movement between the two dates.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Flow {
+    pub stayed_loans: u64,
+    pub worse_loans: u64,
+    pub worse_balance: Decimal,
+    /// Moved to a better state (cures), with their balance at the first date.
+    pub cured_loans: u64,
+    pub cured_balance: Decimal,
+    pub closed_loans: u64,
+    pub closed_balance: Decimal,
+    pub new_loans: u64,
+    pub new_balance: Decimal,
+}
+
+/// The transition matrix between `from` and `to` over `n_states` states, and its flow totals.
+/// A loan id appearing twice in one list counts once (the first).
+pub fn matrix(from: &[StateOf<'_>], to: &[StateOf<'_>], n_states: usize) -> (Vec<Cell>, Flow) {
+    let later: HashMap<&str, &StateOf<'_>> = to.iter().rev().map(|s| (s.loan_id, s)).collect();
+    let earlier: HashMap<&str, &StateOf<'_>> = from.iter().rev().map(|s| (s.loan_id, s)).collect();
+    let mut cells: HashMap<(Edge, Edge), (u64, Decimal, Decimal)> = HashMap::new();
+    let mut flow = Flow::default();
+    let mut seen = std::collections::HashSet::new();
+    for s in from {
+        if !seen.insert(s.loan_id) {
+            continue;
+        }
+        let a = Edge::State(s.state);
+        let (b, bal_to) = match later.get(s.loan_id) {
+            Some(t) => (Edge::State(t.state), t.balance),
+            None => (Edge::Closed, Decimal::ZERO),
+        };
+        let c = cells.entry((a, b)).or_default();
+        c.0 += 1;
+        c.1 += s.balance;
+        c.2 += bal_to;
+        match b {
+            Edge::Closed => {
+                flow.closed_loans += 1;
+                flow.closed_balance += s.balance;
+            }
+            Edge::State(j) if j < s.state => {
+                flow.cured_loans += 1;
+                flow.cured_balance += s.balance;
+            }
+            Edge::State(j) if j > s.state => {
+                flow.worse_loans += 1;
+                flow.worse_balance += s.balance;
+            }
+            _ => flow.stayed_loans += 1,
+        }
+    }
+    let mut seen_to = std::collections::HashSet::new();
+    for t in to {
+        if earlier.contains_key(t.loan_id) || !seen_to.insert(t.loan_id) {
+            continue;
+        }
+        let c = cells.entry((Edge::New, Edge::State(t.state))).or_default();
+        c.0 += 1;
+        c.2 += t.balance;
+        flow.new_loans += 1;
+        flow.new_balance += t.balance;
+    }
+    let rows: Vec<Edge> = std::iter::once(Edge::New)
+        .chain((0..n_states).map(Edge::State))
+        .collect();
+    let cols: Vec<Edge> = (0..n_states)
+        .map(Edge::State)
+        .chain(std::iter::once(Edge::Closed))
+        .collect();
+    let mut out = Vec::with_capacity(rows.len() * cols.len());
+    for &r in &rows {
+        let (row_loans, row_bal) = cols.iter().fold((0u64, Decimal::ZERO), |(n, b), &c| {
+            let v = cells.get(&(r, c));
+            (
+                n + v.map_or(0, |v| v.0),
+                b + v.map_or(Decimal::ZERO, |v| v.1),
+            )
+        });
+        for &c in &cols {
+            let (n, bf, bt) = cells.get(&(r, c)).cloned().unwrap_or_default();
+            out.push(Cell {
+                from: r,
+                to: c,
+                loans: n,
+                balance_from: bf,
+                balance_to: bt,
+                share_loans: share_of(n, row_loans),
+                share_balance: if r == Edge::New {
+                    None
+                } else {
+                    ratio(bf, row_bal)
+                },
+            });
+        }
+    }
+    (out, flow)
+}
+
+/// One roll rate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Roll {
+    /// Index of the date pair: rates between dates k and k+1.
+    pub step: usize,
+    pub from_state: usize,
+    pub balance_from: Decimal,
+    pub balance_to: Decimal,
+    pub rate: Option<Decimal>,
+}
+
+/// Roll rates from per-date state totals: `totals[k][s]` is the balance in state `s` at date k.
+/// For each consecutive pair and each state but the last: balance in s+1 at k+1 / balance in s
+/// at k.
+pub fn roll_rates(totals: &[Vec<Decimal>]) -> Vec<Roll> {
+    let mut out = Vec::new();
+    for (k, pair) in totals.windows(2).enumerate() {
+        let n = pair[0].len().min(pair[1].len());
+        for s in 0..n.saturating_sub(1) {
+            let (a, b) = (pair[0][s], pair[1][s + 1]);
+            out.push(Roll {
+                step: k,
+                from_state: s,
+                balance_from: a,
+                balance_to: b,
+                rate: ratio(b, a),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::m;
+
+    fn s(id: &str, state: usize, bal: &str) -> StateOf<'static> {
+        StateOf {
+            loan_id: Box::leak(id.to_string().into_boxed_str()),
+            state,
+            balance: m(bal),
+        }
+    }
+
+    /// Three states (0 current, 1 1-30, 2 31+). At t0: A 0/1000, B 0/500, C 1/300, D 2/200,
+    /// E 1/100. At t1: A 0/950, B 1/480 (worse), C 0/290 (cure), D 1/190 (cure), E gone
+    /// (closed), G 0/800 (new).
+    fn two_dates() -> (Vec<StateOf<'static>>, Vec<StateOf<'static>>) {
+        (
+            vec![
+                s("A", 0, "1000"),
+                s("B", 0, "500"),
+                s("C", 1, "300"),
+                s("D", 2, "200"),
+                s("E", 1, "100"),
+            ],
+            vec![
+                s("A", 0, "950"),
+                s("B", 1, "480"),
+                s("C", 0, "290"),
+                s("D", 1, "190"),
+                s("G", 0, "800"),
+            ],
+        )
+    }
+
+    fn cell(cells: &[Cell], from: Edge, to: Edge) -> &Cell {
+        cells.iter().find(|c| c.from == from && c.to == to).unwrap()
+    }
+
+    #[test]
+    fn matrix_counts_balances_and_shares() {
+        let (a, b) = two_dates();
+        let (cells, flow) = matrix(&a, &b, 3);
+        // 4 rows (new, 0, 1, 2) × 4 columns (0, 1, 2, closed)
+        assert_eq!(cells.len(), 16);
+        // current → current: A; 1 of 2 loans; balance 1000 of 1500 = 0.666667
+        let c = cell(&cells, Edge::State(0), Edge::State(0));
+        assert_eq!(
+            (c.loans, c.balance_from, c.balance_to),
+            (1, m("1000"), m("950"))
+        );
+        assert_eq!(c.share_loans, Some(m("0.500000")));
+        assert_eq!(c.share_balance, Some(m("0.666667")));
+        // current → 1-30: B, 500 of 1500 = 0.333333
+        let c = cell(&cells, Edge::State(0), Edge::State(1));
+        assert_eq!(c.share_balance, Some(m("0.333333")));
+        // 1-30 → current: C (cure) 300 of (300+100) = 0.75; 1-30 → closed: E 100 / 400 = 0.25
+        assert_eq!(
+            cell(&cells, Edge::State(1), Edge::State(0)).share_balance,
+            Some(m("0.750000"))
+        );
+        let c = cell(&cells, Edge::State(1), Edge::Closed);
+        assert_eq!((c.loans, c.balance_to), (1, m("0")));
+        assert_eq!(c.share_balance, Some(m("0.250000")));
+        // 31+ → 1-30: D, all of its row
+        assert_eq!(
+            cell(&cells, Edge::State(2), Edge::State(1)).share_loans,
+            Some(m("1.000000"))
+        );
+        // new → current: G 800; no balance share
+        let c = cell(&cells, Edge::New, Edge::State(0));
+        assert_eq!(
+            (c.loans, c.balance_to, c.share_balance),
+            (1, m("800"), None)
+        );
+        assert_eq!(c.share_loans, Some(m("1.000000")));
+        // an empty cell is there with zero and its row's share
+        let c = cell(&cells, Edge::State(2), Edge::State(2));
+        assert_eq!((c.loans, c.share_loans), (0, Some(m("0.000000"))));
+        // new row → closed is 0 loans out of 1
+        assert_eq!(cell(&cells, Edge::New, Edge::Closed).loans, 0);
+        // flow: stayed A; worse B 500; cured C 300 + D 200 = 2 loans, 500; closed E 100; new G 800
+        assert_eq!(
+            flow,
+            Flow {
+                stayed_loans: 1,
+                worse_loans: 1,
+                worse_balance: m("500"),
+                cured_loans: 2,
+                cured_balance: m("500"),
+                closed_loans: 1,
+                closed_balance: m("100"),
+                new_loans: 1,
+                new_balance: m("800"),
+            }
+        );
+    }
+
+    #[test]
+    fn rows_shares_sum_to_one() {
+        let (a, b) = two_dates();
+        let (cells, _) = matrix(&a, &b, 3);
+        for r in 0..3 {
+            let sum: Decimal = cells
+                .iter()
+                .filter(|c| c.from == Edge::State(r))
+                .filter_map(|c| c.share_loans)
+                .sum();
+            assert_eq!(sum, m("1.000000"), "row {r}");
+        }
+    }
+
+    #[test]
+    fn roll_rates_from_totals() {
+        // t0: current 1500, 1-30 400, 31+ 200; t1: current 2040, 1-30 670, 31+ 0
+        // (from two_dates: t1 current = A 950 + C 290 + G 800; 1-30 = B 480 + D 190)
+        let totals = vec![
+            vec![m("1500"), m("400"), m("200")],
+            vec![m("2040"), m("670"), m("0")],
+        ];
+        let r = roll_rates(&totals);
+        assert_eq!(r.len(), 2);
+        // current → 1-30: 670 / 1500 = 0.446667
+        assert_eq!((r[0].step, r[0].from_state), (0, 0));
+        assert_eq!(r[0].rate, Some(m("0.446667")));
+        // 1-30 → 31+: 0 / 400 = 0
+        assert_eq!(r[1].rate, Some(m("0.000000")));
+        // an empty from bucket has no rate
+        let r = roll_rates(&[vec![m("0"), m("5")], vec![m("1"), m("2")]]);
+        assert_eq!(r[0].rate, None);
+        assert!(roll_rates(&totals[..1]).is_empty());
+    }
+}

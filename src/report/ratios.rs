@@ -1,0 +1,490 @@
+//! Headline ratios of one date and the distribution tables (RULES.md §4).
+//!
+//! * **PAR_x** = balance of loans with DPD **> x**, plus restructured loans whatever their DPD
+//!   (CGAP; [`ParOptions::include_restructured`], default on), / total balance. Balance-weighted,
+//!   never a count. daihou reports PAR1, PAR30 and PAR90 ([`PAR_DAYS`]); note PAR1 is DPD ≥ 2.
+//! * **逾期贷款率** = balance of loans with any amount overdue (DPD ≥ 1) / total balance: the
+//!   whole outstanding principal of such a loan counts, not only its overdue part.
+//! * **不良贷款率** (NPL ratio) = balance of loans graded NPL / total balance.
+//! * **偏离度** = balance of loans with DPD > 90 / NPL balance (supervisors expect ≤ 100 %),
+//!   with the list of loans over 90 DPD not graded NPL.
+//! * **拨备覆盖率** = provisions / NPL balance; **贷款拨备率** = provisions / total balance.
+//! * Tables: by bucket (every bucket, empty ones too), by grade × bucket (non-empty cells), and
+//!   by one dimension (product, branch, region, officer), sorted by key.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use super::{count, ratio, LoanState};
+use crate::buckets::Buckets;
+
+/// The PAR thresholds reported: PAR_x counts DPD > x.
+pub const PAR_DAYS: [u32; 3] = [1, 30, 90];
+
+/// How PAR is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParOptions {
+    /// Restructured loans are at risk whatever their DPD (CGAP). Default true.
+    pub include_restructured: bool,
+}
+
+impl Default for ParOptions {
+    fn default() -> Self {
+        ParOptions {
+            include_restructured: true,
+        }
+    }
+}
+
+/// One PAR figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Par {
+    pub days: u32,
+    pub loans: u64,
+    pub balance: Decimal,
+    pub ratio: Option<Decimal>,
+}
+
+/// The grade-based figures (present only when every loan is graded).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeFigures {
+    pub npl_loans: u64,
+    pub npl_balance: Decimal,
+    /// 不良贷款率.
+    pub npl_ratio: Option<Decimal>,
+    /// 偏离度 = balance over 90 DPD / NPL balance.
+    pub deviation: Option<Decimal>,
+    /// Loans over 90 DPD not graded NPL, in loan_id order.
+    pub over90_not_npl: Vec<String>,
+    pub provisions: Decimal,
+    /// 拨备覆盖率 = provisions / NPL balance.
+    pub coverage: Option<Decimal>,
+    /// 贷款拨备率 = provisions / total balance.
+    pub provision_rate: Option<Decimal>,
+}
+
+/// The headline figures of one date.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Headline {
+    pub loans: u64,
+    pub balance: Decimal,
+    pub overdue_loans: u64,
+    pub overdue_balance: Decimal,
+    /// 逾期贷款率.
+    pub overdue_ratio: Option<Decimal>,
+    pub par: Vec<Par>,
+    pub over90_loans: u64,
+    pub over90_balance: Decimal,
+    /// `None` unless every loan carries a grade (and there is at least one loan).
+    pub graded: Option<GradeFigures>,
+}
+
+impl Headline {
+    /// The PAR figure for `days`, if reported.
+    pub fn par(&self, days: u32) -> Option<&Par> {
+        self.par.iter().find(|p| p.days == days)
+    }
+}
+
+/// Whether `l` is at risk for PAR_days.
+pub fn at_risk(l: &LoanState, days: u32, opt: ParOptions) -> bool {
+    l.dpd > days || (opt.include_restructured && l.restructured)
+}
+
+/// The headline figures over `loans`.
+pub fn headline(loans: &[LoanState], opt: ParOptions) -> Headline {
+    let balance: Decimal = loans.iter().map(|l| l.balance).sum();
+    let sum_where = |f: &dyn Fn(&LoanState) -> bool| -> (u64, Decimal) {
+        loans
+            .iter()
+            .filter(|l| f(l))
+            .fold((0, Decimal::ZERO), |(n, b), l| (n + 1, b + l.balance))
+    };
+    let (overdue_loans, overdue_balance) = sum_where(&|l| l.dpd >= 1);
+    let (over90_loans, over90_balance) = sum_where(&|l| l.dpd > 90);
+    let par = PAR_DAYS
+        .iter()
+        .map(|&days| {
+            let (n, b) = sum_where(&|l| at_risk(l, days, opt));
+            Par {
+                days,
+                loans: n,
+                balance: b,
+                ratio: ratio(b, balance),
+            }
+        })
+        .collect();
+    let graded = if !loans.is_empty() && loans.iter().all(|l| l.grade.is_some()) {
+        let (npl_loans, npl_balance) = sum_where(&|l| l.grade.as_ref().is_some_and(|g| g.npl));
+        let provisions: Decimal = loans
+            .iter()
+            .filter_map(|l| l.grade.as_ref())
+            .map(|g| g.provision)
+            .sum();
+        let mut over90_not_npl: Vec<String> = loans
+            .iter()
+            .filter(|l| l.dpd > 90 && !l.grade.as_ref().is_some_and(|g| g.npl))
+            .map(|l| l.loan_id.clone())
+            .collect();
+        over90_not_npl.sort();
+        Some(GradeFigures {
+            npl_loans,
+            npl_balance,
+            npl_ratio: ratio(npl_balance, balance),
+            deviation: ratio(over90_balance, npl_balance),
+            over90_not_npl,
+            provisions,
+            coverage: ratio(provisions, npl_balance),
+            provision_rate: ratio(provisions, balance),
+        })
+    } else {
+        None
+    };
+    Headline {
+        loans: count_u64(loans.len()),
+        balance,
+        overdue_loans,
+        overdue_balance,
+        overdue_ratio: ratio(overdue_balance, balance),
+        par,
+        over90_loans,
+        over90_balance,
+        graded,
+    }
+}
+
+fn count_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// Loans and balance in one cell of a distribution.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Tally {
+    pub loans: u64,
+    pub balance: Decimal,
+}
+
+impl Tally {
+    fn add(&mut self, l: &LoanState) {
+        self.loans += 1;
+        self.balance += l.balance;
+    }
+}
+
+/// One bucket of the distribution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BucketRow {
+    pub bucket: String,
+    pub loans: u64,
+    pub balance: Decimal,
+    /// balance / total balance.
+    pub share: Option<Decimal>,
+}
+
+/// Loans and balance in every bucket (empty buckets included), in bucket order.
+pub fn by_bucket(loans: &[LoanState], buckets: &Buckets) -> Vec<BucketRow> {
+    let mut cells = vec![Tally::default(); buckets.as_slice().len()];
+    for l in loans {
+        cells[buckets.index(l.dpd)].add(l);
+    }
+    let total: Decimal = loans.iter().map(|l| l.balance).sum();
+    buckets
+        .labels()
+        .zip(cells)
+        .map(|(label, t)| BucketRow {
+            bucket: label.to_string(),
+            loans: t.loans,
+            share: ratio(t.balance, total),
+            balance: t.balance,
+        })
+        .collect()
+}
+
+/// One non-empty grade × bucket cell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeBucketRow {
+    pub grade: String,
+    pub bucket: String,
+    pub loans: u64,
+    pub balance: Decimal,
+    pub share: Option<Decimal>,
+}
+
+/// Non-empty grade × bucket cells, by grade rank then bucket; empty when no loan is graded.
+/// Ungraded loans (when some are graded) are left out of this table.
+pub fn by_grade_bucket(loans: &[LoanState], buckets: &Buckets) -> Vec<GradeBucketRow> {
+    let mut cells: BTreeMap<(u8, String, usize), Tally> = BTreeMap::new();
+    for l in loans {
+        if let Some(g) = &l.grade {
+            cells
+                .entry((g.rank, g.label.clone(), buckets.index(l.dpd)))
+                .or_default()
+                .add(l);
+        }
+    }
+    let total: Decimal = loans.iter().map(|l| l.balance).sum();
+    let labels: Vec<&str> = buckets.labels().collect();
+    cells
+        .into_iter()
+        .map(|((_, grade, b), t)| GradeBucketRow {
+            grade,
+            bucket: labels[b].to_string(),
+            loans: t.loans,
+            share: ratio(t.balance, total),
+            balance: t.balance,
+        })
+        .collect()
+}
+
+/// A dimension of the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dimension {
+    Product,
+    Branch,
+    Region,
+    Officer,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 4] = [
+        Dimension::Product,
+        Dimension::Branch,
+        Dimension::Region,
+        Dimension::Officer,
+    ];
+
+    /// The snake_case name (CSV column and table name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Product => "product",
+            Dimension::Branch => "branch",
+            Dimension::Region => "region",
+            Dimension::Officer => "officer",
+        }
+    }
+
+    pub fn key(self, l: &LoanState) -> &str {
+        match self {
+            Dimension::Product => &l.product,
+            Dimension::Branch => &l.branch,
+            Dimension::Region => &l.region,
+            Dimension::Officer => &l.officer,
+        }
+    }
+}
+
+/// One value of a dimension.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRow {
+    pub key: String,
+    pub loans: u64,
+    pub balance: Decimal,
+    /// balance / total balance of the book.
+    pub share: Option<Decimal>,
+    pub overdue_balance: Decimal,
+    /// 逾期贷款率 within the group.
+    pub overdue_ratio: Option<Decimal>,
+    pub par30_balance: Decimal,
+    /// PAR30 within the group.
+    pub par30: Option<Decimal>,
+}
+
+/// Loans, balance, overdue and PAR30 per value of `dim`, sorted by value.
+pub fn by_dimension(loans: &[LoanState], dim: Dimension, opt: ParOptions) -> Vec<GroupRow> {
+    let total: Decimal = loans.iter().map(|l| l.balance).sum();
+    let mut groups: BTreeMap<&str, (Tally, Decimal, Decimal)> = BTreeMap::new();
+    for l in loans {
+        let g = groups.entry(dim.key(l)).or_default();
+        g.0.add(l);
+        if l.dpd >= 1 {
+            g.1 += l.balance;
+        }
+        if at_risk(l, 30, opt) {
+            g.2 += l.balance;
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key, (t, overdue, par30))| GroupRow {
+            key: key.to_string(),
+            loans: t.loans,
+            share: ratio(t.balance, total),
+            overdue_ratio: ratio(overdue, t.balance),
+            par30: ratio(par30, t.balance),
+            balance: t.balance,
+            overdue_balance: overdue,
+            par30_balance: par30,
+        })
+        .collect()
+}
+
+/// Shares by count (used by the migration module too).
+pub(crate) fn share_of(n: u64, total: u64) -> Option<Decimal> {
+    ratio(count(n), count(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::{book, graded_book};
+    use crate::test_support::m;
+
+    #[test]
+    fn headline_par_and_overdue_ratio_on_the_fixture() {
+        let h = headline(&book(), ParOptions::default());
+        assert_eq!(h.loans, 6);
+        // 4000+2000+1500+1000+900+600
+        assert_eq!(h.balance, m("10000.00"));
+        // 逾期贷款率: C, D, E, F overdue: 1500+1000+900+600 = 4000 / 10000
+        assert_eq!(h.overdue_loans, 4);
+        assert_eq!(h.overdue_balance, m("4000.00"));
+        assert_eq!(h.overdue_ratio, Some(m("0.400000")));
+        // PAR1: DPD > 1 is D, E, F = 2500, plus restructured B 2000 = 4500 / 10000
+        // (C at DPD 1 is not "more than 1 day").
+        let p1 = h.par(1).unwrap();
+        assert_eq!((p1.loans, p1.balance), (4, m("4500.00")));
+        assert_eq!(p1.ratio, Some(m("0.450000")));
+        // PAR30: D 1000 (31 > 30) + E 900 + F 600 + B 2000 = 4500 / 10000
+        assert_eq!(h.par(30).unwrap().ratio, Some(m("0.450000")));
+        // PAR90: E 900 + F 600 + B 2000 = 3500 / 10000
+        assert_eq!(h.par(90).unwrap().balance, m("3500.00"));
+        assert_eq!(h.par(90).unwrap().ratio, Some(m("0.350000")));
+        // Over 90: E, F = 1500
+        assert_eq!((h.over90_loans, h.over90_balance), (2, m("1500.00")));
+        assert_eq!(h.graded, None, "no grades handed in, no NPL figures");
+    }
+
+    #[test]
+    fn par_without_restructured() {
+        let h = headline(
+            &book(),
+            ParOptions {
+                include_restructured: false,
+            },
+        );
+        // PAR1 = D+E+F = 2500 / 10000; PAR30 the same; PAR90 = E+F = 1500 / 10000
+        assert_eq!(h.par(1).unwrap().ratio, Some(m("0.250000")));
+        assert_eq!(h.par(30).unwrap().ratio, Some(m("0.250000")));
+        assert_eq!(h.par(90).unwrap().ratio, Some(m("0.150000")));
+    }
+
+    #[test]
+    fn par_boundaries_30_and_90_are_strict() {
+        use crate::report::fixture::loan;
+        let v = vec![
+            loan("a", "100", 30),
+            loan("b", "100", 31),
+            loan("c", "100", 90),
+            loan("d", "100", 91),
+        ];
+        let h = headline(&v, ParOptions::default());
+        // PAR30: b, c, d = 300 / 400 = 0.75; PAR90: d = 100 / 400 = 0.25
+        assert_eq!(h.par(30).unwrap().ratio, Some(m("0.750000")));
+        assert_eq!(h.par(90).unwrap().ratio, Some(m("0.250000")));
+        assert_eq!(h.over90_loans, 1);
+    }
+
+    #[test]
+    fn graded_figures_npl_deviation_provisions() {
+        let h = headline(&graded_book(), ParOptions::default());
+        let g = h.graded.unwrap();
+        // NPL = F 600 / 10000 = 0.06
+        assert_eq!((g.npl_loans, g.npl_balance), (1, m("600.00")));
+        assert_eq!(g.npl_ratio, Some(m("0.060000")));
+        // 偏离度 = over 90 (E 900 + F 600 = 1500) / NPL 600 = 2.5
+        assert_eq!(g.deviation, Some(m("2.500000")));
+        assert_eq!(g.over90_not_npl, vec!["E".to_string()]);
+        // provisions 60+60+45+30+27+360 = 582; coverage 582/600 = 0.97; rate 582/10000 = 0.0582
+        assert_eq!(g.provisions, m("582.00"));
+        assert_eq!(g.coverage, Some(m("0.970000")));
+        assert_eq!(g.provision_rate, Some(m("0.058200")));
+    }
+
+    #[test]
+    fn graded_figures_need_every_loan_graded_and_npl_zero_gives_none() {
+        let mut v = graded_book();
+        v[0].grade = None;
+        assert_eq!(headline(&v, ParOptions::default()).graded, None);
+        let mut v = graded_book();
+        v.pop(); // drop F, the only NPL loan
+        let g = headline(&v, ParOptions::default()).graded.unwrap();
+        assert_eq!(g.npl_balance, Decimal::ZERO);
+        assert_eq!(g.deviation, None);
+        assert_eq!(g.coverage, None);
+        assert_eq!(headline(&[], ParOptions::default()).overdue_ratio, None);
+    }
+
+    #[test]
+    fn bucket_distribution_lists_every_bucket() {
+        let rows = by_bucket(&book(), &Buckets::default_days());
+        let got: Vec<(&str, u64, Decimal, Option<Decimal>)> = rows
+            .iter()
+            .map(|r| (r.bucket.as_str(), r.loans, r.balance, r.share))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("current", 2, m("6000.00"), Some(m("0.600000"))), // A 4000 + B 2000
+                ("1-30", 1, m("1500.00"), Some(m("0.150000"))),    // C
+                ("31-60", 1, m("1000.00"), Some(m("0.100000"))),   // D
+                ("61-90", 0, m("0"), Some(m("0.000000"))),
+                ("91-180", 1, m("900.00"), Some(m("0.090000"))), // E
+                ("181-360", 1, m("600.00"), Some(m("0.060000"))), // F
+                ("360+", 0, m("0"), Some(m("0.000000"))),
+            ]
+        );
+    }
+
+    #[test]
+    fn grade_by_bucket_cells() {
+        let rows = by_grade_bucket(&graded_book(), &Buckets::default_days());
+        let got: Vec<(&str, &str, u64, Decimal)> = rows
+            .iter()
+            .map(|r| (r.grade.as_str(), r.bucket.as_str(), r.loans, r.balance))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("正常", "current", 1, m("4000.00")),
+                ("关注", "current", 1, m("2000.00")),
+                ("关注", "1-30", 1, m("1500.00")),
+                ("关注", "31-60", 1, m("1000.00")),
+                ("关注", "91-180", 1, m("900.00")),
+                ("可疑", "181-360", 1, m("600.00")),
+            ]
+        );
+        assert!(by_grade_bucket(&book(), &Buckets::default_days()).is_empty());
+    }
+
+    #[test]
+    fn by_officer_and_product() {
+        let rows = by_dimension(&book(), Dimension::Officer, ParOptions::default());
+        // E01: A 4000, B 2000, C 1500, F 600 = 8100; overdue C+F = 2100; PAR30 B+F = 2600
+        // E02: D 1000, E 900 = 1900; overdue 1900; PAR30 1900
+        assert_eq!(rows.len(), 2);
+        let e01 = &rows[0];
+        assert_eq!(
+            (e01.key.as_str(), e01.loans, e01.balance),
+            ("E01", 4, m("8100.00"))
+        );
+        assert_eq!(e01.share, Some(m("0.810000"))); // 8100 / 10000
+        assert_eq!(e01.overdue_balance, m("2100.00"));
+        assert_eq!(e01.overdue_ratio, Some(m("0.259259"))); // 2100 / 8100 = 0.2592592…
+        assert_eq!(e01.par30_balance, m("2600.00"));
+        assert_eq!(e01.par30, Some(m("0.320988"))); // 2600 / 8100 = 0.3209876…
+        let e02 = &rows[1];
+        assert_eq!(
+            (e02.key.as_str(), e02.loans, e02.balance),
+            ("E02", 2, m("1900.00"))
+        );
+        assert_eq!(e02.par30, Some(m("1.000000")));
+        let p = by_dimension(&book(), Dimension::Product, ParOptions::default());
+        // 消费贷: E 900 + F 600 = 1500; 经营贷: 8500. Sorted by key (UTF-8 bytes): 消 < 经.
+        let keys: Vec<(&str, Decimal)> = p.iter().map(|r| (r.key.as_str(), r.balance)).collect();
+        assert_eq!(
+            keys,
+            vec![("消费贷", m("1500.00")), ("经营贷", m("8500.00"))]
+        );
+    }
+}
