@@ -6,19 +6,23 @@
 #   examples/nightly.sh [TAPE_DIR] [AS_OF] [OUT_DIR]
 #   DAIHOU_DB=bank.db examples/nightly.sh examples/tape 2026-06-30 nightly-out
 #
-# daihou is $DAIHOU if set, else `daihou` on PATH (`cargo install --path .`), else this
-# checkout's target/release/daihou or target/debug/daihou.
+# daihou is $DAIHOU if set, else `daihou` on PATH (`cargo install --path .`), else the newer of this
+# checkout's target/release/daihou and target/debug/daihou.
 set -euo pipefail
 
 daihou=${DAIHOU:-}
 if [ -z "$daihou" ]; then
   here=$(cd "$(dirname "$0")/.." && pwd)
-  for candidate in "$(command -v daihou || true)" "$here/target/release/daihou" "$here/target/debug/daihou"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
-      daihou=$candidate
-      break
-    fi
-  done
+  rel=$here/target/release/daihou dbg=$here/target/debug/daihou
+  if daihou=$(command -v daihou); then
+    :
+  elif [ -x "$rel" ] && { [ ! -x "$dbg" ] || [ "$rel" -nt "$dbg" ]; }; then
+    daihou=$rel # the newer of the two builds, so a stale release build never wins
+  elif [ -x "$dbg" ]; then
+    daihou=$dbg
+  else
+    daihou=
+  fi
 fi
 if [ -z "$daihou" ]; then
   echo "nightly: daihou not found: run \`cargo install --path .\` (or cargo build --release), or set DAIHOU=path/to/daihou" >&2

@@ -418,6 +418,7 @@ fn render_table(w: &mut dyn Write, report: &Report, style: Style) -> Result<()> 
                     TCell::new(money::fmt_thousands(*d)).set_alignment(CellAlignment::Right)
                 }
                 Cell::Int(i) => TCell::new(i).set_alignment(CellAlignment::Right),
+                Cell::Ratio(r) => TCell::new(fmt_percent(*r)).set_alignment(CellAlignment::Right),
                 Cell::Text(s) => TCell::new(i18n::value(lang, column, s)),
                 Cell::Bool(b) => TCell::new(i18n::yes_no(lang, *b)),
                 other => TCell::new(other.plain()),

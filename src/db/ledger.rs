@@ -802,8 +802,14 @@ impl Fact for OverrideRecord {
 }
 
 impl Fact for EventRecord {
-    const COLUMNS: &'static [&'static str] =
-        &["event_id", "loan_id", "borrower_id", "event_date", "code", "note"];
+    const COLUMNS: &'static [&'static str] = &[
+        "event_id",
+        "loan_id",
+        "borrower_id",
+        "event_date",
+        "code",
+        "note",
+    ];
     const KEY_LEN: usize = 1;
     const INSERT: Stmt = Stmt::InsertEvent;
     const UPDATE: Stmt = Stmt::UpdateEvent;

@@ -24,8 +24,7 @@ use crate::exit;
 use crate::mapping::{Mapping, Section};
 use crate::records::{
     quote, EventRecord, FollowupRecord, Kind, LoanRecord, Occurrences, OverrideRecord, Record,
-    RepaymentRecord,
-    RestructureRecord, Row, ScheduleRecord,
+    RepaymentRecord, RestructureRecord, Row, ScheduleRecord,
 };
 use crate::schedule;
 use crate::tape::{self, Input, ReadSpec, Tape, TextEncoding};

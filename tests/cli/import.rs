@@ -787,7 +787,10 @@ fn subcommands_not_built_yet_exit_2() {
     let (code, out, err) = env.run(&["report", "management"]);
     assert_eq!(code, 2, "{err}");
     assert_eq!(out, "");
-    assert!(err.contains("`daihou report management (needs classify)` is not built yet"), "{err}");
+    assert!(
+        err.contains("`daihou report management (needs classify)` is not built yet"),
+        "{err}"
+    );
     assert!(
         !env.db().exists(),
         "a subcommand not built created the ledger"

@@ -106,7 +106,7 @@ fn files_of_a_tape_folder_that_are_not_imported_are_named_and_strict_refuses_the
         "{err}"
     );
     assert!(
-        warnings[1].contains("repayment.csv is not a tape file (loans.csv, schedule.csv, repayments.csv, followups.csv, restructures.csv); not imported"),
+        warnings[1].contains("repayment.csv is not a tape file (loans.csv, schedule.csv, repayments.csv, followups.csv, restructures.csv, overrides.csv, events.csv); not imported"),
         "{err}"
     );
     assert!(err.contains("repayments.csv: 742 rows, 742 new"), "{err}");
