@@ -184,11 +184,12 @@ pub struct RestructureArgs {
     #[arg(long, value_name = "METHOD")]
     pub method: Option<String>,
 
-    /// Print the full new schedule of the option the flags describe.
+    /// Print the full new schedule of the option the flags describe (as CSV: schedule rows
+    /// carrying the restructure_id, which `import schedule` takes as that restructure's version).
     #[arg(long)]
     pub schedule: bool,
 
-    /// The restructure_id of the row --format csv prints (default LOAN_ID-RYYYYMMDD of the
+    /// The restructure_id of the rows --format csv prints (default LOAN_ID-RYYYYMMDD of the
     /// effective date).
     #[arg(long, value_name = "ID")]
     pub restructure_id: Option<String>,

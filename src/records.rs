@@ -111,7 +111,8 @@ impl Kind {
                 "maturity_date",
                 "status",
             ],
-            Kind::Schedule => &["fee_due"],
+            // A row of a restructure's schedule version (the bank's own), not of the original.
+            Kind::Schedule => &["fee_due", "restructure_id"],
             Kind::Repayments => &["channel", "reverses_txn_id"],
             Kind::Followups => &[
                 "followup_id",
@@ -138,7 +139,7 @@ impl Kind {
     pub fn key_columns(self) -> &'static [&'static str] {
         match self {
             Kind::Loans => &["loan_id"],
-            Kind::Schedule => &["loan_id", "installment_no"],
+            Kind::Schedule => &["loan_id", "restructure_id", "installment_no"],
             Kind::Repayments => &["txn_id"],
             Kind::Followups => &[],
             Kind::Restructures => &["restructure_id"],
@@ -269,13 +270,23 @@ impl Record for ScheduleRecord {
         &self.loan_id
     }
     fn key(&self) -> String {
-        format!(
-            "loan_id {}, installment_no {}",
-            self.loan_id, self.installment_no
-        )
+        match &self.restructure_id {
+            Some(r) => format!(
+                "loan_id {}, restructure_id {r}, installment_no {}",
+                self.loan_id, self.installment_no
+            ),
+            None => format!(
+                "loan_id {}, installment_no {}",
+                self.loan_id, self.installment_no
+            ),
+        }
     }
     fn identity(&self, out: &mut dyn FnMut(&[u8])) {
         out(self.loan_id.as_bytes());
+        if let Some(r) = &self.restructure_id {
+            // Never empty (an empty restructure_id is None), so never the same as no id.
+            out(r.as_bytes());
+        }
         out(&self.installment_no.to_le_bytes());
     }
 }
@@ -824,6 +835,9 @@ pub struct ScheduleRecord {
     pub principal_due: Decimal,
     pub interest_due: Decimal,
     pub fee_due: Decimal,
+    /// `Some`: a row of that restructure's schedule version (the bank's own), which wins over
+    /// the version generated from the restructure's terms; `None`: the original schedule.
+    pub restructure_id: Option<String>,
 }
 
 pub fn parse_schedule(row: &dyn Row, opts: &ParseOptions) -> Res<ScheduleRecord> {
@@ -837,6 +851,7 @@ pub fn parse_schedule(row: &dyn Row, opts: &ParseOptions) -> Res<ScheduleRecord>
             "fee_due",
             opt_amount(row, "fee_due")?.unwrap_or(Decimal::ZERO),
         )?,
+        restructure_id: opt_text(row, "restructure_id", MAX_ID)?,
     })
 }
 

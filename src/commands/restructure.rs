@@ -4,7 +4,9 @@
 //! Output: without option flags, the default menu; with them, that one option. `--schedule`
 //! prints the option's full new schedule. With option flags, `--format csv` prints the
 //! restructures row that `daihou import restructures` takes unchanged (it generates the same
-//! schedule from the same ledger).
+//! schedule from the same ledger), and `--schedule --format csv` the schedule rows carrying its
+//! `restructure_id` that `daihou import schedule` takes as that restructure's version (say,
+//! after the negotiation changed a row).
 
 use anyhow::Result;
 
@@ -77,9 +79,15 @@ pub fn run(ctx: &Ctx, args: &RestructureArgs) -> Result<()> {
         let outcome = outcome
             .as_ref()
             .map_err(|e| exit::usage(format!("{}: not possible: {e}", spec.label)))?;
+        let id = args
+            .restructure_id
+            .clone()
+            .unwrap_or_else(|| format!("{}-R{}", args.loan_id, o.effective.format("%Y%m%d")));
         if args.schedule {
+            // As CSV, schedule rows `import` takes as that restructure's schedule version.
             let mut r = Report::new(&[
                 "loan_id",
+                "restructure_id",
                 "installment_no",
                 "due_date",
                 "principal_due",
@@ -89,6 +97,7 @@ pub fn run(ctx: &Ctx, args: &RestructureArgs) -> Result<()> {
             for i in &outcome.version.installments {
                 r.push(vec![
                     Cell::Text(args.loan_id.clone()),
+                    Cell::Text(id.clone()),
                     Cell::Int(i.installment_no.into()),
                     Cell::Date(i.due_date),
                     Cell::Money(i.principal_due),
@@ -100,10 +109,6 @@ pub fn run(ctx: &Ctx, args: &RestructureArgs) -> Result<()> {
         }
         if ctx.format == Format::Csv {
             let v = &outcome.version;
-            let id = args
-                .restructure_id
-                .clone()
-                .unwrap_or_else(|| format!("{}-R{}", args.loan_id, o.effective.format("%Y%m%d")));
             let mut r = Report::new(&[
                 "loan_id",
                 "restructure_id",

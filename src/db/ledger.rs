@@ -879,6 +879,7 @@ mod tests {
             principal_due: amt("1000.00"),
             interest_due: amt("49.00"),
             fee_due: amt("0.00"),
+            restructure_id: None,
         }
     }
 

@@ -102,13 +102,25 @@ pub fn version_rows(
     loan_id: &str,
     restructure_id: &str,
 ) -> Result<Vec<Installment>> {
+    Ok(version(c, loan_id, restructure_id)?.0)
+}
+
+/// The schedule version of one restructure, and whether it was generated from its terms
+/// (false: imported, the bank's own).
+pub fn version(
+    c: &Connection,
+    loan_id: &str,
+    restructure_id: &str,
+) -> Result<(Vec<Installment>, bool)> {
     let mut st = c.prepare_cached(
-        "SELECT installment_no, due_date, principal_due, interest_due, fee_due FROM restructure_schedule \
+        "SELECT installment_no, due_date, principal_due, interest_due, fee_due, generated FROM restructure_schedule \
          WHERE loan_id = ?1 AND restructure_id = ?2 ORDER BY installment_no",
     )?;
     let mut rows = st.query([loan_id, restructure_id])?;
     let mut out = Vec::new();
+    let mut generated = false;
     while let Some(r) = rows.next()? {
+        generated |= r.get::<_, bool>(5)?;
         let due: String = r.get(1)?;
         out.push(Installment {
             installment_no: r.get(0)?,
@@ -122,7 +134,48 @@ pub fn version_rows(
             fee_due: fen(r.get(4)?),
         });
     }
-    Ok(out)
+    Ok((out, generated))
+}
+
+/// Replaces a restructure's schedule version by the bank's own (imported) rows.
+pub fn replace_version(
+    c: &Connection,
+    loan_id: &str,
+    restructure_id: &str,
+    rows: &[Installment],
+) -> Result<()> {
+    c.prepare_cached(
+        "DELETE FROM restructure_schedule WHERE loan_id = ?1 AND restructure_id = ?2",
+    )?
+    .execute([loan_id, restructure_id])?;
+    insert_version(c, loan_id, restructure_id, rows, false)
+}
+
+fn insert_version(
+    c: &Connection,
+    loan_id: &str,
+    restructure_id: &str,
+    rows: &[Installment],
+    generated: bool,
+) -> Result<()> {
+    let mut ins = c.prepare_cached(
+        "INSERT INTO restructure_schedule (loan_id, restructure_id, installment_no, due_date, principal_due, \
+         interest_due, fee_due, generated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for i in rows {
+        let f = |d| to_fen(d).context("an amount out of range");
+        ins.execute(params![
+            loan_id,
+            restructure_id,
+            i.installment_no,
+            iso(i.due_date),
+            f(i.principal_due)?,
+            f(i.interest_due)?,
+            f(i.fee_due)?,
+            generated,
+        ])?;
+    }
+    Ok(())
 }
 
 /// The versions in force for a loan (cancelled ones dropped), ready for the replay.
@@ -167,23 +220,7 @@ pub fn insert(
         s.cancelled,
     ])
     .with_context(|| format!("storing restructure {}", s.restructure_id))?;
-    let mut ins = c.prepare_cached(
-        "INSERT INTO restructure_schedule (loan_id, restructure_id, installment_no, due_date, principal_due, \
-         interest_due, fee_due, generated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for i in version {
-        let f = |d| to_fen(d).context("an amount out of range");
-        ins.execute(params![
-            s.loan_id,
-            s.restructure_id,
-            i.installment_no,
-            iso(i.due_date),
-            f(i.principal_due)?,
-            f(i.interest_due)?,
-            f(i.fee_due)?,
-            generated,
-        ])?;
-    }
+    insert_version(c, &s.loan_id, &s.restructure_id, version, generated)?;
     log(c, &s.loan_id, &s.restructure_id, "imported", &s.reason, at)
 }
 

@@ -7,7 +7,7 @@
 //! bad row is collected up to `max_errors`; any error rolls the whole run back. After the files,
 //! the schedules of new or changed loans without an imported schedule are generated.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -194,6 +194,42 @@ struct Run {
     /// The loan_id of every loans row that failed to parse: rows of other files naming one are
     /// not reported again as naming an unknown loan.
     bad_loans: HashSet<String>,
+    /// Restructure schedule versions read from schedule rows carrying a `restructure_id`, by id.
+    versions: BTreeMap<String, ImportedVersion>,
+}
+
+/// The bank's own schedule version of one restructure: the schedule rows carrying its id.
+#[derive(Clone)]
+struct ImportedVersion {
+    loan_id: String,
+    /// The schedule file and the line of each row.
+    file: String,
+    lines: Vec<u64>,
+    rows: Vec<crate::engine::Installment>,
+    /// Index of the schedule file's counts in `Run::files` (set at the end of that file).
+    file_idx: usize,
+    /// Taken by a restructures row of this run (as a new restructure, or in error).
+    used: bool,
+}
+
+impl ImportedVersion {
+    /// Counts the version's rows in its schedule file's counts.
+    fn count(&self, run_files: &mut [FileStats], o: Outcome) {
+        if let Some(st) = run_files.get_mut(self.file_idx) {
+            for _ in &self.rows {
+                st.count(o);
+            }
+        }
+    }
+
+    /// A bad row of this version (its first, or row `i`), as an error line.
+    fn error(&self, e: &crate::ops::restructure::RowError) -> String {
+        let line = self.lines[e.version_row.unwrap_or(0).min(self.lines.len() - 1)];
+        format!(
+            "{} line {line}, column {}: {}",
+            self.file, e.column, e.message
+        )
+    }
 }
 
 impl Run {
@@ -229,6 +265,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         verbose: opts.verbose,
         not_shown: 0,
         bad_loans: HashSet::new(),
+        versions: BTreeMap::new(),
     };
     let started_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut generated = 0;
@@ -264,6 +301,9 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         let t = Instant::now();
         generated += generate_schedules(&mut db, &mut run)?;
         gen_time += t.elapsed();
+    }
+    if run.errors.is_empty() {
+        import_versions(&mut db, &mut run)?;
     }
     ctx.debug(&format!(
         "generated {generated} schedules in {:.1} s",
@@ -475,11 +515,132 @@ impl<T: Record + LoanFact> Sink<T> for PerLoan<'_, T> {
     }
 }
 
+/// Schedule rows: the original schedule a loan at a time ([`PerLoan`]); rows carrying a
+/// `restructure_id` are a restructure's schedule version, kept for its restructures row (read
+/// later in the run) or, when the restructure is in the ledger already, imported at the end.
+struct Schedules<'a> {
+    original: PerLoan<'a, ScheduleRecord>,
+}
+
 impl Import for ScheduleRecord {
-    type Sink<'a> = PerLoan<'a, ScheduleRecord>;
+    type Sink<'a> = Schedules<'a>;
     fn sink<'a>(db: &mut Ledger<'_>, name: &'a str) -> Result<Self::Sink<'a>> {
-        PerLoan::new(db, name)
+        Ok(Schedules {
+            original: PerLoan::new(db, name)?,
+        })
     }
+}
+
+impl Sink<ScheduleRecord> for Schedules<'_> {
+    fn row(
+        &mut self,
+        db: &mut Ledger<'_>,
+        line: u64,
+        r: ScheduleRecord,
+        run: &mut Run,
+    ) -> Result<()> {
+        let Some(id) = r.restructure_id.clone() else {
+            return self.original.row(db, line, r, run);
+        };
+        let name = self.original.name;
+        let v = run
+            .versions
+            .entry(id.clone())
+            .or_insert_with(|| ImportedVersion {
+                loan_id: r.loan_id.clone(),
+                file: name.to_string(),
+                lines: Vec::new(),
+                rows: Vec::new(),
+                file_idx: usize::MAX,
+                used: false,
+            });
+        let problem = if v.loan_id != r.loan_id {
+            Some(format!(
+                "{name} line {line}, column loan_id: {} is not the loan of restructure_id {} ({} on line {})",
+                quote(&r.loan_id),
+                quote(&id),
+                v.loan_id,
+                v.lines[0]
+            ))
+        } else if v.file != name {
+            Some(format!(
+                "{name} line {line}, column restructure_id: the schedule version of {} is in {} too; give it in one file",
+                quote(&id),
+                v.file
+            ))
+        } else {
+            None
+        };
+        if let Some(msg) = problem {
+            run.error(msg);
+            return Ok(());
+        }
+        // A repeated installment is reported (or, when identical, warned about) with the file's
+        // duplicates; the first stands.
+        if !v.rows.iter().any(|i| i.installment_no == r.installment_no) {
+            v.lines.push(line);
+            v.rows.push(crate::engine::Installment {
+                installment_no: r.installment_no,
+                due_date: r.due_date,
+                principal_due: r.principal_due,
+                interest_due: r.interest_due,
+                fee_due: r.fee_due,
+            });
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, db: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
+        self.original.end(db, run)?;
+        // `import_file` pushes this file's counts next.
+        let idx = run.files.len();
+        for v in run.versions.values_mut() {
+            if v.file == self.original.name && v.file_idx == usize::MAX {
+                v.file_idx = idx;
+            }
+        }
+        Ok(())
+    }
+
+    fn stats(&mut self) -> &mut FileStats {
+        &mut self.original.st
+    }
+}
+
+/// The schedule versions no restructures row of this run took: each for a restructure already
+/// in the ledger ([`crate::ops::restructure::import_version`]), else an error.
+fn import_versions(db: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
+    let versions = std::mem::take(&mut run.versions);
+    for (id, v) in versions.iter().filter(|(_, v)| !v.used) {
+        let stored = crate::db::restructures::find(db.conn(), id)?;
+        let got = match stored {
+            None => Err(crate::ops::restructure::RowError {
+                column: "restructure_id",
+                message: format!(
+                    "{} is not a restructure in the ledger nor in this import (import its restructures row with it)",
+                    quote(id)
+                ),
+                version_row: None,
+            }),
+            Some(s) if s.loan_id != v.loan_id => Err(crate::ops::restructure::RowError {
+                column: "loan_id",
+                message: format!(
+                    "{} is not the loan of restructure_id {} ({})",
+                    quote(&v.loan_id),
+                    quote(id),
+                    s.loan_id
+                ),
+                version_row: None,
+            }),
+            Some(s) => crate::ops::restructure::import_version(db.conn(), &s, &v.rows)
+                .with_context(|| format!("{} line {}: writing to the ledger", v.file, v.lines[0]))?,
+        };
+        match got {
+            Ok(o) => v.count(&mut run.files, o),
+            Err(e) => run.error(v.error(&e)),
+        }
+    }
+    Ok(())
 }
 
 impl Import for RepaymentRecord {
@@ -527,11 +688,49 @@ impl Sink<RestructureRecord> for Restructures<'_> {
             // Priced on the schedules this run would generate, which it will not: skipped.
             return Ok(());
         }
-        let got = crate::ops::restructure::import_row(db.conn(), &r, &self.at)
-            .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
-        match got {
-            Ok(o) => self.st.count(o),
-            Err(e) => {
+        // A new restructure takes the schedule version this run read for it (an existing one's
+        // version is imported at the end of the run).
+        let is_new = crate::db::restructures::find(db.conn(), &r.restructure_id)?.is_none();
+        let version = match run.versions.get_mut(&r.restructure_id) {
+            Some(v) if is_new && r.kind != crate::restructure::Kind::Cancelled => {
+                v.used = true;
+                Some(v.clone())
+            }
+            _ => None,
+        };
+        if let Some(v) = &version {
+            if v.loan_id != r.loan_id {
+                run.error(format!(
+                        "{} line {line}, column loan_id: {} is not the loan of the schedule version of restructure_id {} ({} in {} line {})",
+                        self.name,
+                        quote(&r.loan_id),
+                        quote(&r.restructure_id),
+                        v.loan_id,
+                        v.file,
+                        v.lines[0]
+                    ));
+                return Ok(());
+            }
+        }
+        let got = crate::ops::restructure::import_row(
+            db.conn(),
+            &r,
+            version.as_ref().map(|v| v.rows.as_slice()),
+            &self.at,
+        )
+        .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
+        match (got, version) {
+            (Ok(o), v) => {
+                self.st.count(o);
+                if let Some(v) = v {
+                    v.count(&mut run.files, o);
+                }
+            }
+            (Err(e), Some(v)) if e.version_row.is_some() => {
+                let msg = v.error(&e);
+                run.error(msg);
+            }
+            (Err(e), _) => {
                 run.error(format!(
                     "{} line {line}, column {}: {}",
                     self.name, e.column, e.message

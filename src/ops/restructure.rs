@@ -3,8 +3,11 @@
 //! A new restructure is checked (the loan exists, the date is after origination and before the
 //! loan closed, after any restructure already in force, the id is new), then its arrears at the
 //! effective date are replayed from the ledger and its schedule version generated from its terms
-//! ([`crate::restructure::generate`]). The same row again is unchanged; the same id with other
-//! terms is an error; `kind = cancelled` voids it (logged, never deleted).
+//! ([`crate::restructure::generate`]) — or, when the import holds the bank's own schedule for it
+//! (`schedule` rows carrying its `restructure_id`), that schedule is checked and wins. The same
+//! row again is unchanged; the same id with other terms is an error; `kind = cancelled` voids it
+//! (logged, never deleted). A schedule imported later for a restructure already in the ledger
+//! replaces its generated version ([`import_version`]).
 
 use anyhow::Result;
 use chrono::NaiveDate;
@@ -13,12 +16,13 @@ use rust_decimal::Decimal;
 
 use crate::db::ledger::Outcome;
 use crate::db::restructures::{self, Stored};
+use crate::engine::Installment;
 use crate::engine::{Conventions, Position};
 use crate::money::to_fen;
 use crate::records::{quote, RestructureRecord};
 use crate::restructure::proposal::{self, Flags, Spec};
 use crate::restructure::{
-    generate, replay, Arrears, Basis, Contract, Kind, RestructureError, Version,
+    check_cover, generate, replay, Arrears, Basis, Contract, Kind, RestructureError, Version,
 };
 
 /// A bad row: the column and what is wrong (the caller adds file and line).
@@ -26,10 +30,70 @@ use crate::restructure::{
 pub struct RowError {
     pub column: &'static str,
     pub message: String,
+    /// `Some(i)`: the error is about row `i` of the imported schedule version, not the
+    /// restructures row.
+    pub version_row: Option<usize>,
 }
 
 fn row_err(column: &'static str, message: String) -> RowError {
-    RowError { column, message }
+    RowError {
+        column,
+        message,
+        version_row: None,
+    }
+}
+
+fn version_err(i: usize, column: &'static str, message: String) -> RowError {
+    RowError {
+        column,
+        message,
+        version_row: Some(i),
+    }
+}
+
+/// Checks the bank's own schedule version of a restructure: every installment due on or after
+/// the effective date, and its principal covering what the kind's arrears rule requires.
+fn check_imported(
+    basis: &Basis,
+    kind: Kind,
+    restructure_id: &str,
+    rows: &[Installment],
+) -> Result<(), RowError> {
+    let Some(rule) = kind.arrears_rule() else {
+        return Err(version_err(
+            0,
+            "restructure_id",
+            format!(
+                "{} is cancelled: a cancelled restructure has no schedule version",
+                quote(restructure_id)
+            ),
+        ));
+    };
+    if let Some((i, x)) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.due_date < basis.effective)
+    {
+        return Err(version_err(
+            i,
+            "due_date",
+            format!(
+                "\"{}\" is before the effective date {} of restructure {}: its schedule version holds only installments due from that date",
+                x.due_date, basis.effective, quote(restructure_id)
+            ),
+        ));
+    }
+    check_cover(basis, rule, rows).map_err(|e| {
+        version_err(
+            0,
+            "principal_due",
+            format!(
+                "the schedule version of restructure {} ({} rows): {e}",
+                quote(restructure_id),
+                rows.len()
+            ),
+        )
+    })
 }
 
 /// Everything about one loan at a date that a restructure is priced on.
@@ -113,9 +177,12 @@ fn column_of(e: &RestructureError) -> &'static str {
 }
 
 /// Imports one restructure row inside the caller's transaction. `Ok(Err(_))` is a bad row.
+/// `imported`: the bank's own schedule version for it, read from schedule rows carrying its id;
+/// used (and counted by the caller) only when the restructure is new.
 pub fn import_row(
     c: &Connection,
     r: &RestructureRecord,
+    imported: Option<&[Installment]>,
     at: &str,
 ) -> Result<Result<Outcome, RowError>> {
     let existing = restructures::find(c, &r.restructure_id)?;
@@ -222,9 +289,27 @@ pub fn import_row(
         effective: e,
         arrears: p.arrears,
     };
-    let v: Version = match generate(&basis, r.kind, &r.terms()) {
-        Ok(v) => v,
-        Err(e) => return Ok(Err(row_err(column_of(&e), e.to_string()))),
+    // The bank's own schedule wins over one generated from the terms.
+    let (installments, transfer) = match imported {
+        Some(rows) => {
+            if let Err(e) = check_imported(&basis, r.kind, &r.restructure_id, rows) {
+                return Ok(Err(e));
+            }
+            let transfers = r.kind.arrears_rule().is_some_and(|x| x.transfers());
+            let t = if transfers {
+                p.arrears.total()
+            } else {
+                Decimal::ZERO
+            };
+            (rows.to_vec(), t)
+        }
+        None => {
+            let v: Version = match generate(&basis, r.kind, &r.terms()) {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(row_err(column_of(&e), e.to_string()))),
+            };
+            (v.installments, v.transfer)
+        }
     };
     let stored = Stored {
         loan_id: r.loan_id.clone(),
@@ -238,11 +323,85 @@ pub fn import_row(
         new_method: r.new_method.map(|m| m.as_str().to_string()),
         holiday_months: r.holiday_months,
         interest_only_months: r.interest_only_months,
-        transfer: to_fen(v.transfer).unwrap_or(0),
+        transfer: to_fen(transfer).unwrap_or(0),
         cancelled: false,
     };
-    restructures::insert(c, &stored, &v.installments, true, at)?;
+    restructures::insert(c, &stored, &installments, imported.is_none(), at)?;
     Ok(Ok(Outcome::New))
+}
+
+/// Imports the bank's own schedule version for restructure `s`, already in the ledger: the same
+/// rows again are unchanged; rows for a version generated from its terms replace it (the
+/// imported schedule wins); other rows for a version imported before are an error, as is a
+/// version for a cancelled restructure or one with a later restructure in force (the later one
+/// was priced on this version).
+pub fn import_version(
+    c: &Connection,
+    s: &Stored,
+    rows: &[Installment],
+) -> Result<Result<Outcome, RowError>> {
+    let id = quote(&s.restructure_id);
+    if s.cancelled {
+        return Ok(Err(version_err(
+            0,
+            "restructure_id",
+            format!("{id} is cancelled: its schedule version cannot be imported"),
+        )));
+    }
+    let (stored_rows, generated) = restructures::version(c, &s.loan_id, &s.restructure_id)?;
+    let mut sorted = rows.to_vec();
+    sorted.sort_by_key(|i| i.installment_no);
+    if sorted == stored_rows {
+        if !generated {
+            return Ok(Ok(Outcome::Unchanged));
+        }
+    } else if !generated {
+        return Ok(Err(version_err(
+            0,
+            "restructure_id",
+            format!(
+                "{id} already has an imported schedule version with other rows; a restructure cannot change: cancel it (kind cancelled) and import a new restructure_id"
+            ),
+        )));
+    }
+    let all = restructures::versions_in_force(c, &s.loan_id)?;
+    if let Some((later, _)) = all
+        .iter()
+        .find(|(o, _)| o.effective_date > s.effective_date)
+    {
+        return Ok(Err(version_err(
+            0,
+            "restructure_id",
+            format!(
+                "{id} has a later restructure in force ({}, effective {}) priced on its schedule; cancel that first",
+                later.restructure_id, later.effective_date
+            ),
+        )));
+    }
+    let Some((contract, book)) = restructures::loan(c, &s.loan_id)? else {
+        return Ok(Err(row_err(
+            "loan_id",
+            format!("{} is not a loan in the ledger", quote(&s.loan_id)),
+        )));
+    };
+    let before: Vec<replay::VersionFacts> = all
+        .into_iter()
+        .filter(|(o, _)| o.effective_date < s.effective_date)
+        .map(|(_, v)| v)
+        .collect();
+    let e = s.effective_date;
+    let p = price(contract, &book, &before, e, &Conventions::default());
+    let basis = Basis {
+        contract: &p.contract,
+        schedule: &p.schedule,
+        effective: e,
+        arrears: p.arrears,
+    };
+    if let Err(err) = check_imported(&basis, s.kind, &s.restructure_id, rows) {
+        return Ok(Err(err));
+    }
+    restructures::replace_version(c, &s.loan_id, &s.restructure_id, rows)?;
+    Ok(Ok(Outcome::Changed))
 }
 
 /// What `daihou restructure` shows.

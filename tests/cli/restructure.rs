@@ -412,3 +412,241 @@ fn the_example_tape_restructured_loans() {
         .collect();
     assert_eq!(late, ["2 2026-03-10 15"]);
 }
+
+const SCHEDULE_HEADER: &str =
+    "loan_id,restructure_id,installment_no,due_date,principal_due,interest_due,fee_due\n";
+
+/// The bank's own version of R1 (capitalisation at 2026-01-20): 93320.66 in two halves due
+/// 2026-03-01 and 2026-04-01, where the generated version would fall due on the 15th from
+/// 2026-02-15. 46660.33 × 2 = 93320.66 = 82368.77 not yet due + 10951.89 arrears.
+const BANK_VERSION: &str =
+    "L1,R1,1,2026-03-01,46660.33,466.60,0.00\nL1,R1,2,2026-04-01,46660.33,233.30,0.00\n";
+
+#[test]
+fn an_imported_schedule_version_wins_over_the_generated_one() {
+    let env = setup();
+    env.write(
+        "r1/restructures.csv",
+        format!("{RESTRUCTURE_HEADER}L1,R1,2026-01-20,capitalisation,hardship,,,36,,,\n"),
+    );
+    // A loan's original schedule row and the restructure's rows in one file.
+    env.write(
+        "r1/schedule.csv",
+        format!("{SCHEDULE_HEADER}{BANK_VERSION}"),
+    );
+    let (code, _, err) = env.run(&["import", "tape", s(&env.path("r1"))]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("schedule.csv: 2 rows, 2 new"), "{err}");
+    assert!(err.contains("restructures.csv: 1 rows, 1 new"), "{err}");
+    // Kept as the restructure's version, imported (generated = 0); the original untouched.
+    assert_eq!(
+        env.sql("SELECT count(*), sum(principal_due), max(generated) FROM restructure_schedule"),
+        ["2|9332066|0"]
+    );
+    assert_eq!(
+        env.sql("SELECT count(*) FROM schedule WHERE loan_id = 'L1'"),
+        ["36"]
+    );
+    // The arrears were capitalised: 10951.89 taken over at E.
+    assert_eq!(env.sql("SELECT transfer FROM restructures"), ["1095189"]);
+
+    // Before E: the old answer. From E: counted on the bank's schedule.
+    assert_eq!(overdue_row(&env, "2026-01-19", "L1")["dpd"], "65");
+    // 2026-02-16: the generated version would be 1 day late; the bank's first is 2026-03-01.
+    assert_eq!(overdue_row(&env, "2026-02-16", "L1")["dpd"], "0");
+    let late = overdue_row(&env, "2026-03-02", "L1");
+    assert_eq!(
+        (
+            late["dpd"].as_str(),
+            late["overdue_principal"].as_str(),
+            late["overdue_interest"].as_str()
+        ),
+        ("1", "46660.33", "466.60")
+    );
+    // --installments: 12 original (settled on E, version 0), then the bank's 2 (version 1).
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-03-02",
+        "--installments",
+        "--all",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<_> = csv_rows(&out)
+        .into_iter()
+        .filter(|r| r["loan_id"] == "L1")
+        .collect();
+    assert_eq!(rows.len(), 12 + 2);
+    assert_eq!(
+        (rows[12]["version"].as_str(), rows[12]["due_date"].as_str()),
+        ("1", "2026-03-01")
+    );
+
+    // The same tape again: nothing changes.
+    let (code, _, err) = env.run(&["import", "tape", s(&env.path("r1"))]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("schedule.csv: 2 rows, 0 new, 0 changed, 2 unchanged"),
+        "{err}"
+    );
+    // Other rows for a version imported before: a restructure cannot change.
+    let p = env.write(
+        "other.csv",
+        format!("{SCHEDULE_HEADER}L1,R1,1,2026-03-01,93320.66,700.00,0.00\n"),
+    );
+    let before = env.snapshot();
+    let (code, _, err) = env.run(&["import", "schedule", s(&p)]);
+    assert_eq!(code, 65, "{err}");
+    assert!(
+        err.contains("other.csv line 2, column restructure_id: \"R1\" already has an imported schedule version with other rows"),
+        "{err}"
+    );
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn a_schedule_imported_later_replaces_the_generated_version() {
+    let env = setup();
+    let (code, _, err) = import_restructures(
+        &env,
+        "r.csv",
+        "L1,R1,2026-01-20,capitalisation,hardship,,,36,,,\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(overdue_row(&env, "2026-02-16", "L1")["dpd"], "1");
+    let p = env.write("s.csv", format!("{SCHEDULE_HEADER}{BANK_VERSION}"));
+    let (code, _, err) = env.run(&["import", "schedule", s(&p)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("s.csv: 2 rows, 0 new, 2 changed, 0 unchanged"),
+        "{err}"
+    );
+    assert_eq!(
+        env.sql("SELECT count(*), max(generated) FROM restructure_schedule"),
+        ["2|0"]
+    );
+    // Nothing before E moves; from E the bank's schedule counts.
+    assert_eq!(overdue_row(&env, "2026-01-19", "L1")["dpd"], "65");
+    assert_eq!(overdue_row(&env, "2026-02-16", "L1")["dpd"], "0");
+    assert_eq!(overdue_row(&env, "2026-03-02", "L1")["dpd"], "1");
+    let (code, _, err) = env.run(&["import", "schedule", s(&p)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("s.csv: 2 rows, 0 new, 0 changed, 2 unchanged"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_restructure_schedule_rows_exit_65_naming_the_schedule_line() {
+    let env = setup();
+    let before = env.snapshot();
+    let tape = |name: &str, rows: &str| {
+        env.write(
+            &format!("{name}/restructures.csv"),
+            format!("{RESTRUCTURE_HEADER}L1,R1,2026-01-20,capitalisation,hardship,,,36,,,\n"),
+        );
+        env.write(
+            &format!("{name}/schedule.csv"),
+            format!("{SCHEDULE_HEADER}{rows}"),
+        );
+        env.run(&["import", "tape", s(&env.path(name))])
+    };
+    // Short by 0.01: both sums stated.
+    let (code, _, err) = tape(
+        "short",
+        "L1,R1,1,2026-03-01,46660.33,0,0\nL1,R1,2,2026-04-01,46660.32,0,0\n",
+    );
+    assert_eq!(code, 65, "{err}");
+    assert!(
+        err.contains("schedule.csv line 2, column principal_due: the schedule version of restructure \"R1\" (2 rows): the new schedule's principal 93320.65 does not cover the remaining principal 93320.66"),
+        "{err}"
+    );
+    // Due before the effective date.
+    let (code, _, err) = tape(
+        "early",
+        "L1,R1,1,2026-03-01,46660.33,0,0\nL1,R1,2,2026-01-19,46660.33,0,0\n",
+    );
+    assert_eq!(code, 65, "{err}");
+    assert!(
+        err.contains("schedule.csv line 3, column due_date: \"2026-01-19\" is before the effective date 2026-01-20 of restructure \"R1\""),
+        "{err}"
+    );
+    // A restructure_id neither in the ledger nor in the import.
+    let p = env.write(
+        "s.csv",
+        format!("{SCHEDULE_HEADER}L1,R9,1,2026-03-01,1.00,0,0\n"),
+    );
+    let (code, _, err) = env.run(&["import", "schedule", s(&p)]);
+    assert_eq!(code, 65, "{err}");
+    assert!(
+        err.contains("s.csv line 2, column restructure_id: \"R9\" is not a restructure in the ledger nor in this import"),
+        "{err}"
+    );
+    // The version of R1 given for another loan than its restructures row names.
+    let (code, _, err) = tape("other", "L2,R1,1,2026-03-01,93320.66,0,0\n");
+    assert_eq!(code, 65, "{err}");
+    assert!(
+        err.contains("restructures.csv line 2, column loan_id: \"L1\" is not the loan of the schedule version of restructure_id \"R1\" (L2 in schedule.csv line 2)"),
+        "{err}"
+    );
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn an_option_with_its_schedule_round_trips_through_a_tape() {
+    let env = setup();
+    let args = [
+        "restructure",
+        "L1",
+        "--as-of",
+        "2026-01-19",
+        "--extend-months",
+        "12",
+        "--capitalise-arrears",
+        "--restructure-id",
+        "NEG1",
+        "--format",
+        "csv",
+    ];
+    let (code, row, err) = env.run(&args);
+    assert_eq!(code, 0, "{err}");
+    let (code, sched, err) = env.run(&[&args[..], &["--schedule"]].concat());
+    assert_eq!(code, 0, "{err}");
+    // The schedule rows carry the restructure_id of the restructures row.
+    assert!(
+        sched.starts_with(
+            "loan_id,restructure_id,installment_no,due_date,principal_due,interest_due,fee_due\n"
+        ),
+        "{sched}"
+    );
+    assert!(
+        sched.contains("\nL1,NEG1,1,2026-02-15,2372.40,466.60,0.00\n"),
+        "{sched}"
+    );
+    env.write("agreed/restructures.csv", &row);
+    env.write("agreed/schedule.csv", &sched);
+    let (code, _, err) = env.run(&["import", "tape", s(&env.path("agreed"))]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("schedule.csv: 36 rows, 36 new"), "{err}");
+    assert!(err.contains("restructures.csv: 1 rows, 1 new"), "{err}");
+    // Stored as the bank's own version, the rows the proposal showed.
+    assert_eq!(
+        env.sql("SELECT count(*), sum(principal_due), max(generated) FROM restructure_schedule WHERE restructure_id = 'NEG1'"),
+        ["36|9332066|0"]
+    );
+    assert_eq!(overdue_row(&env, "2026-01-19", "L1")["dpd"], "65");
+    let on = overdue_row(&env, "2026-01-20", "L1");
+    assert_eq!(
+        (on["dpd"].as_str(), on["outstanding_principal"].as_str()),
+        ("0", "93320.66")
+    );
+    // 2839.00 = 2372.40 + 466.60 due 2026-02-15, unpaid: DPD 1 the next day.
+    let late = overdue_row(&env, "2026-02-16", "L1");
+    assert_eq!(
+        (late["dpd"].as_str(), late["overdue_principal"].as_str()),
+        ("1", "2372.40")
+    );
+}
