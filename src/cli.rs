@@ -272,17 +272,8 @@ pub struct OverdueArgs {
     #[arg(long, value_name = "LABEL")]
     pub bucket: Option<String>,
 
-    /// Only loans of this officer (客户经理).
-    #[arg(long)]
-    pub officer: Option<String>,
-
-    /// Only loans of this branch.
-    #[arg(long)]
-    pub branch: Option<String>,
-
-    /// Only loans of this region.
-    #[arg(long)]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub filters: LoanFilterArgs,
 
     /// List every active loan, not only the overdue ones (with --installments: closed ones too).
     #[arg(long, conflicts_with = "from")]
@@ -312,6 +303,31 @@ pub struct OverdueArgs {
     #[arg(long, requires = "save")]
     pub dry_run: bool,
 
+    #[command(flatten)]
+    pub conv: ConventionArgs,
+}
+
+/// The loan filters shared by the commands that list loans (`#[command(flatten)]`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LoanFilterArgs {
+    /// Only loans of this officer (客户经理).
+    #[arg(long)]
+    pub officer: Option<String>,
+
+    /// Only loans of this branch.
+    #[arg(long)]
+    pub branch: Option<String>,
+
+    /// Only loans of this region.
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+/// The engine's conventions (how a bank counts), shared by every command that assesses the
+/// book (`#[command(flatten)]`). `ConventionArgs::setup` (src/profile.rs) turns them into an
+/// `ops::portfolio::Setup`.
+#[derive(Debug, Clone, Args)]
+pub struct ConventionArgs {
     /// Aging buckets: `days` (current,1-30,31-60,61-90,91-180,181-360,360+), `m` (M0..M6+), or a
     /// bank's own list such as `0,1-30,31-90,91+` or `current:0,1-30,31+`.
     #[arg(long, default_value = "days", value_name = "SPEC", value_parser = Buckets::resolve)]
@@ -398,17 +414,8 @@ pub struct ClassifyArgs {
     #[arg(long, value_enum, default_value_t = GradeLabels::Zh, value_name = "LANG")]
     pub grade_labels: GradeLabels,
 
-    /// Only loans of this officer (客户经理).
-    #[arg(long)]
-    pub officer: Option<String>,
-
-    /// Only loans of this branch.
-    #[arg(long)]
-    pub branch: Option<String>,
-
-    /// Only loans of this region.
-    #[arg(long)]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub filters: LoanFilterArgs,
 
     /// Only loans of this grade (Chinese or English name).
     #[arg(long)]

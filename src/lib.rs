@@ -22,6 +22,7 @@ pub mod money;
 pub mod ops;
 pub mod output;
 pub mod pii;
+pub mod profile;
 pub mod records;
 pub mod render;
 pub mod report;

@@ -289,9 +289,9 @@ pub fn run(ctx: &Ctx, args: &ClassifyArgs) -> Result<()> {
 
     // The listing (one date) or the per-date summary (a range), then the summary lines.
     let filter = grades::Filter {
-        officer: args.officer.clone(),
-        branch: args.branch.clone(),
-        region: args.region.clone(),
+        officer: args.filters.officer.clone(),
+        branch: args.filters.branch.clone(),
+        region: args.filters.region.clone(),
         grade: grade_filter,
         stage: args.stage,
         changed: args.changed,

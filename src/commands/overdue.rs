@@ -5,18 +5,15 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::NaiveDate;
 
 use crate::cli::{Every, OverdueArgs};
-use crate::collection::{Ladder, LadderFile};
 use crate::context::Ctx;
-use crate::engine::Conventions;
 use crate::exit;
 use crate::ops::overdue::{self, AgingRow, Filters, Listing, Request, Save};
 use crate::ops::portfolio::Setup;
 use crate::output::{self, Report};
-use crate::rulefile;
 
 pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     // A range always gives the range output (the aging table per date), even of one date.
@@ -41,14 +38,14 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     };
     let save = args.save.then(|| Save {
         dry_run: args.dry_run,
-        conventions: setup.conventions_json(args.ladder.as_deref()),
+        conventions: setup.conventions_json(),
     });
     let filters = Filters {
         min_dpd: args.min_dpd,
         bucket: args.bucket.clone(),
-        officer: args.officer.clone(),
-        branch: args.branch.clone(),
-        region: args.region.clone(),
+        officer: args.filters.officer.clone(),
+        branch: args.filters.branch.clone(),
+        region: args.filters.region.clone(),
     };
     let req = Request {
         setup,
@@ -104,43 +101,23 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
 }
 
 /// The dates and rules, from the flags (each already typed by clap; here only the checks that
-/// involve two flags, and the ladder file).
+/// involve two flags).
 fn setup(ctx: &Ctx, args: &OverdueArgs) -> Result<Setup> {
     let dates = match (args.from, args.to, args.every) {
         (Some(from), Some(to), Some(every)) => range(from, to, every)?,
         _ => vec![ctx.as_of],
     };
-    let buckets = args.buckets.clone();
+    let setup = args.conv.setup(dates)?;
     if let Some(b) = &args.bucket {
-        if !buckets.labels().any(|l| l == b) {
-            let labels: Vec<&str> = buckets.labels().collect();
+        if !setup.buckets.labels().any(|l| l == b) {
+            let labels: Vec<&str> = setup.buckets.labels().collect();
             let labels = labels.join(", ");
             return Err(exit::usage(format!(
                 "--bucket {b} is not one of the buckets: {labels}"
             )));
         }
     }
-    let ladder = match &args.ladder {
-        None => Ladder::default(),
-        Some(p) => {
-            rulefile::load_with(p, |f: LadderFile| Ok(Ladder::from_file(f)?)).context("--ladder")?
-        }
-    };
-    let conv = Conventions {
-        grace_days: args.grace_days,
-        tolerance: args.tolerance,
-        order: args.order.0.clone(),
-        penalty_first: args.penalty_first,
-        penalty_multiplier: args.penalty_multiplier,
-        compound_interest: !args.no_compound,
-        prepay: args.prepay,
-    };
-    Ok(Setup {
-        dates,
-        conv,
-        buckets,
-        ladder,
-    })
+    Ok(setup)
 }
 
 /// The dates of `--from … --to … --every …`, ascending.

@@ -34,12 +34,14 @@ pub struct Setup {
     pub conv: Conventions,
     pub buckets: Buckets,
     pub ladder: Ladder,
+    /// The ladder file the ladder was read from; None for the built-in one.
+    pub ladder_file: Option<std::path::PathBuf>,
 }
 
 impl Setup {
     /// The conventions as JSON, stored with saved positions so a snapshot says how it was
-    /// computed (`ladder`: the ladder file, None for the built-in one).
-    pub fn conventions_json(&self, ladder: Option<&std::path::Path>) -> String {
+    /// computed (`ladder`: the ladder file, null for the built-in one).
+    pub fn conventions_json(&self) -> String {
         let c = &self.conv;
         let order: Vec<&str> = c.order.iter().map(|x| x.as_str()).collect();
         serde_json::json!({
@@ -51,7 +53,7 @@ impl Setup {
             "order": order.join(","),
             "prepay": c.prepay.as_str(),
             "buckets": self.buckets.to_string(),
-            "ladder": ladder.map(|p| p.display().to_string()),
+            "ladder": self.ladder_file.as_ref().map(|p| p.display().to_string()),
         })
         .to_string()
     }
@@ -345,6 +347,7 @@ mod tests {
             conv: Conventions::default(),
             buckets: Buckets::default_days(),
             ladder: Ladder::default(),
+            ladder_file: None,
         };
         let seen = scan(&ctx, &setup, Seen::default).unwrap().0;
         let first_step = setup.ladder.step_for(3).map(|s| s.action.clone());
@@ -374,6 +377,7 @@ mod tests {
             conv: Conventions::default(),
             buckets: Buckets::default_days(),
             ladder: Ladder::default(),
+            ladder_file: None,
         };
         #[derive(Default)]
         struct Table(Vec<Aging>);
