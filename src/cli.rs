@@ -514,32 +514,36 @@ pub struct ScheduleVisitsArgs {
 /// The reports of `daihou report`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ReportName {
-    /// Balances by bucket, product, branch, region and officer; PAR1/30/90; 逾期贷款率.
+    /// Balances by grade, bucket, product, branch, region and officer; PAR1/30/90; 逾期贷款率;
+    /// with a saved classify run: 不良贷款率, 偏离度, provisions, IFRS 9 stages.
     Portfolio,
     /// Bucket transition matrix (count and balance, cures included) and roll rates between dates.
     Migration,
     /// Share of original amount ever 30+ / M2+ / 90+ DPD by origination month and month on book.
     Vintage,
-    /// Officer and team KPIs (not built yet).
+    /// Officer KPIs over a period: contacts, first contact within 7 days, promises, recoveries,
+    /// cures, visit plan completion.
     Collections,
-    /// Follow-ups checked against the collection conduct rules (not built yet).
+    /// The follow-up log checked against the collection conduct rules, each breach listed.
     Conduct,
-    /// The monthly management report (not built yet: needs classify).
+    /// The monthly management report: headline and change, portfolio, migration, collections,
+    /// conduct, loans that need a decision.
     Management,
 }
 
 /// Options of `report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// portfolio | migration | vintage (collections, conduct, management: not built yet)
+    /// portfolio | migration | vintage | collections | conduct | management
     #[arg(value_enum, value_name = "NAME")]
     pub name: ReportName,
 
-    /// migration: the first date.
+    /// migration: the first date; collections, conduct: the first day of the period (default
+    /// the first day of the month of --to).
     #[arg(long, value_name = "DATE")]
     pub from: Option<String>,
 
-    /// migration: the last date (default --as-of).
+    /// migration, collections, conduct: the last date (default --as-of).
     #[arg(long, value_name = "DATE")]
     pub to: Option<String>,
 
@@ -554,6 +558,11 @@ pub struct ReportArgs {
     /// Leave restructured loans out of PAR unless they are past due (CGAP counts them).
     #[arg(long)]
     pub par_exclude_restructured: bool,
+
+    /// conduct, collections, management: the visit policy (TOML) whose `[conduct]` limits the
+    /// log is checked against (default the built-in policy; see `schedule-visits --print-policy`).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 /// A subcommand that is planned but not built yet.

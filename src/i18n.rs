@@ -6,11 +6,12 @@
 use clap::ValueEnum;
 
 /// The language of tables (and, later, messages meant for people).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Lang {
     /// 中文
     Zh,
     /// English
+    #[default]
     En,
 }
 

@@ -193,6 +193,9 @@ pub struct Document {
     pub notes: Vec<String>,
     pub tables: Vec<Named>,
     pub charts: Vec<Chart>,
+    /// The language of the human labels (titles are written in it; renderers translate the
+    /// column headers of tables, HTML and xlsx through `i18n`).
+    pub lang: Lang,
 }
 
 impl Document {
@@ -273,6 +276,7 @@ pub fn render_document(
                     &t.report,
                     Style {
                         color,
+                        lang: doc.lang,
                         ..Style::default()
                     },
                 )?;

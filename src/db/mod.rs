@@ -5,6 +5,7 @@ pub mod book;
 pub mod grades;
 pub mod ledger;
 pub mod migrations;
+pub mod report;
 pub mod restructures;
 pub mod visits;
 

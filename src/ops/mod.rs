@@ -5,5 +5,6 @@
 pub mod import;
 pub mod overdue;
 pub mod portfolio;
+pub mod report;
 pub mod restructure;
 pub mod visits;

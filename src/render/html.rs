@@ -49,7 +49,10 @@ fn cell_html(c: &Cell) -> String {
 /// Writes `doc` as one HTML page.
 pub fn write(w: &mut dyn Write, doc: &Document) -> Result<()> {
     let mut s = String::new();
-    s.push_str("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">");
+    s.push_str(match doc.lang {
+        crate::i18n::Lang::Zh => "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
+        crate::i18n::Lang::En => "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+    });
     s.push_str(
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
@@ -83,13 +86,22 @@ pub fn write(w: &mut dyn Write, doc: &Document) -> Result<()> {
         }
         s.push_str("<table><thead><tr>");
         for c in &t.report.columns {
-            s.push_str(&format!("<th>{}</th>", esc(c)));
+            s.push_str(&format!(
+                "<th>{}</th>",
+                esc(crate::i18n::label(doc.lang, c))
+            ));
         }
         s.push_str("</tr></thead><tbody>\n");
         for row in &t.report.rows {
             s.push_str("<tr>");
-            for c in row {
-                s.push_str(&cell_html(c));
+            for (c, column) in row.iter().zip(&t.report.columns) {
+                match c {
+                    Cell::Text(x) => s.push_str(&format!(
+                        "<td>{}</td>",
+                        esc(crate::i18n::value(doc.lang, column, x))
+                    )),
+                    _ => s.push_str(&cell_html(c)),
+                }
             }
             s.push_str("</tr>\n");
         }

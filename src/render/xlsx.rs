@@ -24,9 +24,19 @@ pub fn workbook(doc: &Document) -> Result<Workbook> {
         // Sheet names: at most 31 characters, no []:*?/\ (table names are snake_case).
         let name: String = t.name.chars().take(31).collect();
         ws.set_name(&name)?;
-        let mut widths: Vec<usize> = t.report.columns.iter().map(|c| c.chars().count()).collect();
-        for (j, c) in t.report.columns.iter().enumerate() {
-            ws.write_string_with_format(0, col(j), c, &head)?;
+        // Headers in the document's language (CJK characters count double for the width).
+        let labels: Vec<&str> = t
+            .report
+            .columns
+            .iter()
+            .map(|c| crate::i18n::label(doc.lang, c))
+            .collect();
+        let mut widths: Vec<usize> = labels
+            .iter()
+            .map(|c| c.chars().map(|ch| if ch.is_ascii() { 1 } else { 2 }).sum())
+            .collect();
+        for (j, c) in labels.iter().enumerate() {
+            ws.write_string_with_format(0, col(j), *c, &head)?;
         }
         for (i, row) in t.report.rows.iter().enumerate() {
             let r = u32::try_from(i + 1).context("too many rows for a worksheet")?;
@@ -35,7 +45,8 @@ pub fn workbook(doc: &Document) -> Result<Workbook> {
                 match cell {
                     Cell::Null => {}
                     Cell::Text(s) => {
-                        ws.write_string(r, c, s)?;
+                        let column = t.report.columns.get(j).map_or("", String::as_str);
+                        ws.write_string(r, c, crate::i18n::value(doc.lang, column, s))?;
                     }
                     Cell::Int(n) => {
                         ws.write_number(r, c, *n as f64)?;

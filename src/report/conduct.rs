@@ -25,6 +25,25 @@ use crate::visits::conduct::allowed_at;
 use crate::visits::policy::Conduct;
 use crate::visits::Contact;
 
+/// The rules, in the order the report lists them.
+pub const RULES: [&str; 4] = [
+    "night",
+    "unanswered_per_number_per_day",
+    "connected_calls_per_day",
+    "third_party_while_reachable",
+];
+
+/// A consent window as logged (`18:00-21:00`; `~`, `～`, `–` or `至` also separate the two
+/// times); None when it does not read as two HH:MM times.
+pub fn parse_window(s: &str) -> Option<(NaiveTime, NaiveTime)> {
+    let s = s.trim();
+    let (a, b) = ['-', '~', '～', '–', '—', '至']
+        .iter()
+        .find_map(|c| s.split_once(*c))?;
+    let t = |x: &str| NaiveTime::parse_from_str(x.trim(), "%H:%M").ok();
+    Some((t(a)?, t(b)?))
+}
+
 /// The limits of the audit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRules {
@@ -340,6 +359,15 @@ mod tests {
             call("2026-03-02", Some("10:00"), true, "colleague", "E1"),
         ];
         assert!(audit(&log, &AuditRules::default()).is_empty());
+    }
+
+    #[test]
+    fn consent_windows_read_as_two_times() {
+        assert_eq!(parse_window("18:00-21:00"), Some((t("18:00"), t("21:00"))));
+        assert_eq!(parse_window(" 22:00 ~ 23:30 "), Some((t("22:00"), t("23:30"))));
+        assert_eq!(parse_window("20:00至22:30"), Some((t("20:00"), t("22:30"))));
+        assert_eq!(parse_window("evenings"), None);
+        assert_eq!(parse_window("25:00-26:00"), None);
     }
 
     #[test]

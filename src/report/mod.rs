@@ -15,9 +15,13 @@
 //!   zero.
 //!
 //! Modules: [`ratios`] (headline ratios and the distribution tables), [`migration`] (transition
-//! matrices and roll rates), [`vintage`] (the vintage triangle).
+//! matrices and roll rates), [`vintage`] (the vintage triangle), [`conduct`] (the follow-up log
+//! against the conduct rules), [`collections`] (officer KPIs), and [`docs`] (the figures laid
+//! out as the tables and charts of a [`crate::output::Document`]).
 
+pub mod collections;
 pub mod conduct;
+pub mod docs;
 pub mod migration;
 pub mod ratios;
 pub mod vintage;
@@ -53,6 +57,8 @@ pub struct Graded {
     pub npl: bool,
     /// Loan-loss reserve held against the loan.
     pub provision: Decimal,
+    /// IFRS 9 stage (1, 2, 3).
+    pub stage: u8,
 }
 
 /// Places of a ratio.
@@ -102,6 +108,8 @@ pub(crate) mod fixture {
             rank,
             npl,
             provision: m(provision),
+            // 正常 stage 1, 关注 stage 2, NPL stage 3
+            stage: if npl { 3 } else if rank == 0 { 1 } else { 2 },
         })
     }
 

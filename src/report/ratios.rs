@@ -237,6 +237,47 @@ pub fn by_grade_bucket(loans: &[LoanState], buckets: &Buckets) -> Vec<GradeBucke
         .collect()
 }
 
+/// One IFRS 9 stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageRow {
+    pub stage: u8,
+    pub loans: u64,
+    pub balance: Decimal,
+    /// balance / total balance.
+    pub share: Option<Decimal>,
+    pub provision: Decimal,
+    /// provision / balance of the stage.
+    pub coverage: Option<Decimal>,
+}
+
+/// Stages 1, 2 and 3 (every stage, empty ones too) over the graded loans; empty when no loan is
+/// graded.
+pub fn by_stage(loans: &[LoanState]) -> Vec<StageRow> {
+    if !loans.iter().any(|l| l.grade.is_some()) {
+        return Vec::new();
+    }
+    let total: Decimal = loans.iter().map(|l| l.balance).sum();
+    (1..=3u8)
+        .map(|stage| {
+            let (mut t, mut provision) = (Tally::default(), Decimal::ZERO);
+            for l in loans {
+                if let Some(g) = l.grade.as_ref().filter(|g| g.stage == stage) {
+                    t.add(l);
+                    provision += g.provision;
+                }
+            }
+            StageRow {
+                stage,
+                loans: t.loans,
+                share: ratio(t.balance, total),
+                coverage: ratio(provision, t.balance),
+                balance: t.balance,
+                provision,
+            }
+        })
+        .collect()
+}
+
 /// A dimension of the book.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dimension {
@@ -455,6 +496,29 @@ mod tests {
             ]
         );
         assert!(by_grade_bucket(&book(), &Buckets::default_days()).is_empty());
+    }
+
+    #[test]
+    fn stage_totals() {
+        let rows = by_stage(&graded_book());
+        let got: Vec<(u8, u64, Decimal, Decimal, Option<Decimal>)> = rows
+            .iter()
+            .map(|r| (r.stage, r.loans, r.balance, r.provision, r.coverage))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                // stage 1: A 4000, provision 60; 60 / 4000 = 0.015
+                (1, 1, m("4000.00"), m("60.00"), Some(m("0.015000"))),
+                // stage 2: B 2000 + C 1500 + D 1000 + E 900 = 5400; 60+45+30+27 = 162;
+                // 162 / 5400 = 0.03
+                (2, 4, m("5400.00"), m("162.00"), Some(m("0.030000"))),
+                // stage 3: F 600, 360; 360 / 600 = 0.6
+                (3, 1, m("600.00"), m("360.00"), Some(m("0.600000"))),
+            ]
+        );
+        assert_eq!(rows[1].share, Some(m("0.540000"))); // 5400 / 10000
+        assert!(by_stage(&book()).is_empty());
     }
 
     #[test]

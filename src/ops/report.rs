@@ -1,0 +1,538 @@
+//! The work behind `daihou report NAME`: one streamed pass over the book
+//! ([`portfolio::scan`], every date the report needs at once), the saved classify runs for the
+//! grades, the follow-up log and the visit plans where a report needs them; the figures come
+//! from the pure `crate::report` modules, laid out by [`crate::report::docs`].
+//!
+//! * Grades are read from the classify run saved for a date (`classify --save`); a date without
+//!   one has no grade-based figures, and stderr says so.
+//! * A loan is **restructured** on a date when a restructure (not cancelled) is in force then.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use chrono::{Days, NaiveDate};
+
+use crate::buckets::Buckets;
+use crate::collection::{self, Ladder, PromiseState};
+use crate::context::Ctx;
+use crate::db::{self, book, report::SavedGrade};
+use crate::engine::{self, Conventions, InstallmentStatus};
+use crate::i18n::Lang;
+use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
+use crate::output::Document;
+use crate::report::collections::{self, ContactRow, Due, LoanFacts, Plan, Promise};
+use crate::report::conduct::{self, AuditRules, Logged};
+use crate::report::docs::{self, Decision};
+use crate::report::ratios::ParOptions;
+use crate::report::vintage::{self, VintageLoan};
+use crate::report::{Graded, LoanState};
+use crate::visits::Contact;
+
+/// What every report takes besides its dates.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub buckets: Buckets,
+    pub par: ParOptions,
+    pub lang: Lang,
+    /// The conduct limits (the visit policy's `[conduct]`) and the reachable window.
+    pub audit: AuditRules,
+    /// Days after falling overdue within which the first contact is due.
+    pub first_contact_days: u32,
+}
+
+/// Hands each loan to `f` and keeps what it returns (one per worker, merged in key order).
+struct Collect<T, F> {
+    f: F,
+    items: Vec<T>,
+}
+
+impl<T, F> Consumer for Collect<T, F>
+where
+    T: Send,
+    F: Fn(&LoanAssessment<'_>) -> Option<T> + Send,
+{
+    fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+        if let Some(x) = (self.f)(a) {
+            self.items.push(x);
+        }
+        Ok(())
+    }
+    fn merge(&mut self, later: Self) {
+        self.items.extend(later.items);
+    }
+}
+
+fn collect<T: Send>(
+    ctx: &Ctx,
+    setup: &Setup,
+    f: impl Fn(&LoanAssessment<'_>) -> Option<T> + Send + Sync + Clone,
+) -> Result<Vec<T>> {
+    Ok(portfolio::scan(ctx, setup, || Collect {
+        f: f.clone(),
+        items: Vec::new(),
+    })?
+    .items)
+}
+
+fn setup(dates: Vec<NaiveDate>, buckets: &Buckets) -> Setup {
+    Setup {
+        dates,
+        conv: Conventions::default(),
+        buckets: buckets.clone(),
+        ladder: Ladder::default(),
+    }
+}
+
+/// The saved grades of each date (None where no run was saved), with a note for the missing.
+fn grades_for(ctx: &Ctx, dates: &[NaiveDate]) -> Result<Vec<Option<HashMap<String, SavedGrade>>>> {
+    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+    let mut out = Vec::with_capacity(dates.len());
+    let mut missing = Vec::new();
+    for d in dates {
+        let g = db::report::saved_grades(&conn, *d)?;
+        if g.is_none() {
+            missing.push(d.to_string());
+        }
+        out.push(g);
+    }
+    if !missing.is_empty() {
+        ctx.note(&format!(
+            "report: grades not available for {} (no saved classify run; `daihou classify --as-of DATE --save` saves one): NPL, 偏离度, provisions and stages left blank",
+            missing.join(", ")
+        ));
+    }
+    Ok(out)
+}
+
+fn graded(g: &SavedGrade) -> Graded {
+    Graded {
+        label: g.grade.zh().to_string(),
+        rank: g.grade.rank(),
+        npl: g.grade.is_npl(),
+        provision: g.provision,
+        stage: g.stage,
+    }
+}
+
+/// The loan on each date of the setup: its state when in the book (originated, not closed).
+fn states(
+    a: &LoanAssessment<'_>,
+    setup: &Setup,
+    grades: &[Option<HashMap<String, SavedGrade>>],
+) -> Vec<Option<LoanState>> {
+    let b = a.book;
+    let mut out = vec![None; setup.dates.len()];
+    for x in a.dates {
+        let p = &x.position;
+        if p.closed {
+            continue;
+        }
+        let date = setup.dates[x.date];
+        out[x.date] = Some(LoanState {
+            loan_id: b.info.loan_id.clone(),
+            product: b.info.product.clone(),
+            branch: b.info.branch.clone(),
+            region: b.info.region.clone(),
+            officer: b.info.officer.clone(),
+            balance: p.outstanding_principal,
+            dpd: p.dpd,
+            restructured: b.versions.iter().any(|v| v.effective <= date),
+            grade: grades[x.date]
+                .as_ref()
+                .and_then(|m| m.get(&b.info.loan_id))
+                .map(graded),
+        });
+    }
+    out
+}
+
+/// The book at each date: `per_date[k]` the loans in the book at `dates[k]`, in loan order.
+fn book_at(
+    ctx: &Ctx,
+    setup: &Setup,
+    grades: &[Option<HashMap<String, SavedGrade>>],
+) -> Result<Vec<Vec<LoanState>>> {
+    let loans = collect(ctx, setup, |a| Some(states(a, setup, grades)))?;
+    let mut per_date: Vec<Vec<LoanState>> = vec![Vec::new(); setup.dates.len()];
+    for l in loans {
+        for (k, s) in l.into_iter().enumerate() {
+            if let Some(s) = s {
+                per_date[k].push(s);
+            }
+        }
+    }
+    Ok(per_date)
+}
+
+/// `report portfolio` as of `as_of`.
+pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
+    let setup = setup(vec![as_of], &o.buckets);
+    let grades = grades_for(ctx, &setup.dates)?;
+    let per_date = book_at(ctx, &setup, &grades)?;
+    Ok(docs::portfolio(as_of, &per_date[0], &o.buckets, o.par, o.lang))
+}
+
+/// `report migration` over `dates` (ascending, at least two).
+pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document> {
+    ctx.note(&format!(
+        "report migration: computed positions from the ledger for {} date(s): {}",
+        dates.len(),
+        dates
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let setup = setup(dates.to_vec(), &o.buckets);
+    let no_grades = vec![None; dates.len()];
+    let per_date = book_at(ctx, &setup, &no_grades)?;
+    Ok(docs::migration(dates, &per_date, &o.buckets, o.par, o.lang))
+}
+
+/// `report vintage` as of `as_of`: cohorts observed at every month end up to `as_of`.
+pub fn vintage(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
+    let earliest = {
+        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+        book::earliest_origination(&conn)?
+    };
+    let dates = crate::dates::month_ends(earliest.unwrap_or(as_of), as_of);
+    if dates.is_empty() {
+        return Ok(docs::vintage(as_of, &[], o.lang));
+    }
+    let setup = setup(dates, &o.buckets);
+    let setup = &setup;
+    let loans = collect(ctx, setup, |a| {
+        let orig = a.book.info.origination_date?;
+        let max_dpd: Vec<u32> = vintage::observation_dates(orig, as_of)
+            .iter()
+            .filter_map(|d| setup.dates.iter().position(|x| x == d))
+            .filter_map(|k| a.dates.iter().find(|x| x.date == k))
+            .map(|x| x.position.max_dpd)
+            .collect();
+        (!max_dpd.is_empty()).then(|| VintageLoan {
+            origination: orig,
+            amount: a.book.terms.principal,
+            max_dpd,
+        })
+    })?;
+    Ok(docs::vintage(as_of, &loans, o.lang))
+}
+
+/// The conduct audit of the log `from..=to` (contacts up to `reachable_days` before `from` are
+/// read too: they make the borrower reachable, or carry the consent window). Returns the
+/// number of follow-ups checked and the breaches.
+fn audit(
+    ctx: &Ctx,
+    from: NaiveDate,
+    to: NaiveDate,
+    o: &Options,
+) -> Result<(usize, Vec<conduct::Breach>)> {
+    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+    let since = from
+        .checked_sub_days(Days::new(u64::from(o.audit.reachable_days)))
+        .unwrap_or(from);
+    let rows = db::report::followups(&conn, since, to)?;
+    // The latest consent window each borrower gave, as of each contact (rows are in date order).
+    let mut consent: HashMap<String, (NaiveDate, chrono::NaiveTime, chrono::NaiveTime)> =
+        HashMap::new();
+    let mut unread = 0usize;
+    let mut log = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if let Some(w) = r.consent_window.as_deref().filter(|w| !w.trim().is_empty()) {
+            match conduct::parse_window(w) {
+                Some((a, b)) => {
+                    consent.insert(r.borrower_id.clone(), (r.contact_date, a, b));
+                }
+                None => unread += 1,
+            }
+        }
+        let time = r
+            .contact_time
+            .as_deref()
+            .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok());
+        log.push(Logged {
+            loan_id: r.loan_id.clone(),
+            borrower_id: r.borrower_id.clone(),
+            officer: r.officer.clone(),
+            contact: Contact {
+                date: r.contact_date,
+                time,
+                channel: r.channel.clone(),
+                connected: r.connected.unwrap_or(r.outcome != "no_answer"),
+                party: r.contact_party.clone().unwrap_or_default(),
+            },
+            consent: consent.get(&r.borrower_id).map(|(_, a, b)| (*a, *b)),
+        });
+    }
+    if unread > 0 {
+        ctx.note(&format!(
+            "report conduct: {unread} consent window(s) do not read as HH:MM-HH:MM and were not applied"
+        ));
+    }
+    let checked = rows.iter().filter(|r| r.contact_date >= from).count();
+    let breaches = conduct::audit(&log, &o.audit)
+        .into_iter()
+        .filter(|b| b.date >= from)
+        .collect();
+    Ok((checked, breaches))
+}
+
+/// `report conduct` over `from..=to`.
+pub fn conduct(ctx: &Ctx, from: NaiveDate, to: NaiveDate, o: &Options) -> Result<Document> {
+    let (checked, breaches) = audit(ctx, from, to, o)?;
+    Ok(docs::conduct(from, to, checked, &breaches, &o.audit, o.lang))
+}
+
+/// The per-loan facts of the collections KPIs; `setup.dates` = [day before `from`, `to`].
+fn in_book(x: Option<&portfolio::Assessment>) -> Option<&portfolio::Assessment> {
+    x.filter(|x| !x.position.closed)
+}
+
+fn loan_facts(a: &LoanAssessment<'_>, setup: &Setup, from: NaiveDate) -> Option<LoanFacts> {
+    let b = a.book;
+    let at = |k: usize| a.dates.iter().find(|x| x.date == k);
+    let (start, end) = (at(0), at(setup.dates.len() - 1)?);
+    let to = setup.dates[setup.dates.len() - 1];
+    let open_end = in_book(Some(end));
+    if in_book(start).is_none() && open_end.is_none() {
+        // Not in the book at the start, and closed (or never open) at the end: only counted
+        // when it was open at some point in the period, which the contacts and payments show.
+        if !b
+            .followups
+            .iter()
+            .any(|f| f.contact_date >= from && f.contact_date <= to)
+        {
+            return None;
+        }
+    }
+    let paid = engine::payments_in_force(&b.payments, to);
+    let promises = collection::promises(&b.followups, &paid, to)
+        .into_iter()
+        .filter(|p| p.contact_date >= from && p.contact_date <= to)
+        .map(|p| {
+            (
+                p.contact_date,
+                match p.state {
+                    PromiseState::Kept => Promise::Kept,
+                    PromiseState::Broken => Promise::Broken,
+                    PromiseState::Pending => Promise::Pending,
+                },
+            )
+        })
+        .collect();
+    let mut contacts: Vec<NaiveDate> = b.followups.iter().map(|f| f.contact_date).collect();
+    contacts.sort();
+    Some(LoanFacts {
+        officer: b.info.officer.clone(),
+        dpd_start: in_book(start).map(|x| x.position.dpd),
+        dpd_end: open_end.map(|x| x.position.dpd),
+        dues: end
+            .position
+            .installments
+            .iter()
+            .map(|i| Due {
+                due_date: i.due_date,
+                days_late: if i.status == InstallmentStatus::NotDue {
+                    0
+                } else {
+                    i.days_late
+                },
+                settled_on: i.settled_on,
+            })
+            .collect(),
+        contacts,
+        promises,
+        payments: paid,
+    })
+}
+
+/// The dates of a period report: the day before `from` (the start position) and `to`.
+fn period_dates(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    let start = from.pred_opt().unwrap_or(from);
+    let mut v = vec![start, to];
+    v.dedup();
+    v
+}
+
+fn kpis(
+    ctx: &Ctx,
+    from: NaiveDate,
+    to: NaiveDate,
+    loans: &[LoanFacts],
+    o: &Options,
+) -> Result<Vec<collections::OfficerKpis>> {
+    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+    let contacts: Vec<ContactRow> = db::report::followups(&conn, from, to)?
+        .into_iter()
+        .map(|r| ContactRow {
+            connected: r.connected.unwrap_or(r.outcome != "no_answer"),
+            officer: r.officer,
+            channel: r.channel,
+        })
+        .collect();
+    let plans: BTreeMap<(String, String), Plan> = db::report::plan_items(&conn, from, to)?
+        .into_iter()
+        .map(|(k, t)| {
+            (
+                k,
+                Plan {
+                    planned: t.planned,
+                    done: t.done,
+                    late: t.late,
+                    missed: t.missed,
+                    open: t.open,
+                },
+            )
+        })
+        .collect();
+    Ok(collections::kpis(
+        from,
+        to,
+        o.first_contact_days,
+        loans,
+        &contacts,
+        &plans,
+    ))
+}
+
+/// `report collections` over `from..=to`.
+pub fn collections(ctx: &Ctx, from: NaiveDate, to: NaiveDate, o: &Options) -> Result<Document> {
+    let setup = setup(period_dates(from, to), &o.buckets);
+    let setup = &setup;
+    let loans = collect(ctx, setup, |a| loan_facts(a, setup, from))?;
+    let k = kpis(ctx, from, to, &loans, o)?;
+    Ok(docs::collections(from, to, &k, o.lang))
+}
+
+/// The month-end before `as_of` (the management report compares with it).
+pub fn previous_month_end(as_of: NaiveDate) -> NaiveDate {
+    let first = as_of - Days::new(u64::from(chrono::Datelike::day(&as_of)) - 1);
+    first.pred_opt().unwrap_or(first)
+}
+
+/// How many loans the management report lists among the top exposures and decisions.
+const TOP: usize = 20;
+
+/// `report management` as of `as_of`: the headline and its change since the previous month-end,
+/// the portfolio, the month's migration, collections and conduct, and the loans that need a
+/// decision — one pass over the book for both dates.
+pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
+    let previous = previous_month_end(as_of);
+    let from = previous.succ_opt().unwrap_or(previous);
+    let setup = setup(vec![previous, as_of], &o.buckets);
+    let setup = &setup;
+    let grades = grades_for(ctx, &setup.dates)?;
+    let grades = &grades;
+    struct Both {
+        states: Vec<Option<LoanState>>,
+        facts: Option<LoanFacts>,
+        broken: bool,
+        eligible: bool,
+    }
+    let loans = collect(ctx, setup, |a| {
+        let s = states(a, setup, grades);
+        let facts = loan_facts(a, setup, from);
+        let broken = facts
+            .as_ref()
+            .is_some_and(|f| f.promises.iter().any(|(_, p)| *p == Promise::Broken));
+        let eligible = grades[1]
+            .as_ref()
+            .and_then(|m| m.get(&a.book.info.loan_id))
+            .is_some_and(|g| g.eligible_for_upgrade_review);
+        Some(Both {
+            states: s,
+            facts,
+            broken,
+            eligible,
+        })
+    })?;
+    let mut per_date: Vec<Vec<LoanState>> = vec![Vec::new(); 2];
+    let mut facts = Vec::new();
+    let mut decisions: Vec<Decision> = Vec::new();
+    let mut broken: Vec<Decision> = Vec::new();
+    for l in loans {
+        if let Some(now) = &l.states[1] {
+            let d = |reason| Decision {
+                loan_id: now.loan_id.clone(),
+                officer: now.officer.clone(),
+                reason,
+                dpd: now.dpd,
+                balance: now.balance,
+            };
+            if now.dpd > 90 && now.grade.as_ref().is_some_and(|g| !g.npl) {
+                decisions.push(d("over90_not_npl"));
+            }
+            if l.eligible {
+                decisions.push(d("eligible_for_upgrade_review"));
+            }
+            if l.broken {
+                broken.push(d("broken_promise"));
+            }
+        }
+        for (k, s) in l.states.into_iter().enumerate() {
+            if let Some(s) = s {
+                per_date[k].push(s);
+            }
+        }
+        facts.extend(l.facts);
+    }
+    // Broken promises: the largest balances only.
+    broken.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.loan_id.cmp(&b.loan_id)));
+    broken.truncate(TOP);
+    decisions.extend(broken);
+    let mut doc = docs::management(
+        as_of,
+        previous,
+        &per_date[1],
+        &per_date[0],
+        o.par,
+        &decisions,
+        TOP,
+        o.lang,
+    );
+    docs::append(
+        &mut doc,
+        "portfolio",
+        docs::portfolio(as_of, &per_date[1], &o.buckets, o.par, o.lang),
+    );
+    docs::append(
+        &mut doc,
+        "migration",
+        docs::migration(&setup.dates, &per_date, &o.buckets, o.par, o.lang),
+    );
+    let k = kpis(ctx, from, as_of, &facts, o)?;
+    docs::append(
+        &mut doc,
+        "collections",
+        docs::collections(from, as_of, &k, o.lang),
+    );
+    let (checked, breaches) = audit(ctx, from, as_of, o)?;
+    docs::append(
+        &mut doc,
+        "conduct",
+        docs::conduct(from, as_of, checked, &breaches, &o.audit, o.lang),
+    );
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::d;
+
+    #[test]
+    fn previous_month_end_is_the_last_day_of_the_month_before() {
+        assert_eq!(previous_month_end(d("2026-03-31")), d("2026-02-28"));
+        assert_eq!(previous_month_end(d("2026-03-01")), d("2026-02-28"));
+        assert_eq!(previous_month_end(d("2024-03-15")), d("2024-02-29"));
+        assert_eq!(previous_month_end(d("2026-01-10")), d("2025-12-31"));
+    }
+
+    #[test]
+    fn a_period_starts_from_the_day_before() {
+        assert_eq!(
+            period_dates(d("2026-03-01"), d("2026-03-31")),
+            vec![d("2026-02-28"), d("2026-03-31")]
+        );
+    }
+}
