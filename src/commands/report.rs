@@ -51,7 +51,9 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
     let limits = match &args.policy {
         Some(p) => {
             let (origin, text) = rulefile::read(p).context("--policy")?;
-            Policy::from_toml(&origin, &text).context("--policy")?.conduct
+            Policy::from_toml(&origin, &text)
+                .context("--policy")?
+                .conduct
         }
         None => Policy::default().conduct,
     };
@@ -71,7 +73,11 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
         Some(s) => parse_date("--to", s)?,
         None => ctx.as_of,
     };
-    let from = args.from.as_deref().map(|s| parse_date("--from", s)).transpose()?;
+    let from = args
+        .from
+        .as_deref()
+        .map(|s| parse_date("--from", s))
+        .transpose()?;
     if let Some(f) = from.filter(|f| *f > to) {
         return Err(exit::usage(format!("--from {f} is after --to {to}")));
     }

@@ -40,7 +40,10 @@ pub struct SavedGrade {
 
 /// The grades of the classify run saved for `as_of`, by loan; `None` when no run was saved for
 /// that date (or the ledger predates classify).
-pub fn saved_grades(c: &Connection, as_of: NaiveDate) -> Result<Option<HashMap<String, SavedGrade>>> {
+pub fn saved_grades(
+    c: &Connection,
+    as_of: NaiveDate,
+) -> Result<Option<HashMap<String, SavedGrade>>> {
     if !table_exists(c, "grade_runs")? {
         return Ok(None);
     }
@@ -54,9 +57,10 @@ pub fn saved_grades(c: &Connection, as_of: NaiveDate) -> Result<Option<HashMap<S
     if saved.is_none() {
         return Ok(None);
     }
-    let mut stmt =
-        c.prepare("SELECT loan_id, grade, stage, provision, eligible_for_upgrade_review FROM grades \
-         WHERE as_of = ?1")?;
+    let mut stmt = c.prepare(
+        "SELECT loan_id, grade, stage, provision, eligible_for_upgrade_review FROM grades \
+         WHERE as_of = ?1",
+    )?;
     let mut rows = stmt.query([iso(as_of)])?;
     let mut out = HashMap::new();
     while let Some(r) = rows.next()? {

@@ -169,7 +169,13 @@ pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     let setup = setup(vec![as_of], &o.buckets);
     let grades = grades_for(ctx, &setup.dates)?;
     let per_date = book_at(ctx, &setup, &grades)?;
-    Ok(docs::portfolio(as_of, &per_date[0], &o.buckets, o.par, o.lang))
+    Ok(docs::portfolio(
+        as_of,
+        &per_date[0],
+        &o.buckets,
+        o.par,
+        o.lang,
+    ))
 }
 
 /// `report migration` over `dates` (ascending, at least two).
@@ -280,7 +286,9 @@ fn audit(
 /// `report conduct` over `from..=to`.
 pub fn conduct(ctx: &Ctx, from: NaiveDate, to: NaiveDate, o: &Options) -> Result<Document> {
     let (checked, breaches) = audit(ctx, from, to, o)?;
-    Ok(docs::conduct(from, to, checked, &breaches, &o.audit, o.lang))
+    Ok(docs::conduct(
+        from, to, checked, &breaches, &o.audit, o.lang,
+    ))
 }
 
 /// The per-loan facts of the collections KPIs; `setup.dates` = [day before `from`, `to`].
@@ -415,7 +423,8 @@ const TOP: usize = 20;
 
 /// `report management` as of `as_of`: the headline and its change since the previous month-end,
 /// the portfolio, the month's migration, collections and conduct, and the loans that need a
-/// decision — one pass over the book for both dates.
+/// decision (over 90 DPD not graded NPL, eligible for upgrade review, and the largest balances
+/// with a promise to pay due in the month and broken) — one pass over the book for both dates.
 pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     let previous = previous_month_end(as_of);
     let from = previous.succ_opt().unwrap_or(previous);
@@ -432,9 +441,13 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
     let loans = collect(ctx, setup, |a| {
         let s = states(a, setup, grades);
         let facts = loan_facts(a, setup, from);
-        let broken = facts
-            .as_ref()
-            .is_some_and(|f| f.promises.iter().any(|(_, p)| *p == Promise::Broken));
+        // A promise whose date fell in the month and was not kept.
+        let broken = !a.book.followups.is_empty() && {
+            let paid = engine::payments_in_force(&a.book.payments, as_of);
+            collection::promises(&a.book.followups, &paid, as_of)
+                .iter()
+                .any(|p| p.state == PromiseState::Broken && p.promise_date >= from)
+        };
         let eligible = grades[1]
             .as_ref()
             .and_then(|m| m.get(&a.book.info.loan_id))

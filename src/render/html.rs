@@ -50,8 +50,12 @@ fn cell_html(c: &Cell) -> String {
 pub fn write(w: &mut dyn Write, doc: &Document) -> Result<()> {
     let mut s = String::new();
     s.push_str(match doc.lang {
-        crate::i18n::Lang::Zh => "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
-        crate::i18n::Lang::En => "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        crate::i18n::Lang::Zh => {
+            "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+        }
+        crate::i18n::Lang::En => {
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        }
     });
     s.push_str(
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

@@ -136,7 +136,10 @@ impl OfficerKpis {
     }
 
     pub fn cure_rate(&self) -> Option<Decimal> {
-        ratio(Decimal::from(self.cured), Decimal::from(self.overdue_at_start))
+        ratio(
+            Decimal::from(self.cured),
+            Decimal::from(self.overdue_at_start),
+        )
     }
 
     fn add(&mut self, o: &OfficerKpis) {
@@ -370,7 +373,10 @@ mod tests {
         // L1 on time, L2 late, L3 not yet due: 1 of 2
         assert_eq!((o1.first_contact_due, o1.first_contact_on_time), (2, 1));
         assert_eq!(o1.first_contact_rate(), Some(m("0.500000")));
-        assert_eq!((o1.promises_made, o1.promises_kept, o1.promises_broken), (2, 1, 1));
+        assert_eq!(
+            (o1.promises_made, o1.promises_kept, o1.promises_broken),
+            (2, 1, 1)
+        );
         // 300 of L1 (the 02-05 payment is before the period)
         assert_eq!(o1.recovered_after_contact, m("300"));
         let o2 = &k[1];

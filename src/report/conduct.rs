@@ -364,7 +364,10 @@ mod tests {
     #[test]
     fn consent_windows_read_as_two_times() {
         assert_eq!(parse_window("18:00-21:00"), Some((t("18:00"), t("21:00"))));
-        assert_eq!(parse_window(" 22:00 ~ 23:30 "), Some((t("22:00"), t("23:30"))));
+        assert_eq!(
+            parse_window(" 22:00 ~ 23:30 "),
+            Some((t("22:00"), t("23:30")))
+        );
         assert_eq!(parse_window("20:00至22:30"), Some((t("20:00"), t("22:30"))));
         assert_eq!(parse_window("evenings"), None);
         assert_eq!(parse_window("25:00-26:00"), None);

@@ -183,7 +183,7 @@ pub fn portfolio(
         "balance",
         "share",
         "provisions",
-        "provision_coverage",
+        "provision_rate",
     ]);
     let stages = ratios::by_stage(loans);
     for r in &stages {
@@ -375,7 +375,11 @@ pub fn vintage(as_of: NaiveDate, vl: &[VintageLoan], lang: Lang) -> Document {
     // The chart shows the latest 12 cohorts (the table has them all).
     let cohorts = cohorts.split_off(cohorts.len().saturating_sub(12));
     for (ti, en, zh) in [
-        (0usize, "Ever 30+ by month on book", "曾逾期30天以上（按账龄）"),
+        (
+            0usize,
+            "Ever 30+ by month on book",
+            "曾逾期30天以上（按账龄）",
+        ),
         (1, "Ever M2+ by month on book", "曾达 M2+（按账龄）"),
     ] {
         doc.charts.push(Chart::Lines {
@@ -830,10 +834,7 @@ pub fn management(
     top: usize,
     lang: Lang,
 ) -> Document {
-    let (h, p) = (
-        ratios::headline(now, par),
-        ratios::headline(before, par),
-    );
+    let (h, p) = (ratios::headline(now, par), ratios::headline(before, par));
     let mut doc = new_doc(
         lang,
         t(
@@ -841,7 +842,9 @@ pub fn management(
             &format!("Post-loan management report {as_of}"),
             &format!("贷后管理报告 {as_of}"),
         ),
-        vec![format!("changes against {previous} (the previous month-end)")],
+        vec![format!(
+            "changes against {previous} (the previous month-end)"
+        )],
     );
     let mut ch = Report::new(&["figure", "previous", "current", "change"]);
     let ratio_row = |name: &str, a: Option<Decimal>, b: Option<Decimal>| {

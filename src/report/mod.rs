@@ -109,7 +109,13 @@ pub(crate) mod fixture {
             npl,
             provision: m(provision),
             // 正常 stage 1, 关注 stage 2, NPL stage 3
-            stage: if npl { 3 } else if rank == 0 { 1 } else { 2 },
+            stage: if npl {
+                3
+            } else if rank == 0 {
+                1
+            } else {
+                2
+            },
         })
     }
 

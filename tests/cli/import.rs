@@ -783,14 +783,27 @@ fn subcommands_not_built_yet_exit_2() {
     // classify is built: without a ledger it is 66, and it creates none.
     let (code, _, err) = env.run(&["classify", "--as-of", "2026-06-30"]);
     assert_eq!(code, 66, "{err}");
-    // `report` is built; its reports that are not say so.
-    let (code, out, err) = env.run(&["report", "management"]);
-    assert_eq!(code, 2, "{err}");
-    assert_eq!(out, "");
-    assert!(
-        err.contains("`daihou report management (needs classify)` is not built yet"),
-        "{err}"
-    );
+    // `report` is built, every one of its reports: without a ledger each is 66 and creates none.
+    for name in [
+        "portfolio",
+        "migration",
+        "vintage",
+        "collections",
+        "conduct",
+        "management",
+    ] {
+        let (code, out, err) = env.run(&["report", name, "--from", "2026-01-31"]);
+        let want = if matches!(name, "migration" | "collections" | "conduct") {
+            66
+        } else {
+            2 // --from is refused before the ledger is opened
+        };
+        assert_eq!(code, want, "report {name}: {err}");
+        assert_eq!(out, "", "report {name}");
+        let (code, _, err) = env.run(&["report", name, "--as-of", "2026-03-31"]);
+        let want = if name == "migration" { 2 } else { 66 }; // migration needs --from
+        assert_eq!(code, want, "report {name}: {err}");
+    }
     assert!(
         !env.db().exists(),
         "a subcommand not built created the ledger"

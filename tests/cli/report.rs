@@ -26,6 +26,16 @@ const MIGRATION: &[&str] = &[
     "month-end",
 ];
 const VINTAGE: &[&str] = &["report", "vintage", "--as-of", "2026-03-31"];
+const CONDUCT: &[&str] = &["report", "conduct", "--as-of", "2026-03-31"];
+const COLLECTIONS: &[&str] = &[
+    "report",
+    "collections",
+    "--from",
+    "2026-02-15",
+    "--to",
+    "2026-03-31",
+];
+const MANAGEMENT: &[&str] = &["report", "management", "--as-of", "2026-03-31"];
 
 fn run_ok(env: &Env, args: &[&str], extra: &[&str]) -> (String, String) {
     let mut a: Vec<&str> = args.to_vec();
@@ -178,6 +188,375 @@ fn vintage_figures_by_hand() {
     assert_eq!(rows.len(), 15);
 }
 
+/// The fixture's March with a saved classify run, R5 restructured on 03-20 and R4 graded 关注
+/// in the saved run (as a bank's own rules might: the built-in hard floor keeps it 次级).
+fn graded() -> Env {
+    let env = loaded();
+    let rs = env.write(
+        "rs.csv",
+        "loan_id,restructure_id,effective_date,kind,reason,new_term_months\nR5,X1,2026-03-20,extension,hardship,6\n",
+    );
+    let (code, _, err) = env.run(&["-q", "import", "restructures", s(&rs)]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = env.run(&["-q", "classify", "--as-of", "2026-03-31", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    env.sql("UPDATE grades SET grade = '关注', stage = 2, provision = 15000 WHERE loan_id = 'R4'");
+    env
+}
+
+#[test]
+fn portfolio_grade_figures_by_hand() {
+    let env = loaded();
+    // Without a saved classify run: the grade columns blank, the grade tables empty, and stderr
+    // says why.
+    let (out, err) = run_ok(&env, PORTFOLIO, &["--format", "csv"]);
+    assert!(err.contains("grades not available for 2026-03-31"), "{err}");
+    let rows = csv_rows(&out);
+    assert_eq!(table(&rows, "headline")[0]["npl_ratio"], "");
+    assert!(table(&rows, "stages").is_empty());
+    let env = graded();
+    let (out, err) = run_ok(&env, PORTFOLIO, &["--format", "csv"]);
+    assert!(!err.contains("grades not available"), "{err}");
+    let rows = csv_rows(&out);
+    let h = table(&rows, "headline")[0];
+    // The saved run (classify's built-in rules): R1 正常 6.00, R2 关注 90.00, R3 正常 3.00 (stage 2
+    // on probation), R5 关注 30.00 (restructured); R4 changed to 关注 with 150.00. NPL: none →
+    // 不良贷款率 0, 偏离度 and 拨备覆盖率 undefined (no NPL balance).
+    assert_eq!(
+        (h["npl_loans"].as_str(), h["npl_balance"].as_str()),
+        ("0", "0.00")
+    );
+    assert_eq!(h["npl_ratio"], "0.000000");
+    assert_eq!(h["deviation_90"], "");
+    assert_eq!(h["provision_coverage"], "");
+    // provisions 6 + 90 + 3 + 30 + 150 = 279; 贷款拨备率 279 / 9600 = 0.0290625 → 0.029063
+    assert_eq!(h["provisions"], "279.00");
+    assert_eq!(h["provision_rate"], "0.029063");
+    // PAR30 with R5 restructured on 03-20: R2 3000 + R4 5000 + R5 1000 = 9000 / 9600 = 0.9375
+    assert_eq!(h["par30_balance"], "9000.00");
+    assert_eq!(h["par30"], "0.937500");
+    // R4 at 141 DPD graded 关注: listed
+    let o = table(&rows, "over90_not_npl");
+    assert_eq!(o.len(), 1);
+    assert_eq!(
+        (
+            o[0]["loan_id"].as_str(),
+            o[0]["dpd"].as_str(),
+            o[0]["classification"].as_str()
+        ),
+        ("R4", "141", "关注")
+    );
+    // Stages: 1 = R1 400 (6; 6 / 400 = 0.015); 2 = R2 3000 + R3 200 + R4 5000 + R5 1000 = 9200
+    // (90 + 3 + 150 + 30 = 273; 273 / 9200 = 0.0296739…); 3 none.
+    let st = table(&rows, "stages");
+    let st: Vec<(&str, &str, &str, &str)> = st
+        .iter()
+        .map(|r| {
+            (
+                r["stage"].as_str(),
+                r["balance"].as_str(),
+                r["provisions"].as_str(),
+                r["provision_rate"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        st,
+        [
+            ("1", "400.00", "6.00", "0.015000"),
+            ("2", "9200.00", "273.00", "0.029674"),
+            ("3", "0.00", "0.00", ""),
+        ]
+    );
+    // Grade × bucket: 正常 current (R1 400 + R3 200), 关注 current (R5), 31-60 (R2), 91-180 (R4)
+    let gb = table(&rows, "by_grade_bucket");
+    let gb: Vec<(&str, &str, &str)> = gb
+        .iter()
+        .map(|r| {
+            (
+                r["classification"].as_str(),
+                r["bucket"].as_str(),
+                r["balance"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        gb,
+        [
+            ("正常", "current", "600.00"),
+            ("关注", "current", "1000.00"),
+            ("关注", "31-60", "3000.00"),
+            ("关注", "91-180", "5000.00"),
+        ]
+    );
+    // Without the restructured loan: PAR30 back to 8000 / 9600
+    let (out, _) = run_ok(
+        &env,
+        PORTFOLIO,
+        &["--format", "csv", "--par-exclude-restructured"],
+    );
+    assert_eq!(table(&csv_rows(&out), "headline")[0]["par30"], "0.833333");
+    // An NPL loan: R4 back to 次级 with 1500.00 → 不良贷款率 5000 / 9600 = 0.5208333…,
+    // 偏离度 5000 / 5000 = 1, 拨备覆盖率 (6 + 90 + 3 + 30 + 1500 = 1629) / 5000 = 0.3258
+    env.sql("UPDATE grades SET grade = '次级', stage = 3, provision = 150000 WHERE loan_id = 'R4'");
+    let (out, _) = run_ok(&env, PORTFOLIO, &["--format", "csv"]);
+    let rows = csv_rows(&out);
+    let h = table(&rows, "headline")[0];
+    assert_eq!(h["npl_ratio"], "0.520833");
+    assert_eq!(h["deviation_90"], "1.000000");
+    assert_eq!(h["provision_coverage"], "0.325800");
+    assert!(table(&rows, "over90_not_npl").is_empty());
+}
+
+#[test]
+fn conduct_breaches_by_hand() {
+    let env = loaded();
+    let (out, _) = run_ok(&env, CONDUCT, &["--format", "csv"]);
+    let rows = csv_rows(&out);
+    let b: Vec<(&str, &str, &str, &str, &str, &str)> = table(&rows, "breaches")
+        .iter()
+        .map(|r| {
+            (
+                r["date"].as_str(),
+                r["rule"].as_str(),
+                r["officer"].as_str(),
+                r["loan_id"].as_str(),
+                r["contacts"].as_str(),
+                r["limit"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        b,
+        [
+            // F03: 22:30 with no consent window
+            ("2026-03-02", "night", "O1", "R2", "1", ""),
+            // (F04, 22:30 on 03-03 inside B4's consent window 22:00-23:00, is no breach)
+            // F10-F16: 7 unanswered calls to B4 on one day, the limit is 6
+            (
+                "2026-03-10",
+                "unanswered_per_number_per_day",
+                "O2",
+                "R4",
+                "7",
+                "6"
+            ),
+            // F20-F23: 4 connected calls with B2 on one day, the limit is 3
+            (
+                "2026-03-12",
+                "connected_calls_per_day",
+                "O1",
+                "R2",
+                "4",
+                "3"
+            ),
+            // F30: a third party two days after B2 was reached (03-12)
+            (
+                "2026-03-14",
+                "third_party_while_reachable",
+                "O1",
+                "R2",
+                "1",
+                ""
+            ),
+        ]
+    );
+    // Thresholds are data: the visit policy's [conduct] limits
+    let policy = env.write(
+        "policy.toml",
+        "[conduct]\nunanswered_per_number_per_day = 7\nconnected_calls_per_day = 4\n",
+    );
+    let (out, _) = run_ok(&env, CONDUCT, &["--format", "csv", "--policy", s(&policy)]);
+    let rules: Vec<String> = table(&csv_rows(&out), "breaches")
+        .iter()
+        .map(|r| r["rule"].clone())
+        .collect();
+    assert_eq!(rules, ["night", "third_party_while_reachable"]);
+    // A period without contacts: no breaches, exit 0
+    let (out, _) = run_ok(
+        &env,
+        &[
+            "report",
+            "conduct",
+            "--from",
+            "2026-04-01",
+            "--to",
+            "2026-04-30",
+        ],
+        &["--format", "csv"],
+    );
+    assert!(table(&csv_rows(&out), "breaches").is_empty());
+}
+
+#[test]
+fn collections_kpis_by_hand() {
+    let env = loaded();
+    let (out, _) = run_ok(&env, COLLECTIONS, &["--format", "csv"]);
+    let rows = csv_rows(&out);
+    let o = table(&rows, "officers");
+    let get = |who: &str| *o.iter().find(|r| r["officer"] == who).unwrap();
+    let o1 = get("O1");
+    // O1 logged F02, F03, F20-F23, F30 = 7 contacts, 6 connected (F03 unanswered)
+    assert_eq!(
+        (o1["contacts"].as_str(), o1["connected"].as_str()),
+        ("7", "6")
+    );
+    // R2 fell overdue on 02-21 (due 02-20 unpaid); first contact 02-28 = day 7: on time
+    assert_eq!(
+        (
+            o1["first_contact_due"].as_str(),
+            o1["first_contact_on_time"].as_str()
+        ),
+        ("1", "1")
+    );
+    // F02's promise of 1000 by 03-05: R2 paid nothing → broken
+    assert_eq!(
+        (o1["promises_made"].as_str(), o1["promises_broken"].as_str()),
+        ("1", "1")
+    );
+    let o2 = get("O2");
+    // F01 (R3) + F04 + F10-F16 (R4) = 9 contacts; F01 and F04 connected
+    assert_eq!(
+        (o2["contacts"].as_str(), o2["connected"].as_str()),
+        ("9", "2")
+    );
+    // F01's promise of 400 by 03-15 kept by P4 (400 on 03-15), which is also recovered after
+    // the contact of 02-20
+    assert_eq!(o2["promises_kept"], "1");
+    assert_eq!(o2["recovered_after_contact"], "400.00");
+    // Overdue on 02-14 (the day before --from): R3 (DPD 13) and R4; R3 current on 03-31: a cure
+    assert_eq!(
+        (
+            o2["overdue_at_start"].as_str(),
+            o2["cured"].as_str(),
+            o2["cure_rate"].as_str()
+        ),
+        ("2", "1", "0.500000")
+    );
+    // R3's episode began on 02-02, before the period: not due for first contact
+    assert_eq!(o2["first_contact_due"], "0");
+    assert_eq!(o2["first_contact_rate"], "");
+    let all = get("all");
+    assert_eq!(
+        (all["contacts"].as_str(), all["promise_kept_rate"].as_str()),
+        ("16", "0.500000")
+    );
+    let ch = table(&rows, "contacts_by_channel");
+    assert!(ch
+        .iter()
+        .any(|r| r["officer"] == "O2" && r["channel"] == "phone" && r["contacts"] == "9"));
+}
+
+#[test]
+fn management_combines_the_sections() {
+    let env = graded();
+    let (out, err) = run_ok(&env, MANAGEMENT, &["--format", "json"]);
+    // 02-28 has no saved run; stderr says so
+    assert!(err.contains("grades not available for 2026-02-28"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    for k in [
+        "changes",
+        "top_at_risk",
+        "decisions",
+        "portfolio_headline",
+        "migration_matrix",
+        "collections_officers",
+        "conduct_breaches",
+    ] {
+        assert!(keys.contains(&k), "{k} in {keys:?}");
+    }
+    let change = |name: &str| {
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["figure"] == name)
+            .unwrap()
+            .clone()
+    };
+    // PAR30 on 02-28: R4 5000 / 10900 = 0.458716; on 03-31 (R5 restructured): 0.9375;
+    // change 0.9375 − 0.458716 = 0.478784
+    let p = change("par30");
+    assert_eq!(
+        (
+            p["previous"].as_str(),
+            p["current"].as_str(),
+            p["change"].as_str()
+        ),
+        (Some("0.458716"), Some("0.937500"), Some("0.478784"))
+    );
+    // balance 10900 → 9600
+    assert_eq!(change("balance")["change"], "-1300.00");
+    // Decisions: R4 over 90 DPD graded 关注; R2's broken promise (3000)
+    let d: Vec<(&str, &str)> = v["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["loan_id"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(d, [("R4", "over90_not_npl"), ("R2", "broken_promise")]);
+    // Top exposures at risk: overdue loans by balance
+    let t: Vec<&str> = v["top_at_risk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["loan_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(t, ["R4", "R2"]);
+    assert_eq!(v["conduct_breaches"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn lang_zh_labels_tables_html_and_xlsx() {
+    let env = graded();
+    let (out, _) = run_ok(&env, PORTFOLIO, &["--lang", "zh"]);
+    assert!(out.starts_with("主要指标\n"), "{out}");
+    for label in [
+        "不良贷款率",
+        "逾期90天以上/不良(偏离度)",
+        "拨备覆盖率",
+        "贷款拨备率",
+        "减值阶段",
+    ] {
+        assert!(out.contains(label), "{label} in\n{out}");
+    }
+    let (out, _) = run_ok(&env, CONDUCT, &["--lang", "zh"]);
+    assert!(
+        out.contains("违规明细") && out.contains("夜间催收(22:00–08:00)"),
+        "{out}"
+    );
+    // CSV keys never change
+    let (out, _) = run_ok(&env, PORTFOLIO, &["--lang", "zh", "--format", "csv"]);
+    assert!(out.starts_with("table,as_of,loans,balance"), "{out}");
+    let page = env.path("zh.html");
+    run_ok(
+        &env,
+        PORTFOLIO,
+        &["--lang", "zh", "--format", "html", "-o", s(&page)],
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("<th>不良贷款率</th>") && html.contains("贷款质量报告"),
+        "{html}"
+    );
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let path = env.path("zh.xlsx");
+    run_ok(
+        &env,
+        COLLECTIONS,
+        &["--lang", "zh", "--format", "xlsx", "-o", s(&path)],
+    );
+    let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+    let r = wb.worksheet_range("officers").unwrap();
+    assert_eq!(r.get_value((0, 0)), Some(&Data::String("客户经理".into())));
+}
+
 #[test]
 fn golden_outputs() {
     let env = loaded();
@@ -185,6 +564,9 @@ fn golden_outputs() {
         ("portfolio", PORTFOLIO),
         ("migration", MIGRATION),
         ("vintage", VINTAGE),
+        ("conduct", CONDUCT),
+        ("collections", COLLECTIONS),
+        ("management", MANAGEMENT),
     ] {
         for fmt in ["csv", "json"] {
             let (out, _) = run_ok(&env, args, &["--format", fmt]);
@@ -204,6 +586,9 @@ fn json_has_named_arrays() {
         [
             "headline",
             "by_bucket",
+            "by_grade_bucket",
+            "stages",
+            "over90_not_npl",
             "by_product",
             "by_branch",
             "by_region",
@@ -273,8 +658,19 @@ fn bad_input_exits_2_with_the_reason() {
             "--format html is for `daihou report` only",
         ),
         (
-            &["report", "conduct"],
-            "`daihou report conduct (needs the follow-up contact columns)` is not built yet",
+            &[
+                "report",
+                "conduct",
+                "--from",
+                "2026-03-31",
+                "--to",
+                "2026-03-01",
+            ],
+            "--from 2026-03-31 is after --to 2026-03-01",
+        ),
+        (
+            &["report", "vintage", "--to", "2026-03-31"],
+            "--from and --every are for `report migration`",
         ),
         (
             &["report", "portfolio", "--from", "2026-01-01"],
@@ -321,6 +717,9 @@ fn xlsx_reads_back_with_numbers_percentages_and_dates() {
         [
             "headline",
             "by_bucket",
+            "by_grade_bucket",
+            "stages",
+            "over90_not_npl",
             "by_product",
             "by_branch",
             "by_region",
@@ -425,6 +824,10 @@ fn html_pages_render_in_a_real_browser() {
         ("portfolio", PORTFOLIO, 4),
         ("migration", MIGRATION, 3),
         ("vintage", VINTAGE, 2),
+        ("conduct", CONDUCT, 1),
+        ("collections", COLLECTIONS, 2),
+        // its own charts: portfolio 4, migration 3, collections 2, conduct 1
+        ("management", MANAGEMENT, 10),
     ] {
         let page = env.path(&format!("{name}.html"));
         run_ok(&env, args, &["--format", "html", "-o", s(&page)]);
