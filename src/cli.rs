@@ -551,9 +551,11 @@ pub struct ReportArgs {
     #[arg(long, value_enum)]
     pub every: Option<Every>,
 
-    /// Aging buckets, as for `overdue`: days, m, or a bank's own list such as `0,1-30,31-90,91+`.
-    #[arg(long, default_value = "days", value_name = "SPEC")]
-    pub buckets: String,
+    #[command(flatten)]
+    pub filters: LoanFilterArgs,
+
+    #[command(flatten)]
+    pub conv: ConventionArgs,
 
     /// Leave restructured loans out of PAR unless they are past due (CGAP counts them).
     #[arg(long)]

@@ -6,7 +6,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 
-use crate::buckets::Buckets;
 use crate::cli::{Every, Format, ReportArgs, ReportName};
 use crate::context::Ctx;
 use crate::ops::report::{self as op, Options};
@@ -46,8 +45,6 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
             "--from and --every are for `report migration` (--from/--to also for collections and conduct), not `report {name}`"
         )));
     }
-    let buckets =
-        Buckets::resolve(&args.buckets).map_err(|e| exit::usage(format!("--buckets: {e}")))?;
     let limits = match &args.policy {
         Some(p) => {
             let (origin, text) = rulefile::read(p).context("--policy")?;
@@ -58,7 +55,8 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
         None => Policy::default().conduct,
     };
     let o = Options {
-        buckets,
+        base: args.conv.setup(Vec::new())?,
+        filters: args.filters.clone(),
         par: ParOptions {
             include_restructured: !args.par_exclude_restructured,
         },

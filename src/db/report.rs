@@ -87,6 +87,10 @@ pub struct LogRow {
     pub borrower_id: String,
     /// The follow-up's officer, else the loan's.
     pub officer: String,
+    /// The loan's officer, branch and region (for the filters).
+    pub loan_officer: String,
+    pub branch: String,
+    pub region: String,
     pub contact_date: NaiveDate,
     /// `HH:MM` as logged.
     pub contact_time: Option<String>,
@@ -106,7 +110,7 @@ pub fn followups(c: &Connection, from: NaiveDate, to: NaiveDate) -> Result<Vec<L
     let mut stmt = c.prepare(
         "SELECT f.loan_id, l.borrower_id, CASE WHEN f.officer <> '' THEN f.officer ELSE l.officer END, \
                 f.contact_date, f.contact_time, f.channel, f.outcome, f.contact_party, f.connected, \
-                f.consent_window, f.promise_date, f.promise_amount \
+                f.consent_window, f.promise_date, f.promise_amount, l.officer, l.branch, l.region \
          FROM followups f JOIN loans l ON l.loan_id = f.loan_id \
          WHERE f.contact_date >= ?1 AND f.contact_date <= ?2 \
          ORDER BY f.contact_date, f.contact_time, f.followup_id",
@@ -131,6 +135,9 @@ pub fn followups(c: &Connection, from: NaiveDate, to: NaiveDate) -> Result<Vec<L
                 .map(|s| date_of(&s, "followups", "promise_date"))
                 .transpose()?,
             promise_amount: r.get::<_, Option<i64>>(11)?.map(money::from_fen),
+            loan_officer: r.get(12)?,
+            branch: r.get(13)?,
+            region: r.get(14)?,
         });
     }
     Ok(out)

@@ -13,10 +13,11 @@ use anyhow::Result;
 use chrono::{Days, NaiveDate};
 
 use crate::buckets::Buckets;
-use crate::collection::{self, Ladder, PromiseState};
+use crate::cli::LoanFilterArgs;
+use crate::collection::{self, PromiseState};
 use crate::context::Ctx;
 use crate::db::{self, book, report::SavedGrade};
-use crate::engine::{self, Conventions, InstallmentStatus};
+use crate::engine::{self, InstallmentStatus};
 use crate::i18n::Lang;
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::output::Document;
@@ -31,7 +32,10 @@ use crate::visits::Contact;
 /// What every report takes besides its dates.
 #[derive(Clone, Debug)]
 pub struct Options {
-    pub buckets: Buckets,
+    /// The conventions, buckets and ladder (`dates` empty: each report sets its own).
+    pub base: Setup,
+    /// Only loans of this officer, branch or region (a follow-up counts with its loan).
+    pub filters: LoanFilterArgs,
     pub par: ParOptions,
     pub lang: Lang,
     /// The conduct limits (the visit policy's `[conduct]`) and the reachable window.
@@ -74,12 +78,28 @@ fn collect<T: Send>(
     .items)
 }
 
-fn setup(dates: Vec<NaiveDate>, buckets: &Buckets) -> Setup {
-    Setup {
-        dates,
-        conv: Conventions::default(),
-        buckets: buckets.clone(),
-        ladder: Ladder::default(),
+impl Options {
+    fn setup(&self, dates: Vec<NaiveDate>) -> Setup {
+        Setup {
+            dates,
+            ..self.base.clone()
+        }
+    }
+
+    fn buckets(&self) -> &Buckets {
+        &self.base.buckets
+    }
+
+    /// Whether the filters admit a loan of this officer, branch and region.
+    fn admits(&self, officer: &str, branch: &str, region: &str) -> bool {
+        let f = &self.filters;
+        f.officer.as_deref().is_none_or(|x| x == officer)
+            && f.branch.as_deref().is_none_or(|x| x == branch)
+            && f.region.as_deref().is_none_or(|x| x == region)
+    }
+
+    fn admits_loan(&self, b: &book::LoanBook) -> bool {
+        self.admits(&b.info.officer, &b.info.branch, &b.info.region)
     }
 }
 
@@ -149,10 +169,13 @@ fn states(
 /// The book at each date: `per_date[k]` the loans in the book at `dates[k]`, in loan order.
 fn book_at(
     ctx: &Ctx,
+    o: &Options,
     setup: &Setup,
     grades: &[Option<HashMap<String, SavedGrade>>],
 ) -> Result<Vec<Vec<LoanState>>> {
-    let loans = collect(ctx, setup, |a| Some(states(a, setup, grades)))?;
+    let loans = collect(ctx, setup, |a| {
+        o.admits_loan(a.book).then(|| states(a, setup, grades))
+    })?;
     let mut per_date: Vec<Vec<LoanState>> = vec![Vec::new(); setup.dates.len()];
     for l in loans {
         for (k, s) in l.into_iter().enumerate() {
@@ -166,13 +189,13 @@ fn book_at(
 
 /// `report portfolio` as of `as_of`.
 pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
-    let setup = setup(vec![as_of], &o.buckets);
+    let setup = o.setup(vec![as_of]);
     let grades = grades_for(ctx, &setup.dates)?;
-    let per_date = book_at(ctx, &setup, &grades)?;
+    let per_date = book_at(ctx, o, &setup, &grades)?;
     Ok(docs::portfolio(
         as_of,
         &per_date[0],
-        &o.buckets,
+        o.buckets(),
         o.par,
         o.lang,
     ))
@@ -189,10 +212,16 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let setup = setup(dates.to_vec(), &o.buckets);
+    let setup = o.setup(dates.to_vec());
     let no_grades = vec![None; dates.len()];
-    let per_date = book_at(ctx, &setup, &no_grades)?;
-    Ok(docs::migration(dates, &per_date, &o.buckets, o.par, o.lang))
+    let per_date = book_at(ctx, o, &setup, &no_grades)?;
+    Ok(docs::migration(
+        dates,
+        &per_date,
+        o.buckets(),
+        o.par,
+        o.lang,
+    ))
 }
 
 /// `report vintage` as of `as_of`: cohorts observed at every month end up to `as_of`.
@@ -205,9 +234,12 @@ pub fn vintage(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     if dates.is_empty() {
         return Ok(docs::vintage(as_of, &[], o.lang));
     }
-    let setup = setup(dates, &o.buckets);
+    let setup = o.setup(dates);
     let setup = &setup;
     let loans = collect(ctx, setup, |a| {
+        if !o.admits_loan(a.book) {
+            return None;
+        }
         let orig = a.book.info.origination_date?;
         let max_dpd: Vec<u32> = vintage::observation_dates(orig, as_of)
             .iter()
@@ -237,7 +269,10 @@ fn audit(
     let since = from
         .checked_sub_days(Days::new(u64::from(o.audit.reachable_days)))
         .unwrap_or(from);
-    let rows = db::report::followups(&conn, since, to)?;
+    let rows: Vec<db::report::LogRow> = db::report::followups(&conn, since, to)?
+        .into_iter()
+        .filter(|r| o.admits(&r.loan_officer, &r.branch, &r.region))
+        .collect();
     // The latest consent window each borrower gave, as of each contact (rows are in date order).
     let mut consent: HashMap<String, (NaiveDate, chrono::NaiveTime, chrono::NaiveTime)> =
         HashMap::new();
@@ -372,6 +407,7 @@ fn kpis(
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
     let contacts: Vec<ContactRow> = db::report::followups(&conn, from, to)?
         .into_iter()
+        .filter(|r| o.admits(&r.loan_officer, &r.branch, &r.region))
         .map(|r| ContactRow {
             connected: r.connected.unwrap_or(r.outcome != "no_answer"),
             officer: r.officer,
@@ -405,9 +441,13 @@ fn kpis(
 
 /// `report collections` over `from..=to`.
 pub fn collections(ctx: &Ctx, from: NaiveDate, to: NaiveDate, o: &Options) -> Result<Document> {
-    let setup = setup(period_dates(from, to), &o.buckets);
+    let setup = o.setup(period_dates(from, to));
     let setup = &setup;
-    let loans = collect(ctx, setup, |a| loan_facts(a, setup, from))?;
+    let loans = collect(ctx, setup, |a| {
+        o.admits_loan(a.book)
+            .then(|| loan_facts(a, setup, from))
+            .flatten()
+    })?;
     let k = kpis(ctx, from, to, &loans, o)?;
     Ok(docs::collections(from, to, &k, o.lang))
 }
@@ -428,7 +468,7 @@ const TOP: usize = 20;
 pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     let previous = previous_month_end(as_of);
     let from = previous.succ_opt().unwrap_or(previous);
-    let setup = setup(vec![previous, as_of], &o.buckets);
+    let setup = o.setup(vec![previous, as_of]);
     let setup = &setup;
     let grades = grades_for(ctx, &setup.dates)?;
     let grades = &grades;
@@ -439,6 +479,9 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
         eligible: bool,
     }
     let loans = collect(ctx, setup, |a| {
+        if !o.admits_loan(a.book) {
+            return None;
+        }
         let s = states(a, setup, grades);
         let facts = loan_facts(a, setup, from);
         // A promise whose date fell in the month and was not kept.
@@ -506,12 +549,12 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
     docs::append(
         &mut doc,
         "portfolio",
-        docs::portfolio(as_of, &per_date[1], &o.buckets, o.par, o.lang),
+        docs::portfolio(as_of, &per_date[1], o.buckets(), o.par, o.lang),
     );
     docs::append(
         &mut doc,
         "migration",
-        docs::migration(&setup.dates, &per_date, &o.buckets, o.par, o.lang),
+        docs::migration(&setup.dates, &per_date, o.buckets(), o.par, o.lang),
     );
     let k = kpis(ctx, from, as_of, &facts, o)?;
     docs::append(

@@ -448,6 +448,38 @@ fn collections_kpis_by_hand() {
 }
 
 #[test]
+fn filters_and_conventions_apply_to_every_report() {
+    let env = loaded();
+    // O1: R1 400 + R2 3000 + R5 1000 = 4400; PAR30 R2 3000 / 4400 = 0.681818
+    let (out, _) = run_ok(&env, PORTFOLIO, &["--format", "csv", "--officer", "O1"]);
+    let h = table(&csv_rows(&out), "headline")[0].clone();
+    assert_eq!(
+        (
+            h["loans"].as_str(),
+            h["balance"].as_str(),
+            h["par30"].as_str()
+        ),
+        ("3", "4400.00", "0.681818")
+    );
+    // Conduct of O2's loans: only the 7 unanswered calls to B4
+    let (out, _) = run_ok(&env, CONDUCT, &["--format", "csv", "--officer", "O2"]);
+    let rules: Vec<String> = table(&csv_rows(&out), "breaches")
+        .iter()
+        .map(|r| r["rule"].clone())
+        .collect();
+    assert_eq!(rules, ["unanswered_per_number_per_day"]);
+    // The shared convention flags: the bucket set, checked by clap
+    let (out, _) = run_ok(&env, PORTFOLIO, &["--format", "csv", "--buckets", "m"]);
+    let b: Vec<String> = table(&csv_rows(&out), "by_bucket")
+        .iter()
+        .map(|r| r["bucket"].clone())
+        .collect();
+    assert_eq!(b[0], "M0");
+    let (code, _, err) = env.run(&["report", "portfolio", "--buckets", "nonsense"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn management_combines_the_sections() {
     let env = graded();
     let (out, err) = run_ok(&env, MANAGEMENT, &["--format", "json"]);
