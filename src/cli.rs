@@ -41,7 +41,7 @@ pub struct GlobalArgs {
     pub db: PathBuf,
 
     /// The date the answer is for, YYYY-MM-DD (default: today, local time; echoed on stderr).
-    #[arg(long, global = true, env = "DAIHOU_AS_OF", value_name = "DATE")]
+    #[arg(long, global = true, env = "DAIHOU_AS_OF", value_name = "DATE|latest")]
     pub as_of: Option<String>,
 
     /// Output format of the data written to stdout (or -o).
@@ -89,6 +89,11 @@ pub struct GlobalArgs {
     /// without 乱码.
     #[arg(long, global = true)]
     pub csv_bom: bool,
+
+    /// Only these columns, in this order, in every format (e.g. loan_id,dpd,overdue_total);
+    /// an unknown name lists the output's columns.
+    #[arg(long, global = true, value_name = "LIST", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
 
     /// Show individual borrowers' names, phone numbers and ID numbers unmasked (noted on stderr;
     /// a file written with -o is then created with mode 0600). Company names are never masked.
@@ -282,6 +287,11 @@ pub struct OverdueArgs {
     /// One row per installment instead of per loan: due date, when it was settled, days late.
     #[arg(long, conflicts_with = "from")]
     pub installments: bool,
+
+    /// A summary per officer, branch, region or product instead of the loan list: loans,
+    /// overdue loans, balance, balance of overdue loans (逾期贷款余额) and the overdue ratio.
+    #[arg(long, value_enum, value_name = "FIELD", conflicts_with_all = ["installments", "all"])]
+    pub group_by: Option<crate::ops::overdue::GroupBy>,
 
     /// First date of a range (with --to and --every): positions for every date in one pass.
     #[arg(long, value_name = "DATE", requires_all = ["to", "every"], value_parser = date)]

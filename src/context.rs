@@ -33,6 +33,22 @@ pub struct Ctx {
     pub lang: Lang,
     /// A UTF-8 BOM before CSV output.
     pub csv_bom: bool,
+    /// Standard output is a terminal (and not `-o`): tables fit its width.
+    pub stdout_tty: bool,
+    /// `--columns`: only these columns, in this order.
+    pub columns: Option<Vec<String>>,
+}
+
+/// `--as-of latest`: the date of the latest repayment or follow-up in the ledger (the day the
+/// tape was cut, in practice).
+fn latest_fact_date(db: &std::path::Path, busy_timeout: u64) -> Result<NaiveDate> {
+    let conn = crate::db::open(db, crate::db::Mode::Read, Duration::from_secs(busy_timeout))?;
+    crate::db::latest_fact_date(&conn)?.ok_or_else(|| {
+        exit::data(format!(
+            "--as-of latest: the ledger {} holds no repayment or follow-up to take the date from",
+            db.display()
+        ))
+    })
 }
 
 impl Ctx {
@@ -40,6 +56,7 @@ impl Ctx {
     pub fn from_args(g: &GlobalArgs, today: NaiveDate) -> Result<Ctx> {
         let (as_of, as_of_given) = match g.as_of.as_deref().map(str::trim) {
             None | Some("") => (today, false),
+            Some("latest") => (latest_fact_date(&g.db, g.busy_timeout)?, true),
             Some(s) => match crate::dates::parse_iso(s) {
                 Ok(d) => (d, true),
                 Err(e) => {
@@ -79,6 +96,8 @@ impl Ctx {
                 .lang
                 .unwrap_or_else(|| Lang::from_locale(|k| std::env::var(k).ok())),
             csv_bom: g.csv_bom,
+            stdout_tty,
+            columns: g.columns.clone(),
         })
     }
 

@@ -94,6 +94,12 @@ pub struct Report {
     pub rows: Vec<Vec<Cell>>,
     /// The columns a human table shows, when narrower than the CSV/JSON contract.
     pub table_columns: Option<Vec<usize>>,
+    /// The columns a human table sums in a last "total" row (None: no totals row). CSV and JSON
+    /// never carry it: their rows are the contract.
+    pub totals: Option<Vec<usize>>,
+    /// Ratio columns of the totals row: (column, numerator column, denominator column), each
+    /// the ratio of the two columns' totals (a ratio of sums, not a sum of ratios).
+    pub total_ratios: Vec<(usize, usize, usize)>,
 }
 
 impl Report {
@@ -102,7 +108,112 @@ impl Report {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows: Vec::new(),
             table_columns: None,
+            totals: None,
+            total_ratios: Vec::new(),
         }
+    }
+
+    /// In the totals row, `column` is the ratio of the totals of `numerator` and `denominator`
+    /// (both summed columns).
+    pub fn with_total_ratio(mut self, column: &str, numerator: &str, denominator: &str) -> Report {
+        let at = |n: &str| self.columns.iter().position(|c| c == n);
+        if let (Some(c), Some(n), Some(d)) = (at(column), at(numerator), at(denominator)) {
+            self.total_ratios.push((c, n, d));
+        }
+        self
+    }
+
+    /// Adds a totals row to the human table, summing these columns (by name).
+    pub fn with_totals(mut self, names: &[&str]) -> Report {
+        self.totals = Some(
+            names
+                .iter()
+                .filter_map(|n| self.columns.iter().position(|c| c == n))
+                .collect(),
+        );
+        self
+    }
+
+    /// Keeps only these columns, in this order, in every format (`--columns`). An unknown name
+    /// is a usage error that lists the report's columns.
+    pub fn select(mut self, names: &[String]) -> Result<Report> {
+        let mut idx = Vec::with_capacity(names.len());
+        for n in names {
+            match self.columns.iter().position(|c| c == n) {
+                Some(i) => idx.push(i),
+                None => {
+                    return Err(crate::exit::usage(format!(
+                        "--columns: no column {n:?} in this output (columns: {})",
+                        self.columns.join(",")
+                    )))
+                }
+            }
+        }
+        let remap = |old: &Option<Vec<usize>>| {
+            old.as_ref().map(|v| {
+                v.iter()
+                    .filter_map(|o| idx.iter().position(|i| i == o))
+                    .collect::<Vec<usize>>()
+            })
+        };
+        self.totals = remap(&self.totals);
+        let pos = |o: usize| idx.iter().position(|&i| i == o);
+        self.total_ratios = self
+            .total_ratios
+            .iter()
+            .filter_map(|&(c, n, d)| Some((pos(c)?, pos(n)?, pos(d)?)))
+            .collect();
+        // The columns asked for are the ones shown, in a table too.
+        self.table_columns = None;
+        self.columns = idx.iter().map(|&i| self.columns[i].clone()).collect();
+        for row in &mut self.rows {
+            let old = std::mem::take(row);
+            *row = idx.iter().map(|&i| old[i].clone()).collect();
+        }
+        Ok(self)
+    }
+
+    /// The totals row: the label in the first shown column, sums in the summed ones.
+    fn totals_row(&self, shown: &[usize], lang: Lang) -> Option<Vec<Cell>> {
+        let sum = self.totals.as_ref()?;
+        if self.rows.is_empty() {
+            return None;
+        }
+        let mut row = vec![Cell::Null; self.columns.len()];
+        for &i in sum {
+            let mut money = Decimal::ZERO;
+            let mut int = 0i64;
+            let mut is_money = false;
+            for r in &self.rows {
+                match &r[i] {
+                    Cell::Money(d) => {
+                        money += *d;
+                        is_money = true;
+                    }
+                    Cell::Int(n) => int = int.saturating_add(*n),
+                    _ => {}
+                }
+            }
+            row[i] = if is_money {
+                Cell::Money(money)
+            } else {
+                Cell::Int(int)
+            };
+        }
+        for &(c, n, d) in &self.total_ratios {
+            if let (Cell::Money(n), Cell::Money(d)) = (&row[n], &row[d]) {
+                row[c] = Cell::from((!d.is_zero()).then(|| (*n / *d).round_dp(6)));
+            }
+        }
+        let first = *shown
+            .iter()
+            .find(|i| !sum.contains(i) && matches!(row[**i], Cell::Null))?;
+        let n = self.rows.len();
+        row[first] = Cell::Text(match lang {
+            Lang::Zh => format!("合计（{n} 行）"),
+            Lang::En => format!("total ({n} rows)"),
+        });
+        Some(row)
     }
 
     /// Shows only these columns (by name) in table format; CSV and JSON keep every column.
@@ -129,6 +240,8 @@ pub trait Tabular {
     const COLUMNS: &'static [&'static str];
     /// The columns a human table shows by default (None: all of them).
     const TABLE_SHOWS: Option<&'static [&'static str]> = None;
+    /// The columns a human table sums in a totals row (empty: no totals row).
+    const TOTALS: &'static [&'static str] = &[];
     /// One cell per column of [`Tabular::COLUMNS`].
     fn cells(&self) -> Vec<Cell>;
 }
@@ -139,6 +252,9 @@ impl Report {
         let mut r = Report::new(T::COLUMNS);
         if let Some(shows) = T::TABLE_SHOWS {
             r = r.table_shows(shows);
+        }
+        if !T::TOTALS.is_empty() {
+            r = r.with_totals(T::TOTALS);
         }
         r.rows = rows.iter().map(T::cells).collect();
         r
@@ -233,11 +349,8 @@ pub fn render_document(
                     }
                 }
             }
-            let mut all = Report {
-                columns: cols,
-                rows: Vec::new(),
-                table_columns: None,
-            };
+            let mut all = Report::new(&[]);
+            all.columns = cols;
             for t in &doc.tables {
                 let idx: Vec<usize> = t
                     .report
@@ -307,6 +420,8 @@ pub struct Style {
     pub lang: Lang,
     /// A UTF-8 byte-order mark before CSV.
     pub csv_bom: bool,
+    /// A table written to a terminal wraps its widest cells to fit the terminal's width.
+    pub fit: bool,
 }
 
 impl Default for Style {
@@ -315,6 +430,7 @@ impl Default for Style {
             color: false,
             lang: Lang::En,
             csv_bom: false,
+            fit: false,
         }
     }
 }
@@ -399,10 +515,14 @@ fn render_table(w: &mut dyn Write, report: &Report, style: Style) -> Result<()> 
     let lang = style.lang;
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
-    t.set_content_arrangement(ContentArrangement::Disabled);
-    if !style.color {
-        t.force_no_tty();
+    if style.fit {
+        // comfy-table reads the terminal's width and wraps the widest cells to fit it.
+        t.set_content_arrangement(ContentArrangement::Dynamic);
     } else {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+        t.force_no_tty();
+    }
+    if style.color {
         t.enforce_styling();
     }
     let shown: Vec<usize> = match &report.table_columns {
@@ -414,7 +534,8 @@ fn render_table(w: &mut dyn Write, report: &Report, style: Style) -> Result<()> 
             .iter()
             .map(|&i| TCell::new(i18n::label(lang, &report.columns[i]))),
     );
-    for row in &report.rows {
+    let totals = report.totals_row(&shown, lang);
+    for row in report.rows.iter().chain(totals.as_ref()) {
         t.add_row(shown.iter().map(|&i| {
             let column = report.columns[i].as_str();
             match &row[i] {
@@ -447,6 +568,15 @@ pub fn emit(ctx: &Ctx, report: &Report) -> Result<()> {
         color: ctx.color_stdout,
         lang: ctx.lang,
         csv_bom: ctx.csv_bom,
+        fit: ctx.stdout_tty,
+    };
+    let selected;
+    let report = match &ctx.columns {
+        Some(names) => {
+            selected = report.clone().select(names)?;
+            &selected
+        }
+        None => report,
     };
     match &ctx.output {
         // With --show-pii the file holds unmasked names, phones and ID numbers: owner-only.
@@ -457,6 +587,7 @@ pub fn emit(ctx: &Ctx, report: &Report) -> Result<()> {
                 report,
                 Style {
                     color: false,
+                    fit: false,
                     ..style
                 },
             )

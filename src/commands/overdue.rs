@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     }
     let t0 = Instant::now();
     let listing = match (single, args.installments) {
+        _ if args.group_by.is_some() => Listing::Aging,
         (false, _) => Listing::Aging,
         (true, true) => Listing::Installments { all: args.all },
         (true, false) => Listing::Loans { all: args.all },
@@ -52,13 +53,15 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         filters,
         listing,
         save,
+        group_by: args.group_by,
     };
     let out = overdue::run(ctx, &req)?;
     let (dates, buckets) = (&req.setup.dates, &req.setup.buckets);
-    let report = match listing {
-        Listing::Loans { .. } => Report::of(&out.loans),
-        Listing::Installments { .. } => Report::of(&out.installments),
-        Listing::Aging => Report::of(&AgingRow::table(&out.aging, buckets)),
+    let report = match (args.group_by, listing) {
+        (Some(by), _) => overdue::group_report(by, dates, &out.groups),
+        (None, Listing::Loans { .. }) => Report::of(&out.loans),
+        (None, Listing::Installments { .. }) => Report::of(&out.installments),
+        (None, Listing::Aging) => Report::of(&AgingRow::table(&out.aging, buckets)),
     };
     output::emit(ctx, &report)?;
     let secs = t0.elapsed().as_secs_f64();
@@ -67,7 +70,12 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     }
     if single || ctx.verbose {
         for a in &out.aging {
-            ctx.note(&overdue::summary_line(a, buckets));
+            ctx.note(&overdue::summary_line(a, buckets, ctx.lang));
+        }
+    }
+    if single {
+        if let Some(hint) = out.stale_as_of_hint(dates[0]) {
+            ctx.note(&format!("overdue: note: {hint}"));
         }
     }
     if !single {

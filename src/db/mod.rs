@@ -371,6 +371,19 @@ fn create_private_file(path: &Path) -> Result<()> {
 
 /// Starts the one write transaction of a command. IMMEDIATE takes the write lock now, so a
 /// concurrent run waits up to the busy timeout here instead of failing half-way (exit 75).
+/// The latest date of a fact that happens over a loan's life: a repayment or a follow-up
+/// (None in a ledger with neither). One pass over each table.
+pub fn latest_fact_date(conn: &Connection) -> Result<Option<chrono::NaiveDate>> {
+    let d: Option<String> = conn.query_row(
+        "SELECT max(d) FROM (SELECT max(paid_on) AS d FROM repayments
+                             UNION ALL SELECT max(contact_date) FROM followups)",
+        [],
+        |r| r.get(0),
+    )?;
+    d.map(|s| crate::dates::parse_iso(&s).map_err(|e| anyhow::anyhow!("ledger date {s:?}: {e}")))
+        .transpose()
+}
+
 pub fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .context("cannot start a write transaction on the ledger")

@@ -2,7 +2,7 @@
 //! overdue loans (or their installments) for one date, builds the aging table of every date,
 //! and with `save` stores every open position in the ledger while the workers compute.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{sync_channel, SyncSender};
 
 use anyhow::{anyhow, Context, Result};
@@ -16,7 +16,8 @@ use crate::engine::{Installment, InstallmentStatus, Position};
 use crate::exit;
 use crate::money;
 use crate::ops::portfolio::{self, Aging, Assessment, Consumer, LoanAssessment, Setup};
-use crate::output::{Cell, Tabular};
+use crate::i18n::Lang;
+use crate::output::{Cell, Report, Tabular};
 use crate::pii;
 use crate::restructure::replay;
 
@@ -133,6 +134,129 @@ pub struct Request {
     pub filters: Filters,
     pub listing: Listing,
     pub save: Option<Save>,
+    /// Also total the listed (filter-admitted) open loans per officer, branch, region or product.
+    pub group_by: Option<GroupBy>,
+}
+
+/// The loan field of `--group-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupBy {
+    Officer,
+    Branch,
+    Region,
+    Product,
+}
+
+impl GroupBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Officer => "officer",
+            GroupBy::Branch => "branch",
+            GroupBy::Region => "region",
+            GroupBy::Product => "product",
+        }
+    }
+
+    fn key(self, info: &book::LoanInfo) -> &str {
+        match self {
+            GroupBy::Officer => &info.officer,
+            GroupBy::Branch => &info.branch,
+            GroupBy::Region => &info.region,
+            GroupBy::Product => &info.product,
+        }
+    }
+}
+
+/// The open loans of one group on one date.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupTotals {
+    pub active: u64,
+    pub overdue: u64,
+    pub outstanding_principal: Decimal,
+    /// Outstanding principal of the overdue loans (逾期贷款余额).
+    pub overdue_balance: Decimal,
+    pub overdue_principal: Decimal,
+    pub overdue_interest: Decimal,
+}
+
+impl GroupTotals {
+    fn add(&mut self, p: &Position) {
+        self.active += 1;
+        self.outstanding_principal += p.outstanding_principal;
+        if p.dpd > 0 {
+            self.overdue += 1;
+            self.overdue_balance += p.outstanding_principal;
+            self.overdue_principal += p.overdue_principal;
+            self.overdue_interest += p.overdue_interest;
+        }
+    }
+
+    fn merge(&mut self, o: &GroupTotals) {
+        self.active += o.active;
+        self.overdue += o.overdue;
+        self.outstanding_principal += o.outstanding_principal;
+        self.overdue_balance += o.overdue_balance;
+        self.overdue_principal += o.overdue_principal;
+        self.overdue_interest += o.overdue_interest;
+    }
+}
+
+/// The `--group-by` table: one row per date and group (groups in key order), with the
+/// overdue ratio (逾期率: balance of overdue loans over outstanding principal, empty when the
+/// group has none outstanding). The group column is named after the field (`officer`, …).
+pub fn group_report(
+    by: GroupBy,
+    dates: &[NaiveDate],
+    groups: &BTreeMap<String, Vec<GroupTotals>>,
+) -> Report {
+    let mut r = Report::new(&[
+        "as_of",
+        by.as_str(),
+        "loans",
+        "overdue_loans",
+        "outstanding_principal",
+        "overdue_balance",
+        "overdue_principal",
+        "overdue_interest",
+        "overdue_ratio",
+    ]);
+    let rows = dates.iter().enumerate().flat_map(|(k, d)| {
+        groups
+            .iter()
+            .filter(move |(_, t)| t[k].active > 0)
+            .map(move |(g, t)| (*d, g, &t[k]))
+    });
+    for (as_of, group, t) in rows {
+        r.push(vec![
+            Cell::Date(as_of),
+            Cell::Text(group.clone()),
+            Cell::Int(i64::try_from(t.active).unwrap_or(i64::MAX)),
+            Cell::Int(i64::try_from(t.overdue).unwrap_or(i64::MAX)),
+            Cell::Money(t.outstanding_principal),
+            Cell::Money(t.overdue_balance),
+            Cell::Money(t.overdue_principal),
+            Cell::Money(t.overdue_interest),
+            Cell::from(
+                (!t.outstanding_principal.is_zero())
+                    .then(|| (t.overdue_balance / t.outstanding_principal).round_dp(6)),
+            ),
+        ]);
+    }
+    if dates.len() == 1 {
+        // One date: the column says nothing a table reader needs; CSV keeps it (the contract).
+        let shown: Vec<String> = r.columns.iter().skip(1).cloned().collect();
+        let names: Vec<&str> = shown.iter().map(|c| c.as_str()).collect();
+        r = r.table_shows(&names);
+    }
+    r.with_totals(&[
+        "loans",
+        "overdue_loans",
+        "outstanding_principal",
+        "overdue_balance",
+        "overdue_principal",
+        "overdue_interest",
+    ])
+    .with_total_ratio("overdue_ratio", "overdue_balance", "outstanding_principal")
 }
 
 /// What the op found.
@@ -151,7 +275,38 @@ pub struct Outcome {
     pub seen: Seen,
     /// Positions that carry data warnings (listed with `-v`).
     pub warnings: u64,
+    /// With `group_by`: per group value, one per date of the setup.
+    pub groups: BTreeMap<String, Vec<GroupTotals>>,
+    /// The latest repayment date of the book (reversals included).
+    pub latest_payment: Option<NaiveDate>,
+    /// The latest follow-up date of the book.
+    pub latest_contact: Option<NaiveDate>,
 }
+
+impl Outcome {
+    /// "as-of D is N days after the latest repayment in the ledger (D')": when the date is more
+    /// than a week past every repayment and follow-up, a run on a tape that ended long before
+    /// (the default "today" on an old export) reports everything due since as overdue.
+    pub fn stale_as_of_hint(&self, as_of: NaiveDate) -> Option<String> {
+        let (latest, what) = match (self.latest_payment, self.latest_contact) {
+            (Some(p), Some(c)) if c > p => (c, "follow-up"),
+            (Some(p), _) => (p, "repayment"),
+            (None, Some(c)) => (c, "follow-up"),
+            (None, None) => return None,
+        };
+        let gap = (as_of - latest).num_days();
+        (gap > STALE_AFTER_DAYS).then(|| {
+            format!(
+                "as-of {as_of} is {gap} days after the latest {what} in the ledger ({latest}); \
+                 loans look overdue for payments the tape does not hold yet (--as-of latest uses {latest})"
+            )
+        })
+    }
+}
+
+/// Days between the latest fact and the as-of date beyond which [`Outcome::stale_as_of_hint`]
+/// speaks: a daily T-1 run is within it, a monthly tape run at month end is too.
+pub const STALE_AFTER_DAYS: i64 = 7;
 
 /// Runs the op: scans the book, and with `save` writes the positions in one transaction.
 pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
@@ -216,6 +371,9 @@ struct Collect<'a> {
     loans: Vec<LoanRow>,
     installments: Vec<InstallmentRow>,
     warnings: u64,
+    groups: BTreeMap<String, Vec<GroupTotals>>,
+    latest_payment: Option<NaiveDate>,
+    latest_contact: Option<NaiveDate>,
     saver: Option<SyncSender<Vec<book::SavedPosition>>>,
     batch: Vec<book::SavedPosition>,
 }
@@ -235,6 +393,9 @@ impl<'a> Collect<'a> {
             loans: Vec::new(),
             installments: Vec::new(),
             warnings: 0,
+            groups: BTreeMap::new(),
+            latest_payment: None,
+            latest_contact: None,
             saver,
             batch: Vec::new(),
         }
@@ -257,6 +418,9 @@ impl<'a> Collect<'a> {
             book: self.book,
             seen: self.seen,
             warnings: self.warnings,
+            groups: self.groups,
+            latest_payment: self.latest_payment,
+            latest_contact: self.latest_contact,
         }
     }
 
@@ -304,6 +468,10 @@ impl Consumer for Collect<'_> {
         let b = loan.book;
         let (req, buckets) = (self.req, &self.req.setup.buckets);
         self.seen.note(&req.filters, &b.info);
+        let paid = b.payments.iter().map(|p| p.paid_on).max();
+        self.latest_payment = self.latest_payment.max(paid);
+        let contact = b.followups.iter().map(|f| f.contact_date).max();
+        self.latest_contact = self.latest_contact.max(contact);
         for a in loan.dates {
             let p = &a.position;
             if !p.warnings.is_empty() {
@@ -331,6 +499,18 @@ impl Consumer for Collect<'_> {
             }
             if admitted {
                 self.aging[a.date].add(a);
+                if let Some(by) = req.group_by {
+                    let key = by.key(&b.info);
+                    // Looked up by &str: no allocation per loan once the group exists.
+                    if !self.groups.contains_key(key) {
+                        let n = req.setup.dates.len();
+                        self.groups
+                            .insert(key.to_string(), vec![GroupTotals::default(); n]);
+                    }
+                    if let Some(t) = self.groups.get_mut(key) {
+                        t[a.date].add(p);
+                    }
+                }
             }
             self.book[a.date].add(a);
             self.save(b, a, bucket)?;
@@ -360,6 +540,16 @@ impl Consumer for Collect<'_> {
         self.loans.extend(later.loans);
         self.installments.extend(later.installments);
         self.warnings += later.warnings;
+        for (k, t) in later.groups {
+            match self.groups.get_mut(&k) {
+                Some(mine) => mine.iter_mut().zip(&t).for_each(|(a, b)| a.merge(b)),
+                None => {
+                    self.groups.insert(k, t);
+                }
+            }
+        }
+        self.latest_payment = self.latest_payment.max(later.latest_payment);
+        self.latest_contact = self.latest_contact.max(later.latest_contact);
     }
 }
 
@@ -382,6 +572,8 @@ pub struct LoanRow {
     pub installments_overdue: u32,
     pub overdue_principal: Decimal,
     pub overdue_interest: Decimal,
+    /// Overdue principal plus overdue interest (逾期本息合计).
+    pub overdue_total: Decimal,
     pub penalty_interest: Decimal,
     pub outstanding_principal: Decimal,
     pub last_payment_date: Option<NaiveDate>,
@@ -421,6 +613,7 @@ impl LoanRow {
             installments_overdue: p.installments_overdue,
             overdue_principal: p.overdue_principal,
             overdue_interest: p.overdue_interest,
+            overdue_total: p.overdue_principal + p.overdue_interest,
             penalty_interest: p.penalty_interest,
             outstanding_principal: p.outstanding_principal,
             last_payment_date: p.last_payment_date,
@@ -456,6 +649,7 @@ impl Tabular for LoanRow {
         "installments_overdue",
         "overdue_principal",
         "overdue_interest",
+        "overdue_total",
         "penalty_interest",
         "outstanding_principal",
         "last_payment_date",
@@ -474,9 +668,9 @@ impl Tabular for LoanRow {
         "officer",
         "dpd",
         "bucket",
-        "overdue_since",
         "overdue_principal",
         "overdue_interest",
+        "overdue_total",
         "penalty_interest",
         "outstanding_principal",
         "next_action",
@@ -484,6 +678,13 @@ impl Tabular for LoanRow {
         "sla_breached",
         "promises_broken",
     ]);
+    const TOTALS: &'static [&'static str] = &[
+        "overdue_principal",
+        "overdue_interest",
+        "overdue_total",
+        "penalty_interest",
+        "outstanding_principal",
+    ];
 
     fn cells(&self) -> Vec<Cell> {
         vec![
@@ -501,6 +702,7 @@ impl Tabular for LoanRow {
             Cell::Int(self.installments_overdue.into()),
             Cell::Money(self.overdue_principal),
             Cell::Money(self.overdue_interest),
+            Cell::Money(self.overdue_total),
             Cell::Money(self.penalty_interest),
             Cell::Money(self.outstanding_principal),
             self.last_payment_date.into(),
@@ -650,8 +852,10 @@ impl Tabular for AgingRow {
     }
 }
 
-/// The stderr summary of one date: overdue of active loans, and the overdue buckets.
-pub fn summary_line(a: &Aging, buckets: &Buckets) -> String {
+/// The stderr summary of one date, of what was listed: overdue of active loans, the balance of
+/// the overdue loans (逾期贷款余额, their whole outstanding principal) beside the principal
+/// actually overdue, and the overdue buckets.
+pub fn summary_line(a: &Aging, buckets: &Buckets, lang: Lang) -> String {
     let overdue: Vec<_> = buckets
         .as_slice()
         .iter()
@@ -660,22 +864,122 @@ pub fn summary_line(a: &Aging, buckets: &Buckets) -> String {
         .filter(|(_, t)| t.loans > 0)
         .collect();
     let balance: Decimal = overdue.iter().map(|(_, t)| t.outstanding_principal).sum();
-    let mut line = format!(
-        "overdue as of {}: {} of {} active loans overdue, outstanding principal in arrears {}",
-        a.as_of,
-        a.overdue,
-        a.active,
-        money::fmt_amount(balance)
-    );
+    let principal: Decimal = overdue.iter().map(|(_, t)| t.overdue_principal).sum();
+    let (balance, principal) = (money::fmt_amount(balance), money::fmt_amount(principal));
+    let mut line = match lang {
+        Lang::En => format!(
+            "overdue as of {}: {} of {} active loans overdue; balance of overdue loans (逾期贷款余额) {balance}, overdue principal {principal}",
+            a.as_of, a.overdue, a.active
+        ),
+        Lang::Zh => format!(
+            "截至 {}：在贷 {} 笔，逾期 {} 笔；逾期贷款余额 {balance}，逾期本金 {principal}",
+            a.as_of, a.active, a.overdue
+        ),
+    };
     if !overdue.is_empty() {
         let parts: Vec<String> = overdue
             .iter()
             .map(|(b, t)| {
                 let amount = money::fmt_amount(t.outstanding_principal);
-                format!("{} {} / {amount}", b.label, t.loans)
+                match lang {
+                    Lang::En => format!("{} {} / {amount}", b.label, t.loans),
+                    Lang::Zh => format!("{} {} 笔 / {amount}", b.label, t.loans),
+                }
             })
             .collect();
-        line.push_str(&format!(" ({})", parts.join("; ")));
+        match lang {
+            Lang::En => line.push_str(&format!(" ({})", parts.join("; "))),
+            Lang::Zh => line.push_str(&format!("（{}）", parts.join("；"))),
+        }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{d, m};
+
+    fn aging() -> (Aging, Buckets) {
+        let buckets = Buckets::default_days();
+        let mut a = Aging {
+            as_of: d("2026-06-30"),
+            active: 36,
+            overdue: 2,
+            buckets: vec![portfolio::BucketTotals::default(); buckets.as_slice().len()],
+        };
+        a.buckets[1] = portfolio::BucketTotals {
+            loans: 2,
+            outstanding_principal: m("200000.00"),
+            overdue_principal: m("1500.50"),
+            overdue_interest: m("300.00"),
+        };
+        (a, buckets)
+    }
+
+    #[test]
+    fn summary_names_the_balance_of_overdue_loans_beside_overdue_principal() {
+        let (a, b) = aging();
+        assert_eq!(
+            summary_line(&a, &b, Lang::En),
+            "overdue as of 2026-06-30: 2 of 36 active loans overdue; balance of overdue loans \
+             (逾期贷款余额) 200000.00, overdue principal 1500.50 (1-30 2 / 200000.00)"
+        );
+        assert_eq!(
+            summary_line(&a, &b, Lang::Zh),
+            "截至 2026-06-30：在贷 36 笔，逾期 2 笔；逾期贷款余额 200000.00，逾期本金 1500.50（1-30 2 笔 / 200000.00）"
+        );
+    }
+
+    fn outcome(pay: Option<&str>, contact: Option<&str>) -> Outcome {
+        Outcome {
+            loans: vec![],
+            installments: vec![],
+            aging: vec![],
+            book: vec![],
+            seen: Seen::default(),
+            warnings: 0,
+            groups: BTreeMap::new(),
+            latest_payment: pay.map(d),
+            latest_contact: contact.map(d),
+        }
+    }
+
+    #[test]
+    fn stale_as_of_hint_speaks_only_a_week_past_the_latest_fact() {
+        let o = outcome(Some("2026-06-30"), Some("2026-06-20"));
+        assert_eq!(o.stale_as_of_hint(d("2026-07-07")), None);
+        let hint = o.stale_as_of_hint(d("2026-07-08")).unwrap();
+        assert!(
+            hint.starts_with("as-of 2026-07-08 is 8 days after the latest repayment in the ledger (2026-06-30)"),
+            "{hint}"
+        );
+        let later_contact = outcome(Some("2026-06-01"), Some("2026-06-30"));
+        assert!(later_contact
+            .stale_as_of_hint(d("2026-12-01"))
+            .unwrap()
+            .contains("154 days after the latest follow-up"));
+        assert_eq!(outcome(None, None).stale_as_of_hint(d("2026-12-01")), None);
+        // A date before the latest fact (a historic run) says nothing.
+        assert_eq!(o.stale_as_of_hint(d("2026-01-31")), None);
+    }
+
+    #[test]
+    fn group_report_totals_and_ratio_per_group() {
+        let mut groups = BTreeMap::new();
+        let mut a = vec![GroupTotals::default()];
+        a[0].active = 4;
+        a[0].overdue = 1;
+        a[0].outstanding_principal = m("400.00");
+        a[0].overdue_balance = m("100.00");
+        groups.insert("王".to_string(), a);
+        let empty = vec![GroupTotals::default()];
+        groups.insert("李".to_string(), empty);
+        let r = group_report(GroupBy::Officer, &[d("2026-06-30")], &groups);
+        assert_eq!(r.columns[1], "officer");
+        // Groups without an open loan on the date are left out.
+        assert_eq!(r.rows.len(), 1);
+        assert_eq!(r.rows[0][8], Cell::Ratio(m("0.25")));
+        assert!(r.totals.is_some());
+    }
 }

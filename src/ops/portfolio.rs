@@ -312,6 +312,8 @@ mod tests {
             show_pii: false,
             lang: crate::i18n::Lang::En,
             csv_bom: false,
+            stdout_tty: false,
+            columns: None,
         }
     }
 

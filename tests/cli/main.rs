@@ -5,6 +5,7 @@ mod classify;
 mod common;
 mod errors;
 mod examples;
+mod first_day;
 mod flags;
 mod followups;
 mod import;
