@@ -33,8 +33,8 @@ pub struct Ctx {
     pub lang: Lang,
     /// A UTF-8 BOM before CSV output.
     pub csv_bom: bool,
-    /// Standard output is a terminal (and not `-o`): tables fit its width.
-    pub stdout_tty: bool,
+    /// The width of the terminal standard output writes to (not with `-o`): tables fit it.
+    pub terminal_width: Option<u16>,
     /// `--columns`: only these columns, in this order.
     pub columns: Option<Vec<String>>,
 }
@@ -96,7 +96,11 @@ impl Ctx {
                 .lang
                 .unwrap_or_else(|| Lang::from_locale(|k| std::env::var(k).ok())),
             csv_bom: g.csv_bom,
-            stdout_tty,
+            terminal_width: if stdout_tty {
+                comfy_table::Table::new().width()
+            } else {
+                None
+            },
             columns: g.columns.clone(),
         })
     }

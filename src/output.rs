@@ -420,8 +420,8 @@ pub struct Style {
     pub lang: Lang,
     /// A UTF-8 byte-order mark before CSV.
     pub csv_bom: bool,
-    /// A table written to a terminal wraps its widest cells to fit the terminal's width.
-    pub fit: bool,
+    /// A table written to a terminal of this width wraps its widest cells to fit it.
+    pub fit: Option<u16>,
 }
 
 impl Default for Style {
@@ -430,7 +430,7 @@ impl Default for Style {
             color: false,
             lang: Lang::En,
             csv_bom: false,
-            fit: false,
+            fit: None,
         }
     }
 }
@@ -515,9 +515,9 @@ fn render_table(w: &mut dyn Write, report: &Report, style: Style) -> Result<()> 
     let lang = style.lang;
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
-    if style.fit {
-        // comfy-table reads the terminal's width and wraps the widest cells to fit it.
+    if let Some(width) = style.fit {
         t.set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_width(width);
     } else {
         t.set_content_arrangement(ContentArrangement::Disabled);
         t.force_no_tty();
@@ -568,7 +568,7 @@ pub fn emit(ctx: &Ctx, report: &Report) -> Result<()> {
         color: ctx.color_stdout,
         lang: ctx.lang,
         csv_bom: ctx.csv_bom,
-        fit: ctx.stdout_tty,
+        fit: ctx.terminal_width,
     };
     let selected;
     let report = match &ctx.columns {
@@ -587,7 +587,7 @@ pub fn emit(ctx: &Ctx, report: &Report) -> Result<()> {
                 report,
                 Style {
                     color: false,
-                    fit: false,
+                    fit: None,
                     ..style
                 },
             )
@@ -707,6 +707,72 @@ mod tests {
             "".into(),
         ]);
         r
+    }
+
+    fn table_of(r: &Report, style: Style) -> String {
+        let mut out = Vec::new();
+        render_styled(&mut out, Format::Table, r, style).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn totals_row_sums_money_and_ints_and_takes_the_ratio_of_totals() {
+        let mut r = Report::new(&["who", "n", "bal", "od", "ratio"]);
+        for (who, n, bal, od) in [("a", 1, 10000, 2500), ("b", 3, 30000, 0)] {
+            r.push(vec![
+                Cell::Text(who.into()),
+                Cell::Int(n),
+                Cell::Money(Decimal::new(bal, 2)),
+                Cell::Money(Decimal::new(od, 2)),
+                Cell::Ratio(Decimal::new(od, 0) / Decimal::new(bal, 0)),
+            ]);
+        }
+        let r = r
+            .with_totals(&["n", "bal", "od"])
+            .with_total_ratio("ratio", "od", "bal");
+        let t = table_of(&r, Style::default());
+        let total = t.lines().find(|l| l.contains("total (2 rows)")).unwrap();
+        // 4 loans, 400.00 balance, 25.00 overdue: 6.25 % (not 25 % + 0 %).
+        for part in ["4", "400.00", "25.00", "6.25%"] {
+            assert!(total.contains(part), "{part}: {total}");
+        }
+        // CSV has exactly the two rows.
+        let mut out = Vec::new();
+        render(&mut out, Format::Csv, &r, false).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
+        // Choosing columns keeps the totals of those that remain.
+        let t = table_of(&r.select(&["od".into(), "who".into()]).unwrap(), Style::default());
+        assert!(t.contains("25.00") && t.contains("total (2 rows)"), "{t}");
+    }
+
+    #[test]
+    fn select_refuses_an_unknown_column_and_names_the_columns() {
+        let e = sample().select(&["due".into(), "x".into()]).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("no column \"x\"") && msg.contains("loan_id,amount,due,n,note"), "{msg}");
+        let r = sample().select(&["n".into(), "loan_id".into()]).unwrap();
+        assert_eq!(r.columns, ["n", "loan_id"]);
+        assert_eq!(r.rows[0], [Cell::Int(3), Cell::Text("L1".into())]);
+    }
+
+    #[test]
+    fn a_table_on_a_terminal_fits_its_width() {
+        let mut r = Report::new(&["loan_id", "reason"]);
+        r.push(vec![
+            "L1".into(),
+            "no visit since reaching 31 dpd (2026-01-04), due by 2026-01-18; no contact within 7 days".into(),
+        ]);
+        let wide = table_of(&r, Style::default());
+        assert!(wide.lines().any(|l| l.chars().count() > 60), "{wide}");
+        let fit = table_of(
+            &r,
+            Style {
+                fit: Some(60),
+                ..Style::default()
+            },
+        );
+        assert!(fit.lines().all(|l| l.chars().count() <= 60), "{fit}");
+        assert!(fit.contains("2026-01-18"), "nothing is cut, only wrapped: {fit}");
     }
 
     #[test]

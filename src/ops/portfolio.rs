@@ -312,7 +312,7 @@ mod tests {
             show_pii: false,
             lang: crate::i18n::Lang::En,
             csv_bom: false,
-            stdout_tty: false,
+            terminal_width: None,
             columns: None,
         }
     }
