@@ -297,3 +297,17 @@ SELECT followup_id, loan_id, contact_date, contact_time, channel, contact_party,
             THEN (promise_amount / 100) || '.' || printf('%02d', promise_amount % 100) END AS promise_amount,
        consent_window, note
 FROM followups;
+
+CREATE VIEW positions_v AS
+SELECT as_of, loan_id, dpd, bucket, overdue_since,
+       (overdue_principal / 100) || '.' || printf('%02d', overdue_principal % 100) AS overdue_principal,
+       (overdue_interest / 100) || '.' || printf('%02d', overdue_interest % 100) AS overdue_interest,
+       ((overdue_principal + overdue_interest) / 100) || '.'
+           || printf('%02d', (overdue_principal + overdue_interest) % 100) AS overdue_total,
+       (overdue_fee / 100) || '.' || printf('%02d', overdue_fee % 100) AS overdue_fee,
+       (penalty_interest / 100) || '.' || printf('%02d', penalty_interest % 100) AS penalty_interest,
+       (outstanding_principal / 100) || '.' || printf('%02d', outstanding_principal % 100) AS outstanding_principal,
+       installments_overdue, last_payment_date, max_dpd, next_action,
+       CASE sla_breached WHEN 1 THEN 'true' ELSE 'false' END AS sla_breached,
+       promises_broken
+FROM positions;

@@ -183,3 +183,30 @@ fn as_of_latest_takes_the_latest_repayment_or_follow_up_and_a_stale_date_is_name
     assert_eq!(code, 65, "{err}");
     assert!(err.contains("--as-of latest") && err.contains("no repayment or follow-up"), "{err}");
 }
+
+#[test]
+fn positions_v_shows_saved_positions_with_decimals() {
+    let env = example_env();
+    let (code, out, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--save", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    let rows = csv_rows(&out);
+    let first = &rows[1];
+    let got = env.sql(&format!(
+        "SELECT dpd || ',' || overdue_principal || ',' || overdue_interest || ',' || overdue_total \
+         || ',' || sla_breached FROM positions_v WHERE as_of = '2026-06-30' AND loan_id = '{}'",
+        first[0]
+    ));
+    let col = |n: &str| &first[rows[0].iter().position(|c| c == n).unwrap()];
+    assert_eq!(
+        got,
+        [format!(
+            "{},{},{},{},{}",
+            col("dpd"),
+            col("overdue_principal"),
+            col("overdue_interest"),
+            col("overdue_total"),
+            col("sla_breached")
+        )]
+    );
+    assert_eq!(env.sql("SELECT count(*) FROM positions_v WHERE as_of = '2026-06-30'"), ["36"]);
+}

@@ -179,7 +179,7 @@ fn a_version_2_ledger_is_upgraded_in_place_keeping_every_row() {
     );
     let (code, _, err) = env.run(&["import", "followups", s(&f)]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(env.sql("PRAGMA user_version"), ["6"]);
+    assert_eq!(env.sql("PRAGMA user_version"), ["7"]);
     let after = facts(&env);
     assert_eq!(after.len(), before.len() + 1);
     assert!(
