@@ -40,17 +40,6 @@ impl Input {
         }
     }
 
-    /// A short name for row errors: the file's name without its folder.
-    pub fn short_name(&self) -> String {
-        match self {
-            Input::Path(p) => p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| p.display().to_string()),
-            Input::Stdin(_) => "stdin".to_string(),
-        }
-    }
-
     pub fn byte_len(&self) -> Option<u64> {
         match self {
             Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
@@ -173,7 +162,8 @@ fn open_raw(input: &Input) -> Result<Box<dyn Read>> {
 impl Tape {
     /// Opens `input`, checks its encoding and header, and resolves the column plan.
     pub fn open(input: Input, spec: &ReadSpec<'_>, progress: bool) -> Result<Tape> {
-        let name = input.short_name();
+        // Row errors name the file as the user gave it (a tape folder's files by their path in it).
+        let name = input.display();
         let raw = open_raw(&input)?;
         let state = Rc::new(RefCell::new(TeeState::default()));
         if progress {

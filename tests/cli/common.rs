@@ -366,3 +366,14 @@ pub fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
         })
         .collect()
 }
+
+/// `text` with the folder of `given` (or `given` itself when it is a folder) and its slash
+/// removed: messages name files by the path the user gave, which in tests is a temp folder.
+pub fn unpath(text: &str, given: &Path) -> String {
+    let dir = if given.is_dir() {
+        given
+    } else {
+        given.parent().unwrap_or(given)
+    };
+    text.replace(&format!("{}/", dir.display()), "")
+}
