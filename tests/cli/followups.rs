@@ -95,6 +95,7 @@ fn followup_id_is_the_key_when_present() {
         format!("{h}D7,LN2023000001,2026-06-02,phone,陈立新,no_answer,,,\nD7,LN2023000001,2026-06-03,sms,陈立新,no_answer,,,\n"),
     );
     let (code, _, err) = env.run(&["import", "followups", s(&clash)]);
+    let err = unpath(&err, &clash);
     assert_eq!(code, 65, "{err}");
     assert_eq!(
         error_lines(&err),
@@ -265,6 +266,7 @@ fn doubtful_identity_fields_are_warnings_that_never_show_the_value() {
     }
     let f = env.write("loans.csv", lines.join("\n") + "\n");
     let (code, _, err) = env.run(&["import", "loans", s(&f)]);
+    let err = unpath(&err, &f);
     assert_eq!(code, 0, "{err}");
     let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
     let (l1, l2) = (bad[0].0, bad[1].0);

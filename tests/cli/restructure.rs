@@ -552,7 +552,9 @@ fn bad_restructure_schedule_rows_exit_65_naming_the_schedule_line() {
             &format!("{name}/schedule.csv"),
             format!("{SCHEDULE_HEADER}{rows}"),
         );
-        env.run(&["import", "tape", s(&env.path(name))])
+        let (code, out, err) = env.run(&["import", "tape", s(&env.path(name))]);
+        // Messages name the files by the path given; compared without the folder.
+        (code, out, unpath(&err, &env.path(name)))
     };
     // Short by 0.01: both sums stated.
     let (code, _, err) = tape(
