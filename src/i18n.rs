@@ -66,8 +66,6 @@ const LABELS: &[(&str, &str)] = &[
     ("outstanding_principal", "贷款余额"),
     ("last_payment_date", "最近还款日"),
     ("loans", "贷款笔数"),
-    ("overdue_loans", "逾期笔数"),
-    ("overdue_balance", "逾期贷款余额"),
     // Collection.
     ("next_action", "下一步措施"),
     ("last_contact", "最近联系日"),
