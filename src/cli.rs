@@ -484,12 +484,24 @@ pub struct ScheduleVisitsArgs {
     pub days: Option<u32>,
 
     /// First day of the plan (default: --as-of); with --to instead of --days.
-    #[arg(long, value_name = "DATE")]
-    pub from: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub from: Option<NaiveDate>,
 
     /// Last day of the plan (the working days in --from … --to are planned).
-    #[arg(long, value_name = "DATE")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub to: Option<NaiveDate>,
+
+    /// Only the plan of this officer's borrowers (客户经理; the plan saved is the whole book's).
+    #[arg(long)]
+    pub officer: Option<String>,
+
+    /// Only the plan of this branch's borrowers.
+    #[arg(long)]
+    pub branch: Option<String>,
+
+    /// Only the plan of this region's borrowers.
+    #[arg(long)]
+    pub region: Option<String>,
 
     /// A visit policy (TOML) replacing some or all of the built-in one (see --print-policy).
     #[arg(long, value_name = "FILE")]
@@ -512,7 +524,7 @@ pub struct ScheduleVisitsArgs {
     #[arg(long, value_name = "FILE")]
     pub ics: Option<PathBuf>,
 
-    /// Also write one Markdown day sheet per officer and day into DIR.
+    /// Also write one day sheet per officer and day into DIR, as Markdown and HTML.
     #[arg(long, value_name = "DIR")]
     pub sheets: Option<PathBuf>,
 

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rusqlite::{params, Connection, Statement};
 use rust_decimal::Decimal;
 
-use crate::collection::{Channel, Followup, Outcome};
+use crate::collection::{Channel, Followup, Outcome, Party};
 use crate::dates::{from_ledger, from_ledger_bytes, iso};
 use crate::db::ledger::Day;
 use crate::engine::{Installment, LoanTerms, Payment};
@@ -38,8 +38,21 @@ pub struct LoanBook {
     pub installments: Vec<Installment>,
     pub payments: Vec<Payment>,
     pub followups: Vec<Followup>,
+    /// The conduct columns of each follow-up (same order as `followups`).
+    pub followup_details: Vec<FollowupDetail>,
     /// Schedule versions of restructures in force (cancelled ones left out), by effective date.
     pub versions: Vec<VersionFacts>,
+}
+
+/// The conduct columns of a follow-up (schema v6), as logged; all optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FollowupDetail {
+    /// `contact_time`, `HH:MM` local time.
+    pub time: Option<chrono::NaiveTime>,
+    pub party: Option<Party>,
+    pub connected: Option<bool>,
+    /// `consent_window` as written (e.g. `18:00-21:00`).
+    pub consent_window: Option<String>,
 }
 
 /// A cursor over one child table, ordered by loan_id, that yields the rows of one loan at a time.
@@ -208,7 +221,8 @@ impl<'c> Scan<'c> {
                  WHERE {cond} ORDER BY loan_id"
             ))?,
             followups: c.prepare(&format!(
-                "SELECT loan_id, contact_date, channel, outcome, promise_date, promise_amount \
+                "SELECT loan_id, contact_date, channel, outcome, promise_date, promise_amount, \
+                 contact_time, contact_party, connected, consent_window \
                  FROM followups WHERE {cond} ORDER BY loan_id, contact_date"
             ))?,
             versions: c.prepare(&format!(
@@ -244,7 +258,7 @@ impl<'c> Scan<'c> {
         })?;
         let mut fups = Child::new(&mut self.followups, &self.range, |r| {
             let amount: Option<i64> = r.get(5)?;
-            Ok(Followup {
+            let followup = Followup {
                 contact_date: date_at(r, 1, "followups", "contact_date")?,
                 channel: Channel::parse(r.get_ref(2)?.as_str()?).ok_or_else(|| {
                     crate::exit::data(
@@ -258,8 +272,18 @@ impl<'c> Scan<'c> {
                 })?,
                 promise_date: opt_date_at(r, 4, "followups", "promise_date")?,
                 promise_amount: amount.map(fen),
-            })
+            };
+            let time: Option<String> = r.get(6)?;
+            let party: Option<String> = r.get(7)?;
+            let detail = FollowupDetail {
+                time: time.and_then(|t| chrono::NaiveTime::parse_from_str(&t, "%H:%M").ok()),
+                party: party.as_deref().and_then(Party::parse),
+                connected: r.get::<_, Option<i64>>(8)?.map(|c| c != 0),
+                consent_window: r.get(9)?,
+            };
+            Ok((followup, detail))
         })?;
+        let mut followup_rows: Vec<(Followup, FollowupDetail)> = Vec::new();
         let mut vers = Child::new(&mut self.versions, &self.range, |r| {
             Ok((
                 r.get::<_, String>(1)?,
@@ -285,6 +309,7 @@ impl<'c> Scan<'c> {
             installments: Vec::new(),
             payments: Vec::new(),
             followups: Vec::new(),
+            followup_details: Vec::new(),
             versions: Vec::new(),
         };
         while let Some(r) = rows.next()? {
@@ -314,7 +339,13 @@ impl<'c> Scan<'c> {
             };
             sched.take(&book.info.loan_id, &mut book.installments)?;
             pays.take(&book.info.loan_id, &mut book.payments)?;
-            fups.take(&book.info.loan_id, &mut book.followups)?;
+            fups.take(&book.info.loan_id, &mut followup_rows)?;
+            book.followups.clear();
+            book.followup_details.clear();
+            for (f, d) in followup_rows.drain(..) {
+                book.followups.push(f);
+                book.followup_details.push(d);
+            }
             vers.take(&book.info.loan_id, &mut version_rows)?;
             book.versions.clear();
             let mut last_id: Option<&str> = None;

@@ -1,63 +1,208 @@
-//! The visit-planning pipeline: read the book as of a date into borrowers (positions from the
-//! engine, promises and contacts from the follow-up log), close the items of earlier plans
-//! against what was logged since, plan, and save the plan in one transaction.
+//! The `schedule-visits` op: one consumer of the portfolio stream ([`portfolio::scan`]) that
+//! groups the open loans of one date by borrower (positions, promises and the follow-up log
+//! with its conduct columns), then closes the items of earlier plans against what was logged
+//! since, plans the working days ([`visits::plan`]), and saves the plan in one transaction.
 //!
-//! Until the ops/portfolio layer lands, positions come straight from the engine (across
-//! restructure versions, `restructure::replay::positions`) with the default conventions, as
-//! `daihou overdue` computes them without flags. A loan is in observation from the effective
-//! date of its latest restructure in force to the end of that version's observation period
-//! (`restructure::proposal::Observation`: at least a year and two installments); a missed
-//! payment restarting it is not modelled here yet.
+//! Grades and segments come from a saved `classify` run for the date when there is one
+//! (`classify --save`); otherwise the grade is the DPD rule of the built-in cn2023 rule set and
+//! the segment is computed from the follow-ups and payments by the classify segment rules, as
+//! `classify` computes it. A loan is in observation from the effective date of its latest
+//! restructure in force to the end of that version's observation period
+//! (`restructure::proposal::Observation`: at least a year and two installments).
 
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, Result};
-use chrono::NaiveDate;
-use rusqlite::Connection;
+use chrono::{NaiveDate, NaiveTime};
+use rusqlite::{Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
-use crate::collection::{self, Ladder, PromiseState};
-use crate::db::{book, visits as store};
+use crate::buckets::Buckets;
+use crate::classify::rules::RuleSet;
+use crate::classify::{segment as cseg, FollowupSummary};
+use crate::collection::{self, Ladder, Party, PromiseState};
+use crate::context::Ctx;
+use crate::db::{self, visits as store};
 use crate::engine::{self, Conventions};
+use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::restructure;
-use crate::visits::{self, Borrower, Contact, Item, Kind, LoanFacts, Outcome, PlanInput, Policy};
+use crate::visits::{
+    self, Borrower, Contact, Detail, Grade, Item, Kind, LoanFacts, Outcome, PlanInput, Policy,
+    Segment,
+};
 
-/// What a day sheet shows about a borrower beyond the plan row (PII unmasked here; the
-/// command masks it).
-#[derive(Clone, Debug, Default)]
-pub struct Detail {
-    pub name: String,
-    pub phone: String,
-    pub overdue_amount: Decimal,
-    pub outstanding: Decimal,
-    pub max_dpd: u32,
-    /// (date, channel, outcome) of the last logged contact.
-    pub last_contact: Option<(NaiveDate, String, String)>,
-    /// (made on, promised for, amount, state) of every promise, oldest first.
-    pub promises: Vec<(NaiveDate, NaiveDate, Option<Decimal>, &'static str)>,
+/// The rule set whose DPD rules grade a loan and whose segment rules segment a borrower when
+/// no `classify` run is saved for the date (classify's default).
+const DEFAULT_RULES: &str = "cn2023";
+
+/// Which items a listing shows: the borrowers of one officer, branch or region (their largest
+/// loan's). The plan itself is always made and saved for the whole book.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub officer: Option<String>,
+    pub branch: Option<String>,
+    pub region: Option<String>,
 }
 
-/// The book read for planning.
-pub struct Book {
-    pub borrowers: Vec<Borrower>,
-    pub details: HashMap<String, Detail>,
-    pub followups: bool,
+impl Filters {
+    pub fn admit(&self, i: &Item) -> bool {
+        self.officer.as_deref().is_none_or(|x| x == i.officer)
+            && self.branch.as_deref().is_none_or(|x| x == i.branch)
+            && self.region.as_deref().is_none_or(|x| x == i.region)
+    }
+
+    /// For each filter no borrower matches: "no borrower has officer 'x' (did you mean …?)".
+    pub fn unmatched(&self, book: &Book) -> Vec<String> {
+        let as_overdue = crate::ops::overdue::Filters {
+            officer: self.officer.clone(),
+            branch: self.branch.clone(),
+            region: self.region.clone(),
+            ..Default::default()
+        };
+        let mut seen = crate::ops::overdue::Seen::default();
+        for b in &book.borrowers {
+            seen.officers.insert(b.officer.clone());
+            seen.branches.insert(b.branch.clone());
+            seen.regions.insert(b.region.clone());
+        }
+        seen.unmatched(&as_overdue)
+            .into_iter()
+            .map(|l| l.replacen("no loan has", "no borrower has", 1))
+            .collect()
+    }
 }
 
-fn effective_payments(pays: &[engine::Payment], as_of: NaiveDate) -> Vec<(NaiveDate, Decimal)> {
-    let reversed: std::collections::HashSet<&str> = pays
-        .iter()
-        .filter(|p| p.paid_on <= as_of)
-        .filter_map(|p| p.reverses_txn_id.as_deref())
-        .collect();
-    pays.iter()
-        .filter(|p| {
-            p.reverses_txn_id.is_none()
-                && p.paid_on <= as_of
-                && !reversed.contains(p.txn_id.as_str())
+/// What to plan.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub as_of: NaiveDate,
+    /// The working days of the plan, ascending, not empty.
+    pub days: Vec<NaiveDate>,
+    pub policy: Policy,
+    /// The policy as written (saved with the plan).
+    pub policy_text: String,
+    pub ladder: Ladder,
+    /// Plan and roll back.
+    pub dry_run: bool,
+}
+
+/// Where the grades and segments came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grading {
+    /// A `classify --save` run for the date.
+    Saved,
+    /// The DPD rules and segment rules of the built-in rule set.
+    Computed,
+}
+
+/// What the op made.
+pub struct Planned {
+    pub book: Book,
+    /// Every item of the plan, in plan order.
+    pub items: Vec<Item>,
+    /// How many of `items` are listed and saved (the first ones: planned, late, and unplanned
+    /// items due within the horizon); the rest are unplanned with a deadline after the
+    /// horizon, deferred to a later plan.
+    pub listed: usize,
+    pub closed: Closed,
+    pub grading: Grading,
+}
+
+impl Planned {
+    pub fn listed(&self) -> &[Item] {
+        &self.items[..self.listed]
+    }
+    pub fn deferred(&self) -> &[Item] {
+        &self.items[self.listed..]
+    }
+}
+
+/// Plans the days of `req` for the whole book and saves the plan (unless a dry run).
+pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
+    let conn = db::open(&ctx.db, db::Mode::Write, ctx.busy_timeout)?;
+    let tx = db::begin_shared(&conn)?;
+    let saved = saved_grades(&conn, req.as_of)?;
+    let rules = RuleSet::builtin(DEFAULT_RULES)?;
+    let setup = Setup {
+        dates: vec![req.as_of],
+        conv: Conventions::default(),
+        buckets: Buckets::default_days(),
+        ladder: req.ladder.clone(),
+    };
+    let collected = portfolio::scan(ctx, &setup, || Collect::new(&rules, saved.as_ref()))?;
+    let grading = if saved.is_some() {
+        Grading::Saved
+    } else {
+        Grading::Computed
+    };
+    let mut book = collected.into_book(&rules, grading);
+    let closed = close_and_roll(&conn, req.as_of, &mut book)?;
+    let mut items = plan(&book, req.as_of, &req.days, &req.policy, &req.ladder);
+    // Unplanned items whose deadline lies after the horizon are deferred to a later plan.
+    let last = req.days[req.days.len() - 1];
+    let (mut listed, deferred): (Vec<Item>, Vec<Item>) = items
+        .drain(..)
+        .partition(|i| i.date.is_some() || i.deadline <= last);
+    let n = listed.len();
+    save(&conn, req.as_of, &req.days, &req.policy_text, &listed)?;
+    if req.dry_run {
+        tx.rollback()?;
+    } else {
+        tx.commit().context("committing the visit plan")?;
+    }
+    listed.extend(deferred);
+    Ok(Planned {
+        book,
+        items: listed,
+        listed: n,
+        closed,
+        grading,
+    })
+}
+
+/// Grade and segment of every loan of the `classify --save` run for `as_of`, if there is one.
+fn saved_grades(
+    c: &Connection,
+    as_of: NaiveDate,
+) -> Result<Option<HashMap<String, (Grade, Segment)>>> {
+    let day = as_of.to_string();
+    let run: Option<i64> = c
+        .query_row("SELECT 1 FROM grade_runs WHERE as_of = ?1", [&day], |r| {
+            r.get(0)
         })
-        .map(|p| (p.paid_on, p.amount))
-        .collect()
+        .optional()
+        .context("reading the saved classify runs")?;
+    if run.is_none() {
+        return Ok(None);
+    }
+    let mut stmt = c.prepare("SELECT loan_id, grade, segment FROM grades WHERE as_of = ?1")?;
+    let mut rows = stmt.query([&day])?;
+    let mut out = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let loan_id: String = r.get(0)?;
+        let g: String = r.get(1)?;
+        let s: String = r.get(2)?;
+        let grade = Grade::from_key(&g).ok_or_else(|| {
+            crate::exit::data(format!(
+                "ledger table grades, as_of {day}, loan_id {loan_id}: grade {g:?} is not a grade"
+            ))
+        })?;
+        out.insert(
+            loan_id,
+            (grade, Segment::parse(&s).unwrap_or(Segment::Unknown)),
+        );
+    }
+    Ok(Some(out))
+}
+
+/// `HH:MM-HH:MM` (also with `–`, `~`, `～` or `至`); None when it is not a window.
+pub fn parse_window(s: &str) -> Option<(NaiveTime, NaiveTime)> {
+    let s = s.trim();
+    let (a, b) = ['-', '–', '~', '～', '至']
+        .iter()
+        .find_map(|sep| s.split_once(*sep))?;
+    let t = |x: &str| NaiveTime::parse_from_str(x.trim(), "%H:%M").ok();
+    Some((t(a)?, t(b)?))
 }
 
 /// True when the latest restructure in force on `as_of` is still in its observation period.
@@ -70,34 +215,166 @@ fn in_observation(versions: &[restructure::replay::VersionFacts], as_of: NaiveDa
         .is_some_and(|o| as_of <= o.end)
 }
 
-/// Reads every active loan as of `as_of` and groups it by borrower (sorted by borrower_id).
-pub fn read_book(c: &Connection, as_of: NaiveDate) -> Result<Book> {
-    let conv = Conventions::default();
-    let mut by: BTreeMap<String, (Borrower, Detail, Decimal)> = BTreeMap::new();
-    let mut any_followups = false;
-    let mut scan = book::Scan::prepare(c, &book::KeyRange::default())?;
-    scan.for_each(|b| {
-        if b.info.origination_date.is_none_or(|o| o > as_of) {
-            return Ok(());
+/// The book read for planning.
+pub struct Book {
+    /// Sorted by borrower_id.
+    pub borrowers: Vec<Borrower>,
+    pub details: HashMap<String, Detail>,
+    index: HashMap<String, usize>,
+    /// Some loan has a follow-up logged.
+    pub followups: bool,
+}
+
+impl Book {
+    pub fn borrower(&self, id: &str) -> Option<&Borrower> {
+        self.index.get(id).map(|&i| &self.borrowers[i])
+    }
+}
+
+/// One borrower being gathered (its loans may lie in several workers' key ranges).
+struct Gathered {
+    b: Borrower,
+    d: Detail,
+    /// Outstanding principal of the loan whose officer/region/branch the borrower takes.
+    largest: Decimal,
+    /// The classify segment inputs of the loans.
+    summary: FollowupSummary,
+    overdue: bool,
+    /// (contact date, window) of the latest consent logged.
+    consent: Option<(NaiveDate, (NaiveTime, NaiveTime))>,
+    saved_segment: Option<Segment>,
+}
+
+impl Gathered {
+    fn absorb(&mut self, o: Gathered) {
+        // Later key ranges hold later loan_ids: ties keep the earlier loan.
+        if o.largest > self.largest {
+            self.largest = o.largest;
+            self.b.officer = o.b.officer;
+            self.b.region = o.b.region;
+            self.b.branch = o.b.branch;
         }
-        let Some(p) = restructure::replay::positions(
-            &b.terms,
-            &b.installments,
-            &b.versions,
-            &b.payments,
-            &[as_of],
-            &conv,
-        )
-        .pop() else {
+        self.b.loans.extend(o.b.loans);
+        self.b.contacts.extend(o.b.contacts);
+        self.d.overdue_amount += o.d.overdue_amount;
+        self.d.outstanding += o.d.outstanding;
+        self.d.max_dpd = self.d.max_dpd.max(o.d.max_dpd);
+        if let Some(lc) = o.d.last_contact {
+            if self
+                .d
+                .last_contact
+                .as_ref()
+                .is_none_or(|(d, _, _)| lc.0 >= *d)
+            {
+                self.d.last_contact = Some(lc);
+            }
+        }
+        self.d.promises.extend(o.d.promises);
+        self.summary.add(&o.summary);
+        self.overdue |= o.overdue;
+        if let Some(c) = o.consent {
+            if self.consent.is_none_or(|x| c.0 >= x.0) {
+                self.consent = Some(c);
+            }
+        }
+        self.saved_segment = self.saved_segment.or(o.saved_segment);
+    }
+}
+
+/// The per-worker consumer: open loans grouped by borrower.
+struct Collect<'a> {
+    rules: &'a RuleSet,
+    saved: Option<&'a HashMap<String, (Grade, Segment)>>,
+    by: BTreeMap<String, Gathered>,
+    followups: bool,
+}
+
+impl<'a> Collect<'a> {
+    fn new(rules: &'a RuleSet, saved: Option<&'a HashMap<String, (Grade, Segment)>>) -> Self {
+        Collect {
+            rules,
+            saved,
+            by: BTreeMap::new(),
+            followups: false,
+        }
+    }
+
+    fn into_book(self, rules: &RuleSet, grading: Grading) -> Book {
+        let mut borrowers = Vec::with_capacity(self.by.len());
+        let mut details = HashMap::with_capacity(self.by.len());
+        let mut index = HashMap::with_capacity(self.by.len());
+        for (id, mut g) in self.by {
+            // The same contact logged against several loans of the borrower counts once.
+            g.b.contacts.sort_by(|x, y| {
+                (x.date, x.time, &x.channel, x.connected, &x.party).cmp(&(
+                    y.date,
+                    y.time,
+                    &y.channel,
+                    y.connected,
+                    &y.party,
+                ))
+            });
+            g.b.contacts.dedup();
+            g.b.loans.sort_by(|x, y| x.loan_id.cmp(&y.loan_id));
+            g.d.promises.sort();
+            g.d.promises.dedup();
+            g.b.consent_window = g.consent.map(|c| c.1);
+            g.b.segment = Some(match grading {
+                Grading::Saved => g.saved_segment.unwrap_or(Segment::Unknown),
+                Grading::Computed => match cseg::segment(&rules.segment, &g.summary, g.overdue) {
+                    cseg::Segment::WillingAble => Segment::WillingAble,
+                    cseg::Segment::WillingUnable => Segment::WillingUnable,
+                    cseg::Segment::Unwilling => Segment::Unwilling,
+                    cseg::Segment::Unknown => Segment::Unknown,
+                },
+            });
+            index.insert(id.clone(), borrowers.len());
+            borrowers.push(g.b);
+            details.insert(id, g.d);
+        }
+        Book {
+            borrowers,
+            details,
+            index,
+            followups: self.followups,
+        }
+    }
+}
+
+impl Consumer for Collect<'_> {
+    fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+        let Some(x) = a.dates.first() else {
             return Ok(());
         };
+        let (b, p) = (a.book, &x.position);
         if p.closed {
             return Ok(());
         }
-        any_followups |= !b.followups.is_empty();
-        let pays = effective_payments(&b.payments, as_of);
-        let promises = collection::promises(&b.followups, &pays, as_of);
-        let summary = collection::promise_summary(&promises);
+        let as_of = p.as_of;
+        self.followups |= !b.followups.is_empty();
+        let pays = engine::payments_in_force(&b.payments, as_of);
+        let promises = if b.followups.is_empty() {
+            Vec::new()
+        } else {
+            collection::promises(&b.followups, &pays, as_of)
+        };
+        let saved = self.saved.and_then(|s| s.get(&b.info.loan_id)).copied();
+        let grade = match saved {
+            Some((g, _)) => g,
+            None => self.rules.dpd_rule(p.dpd).map_or(Grade::Normal, |r| {
+                Grade::from_key(r.grade.zh()).unwrap_or(Grade::Normal)
+            }),
+        };
+        // Classify's segment inputs, as `classify` computes them per loan.
+        let summary = if self.saved.is_none() {
+            let partial = match p.overdue_since {
+                Some(since) => pays.iter().filter(|(d, _)| *d >= since).count() as u32,
+                None => 0,
+            };
+            cseg::summarize(&self.rules.segment, &b.followups, &pays, partial, as_of)
+        } else {
+            FollowupSummary::default()
+        };
         let facts = LoanFacts {
             loan_id: b.info.loan_id.clone(),
             origination_date: b.info.origination_date.unwrap_or(as_of),
@@ -105,102 +382,104 @@ pub fn read_book(c: &Connection, as_of: NaiveDate) -> Result<Book> {
             overdue_since: p.overdue_since,
             outstanding: p.outstanding_principal,
             overdue_amount: p.overdue_principal + p.overdue_interest + p.overdue_fee,
-            grade: None,
+            grade: Some(grade),
             restructured_in_observation: in_observation(&b.versions, as_of),
-            broken_promises: summary.broken,
-            last_broken_promise: summary.last_broken,
+            broken_promises: x.promises.broken,
+            last_broken_promise: x.promises.last_broken,
             pending_promises: promises
                 .iter()
                 .filter(|x| x.state == PromiseState::Pending)
                 .map(|x| x.promise_date)
                 .collect(),
         };
-        let entry = by.entry(b.info.borrower_id.clone()).or_insert_with(|| {
-            (
-                Borrower {
-                    borrower_id: b.info.borrower_id.clone(),
-                    officer: b.info.officer.clone(),
-                    region: b.info.region.clone(),
-                    branch: b.info.branch.clone(),
-                    segment: None,
-                    loans: Vec::new(),
-                    contacts: Vec::new(),
-                    consent_window: None,
-                    rolled_visits: 0,
-                    rolled_calls: 0,
-                },
-                Detail {
-                    name: b.info.borrower_name.clone(),
-                    phone: b.info.phone.clone(),
-                    ..Detail::default()
-                },
-                Decimal::MIN,
-            )
-        });
-        let (bw, detail, largest) = entry;
-        // The officer, region and branch of the borrower's largest loan (ties: first loan_id).
-        if facts.outstanding > *largest {
-            *largest = facts.outstanding;
-            bw.officer = b.info.officer.clone();
-            bw.region = b.info.region.clone();
-            bw.branch = b.info.branch.clone();
-        }
-        detail.overdue_amount += facts.overdue_amount;
-        detail.outstanding += facts.outstanding;
-        detail.max_dpd = detail.max_dpd.max(facts.dpd);
-        for f in b.followups.iter().filter(|f| f.contact_date <= as_of) {
+        let mut g = Gathered {
+            b: Borrower {
+                borrower_id: b.info.borrower_id.clone(),
+                officer: b.info.officer.clone(),
+                region: b.info.region.clone(),
+                branch: b.info.branch.clone(),
+                segment: None,
+                loans: Vec::new(),
+                contacts: Vec::new(),
+                consent_window: None,
+                rolled_visits: 0,
+                rolled_calls: 0,
+            },
+            d: Detail {
+                name: b.info.borrower_name.clone(),
+                phone: b.info.phone.clone(),
+                overdue_amount: facts.overdue_amount,
+                outstanding: facts.outstanding,
+                max_dpd: facts.dpd,
+                ..Detail::default()
+            },
+            largest: facts.outstanding,
+            summary,
+            overdue: p.dpd > 0,
+            consent: None,
+            saved_segment: saved.map(|(_, s)| s),
+        };
+        for (k, f) in b.followups.iter().enumerate() {
+            if f.contact_date > as_of {
+                continue;
+            }
+            let detail = b.followup_details.get(k).cloned().unwrap_or_default();
             let channel = f.channel.as_str().to_string();
             let outcome = f.outcome.as_str().to_string();
-            if detail
+            if g.d
                 .last_contact
                 .as_ref()
                 .is_none_or(|(d, _, _)| f.contact_date >= *d)
             {
-                detail.last_contact = Some((f.contact_date, channel.clone(), outcome.clone()));
+                g.d.last_contact = Some((f.contact_date, channel.clone(), outcome.clone()));
             }
-            bw.contacts.push(Contact {
+            if let Some(w) = detail.consent_window.as_deref().and_then(parse_window) {
+                if g.consent.is_none_or(|c| f.contact_date >= c.0) {
+                    g.consent = Some((f.contact_date, w));
+                }
+            }
+            g.b.contacts.push(Contact {
                 date: f.contact_date,
-                time: None,
-                connected: outcome != "no_answer",
+                time: detail.time,
+                connected: detail
+                    .connected
+                    .unwrap_or(f.outcome != collection::Outcome::NoAnswer),
                 channel,
-                party: String::new(),
+                party: match detail.party {
+                    None | Some(Party::Debtor) => String::new(),
+                    Some(p) => p.as_str().to_string(),
+                },
             });
         }
         for x in &promises {
-            detail.promises.push((
+            g.d.promises.push((
                 x.contact_date,
                 x.promise_date,
                 x.promise_amount,
                 x.state.as_str(),
             ));
         }
-        bw.loans.push(facts);
+        g.b.loans.push(facts);
+        match self.by.get_mut(&b.info.borrower_id) {
+            Some(have) => have.absorb(g),
+            None => {
+                self.by.insert(b.info.borrower_id.clone(), g);
+            }
+        }
         Ok(())
-    })?;
-    let mut borrowers = Vec::with_capacity(by.len());
-    let mut details = HashMap::with_capacity(by.len());
-    for (id, (mut b, mut d, _)) in by {
-        // The same contact logged against several loans of the borrower counts once.
-        b.contacts.sort_by(|x, y| {
-            (x.date, x.time, &x.channel, x.connected, &x.party).cmp(&(
-                y.date,
-                y.time,
-                &y.channel,
-                y.connected,
-                &y.party,
-            ))
-        });
-        b.contacts.dedup();
-        d.promises.sort();
-        d.promises.dedup();
-        borrowers.push(b);
-        details.insert(id, d);
     }
-    Ok(Book {
-        borrowers,
-        details,
-        followups: any_followups,
-    })
+
+    fn merge(&mut self, later: Self) {
+        self.followups |= later.followups;
+        for (id, g) in later.by {
+            match self.by.get_mut(&id) {
+                Some(have) => have.absorb(g),
+                None => {
+                    self.by.insert(id, g);
+                }
+            }
+        }
+    }
 }
 
 /// Counts of what became of earlier plans' items this run.
@@ -214,12 +493,7 @@ pub struct Closed {
 /// Closes the open items of plans made before `as_of` against the contacts logged since, and
 /// marks the borrowers whose items of the latest earlier plan were missed (roll-over).
 pub fn close_and_roll(c: &Connection, as_of: NaiveDate, book: &mut Book) -> Result<Closed> {
-    let index: HashMap<String, usize> = book
-        .borrowers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (b.borrower_id.clone(), i))
-        .collect();
+    let index = book.index.clone();
     let mut closed = Closed::default();
     for it in store::open_items_before(c, as_of)? {
         let kind = Kind::parse(&it.kind).unwrap_or(Kind::Call);
@@ -282,7 +556,7 @@ pub fn save(
     as_of: NaiveDate,
     days: &[NaiveDate],
     policy_text: &str,
-    items: &[&Item],
+    items: &[Item],
 ) -> Result<()> {
     store::clear_plan(c, as_of)?;
     let (Some(&first_day), Some(&last_day)) = (days.first(), days.last()) else {

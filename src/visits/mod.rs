@@ -45,6 +45,7 @@
 
 pub mod conduct;
 pub mod policy;
+pub mod sheets;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -297,6 +298,21 @@ impl Borrower {
     pub fn max_dpd(&self) -> u32 {
         self.loans.iter().map(|l| l.dpd).max().unwrap_or(0)
     }
+}
+
+/// What a day sheet shows about a borrower beyond the plan row (PII unmasked here; the
+/// renderers mask it unless asked not to).
+#[derive(Clone, Debug, Default)]
+pub struct Detail {
+    pub name: String,
+    pub phone: String,
+    pub overdue_amount: Decimal,
+    pub outstanding: Decimal,
+    pub max_dpd: u32,
+    /// (date, channel, outcome) of the last logged contact.
+    pub last_contact: Option<(NaiveDate, String, String)>,
+    /// (made on, promised for, amount, state) of every promise, oldest first.
+    pub promises: Vec<(NaiveDate, NaiveDate, Option<Decimal>, &'static str)>,
 }
 
 /// Why an item is planned: a rule and, when it concerns one loan, the loan.

@@ -320,7 +320,9 @@ fn day_sheets_one_per_officer_and_day_masked_unless_show_pii() {
     let want: BTreeSet<String> = rows
         .iter()
         .filter(|r| !r["date"].is_empty())
-        .map(|r| format!("{}-{}.md", r["date"], r["officer"]))
+        .flat_map(|r| {
+            ["md", "html"].map(|ext| format!("{}-{}.{ext}", r["date"], r["officer"]))
+        })
         .collect();
     let got: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -335,6 +337,14 @@ fn day_sheets_one_per_officer_and_day_masked_unless_show_pii() {
     assert!(sheet.contains("last contact: none logged"), "{sheet}");
     assert!(sheet.contains("talking points"), "{sheet}");
     assert!(!sheet.contains("梁雪"));
+    // The same sheet as a self-contained HTML page: a table of visits and one of calls.
+    let page = std::fs::read_to_string(dir.join("2026-06-30-陈立新.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("<h1>2026-06-30 · 陈立新</h1>"), "{page}");
+    assert!(page.contains("<h2 id=\"visit\">"), "{page}");
+    assert!(page.contains("<td>梁*</td><td>BR000023</td>"), "{page}");
+    assert!(page.contains("7,200.00"), "{page}");
+    assert!(!page.contains("梁雪") && !page.contains("<script"), "{page}");
     let dir2 = env.path("sheets-pii");
     let (code, _, err) = env.run(&[
         "schedule-visits",
