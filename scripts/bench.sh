@@ -12,7 +12,11 @@
 #    (b) the same import again (a rerun must report 0 new, 0 changed),
 #    (c) the ceiling (examples/ceiling.rs): raw INSERTs into bare tables, and an ordered scan,
 #    (d) `daihou overdue --as-of` for one date to a CSV file,
-#    (e) `daihou overdue --from --to --every month-end --save` for 12 month ends;
+#    (e) `daihou overdue --from --to --every month-end --save` for 12 month ends,
+#    (f) `daihou schedule-visits --as-of --days 10` (the plan of every officer, saved), and
+#        checks its answer against (d): every borrower with a loan past the ladder's visit
+#        step (DPD 31) and no visit logged since is in the plan — planned, late, or unplanned
+#        with the rule that held it back — unless its deadline lies after the plan's last day;
 # 4. prints the table and the ratios to the targets, and appends them to BENCHMARKS.md.
 #    Logs of each step are kept in bench-out/logs/.
 #
@@ -145,15 +149,63 @@ months_wall="$WALL"
 months_rss="$RSS"
 db_bytes_after="$(du -cb "$DB"* | tail -1 | cut -f1)"
 
+# (f) a 10-working-day visit and call plan for all officers, saved.
+timed visits "$DAIHOU" --db "$DB" --as-of "$AS_OF" schedule-visits --days 10 --format csv -o "$OUT/visits.csv"
+visits_wall="$WALL"
+visits_rss="$RSS"
+visits_check="$(python3 - "$OUT/overdue.csv" "$OUT/visits.csv" "$TAPE/loans.csv" "$TAPE/followups.csv" "$AS_OF" <<'PY'
+import csv, datetime, sys
+overdue, plan, loans, followups, as_of = sys.argv[1:]
+day = datetime.date.fromisoformat
+as_of = day(as_of)
+borrower = {r["loan_id"]: r["borrower_id"] for r in csv.DictReader(open(loans, encoding="utf-8-sig"))}
+visits = {}
+for r in csv.DictReader(open(followups, encoding="utf-8-sig")):
+    if r["channel"] == "visit" and day(r["contact_date"]) <= as_of:
+        visits.setdefault(borrower[r["loan_id"]], []).append(day(r["contact_date"]))
+rows = list(csv.DictReader(open(plan, encoding="utf-8-sig")))
+last = max(day(r["date"]) for r in rows if r["date"])
+planned = {r["borrower_id"]: r for r in rows if r["kind"] == "visit"}
+need = {}
+for r in csv.DictReader(open(overdue, encoding="utf-8-sig")):
+    if int(r["dpd"]) < 31:
+        continue
+    b = borrower[r["loan_id"]]
+    reached = day(r["overdue_since"]) + datetime.timedelta(days=30)
+    if any(v >= reached for v in visits.get(b, [])):
+        continue
+    need[b] = min(need.get(b, reached), reached)
+counts = {"planned": 0, "late": 0, "unplanned": 0, "deferred": 0}
+bad = []
+for b, reached in sorted(need.items()):
+    r = planned.get(b)
+    if r is not None:
+        if r["status"] == "unplanned" and not r["held_by"]:
+            bad.append(b + " unplanned without the rule that held it")
+        counts[r["status"]] += 1
+    elif reached + datetime.timedelta(days=14) > last:
+        counts["deferred"] += 1
+    else:
+        bad.append(b)
+if bad:
+    print("MISSED: %d borrowers due a verification visit are not in the plan: %s" % (len(bad), ", ".join(bad[:10])))
+else:
+    print("met: %d borrowers due a verification visit (DPD >= 31, no visit since): %d planned, %d late, %d unplanned with the rule that held them, %d due after the plan (deferred)" % (
+        len(need), counts["planned"], counts["late"], counts["unplanned"], counts["deferred"]))
+PY
+)"
+echo "schedule-visits check: $visits_check" >&2
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 r_import="$(ratio "$import_wall" "$ceil_insert_wall")"
 r_import_keyed="$(ratio "$import_wall" "$ceil_keyed_wall")"
 r_reimport="$(ratio "$reimport_wall" "$import_wall")"
 r_overdue="$(ratio "$overdue_wall" "$ceil_scan_wall")"
 r_months="$(ratio "$months_wall" "$overdue_wall")"
+r_visits="$(ratio "$visits_wall" "$overdue_wall")"
 r_size="$(ratio "$db_bytes" "$tape_bytes")"
 peak_rss=0
-for v in "$import_rss" "$reimport_rss" "$overdue_rss" "$months_rss"; do
+for v in "$import_rss" "$reimport_rss" "$overdue_rss" "$months_rss" "$visits_rss"; do
     [[ "$v" -gt "$peak_rss" ]] && peak_rss="$v"
 done
 verdict() { # VALUE LIMIT
@@ -178,6 +230,7 @@ printf '%-28s %10s %12s\n' "ceiling: ordered scan" "$ceil_scan_wall" "$ceil_scan
 printf '%-28s %10s %12s\n' "ceiling: keyed raw insert" "$ceil_keyed_wall" "$ceil_keyed_rss"
 printf '%-28s %10s %12s\n' "overdue (1 date, csv)" "$overdue_wall" "$overdue_rss"
 printf '%-28s %10s %12s\n' "overdue 12 month ends --save" "$months_wall" "$months_rss"
+printf '%-28s %10s %12s\n' "schedule-visits 10 days" "$visits_wall" "$visits_rss"
 echo
 summary="$(cat <<EOT
 | target | measured | limit | |
@@ -188,6 +241,7 @@ summary="$(cat <<EOT
 | overdue ÷ ordered scan | $r_overdue | 2 | $(verdict "$r_overdue" 2) |
 | overdue wall time (s) | $overdue_wall | 10 | $(verdict "$overdue_wall" 10) |
 | 12 month ends ÷ one overdue | $r_months | 3 | $(verdict "$r_months" 3) |
+| schedule-visits 10 days ÷ one overdue | $r_visits | 2 | $(verdict "$r_visits" 2) |
 | peak RSS (MiB) | $peak_rss | 1024 | $(verdict "$peak_rss" 1024) |
 | ledger ÷ CSV bytes | $r_size | 1.5 | $(verdict "$r_size" 1.5) |
 EOT
@@ -212,7 +266,10 @@ echo "$summary"
     echo "| import tape again (0 changed) | $reimport_wall | $reimport_rss |"
     echo "| overdue --as-of (csv) | $overdue_wall | $overdue_rss |"
     echo "| overdue 12 month ends --save | $months_wall | $months_rss |"
+    echo "| schedule-visits --days 10 (csv, saved) | $visits_wall | $visits_rss |"
     echo
     echo "$summary"
+    echo
+    echo "schedule-visits check: $visits_check"
 } >> BENCHMARKS.md
 echo "bench.sh: appended to BENCHMARKS.md" >&2

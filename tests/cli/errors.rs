@@ -328,6 +328,48 @@ fn cases() -> Vec<Case> {
         case("standard input named twice", "repayments", Missing("-"), 2,
             "`-` (standard input) can be given only once")
             .args(&["-"]),
+        // --- schedule-visits: policy and calendar files, ranges ----------------------------------
+        case("visit policy with an unknown key", "", Missing(""), 78,
+            "--policy: policy.toml line 2, column 1, key capacity.visitors: unknown field")
+            .extra("policy.toml", b"[capacity]\nvisitors = 3\n".to_vec())
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--policy", "policy.toml"]).raw(),
+        case("visit policy with a zero capacity", "", Missing(""), 78,
+            "policy.toml line 2, column 1, key capacity.visits_per_day: must be at least 1")
+            .extra("policy.toml", b"[capacity]\nvisits_per_day = 0\n".to_vec())
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--policy", "policy.toml"]).raw(),
+        case("visit policy with an impossible time", "", Missing(""), 78,
+            "policy.toml line 2, column 1, key conduct.no_contact_from: expected a time")
+            .extra("policy.toml", b"[conduct]\nno_contact_from = \"25:00\"\n".to_vec())
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--policy", "policy.toml"]).raw(),
+        case("missing visit policy", "", Missing(""), 66,
+            "nopolicy.toml: no such file")
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--policy", "nopolicy.toml"]).raw(),
+        case("calendar with an impossible date", "", Missing(""), 78,
+            "--calendar: cal.toml line 2, column 8, key holiday.date: the value is not a real date")
+            .extra("cal.toml", b"[[holiday]]\ndate = \"2026-02-30\"\n".to_vec())
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--calendar", "cal.toml"]).raw(),
+        case("calendar with an unknown key", "", Missing(""), 78,
+            "cal.toml line 3, column 1, key holiday.day: unknown field")
+            .extra("cal.toml", b"[[holiday]]\ndate = \"2026-02-01\"\nday = 3\n".to_vec())
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--calendar", "cal.toml"]).raw(),
+        case("missing calendar", "", Missing(""), 66,
+            "nocal.toml: no such file")
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--calendar", "nocal.toml"]).raw(),
+        case("visit plan of zero days", "", Missing(""), 2,
+            "0 is not in 1..=260")
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--days", "0"]).raw(),
+        case("visit plan ending before it starts", "", Missing(""), 2,
+            "--to is before --from")
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--from", "2026-07-10", "--to", "2026-07-01"]).raw(),
+        case("visit plan starting before its as-of date", "", Missing(""), 2,
+            "--from is before --as-of: a plan starts on or after its date")
+            .args(&["schedule-visits", "--as-of", "2026-06-30", "--from", "2026-06-01"]).raw(),
+        case("visit plan with an impossible --to", "", Missing(""), 2,
+            "invalid value '2026-02-30' for '--to <DATE>'")
+            .args(&["schedule-visits", "--as-of", "2026-02-01", "--to", "2026-02-30"]).raw(),
+        case("visit plan over a holiday-only range", "", Missing(""), 2,
+            "no working day from 2026-10-03 in the calendar")
+            .args(&["schedule-visits", "--as-of", "2026-10-03", "--to", "2026-10-04"]).raw(),
         // --- the ledger -------------------------------------------------------------------------
         case("ledger path is a directory", "repayments", Fixture("../../examples/tape/repayments.csv"), 66,
             "ledger dbdir: is a directory, expected a SQLite file")
