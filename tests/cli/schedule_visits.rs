@@ -320,9 +320,7 @@ fn day_sheets_one_per_officer_and_day_masked_unless_show_pii() {
     let want: BTreeSet<String> = rows
         .iter()
         .filter(|r| !r["date"].is_empty())
-        .flat_map(|r| {
-            ["md", "html"].map(|ext| format!("{}-{}.{ext}", r["date"], r["officer"]))
-        })
+        .flat_map(|r| ["md", "html"].map(|ext| format!("{}-{}.{ext}", r["date"], r["officer"])))
         .collect();
     let got: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -344,7 +342,10 @@ fn day_sheets_one_per_officer_and_day_masked_unless_show_pii() {
     assert!(page.contains("<h2 id=\"visit\">"), "{page}");
     assert!(page.contains("<td>梁*</td><td>BR000023</td>"), "{page}");
     assert!(page.contains("7,200.00"), "{page}");
-    assert!(!page.contains("梁雪") && !page.contains("<script"), "{page}");
+    assert!(
+        !page.contains("梁雪") && !page.contains("<script"),
+        "{page}"
+    );
     let dir2 = env.path("sheets-pii");
     let (code, _, err) = env.run(&[
         "schedule-visits",
