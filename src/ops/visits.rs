@@ -623,6 +623,79 @@ mod tests {
     }
 
     #[test]
+    fn consent_windows_as_written() {
+        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
+        assert_eq!(parse_window("18:00-21:00"), Some((t("18:00"), t("21:00"))));
+        assert_eq!(
+            parse_window(" 21:30 至 07:00 "),
+            Some((t("21:30"), t("07:00")))
+        );
+        assert_eq!(parse_window("19:00～20:00"), Some((t("19:00"), t("20:00"))));
+        assert_eq!(parse_window("evenings"), None);
+        assert_eq!(parse_window("25:00-26:00"), None);
+    }
+
+    fn gathered(loan: &str, outstanding: &str, officer: &str, consent: Option<&str>) -> Gathered {
+        let facts = LoanFacts {
+            loan_id: loan.into(),
+            origination_date: d("2026-01-01"),
+            dpd: 0,
+            overdue_since: None,
+            outstanding: m(outstanding),
+            overdue_amount: m("0"),
+            grade: Some(Grade::Normal),
+            restructured_in_observation: false,
+            broken_promises: 0,
+            last_broken_promise: None,
+            pending_promises: Vec::new(),
+        };
+        Gathered {
+            b: Borrower {
+                borrower_id: "B".into(),
+                officer: officer.into(),
+                region: officer.into(),
+                branch: officer.into(),
+                segment: None,
+                loans: vec![facts],
+                contacts: Vec::new(),
+                consent_window: None,
+                rolled_visits: 0,
+                rolled_calls: 0,
+            },
+            d: Detail {
+                outstanding: m(outstanding),
+                ..Detail::default()
+            },
+            largest: m(outstanding),
+            summary: FollowupSummary::default(),
+            overdue: false,
+            consent: consent.map(|c| (d(c), parse_window("18:00-20:00").unwrap())),
+            saved_segment: None,
+        }
+    }
+
+    #[test]
+    fn a_borrower_split_across_workers_merges_as_one() {
+        // Loans in key order: L1 (worker 1), L2 and L3 (worker 2).
+        let mut a = gathered("L1", "500", "a", Some("2026-03-01"));
+        a.absorb(gathered("L2", "500", "b", None));
+        assert_eq!(a.b.officer, "a", "a tie keeps the earlier loan's officer");
+        a.absorb(gathered("L3", "900", "c", Some("2026-02-01")));
+        assert_eq!(
+            (a.b.officer.as_str(), a.b.region.as_str()),
+            ("c", "c"),
+            "the largest loan's"
+        );
+        assert_eq!(a.b.loans.len(), 3);
+        assert_eq!(a.d.outstanding, m("1900"));
+        assert_eq!(
+            a.consent.map(|c| c.0),
+            Some(d("2026-03-01")),
+            "the latest consent"
+        );
+    }
+
+    #[test]
     fn observation_runs_from_the_restructure_to_a_year_after_its_first_due_date() {
         let v = vec![version(
             "2026-01-20",

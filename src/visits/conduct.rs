@@ -102,6 +102,19 @@ pub fn check(
     Ok(())
 }
 
+/// May a guarantor or contact person be asked to reach the debtor (never told of the debt)?
+/// Only when the debtor is unreachable: the last `third_party_after_unanswered` attempts to
+/// the debtor on or before `as_of` went unanswered, with no conversation with them since.
+pub fn third_party_allowed(rules: &Conduct, log: &[Contact], as_of: NaiveDate) -> bool {
+    let mut mine: Vec<&Contact> = log
+        .iter()
+        .filter(|c| c.date <= as_of && is_debtor(&c.party))
+        .collect();
+    mine.sort_by_key(|c| (c.date, c.time));
+    let unanswered = mine.iter().rev().take_while(|c| !c.connected).count();
+    unanswered >= rules.third_party_after_unanswered as usize
+}
+
 /// Is a contact at `t` allowed? Outside the night, or inside the borrower's consent window.
 pub fn allowed_at(rules: &Conduct, t: NaiveTime, consent: Option<(NaiveTime, NaiveTime)>) -> bool {
     if let Some((a, b)) = consent {
@@ -325,6 +338,29 @@ mod tests {
             ),
             Err(Rule::QuietPeriod)
         );
+    }
+
+    #[test]
+    fn third_parties_only_once_the_debtor_is_unreachable() {
+        let r = rules(); // 3 unanswered in a row
+        let mut log = vec![call("2026-03-01", true), call("2026-03-02", false)];
+        log.push(call("2026-03-03", false));
+        assert!(!third_party_allowed(&r, &log, d("2026-03-10")), "two");
+        // A guarantor's unanswered call is not an attempt to reach the debtor.
+        log.push(Contact {
+            party: "guarantor".into(),
+            ..call("2026-03-04", false)
+        });
+        assert!(!third_party_allowed(&r, &log, d("2026-03-10")));
+        log.push(call("2026-03-05", false));
+        assert!(third_party_allowed(&r, &log, d("2026-03-10")), "three");
+        assert!(
+            !third_party_allowed(&r, &log, d("2026-03-04")),
+            "as of before the third"
+        );
+        // A conversation resets it.
+        log.push(call("2026-03-06", true));
+        assert!(!third_party_allowed(&r, &log, d("2026-03-10")));
     }
 
     #[test]

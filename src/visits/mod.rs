@@ -47,6 +47,7 @@ pub mod conduct;
 pub mod policy;
 pub mod sheets;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
@@ -655,6 +656,18 @@ struct Load<'a> {
     area: Option<(&'a str, &'a str)>,
 }
 
+/// The borrower as the needs see it: only the contacts with parties that meet needs
+/// (`conduct.meets_needs`; by default the debtor). Borrowed when every contact does.
+fn needs_view<'b>(b: &'b Borrower, policy: &Policy) -> Cow<'b, Borrower> {
+    let meets = |c: &Contact| policy.conduct.meets_needs(&c.party);
+    if b.contacts.iter().all(meets) {
+        return Cow::Borrowed(b);
+    }
+    let mut v = b.clone();
+    v.contacts.retain(meets);
+    Cow::Owned(v)
+}
+
 /// Plans the horizon. Returns planned and late items by date, officer, kind, priority; then
 /// the unplanned ones by officer, deadline, priority. Unplanned items include those whose
 /// deadline lies beyond the horizon (the caller may count them as deferred).
@@ -667,13 +680,16 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
     let policy = input.policy;
     let bs = input.borrowers;
 
+    // Needs and scores read the contacts that meet the borrower's needs (by party); the
+    // conduct limits, in `place`, read every contact.
+    let views: Vec<Cow<'_, Borrower>> = bs.iter().map(|b| needs_view(b, policy)).collect();
     // Needs per borrower, with late routine visits spread per officer.
-    let mut per: Vec<Vec<Need>> = bs
+    let mut per: Vec<Vec<Need>> = views
         .iter()
         .map(|b| needs(b, as_of, last, policy, input.ladder))
         .collect();
     let mut late_routine: BTreeMap<&str, Vec<(NaiveDate, &str, usize)>> = BTreeMap::new();
-    for (i, b) in bs.iter().enumerate() {
+    for (i, b) in views.iter().enumerate() {
         let Some(due) = routine_due(b, policy, as_of) else {
             continue;
         };
@@ -734,7 +750,7 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
         let earliest = vs.iter().map(|n| n.earliest).min().unwrap_or(first);
         let deadline = vs.iter().map(|n| n.deadline).min().unwrap_or(last);
         drafts.push(draft(
-            &bs[i],
+            &views[i],
             i,
             Kind::Visit,
             &vs,
@@ -795,14 +811,14 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
                 continue;
             }
             if !group.is_empty() {
-                drafts.push(draft(&bs[i], i, Kind::Call, &group, e, dl, first, input));
+                drafts.push(draft(&views[i], i, Kind::Call, &group, e, dl, first, input));
             }
             group = vec![n];
             e = eff(n);
             dl = n.deadline;
         }
         if !group.is_empty() {
-            drafts.push(draft(&bs[i], i, Kind::Call, &group, e, dl, first, input));
+            drafts.push(draft(&views[i], i, Kind::Call, &group, e, dl, first, input));
         }
     }
     sort_drafts(&mut drafts, bs);

@@ -48,6 +48,14 @@ no_contact_until = "08:00"
 contacts_per_7_days = 7        # cap on contacts (every channel, attempts included) in any 7 days
 quiet_days_after_conversation = 2   # no new contact for this many days after a conversation,
                                     # unless the ladder escalates or it is a promise follow-up
+# Who may be contacted: the debtor; guarantors as the contract allows; third parties only when
+# the debtor is unreachable, only to reach them, never disclosing the debt. Contacts with these
+# parties (contact_party; empty = debtor) meet the plan's needs (first contact, reminders,
+# visits); contacts with anyone else count only against the limits above.
+meets_needs = ["debtor"]
+third_party_after_unanswered = 3    # unanswered attempts in a row to the debtor (since the last
+                                    # conversation) before a day sheet allows asking a guarantor
+                                    # or contact person to reach them
 
 [priority]
 # The score is the sum of these parts; each row shows them. Ties: deadline, then borrower_id.
@@ -157,6 +165,10 @@ pub struct Conduct {
     pub no_contact_until: String,
     pub contacts_per_7_days: u32,
     pub quiet_days_after_conversation: u32,
+    /// Parties whose contacts meet the plan's needs (`debtor`, `guarantor`, `contact`,
+    /// `third_party`).
+    pub meets_needs: Vec<String>,
+    pub third_party_after_unanswered: u32,
 }
 
 impl Default for Conduct {
@@ -168,6 +180,8 @@ impl Default for Conduct {
             no_contact_until: "08:00".into(),
             contacts_per_7_days: 7,
             quiet_days_after_conversation: 2,
+            meets_needs: vec!["debtor".into()],
+            third_party_after_unanswered: 3,
         }
     }
 }
@@ -177,6 +191,13 @@ impl Conduct {
     pub fn night(&self) -> (NaiveTime, NaiveTime) {
         let t = |s: &str, h| NaiveTime::parse_from_str(s, "%H:%M").unwrap_or_else(|_| hm(h, 0));
         (t(&self.no_contact_from, 22), t(&self.no_contact_until, 8))
+    }
+
+    /// Does a contact with `party` (as a [`super::Contact`] holds it: empty = the debtor) meet
+    /// the plan's needs?
+    pub fn meets_needs(&self, party: &str) -> bool {
+        let party = if party.is_empty() { "debtor" } else { party };
+        self.meets_needs.iter().any(|p| p == party)
     }
 }
 
@@ -297,7 +318,17 @@ impl Policy {
                 ));
             }
         }
-        let positive: [(&str, u32); 7] = [
+        for p in &p.conduct.meets_needs {
+            if crate::collection::Party::parse(p).map(|x| x.as_str()) != Some(p.as_str()) {
+                return Err(err(
+                    "meets_needs",
+                    format!(
+                        "unknown party {p:?} (expected debtor, guarantor, contact, third_party)"
+                    ),
+                ));
+            }
+        }
+        let positive: [(&str, u32); 8] = [
             ("restructured_months", p.visits.restructured_months),
             ("first_check_days", p.visits.first_check_days),
             ("catch_up_days", p.visits.catch_up_days),
@@ -305,6 +336,10 @@ impl Policy {
             ("visits_per_day", p.capacity.visits_per_day),
             ("calls_per_day", p.capacity.calls_per_day),
             ("contacts_per_7_days", p.conduct.contacts_per_7_days),
+            (
+                "third_party_after_unanswered",
+                p.conduct.third_party_after_unanswered,
+            ),
         ];
         for (k, v) in positive {
             if v == 0 {

@@ -214,7 +214,7 @@ pub fn day_sheets<'a>(
     }
     by.into_iter()
         .map(|((date, officer), list)| {
-            let entries: Vec<Entry> = list.iter().map(|i| entry(i, card)).collect();
+            let entries: Vec<Entry> = list.iter().map(|i| entry(i, card, policy, date)).collect();
             Sheet {
                 stem: format!("{date}-{}", file_part(officer)),
                 markdown: markdown(date, officer, &entries, policy),
@@ -236,10 +236,20 @@ struct Entry<'i> {
     last_contact: String,
     promises: Vec<String>,
     segment: Segment,
+    /// What the third-party rule allows today.
+    third_party: &'static str,
 }
 
-fn entry<'a, 'i>(i: &'i Item, card: &dyn Fn(&str) -> Card<'a>) -> Entry<'i> {
+fn entry<'a, 'i>(
+    i: &'i Item,
+    card: &dyn Fn(&str) -> Card<'a>,
+    policy: &Policy,
+    date: NaiveDate,
+) -> Entry<'i> {
     let c = card(&i.borrower_id);
+    let unreachable = c
+        .borrower
+        .is_some_and(|b| conduct::third_party_allowed(&policy.conduct, &b.contacts, date));
     let d = c.detail;
     Entry {
         item: i,
@@ -270,6 +280,11 @@ fn entry<'a, 'i>(i: &'i Item, card: &dyn Fn(&str) -> Card<'a>) -> Entry<'i> {
             .borrower
             .and_then(|b| b.segment)
             .unwrap_or(Segment::Unknown),
+        third_party: if unreachable {
+            "the borrower did not answer the last attempts: a guarantor or contact person may be asked to reach them; never disclose the debt"
+        } else {
+            "contact the borrower (a guarantor as the contract allows); no third parties"
+        },
     }
 }
 
@@ -334,6 +349,7 @@ fn markdown(date: NaiveDate, officer: &str, entries: &[Entry], policy: &Policy) 
                 }
             }
             let _ = writeln!(s, "- contact window: {}", i.window);
+            let _ = writeln!(s, "- who: {}", e.third_party);
             let _ = writeln!(s, "- why: {} (deadline {})", i.reason_text(), i.deadline);
             let _ = writeln!(s, "- priority: {} ({})", i.score.total(), i.score.parts());
             let _ = writeln!(
@@ -362,6 +378,7 @@ const SHEET_COLUMNS: &[&str] = &[
     "last_contact",
     "promises",
     "window",
+    "who",
     "why",
     "deadline",
     "priority",
@@ -394,6 +411,7 @@ fn page(date: NaiveDate, officer: &str, entries: &[Entry], policy: &Policy) -> D
                 Cell::Text(e.last_contact.clone()),
                 Cell::Text(e.promises.join("; ")),
                 Cell::Text(i.window.clone()),
+                Cell::Text(e.third_party.to_string()),
                 Cell::Text(i.reason_text()),
                 Cell::Date(i.deadline),
                 Cell::Text(format!("{} ({})", i.score.total(), i.score.parts())),

@@ -637,3 +637,59 @@ fn rollover_raises_priority_and_close_outcomes() {
         Outcome::Missed
     );
 }
+
+#[test]
+fn third_party_contacts_do_not_meet_needs_but_count_against_the_limits() {
+    // DPD 3 (overdue since 02-27); on 02-28 only the borrower's neighbour was reached.
+    let neighbour = Contact {
+        party: "third_party".into(),
+        ..call("2026-02-28", true)
+    };
+    let b = borrower(
+        "B",
+        vec![loan("L", "2024-01-10", 3)],
+        vec![neighbour.clone()],
+    );
+    let items = run(std::slice::from_ref(&b), &Policy::default(), 5);
+    let calls = of(&items, "B", Kind::Call);
+    assert!(
+        calls.iter().any(|i| codes(i).contains(&"ladder_contact")),
+        "the first contact is still owed: {items:?}"
+    );
+    // The conversation with the neighbour still counts against the 7-day cap.
+    let mut tight = Policy::default();
+    tight.conduct.contacts_per_7_days = 1;
+    tight.conduct.quiet_days_after_conversation = 0;
+    let items = run(std::slice::from_ref(&b), &tight, 5);
+    assert!(
+        items
+            .iter()
+            .all(|i| i.date.is_none() && i.held_by.as_deref() == Some("contacts_per_7_days")),
+        "{items:?}"
+    );
+    // ... while the days since the last contact (a score part) count only the borrower's.
+    assert_eq!(items[0].score.contact, 60, "{items:?}");
+    // A policy that lets a guarantor's contact meet needs: a guarantor call meets the ladder.
+    let mut p = Policy::default();
+    p.conduct.meets_needs = vec!["debtor".into(), "guarantor".into()];
+    let g = Contact {
+        party: "guarantor".into(),
+        ..neighbour
+    };
+    let b = borrower("B", vec![loan("L", "2024-01-10", 3)], vec![g]);
+    let items = run(&[b], &p, 5);
+    assert!(
+        of(&items, "B", Kind::Call)
+            .iter()
+            .all(|i| !codes(i).contains(&"ladder_contact")),
+        "{items:?}"
+    );
+    // Unknown parties are refused with the key.
+    let e = Policy::from_toml("p.toml", "[conduct]\nmeets_needs = [\"neighbour\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("meets_needs") && e.contains("unknown party"),
+        "{e}"
+    );
+}

@@ -533,3 +533,73 @@ fn without_followups_it_says_so_once() {
     );
     assert!(rows.iter().any(|r| r["reason"].contains("verify_overdue")));
 }
+
+#[test]
+fn classify_grades_followup_columns_and_officer_filters() {
+    let env = example_env();
+    let liang_visit = |rows: &[HashMap<String, String>]| {
+        rows.iter()
+            .find(|r| r["borrower_id"] == "BR000023" && r["kind"] == "visit")
+            .cloned()
+            .expect("梁雪's visit")
+    };
+    // Without a saved classify run the grade is DPD's (75: 关注) and stderr says so.
+    let (rows, _, err) = plan_csv(&env, &["--dry-run"]);
+    assert!(
+        err.contains("no saved classify run for 2026-06-30"),
+        "{err}"
+    );
+    assert!(liang_visit(&rows)["score_parts"].contains("grade=20"));
+    // classify grades LN2025000025 次级; saved, the plan uses it.
+    let (code, _, err) = env.run(&["classify", "--as-of", AS_OF, "--save", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    let (rows, _, err) = plan_csv(&env, &["--dry-run"]);
+    assert!(!err.contains("no saved classify run"), "{err}");
+    assert!(
+        liang_visit(&rows)["score_parts"].contains("grade=40"),
+        "{:?}",
+        liang_visit(&rows)
+    );
+
+    // The follow-up columns: the borrower agreed in April to calls 19:00-21:00; on 06-29 only
+    // a third party was reached, which does not make the first contact the ladder asks for.
+    let fu = env.write(
+        "fu.csv",
+        "loan_id,contact_date,contact_time,channel,officer,outcome,promise_date,promise_amount,contact_party,connected,consent_window,note\n\
+         LN2025000025,2026-04-10,19:30,phone,陈立新,contacted,,,debtor,true,19:00-21:00,约定晚间联系\n\
+         LN2025000025,2026-06-29,10:00,phone,陈立新,contacted,,,third_party,true,,邻居接听\n",
+    );
+    let (code, _, err) = env.run(&["-q", "import", "followups", s(&fu)]);
+    assert_eq!(code, 0, "{err}");
+    let (rows, _, _) = plan_csv(&env, &["--dry-run"]);
+    let liang: Vec<_> = rows
+        .iter()
+        .filter(|r| r["borrower_id"] == "BR000023")
+        .collect();
+    assert!(
+        liang.iter().all(|r| r["window"] == "19:00-21:00"),
+        "{liang:?}"
+    );
+    assert!(
+        liang
+            .iter()
+            .any(|r| r["kind"] == "call" && r["reason"].contains("ladder_contact LN2025000025")),
+        "{liang:?}"
+    );
+
+    // --officer shows that officer's part of the same plan; an unknown one is named.
+    let (all, _, _) = plan_csv(&env, &["--dry-run"]);
+    let (mine, _, err) = plan_csv(&env, &["--dry-run", "--officer", "陈立新"]);
+    let want: Vec<_> = all.iter().filter(|r| r["officer"] == "陈立新").collect();
+    assert_eq!(mine.iter().collect::<Vec<_>>(), want);
+    assert!(err.contains("schedule-visits 陈立新: "), "{err}");
+    assert!(!err.contains("schedule-visits 刘敏: "), "{err}");
+    let (none, _, err) = plan_csv(&env, &["--dry-run", "--officer", "陈立心"]);
+    assert!(none.is_empty());
+    assert!(
+        err.contains("no borrower has officer '陈立心' (did you mean: 陈立新"),
+        "{err}"
+    );
+    let (region, _, _) = plan_csv(&env, &["--dry-run", "--region", "浙江省杭州市"]);
+    assert!(!region.is_empty() && region.iter().all(|r| r["region"] == "浙江省杭州市"));
+}
