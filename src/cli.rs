@@ -491,17 +491,10 @@ pub struct ScheduleVisitsArgs {
     #[arg(long, value_name = "DATE", value_parser = date)]
     pub to: Option<NaiveDate>,
 
-    /// Only the plan of this officer's borrowers (客户经理; the plan saved is the whole book's).
-    #[arg(long)]
-    pub officer: Option<String>,
-
-    /// Only the plan of this branch's borrowers.
-    #[arg(long)]
-    pub branch: Option<String>,
-
-    /// Only the plan of this region's borrowers.
-    #[arg(long)]
-    pub region: Option<String>,
+    /// Only the plan of these borrowers (by their largest loan); the plan saved is the whole
+    /// book's.
+    #[command(flatten)]
+    pub filters: LoanFilterArgs,
 
     /// A visit policy (TOML) replacing some or all of the built-in one (see --print-policy).
     #[arg(long, value_name = "FILE")]
@@ -516,10 +509,6 @@ pub struct ScheduleVisitsArgs {
     #[arg(long, value_name = "FILE")]
     pub calendar: Option<PathBuf>,
 
-    /// A collection ladder (TOML) replacing the built-in one.
-    #[arg(long, value_name = "FILE")]
-    pub ladder: Option<PathBuf>,
-
     /// Also write the planned visits as an iCalendar file (RFC 5545).
     #[arg(long, value_name = "FILE")]
     pub ics: Option<PathBuf>,
@@ -531,6 +520,10 @@ pub struct ScheduleVisitsArgs {
     /// Plan and print, save nothing (the transaction is rolled back).
     #[arg(long)]
     pub dry_run: bool,
+
+    /// How the positions the plan reads are computed (as `overdue`), and the ladder.
+    #[command(flatten)]
+    pub conv: ConventionArgs,
 }
 
 /// The reports of `daihou report`.

@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 
 use crate::calendar::Calendar;
 use crate::cli::ScheduleVisitsArgs;
-use crate::collection::{Ladder, LadderFile};
 use crate::context::Ctx;
 use crate::exit;
 use crate::ops::visits::{self as ops, Filters, Grading, Request};
@@ -36,13 +35,8 @@ pub fn run(ctx: &Ctx, args: &ScheduleVisitsArgs) -> Result<()> {
         None => Calendar::default(),
         Some(p) => rulefile::load_with(p, Calendar::from_file).context("--calendar")?,
     };
-    let ladder = match &args.ladder {
-        None => Ladder::default(),
-        Some(p) => {
-            rulefile::load_with(p, |f: LadderFile| Ok(Ladder::from_file(f)?)).context("--ladder")?
-        }
-    };
     let as_of = ctx.as_of;
+    let setup = args.conv.setup(vec![as_of])?;
     if !ctx.as_of_given {
         ctx.note(&format!(
             "daihou: as of {as_of} (today; pass --as-of to choose)"
@@ -71,9 +65,9 @@ pub fn run(ctx: &Ctx, args: &ScheduleVisitsArgs) -> Result<()> {
         )));
     };
     let filters = Filters {
-        officer: args.officer.clone(),
-        branch: args.branch.clone(),
-        region: args.region.clone(),
+        officer: args.filters.officer.clone(),
+        branch: args.filters.branch.clone(),
+        region: args.filters.region.clone(),
     };
 
     let t0 = Instant::now();
@@ -82,7 +76,7 @@ pub fn run(ctx: &Ctx, args: &ScheduleVisitsArgs) -> Result<()> {
         days,
         policy,
         policy_text,
-        ladder,
+        setup,
         dry_run: args.dry_run,
     };
     let out = ops::run(ctx, &req)?;

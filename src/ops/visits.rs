@@ -17,13 +17,12 @@ use chrono::{NaiveDate, NaiveTime};
 use rusqlite::{Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
-use crate::buckets::Buckets;
 use crate::classify::rules::RuleSet;
 use crate::classify::{segment as cseg, FollowupSummary};
 use crate::collection::{self, Ladder, Party, PromiseState};
 use crate::context::Ctx;
 use crate::db::{self, visits as store};
-use crate::engine::{self, Conventions};
+use crate::engine;
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::restructure;
 use crate::visits::{
@@ -81,7 +80,8 @@ pub struct Request {
     pub policy: Policy,
     /// The policy as written (saved with the plan).
     pub policy_text: String,
-    pub ladder: Ladder,
+    /// The conventions and the ladder (`dates` holds the as-of date alone).
+    pub setup: Setup,
     /// Plan and roll back.
     pub dry_run: bool,
 }
@@ -123,13 +123,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
     let tx = db::begin_shared(&conn)?;
     let saved = saved_grades(&conn, req.as_of)?;
     let rules = RuleSet::builtin(DEFAULT_RULES)?;
-    let setup = Setup {
-        dates: vec![req.as_of],
-        conv: Conventions::default(),
-        buckets: Buckets::default_days(),
-        ladder: req.ladder.clone(),
-    };
-    let collected = portfolio::scan(ctx, &setup, || Collect::new(&rules, saved.as_ref()))?;
+    let collected = portfolio::scan(ctx, &req.setup, || Collect::new(&rules, saved.as_ref()))?;
     let grading = if saved.is_some() {
         Grading::Saved
     } else {
@@ -137,7 +131,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
     };
     let mut book = collected.into_book(&rules, grading);
     let closed = close_and_roll(&conn, req.as_of, &mut book)?;
-    let mut items = plan(&book, req.as_of, &req.days, &req.policy, &req.ladder);
+    let mut items = plan(&book, req.as_of, &req.days, &req.policy, &req.setup.ladder);
     // Unplanned items whose deadline lies after the horizon are deferred to a later plan.
     let last = req.days[req.days.len() - 1];
     let (mut listed, deferred): (Vec<Item>, Vec<Item>) = items

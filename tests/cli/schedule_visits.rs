@@ -600,6 +600,12 @@ fn classify_grades_followup_columns_and_officer_filters() {
         err.contains("no borrower has officer '陈立心' (did you mean: 陈立新"),
         "{err}"
     );
+    // The positions follow overdue's convention flags: with 100 days of grace, 梁雪's loan
+    // (75 days past due) is not overdue and needs no verification visit.
+    let (graced, _, _) = plan_csv(&env, &["--dry-run", "--grace-days", "100"]);
+    assert!(!graced
+        .iter()
+        .any(|r| r["reason"].contains("verify_overdue LN2025000025")));
     let (region, _, _) = plan_csv(&env, &["--dry-run", "--region", "浙江省杭州市"]);
     assert!(!region.is_empty() && region.iter().all(|r| r["region"] == "浙江省杭州市"));
 }
