@@ -67,31 +67,55 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
         ctx.debug(c);
     }
 
-    let prefix = if args.dry_run {
-        "import (dry run)"
-    } else {
-        "import"
+    let zh = ctx.lang == crate::i18n::Lang::Zh;
+    let prefix = match (args.dry_run, zh) {
+        (true, false) => "import (dry run)",
+        (false, false) => "import",
+        (true, true) => "导入（试运行）",
+        (false, true) => "导入",
     };
     for s in &summary.files {
-        let mut line = format!(
-            "{prefix} {}: {} rows, {} new, {} changed, {} unchanged",
-            s.file, s.rows, s.new, s.changed, s.unchanged
-        );
-        if s.skipped > 0 {
-            line.push_str(&format!(", {} skipped", s.skipped));
+        let secs = s.ms as f64 / 1000.0;
+        let mut line = if zh {
+            format!(
+                "{prefix} {}：{} 行，新增 {}，变更 {}，未变 {}",
+                s.file, s.rows, s.new, s.changed, s.unchanged
+            )
+        } else {
+            format!(
+                "{prefix} {}: {} rows, {} new, {} changed, {} unchanged",
+                s.file, s.rows, s.new, s.changed, s.unchanged
+            )
+        };
+        match (s.skipped > 0, zh) {
+            (true, false) => line.push_str(&format!(", {} skipped", s.skipped)),
+            (true, true) => line.push_str(&format!("，跳过 {}", s.skipped)),
+            _ => {}
         }
-        line.push_str(&format!(", {:.1} s", s.ms as f64 / 1000.0));
+        line.push_str(&if zh {
+            format!("，{secs:.1} 秒")
+        } else {
+            format!(", {secs:.1} s")
+        });
         ctx.note(&line);
     }
     let generated = summary.generated;
     if generated > 0 {
-        ctx.note(&format!(
-            "{prefix}: generated repayment schedules for {generated} loan{}",
-            if generated == 1 { "" } else { "s" }
-        ));
+        ctx.note(&if zh {
+            format!("{prefix}：按合同生成了 {generated} 笔贷款的还款计划")
+        } else {
+            format!(
+                "{prefix}: generated repayment schedules for {generated} loan{}",
+                if generated == 1 { "" } else { "s" }
+            )
+        });
     }
     if args.dry_run {
-        ctx.note("dry run: rolled back, the ledger was not changed");
+        ctx.note(if zh {
+            "试运行：已回滚，账本未改变"
+        } else {
+            "dry run: rolled back, the ledger was not changed"
+        });
         let mut report = Report::new(&[
             "file",
             "kind",

@@ -80,10 +80,10 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     }
     if !single {
         let (first, last) = (dates[0], dates[dates.len() - 1]);
-        ctx.note(&format!(
-            "overdue: {} dates from {first} to {last}",
-            dates.len()
-        ));
+        ctx.note(&match ctx.lang {
+            crate::i18n::Lang::Zh => format!("逾期：{first} 至 {last} 共 {} 个日期", dates.len()),
+            crate::i18n::Lang::En => format!("overdue: {} dates from {first} to {last}", dates.len()),
+        });
     }
     if out.warnings > 0 {
         ctx.note(&format!(
