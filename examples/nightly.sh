@@ -32,6 +32,9 @@ tape=${1:-examples/tape}
 as_of=${2:-$(date +%F)}
 out=${3:-nightly-out}
 export DAIHOU_DB=${DAIHOU_DB:-daihou.db}
+# The bank's conventions (README, "The bank profile"): this example's profile holds the built-in
+# defaults; point DAIHOU_PROFILE at the bank's own.
+export DAIHOU_PROFILE=${DAIHOU_PROFILE:-$(cd "$(dirname "$0")" && pwd)/daihou.toml}
 
 mkdir -p "$out"
 "$daihou" import tape "$tape"

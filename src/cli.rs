@@ -95,6 +95,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "LIST", value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
 
+    /// The bank profile (TOML) that sets the default of every convention flag of every command
+    /// (see `daihou profile`). Without it: daihou.toml beside the ledger, when there is one.
+    #[arg(long, global = true, env = "DAIHOU_PROFILE", value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+
     /// Show individual borrowers' names, phone numbers and ID numbers unmasked (noted on stderr;
     /// a file written with -o is then created with mode 0600). Company names are never masked.
     #[arg(long, global = true)]
@@ -156,6 +161,24 @@ pub enum Command {
     /// daihou restructure L0042 --as-of 2026-06-30 --extend-months 12 --capitalise-arrears --schedule;
     /// daihou restructure L0042 --as-of 2026-06-30 --extend-months 12 --format csv > restructures.csv
     Restructure(RestructureArgs),
+    /// The conventions in effect for every command and where each comes from (built-in, the
+    /// profile file and line, the environment, a flag); --init writes a profile to start from.
+    ///
+    /// Examples: daihou profile; daihou --profile bank.toml profile --grace-days 3;
+    /// daihou --db bank.db profile --init (writes daihou.toml beside bank.db)
+    Profile(ProfileArgs),
+}
+
+/// `daihou profile`: the resolved conventions with their origins.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Write a commented profile holding every built-in default to the --profile path (else
+    /// daihou.toml beside the ledger); an existing file is never overwritten (exit 73).
+    #[arg(long)]
+    pub init: bool,
+
+    #[command(flatten)]
+    pub conv: ConventionArgs,
 }
 
 /// `daihou restructure`: the position at --as-of and the options taking effect the next day.
@@ -340,40 +363,51 @@ pub struct LoanFilterArgs {
 pub struct ConventionArgs {
     /// Aging buckets: `days` (current,1-30,31-60,61-90,91-180,181-360,360+), `m` (M0..M6+), or a
     /// bank's own list such as `0,1-30,31-90,91+` or `current:0,1-30,31+`.
-    #[arg(long, default_value = "days", value_name = "SPEC", value_parser = Buckets::resolve)]
+    #[arg(long, env = "DAIHOU_BUCKETS", default_value = "days", value_name = "SPEC", value_parser = Buckets::resolve)]
     pub buckets: Buckets,
 
     /// An installment counts as overdue only after this many days past its due date; DPD is
     /// still counted from the due date.
-    #[arg(long, default_value_t = 0, value_name = "DAYS")]
+    #[arg(
+        long,
+        env = "DAIHOU_GRACE_DAYS",
+        default_value_t = 0,
+        value_name = "DAYS"
+    )]
     pub grace_days: u32,
 
     /// An unpaid remainder at or below this amount does not count as overdue (materiality).
-    #[arg(long, default_value = "0", value_name = "AMOUNT", value_parser = tolerance)]
+    #[arg(long, env = "DAIHOU_TOLERANCE", default_value = "0", value_name = "AMOUNT", value_parser = tolerance)]
     pub tolerance: Decimal,
 
+    /// Relative materiality: an arrear counts (moves DPD) only when it also exceeds this
+    /// percentage of the outstanding principal, e.g. 1 as in the EU default definition; both
+    /// thresholds must be exceeded. 0: no relative threshold.
+    #[arg(long, env = "DAIHOU_TOLERANCE_PCT", default_value = "0", value_name = "PCT", value_parser = percent)]
+    pub tolerance_pct: Decimal,
+
     /// Penalty interest (罚息) rate as a multiple of the contract rate.
-    #[arg(long, default_value = "1.5", value_name = "X", value_parser = multiplier)]
+    #[arg(long, env = "DAIHOU_PENALTY_MULTIPLIER", default_value = "1.5", value_name = "X", value_parser = multiplier)]
     pub penalty_multiplier: Decimal,
 
     /// Do not charge penalty on overdue interest (no 复利).
-    #[arg(long)]
+    #[arg(long, env = "DAIHOU_NO_COMPOUND")]
     pub no_compound: bool,
 
     /// Pay accrued penalty interest first, before anything an installment owes (so it can move DPD).
-    #[arg(long)]
+    #[arg(long, env = "DAIHOU_PENALTY_FIRST")]
     pub penalty_first: bool,
 
     /// Order in which a payment settles an installment's parts.
-    #[arg(long, default_value = "fee,interest,principal", value_name = "LIST", value_parser = order)]
+    #[arg(long, env = "DAIHOU_ORDER", default_value = "fee,interest,principal", value_name = "LIST", value_parser = order)]
     pub order: Order,
 
     /// What money beyond everything due does: next_installments or reduce_principal_last.
-    #[arg(long, default_value = "next_installments", value_name = "MODE", value_parser = Prepay::parse)]
+    #[arg(long, env = "DAIHOU_PREPAY", default_value = "next_installments", value_name = "MODE", value_parser = Prepay::parse)]
     pub prepay: Prepay,
 
     /// A collection ladder (TOML) replacing the built-in one.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "DAIHOU_LADDER", value_name = "FILE")]
     pub ladder: Option<PathBuf>,
 }
 
@@ -395,6 +429,14 @@ fn tolerance(s: &str) -> Result<Decimal, String> {
         Ok(d) => Ok(d),
         Err(e) => Err(e.to_string()),
     }
+}
+
+fn percent(s: &str) -> Result<Decimal, String> {
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|m: &Decimal| *m >= Decimal::ZERO && *m <= Decimal::ONE_HUNDRED)
+        .ok_or_else(|| "is not a percentage between 0 and 100".to_string())
 }
 
 fn multiplier(s: &str) -> Result<Decimal, String> {

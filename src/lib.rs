@@ -40,16 +40,18 @@ pub mod visits;
 use std::ffi::OsString;
 
 use anyhow::Result;
-use clap::Parser;
 
 /// Parses `args` and runs the command. Help and version print and return Ok.
 pub fn run<I, T>(args: I) -> Result<()>
 where
     I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
+    T: Into<OsString>,
 {
-    let cli = match cli::Cli::try_parse_from(args) {
-        Ok(c) => c,
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // The profile sets the defaults of the convention flags, so it is read before clap parses.
+    let active = profile::for_args(&args)?;
+    let matches = match profile::command(active.as_ref()).try_get_matches_from(&args) {
+        Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;
             let code = e.exit_code();
@@ -60,11 +62,34 @@ where
             std::process::exit(code);
         }
     };
+    let cli = match <cli::Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(e.exit_code());
+        }
+    };
     let today = chrono::Local::now().date_naive();
     let ctx = context::Ctx::from_args(&cli.global, today)?;
     if ctx.show_pii {
         ctx.note(
             "daihou: --show-pii: borrower names, phone numbers and ID numbers are shown unmasked",
+        );
+    }
+    if let Some(p) = &active {
+        ctx.debug(&format!(
+            "profile {} (from {})",
+            p.path.display(),
+            p.found.describe()
+        ));
+    }
+    if let cli::Command::Profile(a) = &cli.command {
+        return commands::profile::run(
+            &ctx,
+            a,
+            active.as_ref(),
+            matches.subcommand_matches("profile"),
+            cli.global.profile.as_deref(),
         );
     }
     commands::dispatch(&ctx, &cli.command)

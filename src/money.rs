@@ -750,6 +750,7 @@ mod prop_tests {
                 |(grace, tol, order, n, penalty_first, mult, compound, reduce)| Conventions {
                     grace_days: grace,
                     tolerance: Decimal::new(tol, 2),
+                    tolerance_pct: Decimal::ZERO,
                     order: order.into_iter().take(n).collect(),
                     penalty_first,
                     penalty_multiplier: Decimal::new(mult, 1),

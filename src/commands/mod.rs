@@ -3,6 +3,7 @@
 pub mod classify;
 pub mod import;
 pub mod overdue;
+pub mod profile;
 pub mod report;
 pub mod restructure;
 pub mod schedule_visits;
@@ -49,6 +50,8 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
         Command::ScheduleVisits(a) => schedule_visits::run(ctx, a),
         Command::Report(a) => report::run(ctx, a),
         Command::Restructure(a) => restructure::run(ctx, a),
+        // Needs the parsed profile and flags: run by `crate::run` before dispatch.
+        Command::Profile(a) => profile::run(ctx, a, None, None, None),
     }
 }
 

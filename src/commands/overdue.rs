@@ -10,10 +10,12 @@ use chrono::NaiveDate;
 
 use crate::cli::{Every, OverdueArgs};
 use crate::context::Ctx;
+use crate::db::{self, book};
 use crate::exit;
 use crate::ops::overdue::{self, AgingRow, Filters, Listing, Request, Save};
 use crate::ops::portfolio::Setup;
 use crate::output::{self, Report};
+use crate::profile;
 
 pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     // A range always gives the range output (the aging table per date), even of one date.
@@ -41,6 +43,13 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         dry_run: args.dry_run,
         conventions: setup.conventions_json(),
     });
+    if let Some(s) = &save {
+        // The saved series should count one way: say so when other saved dates did not.
+        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+        let mut runs = book::saved_runs(&conn)?;
+        runs.retain(|(d, _)| !setup.dates.contains(d));
+        profile::note_other_conventions(ctx, "overdue", "positions", &runs, &s.conventions);
+    }
     let filters = Filters {
         min_dpd: args.min_dpd,
         bucket: args.bucket.clone(),

@@ -451,6 +451,20 @@ pub fn record_run(
     Ok(())
 }
 
+/// Every saved date of positions with the conventions it was computed under (JSON), by date.
+pub fn saved_runs(c: &Connection) -> Result<Vec<(NaiveDate, String)>> {
+    let mut st = c.prepare("SELECT as_of, conventions FROM position_runs ORDER BY as_of")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (d, conv) = row?;
+        if let Some(d) = from_ledger(&d) {
+            out.push((d, conv));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,6 +159,8 @@ fn scenario(
             4 => Decimal::new(1234, 3),
             _ => Decimal::ZERO,
         },
+        // The reference engine has no relative threshold; tests.rs pins it.
+        tolerance_pct: Decimal::ZERO,
         order,
         penalty_first: r.chance(3),
         penalty_multiplier: [

@@ -40,6 +40,16 @@
 //!   and later payments still pay it first (the waterfall uses the true
 //!   remainder). An installment that is `<= tolerance` from the start (e.g.
 //!   an all-zero row) is settled on its own due date.
+//! * **Relative materiality** (`tolerance_pct` r, percent): when r > 0 the
+//!   loan's arrears (overdue principal + interest + fee of its overdue
+//!   installments, penalty not included) are material only when they exceed
+//!   r % of the outstanding principal as well; while they do not, DPD is 0
+//!   (and `overdue_since` empty) though the installments and amounts still
+//!   show what is unpaid. As with `tolerance`, once material the DPD is
+//!   counted from the oldest unpaid due date. Both thresholds must be
+//!   exceeded (the EU default definition's absolute and relative test): a
+//!   tape with installments rounded to whole units, short 0.30 a month,
+//!   stays at DPD 0 instead of drifting into arrears.
 //! * **Penalty interest** (actual/360): for each day t in `due_date+1 ..= D`
 //!   an overdue installment accrues `balance × annual_rate_pct/100 ×
 //!   penalty_multiplier / 360`, where balance is its unpaid principal (plus
@@ -234,6 +244,8 @@ impl Prepay {
 pub struct Conventions {
     pub grace_days: u32,
     pub tolerance: Decimal,
+    /// Relative materiality, percent of the outstanding principal (0: none). See the module doc.
+    pub tolerance_pct: Decimal,
     /// Within an installment; default fee, interest, principal.
     pub order: Vec<Component>,
     pub penalty_first: bool,
@@ -249,6 +261,7 @@ impl Default for Conventions {
         Conventions {
             grace_days: 0,
             tolerance: Decimal::ZERO,
+            tolerance_pct: Decimal::ZERO,
             order: vec![Component::Fee, Component::Interest, Component::Principal],
             penalty_first: false,
             penalty_multiplier: Decimal::new(15, 1),

@@ -131,6 +131,9 @@ pub(super) struct Prepared {
     pub(super) order: [Component; 3],
     /// An installment whose remainder is at most this many fen is settled.
     pub(super) tol: i64,
+    /// Relative materiality as (num, den): arrears are material only when
+    /// `arrears × den > outstanding × num`; num 0 = no relative threshold.
+    pub(super) tol_pct: (i128, i128),
     pub(super) grace: u32,
     /// annual_rate_pct × penalty_multiplier; penalty = fen-days × factor / 36000.
     pub(super) factor: Decimal,
@@ -168,6 +171,17 @@ impl Prepared {
             tol.checked_mul(Decimal::ONE_HUNDRED)
                 .and_then(|t| t.floor().to_i64())
                 .unwrap_or(i64::MAX)
+        };
+        let tol_pct = if conv.tolerance_pct.is_sign_negative() {
+            warnings.push((None, "negative tolerance_pct taken as 0".to_string()));
+            (0, 1)
+        } else {
+            let p = conv
+                .tolerance_pct
+                .min(Decimal::ONE_HUNDRED)
+                .round_dp(6)
+                .normalize();
+            (p.mantissa(), 100 * 10i128.pow(p.scale()))
         };
         let rate = if terms.annual_rate_pct.is_sign_negative() && !terms.annual_rate_pct.is_zero() {
             warnings.push((None, "negative annual rate taken as 0".to_string()));
@@ -278,6 +292,7 @@ impl Prepared {
             warnings,
             order,
             tol: tol_fen,
+            tol_pct,
             grace,
             compound: conv.compound_interest,
             penalty_first: conv.penalty_first,

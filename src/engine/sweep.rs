@@ -272,7 +272,7 @@ impl<'p> Sweep<'p> {
         match self.insts.get(self.front) {
             Some(x) => {
                 let days = i64::from(d) - i64::from(x.due);
-                if days > i64::from(self.prep.grace) {
+                if days > i64::from(self.prep.grace) && self.material() {
                     days_u32(days)
                 } else {
                     0
@@ -280,6 +280,13 @@ impl<'p> Sweep<'p> {
             }
             None => 0,
         }
+    }
+
+    /// The arrears exceed the relative threshold (always, without one).
+    #[inline]
+    fn material(&self) -> bool {
+        let (num, den) = self.prep.tol_pct;
+        num == 0 || (self.op + self.oi + self.of) * den > self.outstanding_p * num
     }
 
     #[inline]

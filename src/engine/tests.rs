@@ -372,6 +372,109 @@ fn tolerance() {
 }
 
 #[test]
+fn relative_materiality_needs_both_thresholds_exceeded() {
+    // 100 interest due 01-15, 10000 principal later: the outstanding principal stays 10000, so
+    // 0.5 % of it is 50.00 and the arrear is the unpaid interest.
+    let t = terms("10000");
+    let sched = [
+        inst(1, "2024-01-15", "0", "100"),
+        inst(2, "2025-01-15", "10000", "0"),
+    ];
+    let conv = |tol: &str, pct: &str| Conventions {
+        tolerance: m(tol),
+        tolerance_pct: m(pct),
+        ..Conventions::default()
+    };
+    // (paid on the due date, tolerance, tolerance_pct, dpd as of 02-01)
+    let cases: &[(&str, &str, &str, u32)] = &[
+        ("50.00", "0", "0.5", 0),   // arrear 50.00 = 0.5 % exactly: not material
+        ("49.99", "0", "0.5", 17),  // 50.01 exceeds it
+        ("49.99", "60", "0.5", 0),  // ... but not the absolute 60
+        ("49.99", "50", "0.5", 17), // both exceeded
+        ("49.99", "0", "0", 17),    // no relative threshold: as before
+        ("0", "0", "1", 0),         // 100.00 = 1 % exactly
+        ("0", "0", "0.99", 17),
+    ];
+    for &(paid, tol, pct, dpd) in cases {
+        let p = position(
+            &t,
+            &sched,
+            &[pay("t", "2024-01-15", paid)],
+            d("2024-02-01"),
+            &conv(tol, pct),
+        );
+        assert_eq!(
+            (p.dpd, p.max_dpd),
+            (dpd, dpd),
+            "paid {paid} tol {tol} pct {pct}"
+        );
+        assert_eq!(p.overdue_since.is_some(), dpd > 0, "paid {paid}");
+        // The amounts still say what is unpaid.
+        if tol == "0" {
+            assert_eq!(p.overdue_interest, m("100") - m(paid), "paid {paid}");
+        }
+    }
+}
+
+#[test]
+fn a_whole_unit_payer_short_30_fen_a_month_stays_current_under_a_relative_threshold() {
+    // Installments of 1000.30 (the contract), paid 1000 on each due date (the bank's rounded
+    // debit): the shortfall accumulates on the newest installment.
+    let sched: Vec<Installment> = (1..=60)
+        .map(|k| {
+            let due = d("2024-01-15") + chrono::Months::new(k - 1);
+            Installment {
+                installment_no: k,
+                due_date: due,
+                principal_due: m("1000.30"),
+                interest_due: Decimal::ZERO,
+                fee_due: Decimal::ZERO,
+            }
+        })
+        .collect();
+    let pays: Vec<Payment> = sched
+        .iter()
+        .take(24)
+        .map(|x| {
+            pay(
+                &format!("t{}", x.installment_no),
+                &x.due_date.to_string(),
+                "1000",
+            )
+        })
+        .collect();
+    let t = terms("60018");
+    let at = |c: &Conventions| position(&t, &sched, &pays, d("2026-01-02"), c);
+    let plain = at(&Conventions::default());
+    assert_eq!((plain.dpd, plain.overdue_principal), (18, m("7.20")));
+    let absolute = at(&Conventions {
+        tolerance: m("0.50"),
+        ..Conventions::default()
+    });
+    assert_eq!(absolute.dpd, 18, "an absolute tolerance only delays it");
+    let relative = at(&Conventions {
+        tolerance: m("0.50"),
+        tolerance_pct: m("1"),
+        ..Conventions::default()
+    });
+    assert_eq!((relative.dpd, relative.max_dpd), (0, 0));
+    // A missed month is material (1007.20 > 1 % of 37018.00), and DPD counts from the oldest
+    // unpaid due date, 2025-11-15 (its 6.90 shortfall), as it does without the threshold.
+    let missed = position(
+        &t,
+        &sched,
+        &pays[..23],
+        d("2026-01-02"),
+        &Conventions {
+            tolerance: m("0.50"),
+            tolerance_pct: m("1"),
+            ..Conventions::default()
+        },
+    );
+    assert_eq!(missed.dpd, 48);
+}
+
+#[test]
 fn penalty_interest() {
     let t = terms("10000");
     let sched = [inst(1, "2024-01-15", "10000", "0")];

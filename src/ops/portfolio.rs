@@ -47,6 +47,7 @@ impl Setup {
         serde_json::json!({
             "grace_days": c.grace_days,
             "tolerance": crate::money::fmt_amount(c.tolerance),
+            "tolerance_pct": c.tolerance_pct.normalize().to_string(),
             "penalty_multiplier": c.penalty_multiplier.to_string(),
             "compound_interest": c.compound_interest,
             "penalty_first": c.penalty_first,

@@ -386,6 +386,41 @@ fn cases() -> Vec<Case> {
         case("missing ledger in a missing folder", "", Missing(""), 66,
             "ledger nofolder/nope.db not found")
             .args(&["overdue", "--as-of", "2026-06-30"]).db("nofolder/nope.db").raw(),
+        // --- the bank profile (daihou.toml) ----------------------------------------------------
+        case("profile with an unknown key", "", Missing(""), 78,
+            "p.toml line 2, column 1, key overdue.grace_dayz: unknown key `grace_dayz` in [overdue]; expected one of buckets, grace_days")
+            .extra("p.toml", b"[overdue]\ngrace_dayz = 3\n".to_vec())
+            .args(&["--profile", "p.toml", "overdue", "--as-of", "2026-06-30"]).raw(),
+        case("profile with an unknown section", "", Missing(""), 78,
+            "p.toml line 1, column 2, key overdu: unknown section [overdu]; expected [conventions] (every command) or [overdue]")
+            .extra("p.toml", b"[overdu]\ngrace_days = 3\n".to_vec())
+            .args(&["--profile", "p.toml", "overdue", "--as-of", "2026-06-30"]).raw(),
+        case("profile value of the wrong type", "", Missing(""), 78,
+            "p.toml line 3, column 15, key overdue.no_compound: expected true or false (as --no-compound takes), found string")
+            .extra("p.toml", b"[overdue]\ngrace_days = 3\nno_compound = \"yes\"\n".to_vec())
+            .args(&["--profile", "p.toml", "overdue", "--as-of", "2026-06-30"]).raw(),
+        case("profile value its flag refuses", "", Missing(""), 78,
+            "p.toml line 2, column 22, key conventions.penalty_multiplier: invalid value '11' for '--penalty-multiplier <X>': is not a number between 0 and 10")
+            .extra("p.toml", b"[conventions]\npenalty_multiplier = 11\n".to_vec())
+            .args(&["--profile", "p.toml", "overdue", "--as-of", "2026-06-30"]).raw(),
+        case("profile naming a missing rule file", "", Missing(""), 78,
+            "key overdue.ladder: no such file: ")
+            .extra("p.toml", b"[overdue]\nladder = \"rules/ladder.toml\"\n".to_vec())
+            .args(&["--profile", "p.toml", "overdue", "--as-of", "2026-06-30"]).raw(),
+        case("a bad daihou.toml beside the ledger", "", Missing(""), 78,
+            "daihou.toml line 2, column 14, key conventions.grace_days: expected a string or a number (as --grace-days takes), found boolean")
+            .extra("daihou.toml", b"[conventions]\ngrace_days = true\n".to_vec())
+            .args(&["overdue", "--as-of", "2026-06-30"]).raw(),
+        case("missing profile file", "", Missing(""), 66,
+            "the profile (from --profile): nope.toml: no such file")
+            .args(&["--profile", "nope.toml", "overdue", "--as-of", "2026-06-30"]).raw(),
+        case("profile --init over an existing profile", "", Missing(""), 73,
+            "p.toml exists; `profile --init` never overwrites a profile")
+            .extra("p.toml", b"[overdue]\ngrace_days = 3\n".to_vec())
+            .args(&["--profile", "p.toml", "profile", "--init"]).raw(),
+        case("tolerance-pct above 100", "", Missing(""), 2,
+            "invalid value '101' for '--tolerance-pct <PCT>': is not a percentage between 0 and 100")
+            .args(&["overdue", "--as-of", "2026-06-30", "--tolerance-pct", "101"]).raw(),
     ]
 }
 

@@ -14,6 +14,7 @@ mod lang;
 mod ledger_files;
 mod overdue;
 mod privacy;
+mod profile;
 mod reliability;
 mod report;
 mod restructure;
