@@ -17,6 +17,11 @@
 #        checks its answer against (d): every borrower with a loan past the ladder's visit
 #        step (DPD 31) and no visit logged since is in the plan — planned, late, or unplanned
 #        with the rule that held it back — unless its deadline lies after the plan's last day;
+#    (g) `daihou classify --as-of --save` (the saved run `report portfolio` reads grades from),
+#    (h) `daihou report portfolio --as-of` to a CSV file, and its answer checked: the PAR30
+#        balance (restructured loans left out) must equal the sum of outstanding principal of
+#        the loans over 30 DPD in (d)'s `overdue` CSV, and the book's loans and balance the
+#        classify run's;
 # 4. prints the table and the ratios to the targets, and appends them to BENCHMARKS.md.
 #    Logs of each step are kept in bench-out/logs/.
 #
@@ -196,6 +201,34 @@ PY
 )"
 echo "schedule-visits check: $visits_check" >&2
 
+# (g) classify one date and save it; (h) report portfolio from that saved run, checked.
+timed classify "$DAIHOU" --db "$DB" --as-of "$AS_OF" classify --save --format csv -o "$OUT/classify.csv"
+classify_wall="$WALL"
+classify_rss="$RSS"
+timed report_portfolio "$DAIHOU" --db "$DB" --as-of "$AS_OF" report portfolio --par-exclude-restructured --format csv -o "$OUT/report-portfolio.csv"
+report_wall="$WALL"
+report_rss="$RSS"
+python3 - "$OUT/overdue.csv" "$OUT/report-portfolio.csv" "$OUT/classify.csv" >&2 <<'PY'
+import csv, sys
+from decimal import Decimal
+overdue, report, classify = sys.argv[1:4]
+par30 = sum(Decimal(r["outstanding_principal"]) for r in csv.DictReader(open(overdue, encoding="utf-8-sig"))
+            if int(r["dpd"]) > 30)
+head = next(r for r in csv.DictReader(open(report, encoding="utf-8-sig")) if r["table"] == "headline")
+graded = list(csv.DictReader(open(classify, encoding="utf-8-sig")))
+book = sum(Decimal(r["outstanding_principal"]) for r in graded)
+checks = [
+    ("PAR30 balance = overdue CSV, DPD > 30", Decimal(head["par30_balance"]), par30),
+    ("loans = classify run", int(head["loans"]), len(graded)),
+    ("balance = classify run", Decimal(head["balance"]), book),
+]
+bad = [c for c in checks if c[1] != c[2]]
+for name, got, want in checks:
+    print(f"report portfolio check: {name}: {got} vs {want}: {'ok' if got == want else 'MISMATCH'}")
+print(f"report portfolio: npl_ratio {head['npl_ratio']}, par30 {head['par30']}, provisions {head['provisions']}")
+sys.exit(1 if bad else 0)
+PY
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 r_import="$(ratio "$import_wall" "$ceil_insert_wall")"
 r_import_keyed="$(ratio "$import_wall" "$ceil_keyed_wall")"
@@ -205,7 +238,7 @@ r_months="$(ratio "$months_wall" "$overdue_wall")"
 r_visits="$(ratio "$visits_wall" "$overdue_wall")"
 r_size="$(ratio "$db_bytes" "$tape_bytes")"
 peak_rss=0
-for v in "$import_rss" "$reimport_rss" "$overdue_rss" "$months_rss" "$visits_rss"; do
+for v in "$import_rss" "$reimport_rss" "$overdue_rss" "$months_rss" "$visits_rss" "$classify_rss" "$report_rss"; do
     [[ "$v" -gt "$peak_rss" ]] && peak_rss="$v"
 done
 verdict() { # VALUE LIMIT
@@ -231,6 +264,8 @@ printf '%-28s %10s %12s\n' "ceiling: keyed raw insert" "$ceil_keyed_wall" "$ceil
 printf '%-28s %10s %12s\n' "overdue (1 date, csv)" "$overdue_wall" "$overdue_rss"
 printf '%-28s %10s %12s\n' "overdue 12 month ends --save" "$months_wall" "$months_rss"
 printf '%-28s %10s %12s\n' "schedule-visits 10 days" "$visits_wall" "$visits_rss"
+printf '%-28s %10s %12s\n' "classify --save (1 date)" "$classify_wall" "$classify_rss"
+printf '%-28s %10s %12s\n' "report portfolio (saved)" "$report_wall" "$report_rss"
 echo
 summary="$(cat <<EOT
 | target | measured | limit | |
@@ -242,6 +277,7 @@ summary="$(cat <<EOT
 | overdue wall time (s) | $overdue_wall | 10 | $(verdict "$overdue_wall" 10) |
 | 12 month ends ÷ one overdue | $r_months | 3 | $(verdict "$r_months" 3) |
 | schedule-visits 10 days ÷ one overdue | $r_visits | 2 | $(verdict "$r_visits" 2) |
+| report portfolio from a saved classify run (s; the limit is for 1M) | $report_wall | 2 | $(verdict "$report_wall" 2) |
 | peak RSS (MiB) | $peak_rss | 1024 | $(verdict "$peak_rss" 1024) |
 | ledger ÷ CSV bytes | $r_size | 1.5 | $(verdict "$r_size" 1.5) |
 EOT
@@ -267,6 +303,8 @@ echo "$summary"
     echo "| overdue --as-of (csv) | $overdue_wall | $overdue_rss |"
     echo "| overdue 12 month ends --save | $months_wall | $months_rss |"
     echo "| schedule-visits --days 10 (csv, saved) | $visits_wall | $visits_rss |"
+    echo "| classify --save (1 date) | $classify_wall | $classify_rss |"
+    echo "| report portfolio (from the saved run, checked) | $report_wall | $report_rss |"
     echo
     echo "$summary"
     echo
