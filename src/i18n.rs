@@ -171,6 +171,8 @@ const LABELS: &[(&str, &str)] = &[
     ("calls_done", "按时电话"),
     ("call_completion", "电话完成率"),
     ("figure", "指标"),
+    ("from_grade", "起始分类"),
+    ("to_grade", "截止分类"),
     ("previous", "上月末"),
     ("current", "本月末"),
     ("change", "变动"),
@@ -253,6 +255,8 @@ const ENUM_COLUMNS: &[&str] = &[
     "figure",
     "from_bucket",
     "to_bucket",
+    "from_grade",
+    "to_grade",
 ];
 
 fn find(table: &[(&'static str, &'static str)], key: &str) -> Option<&'static str> {

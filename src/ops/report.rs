@@ -103,21 +103,30 @@ impl Options {
     }
 }
 
-/// The saved grades of each date (None where no run was saved), with a note for the missing.
-fn grades_for(ctx: &Ctx, dates: &[NaiveDate]) -> Result<Vec<Option<HashMap<String, SavedGrade>>>> {
+/// The saved grades of each date (None where no run was saved, or where `wanted` says no), with
+/// a note naming the dates without a run.
+fn grades_for(
+    ctx: &Ctx,
+    dates: &[NaiveDate],
+    wanted: impl Fn(usize) -> bool,
+) -> Result<Vec<Option<HashMap<String, SavedGrade>>>> {
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
     let mut out = Vec::with_capacity(dates.len());
     let mut missing = Vec::new();
-    for d in dates {
-        let g = db::report::saved_grades(&conn, *d)?;
-        if g.is_none() {
+    for (k, d) in dates.iter().enumerate() {
+        let g = if wanted(k) {
+            db::report::saved_grades(&conn, *d)?
+        } else {
+            None
+        };
+        if g.is_none() && wanted(k) {
             missing.push(d.to_string());
         }
         out.push(g);
     }
     if !missing.is_empty() {
         ctx.note(&format!(
-            "report: grades not available for {} (no saved classify run; `daihou classify --as-of DATE --save` saves one): NPL, 偏离度, provisions and stages left blank",
+            "report: grades not available for {} (no saved classify run; `daihou classify --as-of DATE --save` saves one): the grade-based figures are left blank",
             missing.join(", ")
         ));
     }
@@ -190,7 +199,7 @@ fn book_at(
 /// `report portfolio` as of `as_of`.
 pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     let setup = o.setup(vec![as_of]);
-    let grades = grades_for(ctx, &setup.dates)?;
+    let grades = grades_for(ctx, &setup.dates, |_| true)?;
     let per_date = book_at(ctx, o, &setup, &grades)?;
     Ok(docs::portfolio(
         as_of,
@@ -213,8 +222,10 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
             .join(", ")
     ));
     let setup = o.setup(dates.to_vec());
-    let no_grades = vec![None; dates.len()];
-    let per_date = book_at(ctx, o, &setup, &no_grades)?;
+    // Grades at the two ends, for the grade transition matrix.
+    let last = dates.len() - 1;
+    let grades = grades_for(ctx, dates, |k| k == 0 || k == last)?;
+    let per_date = book_at(ctx, o, &setup, &grades)?;
     Ok(docs::migration(
         dates,
         &per_date,
@@ -470,7 +481,7 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
     let from = previous.succ_opt().unwrap_or(previous);
     let setup = o.setup(vec![previous, as_of]);
     let setup = &setup;
-    let grades = grades_for(ctx, &setup.dates)?;
+    let grades = grades_for(ctx, &setup.dates, |_| true)?;
     let grades = &grades;
     struct Both {
         states: Vec<Option<LoanState>>,

@@ -513,6 +513,53 @@ pub fn migration(
             r.rate.into(),
         ]);
     }
+    // The grade matrix, when every loan at both ends carries a grade (a saved classify run).
+    let graded_at =
+        |k: usize| !per_date[k].is_empty() && per_date[k].iter().all(|l| l.grade.is_some());
+    let grade_labels: Vec<&str> = crate::classify::Grade::ALL.iter().map(|g| g.zh()).collect();
+    let mut gm = Report::new(&[
+        "from_date",
+        "to_date",
+        "from_grade",
+        "to_grade",
+        "loans",
+        "balance_from",
+        "balance_to",
+        "share_loans",
+        "share_balance",
+    ]);
+    let mut grade_cells = Vec::new();
+    if graded_at(first) && graded_at(last) {
+        let grade_states = |k: usize| -> Vec<StateOf<'_>> {
+            per_date[k]
+                .iter()
+                .map(|s| StateOf {
+                    loan_id: &s.loan_id,
+                    state: s.grade.as_ref().map_or(0, |g| usize::from(g.rank)),
+                    balance: s.balance,
+                })
+                .collect()
+        };
+        grade_cells = migration::matrix(
+            &grade_states(first),
+            &grade_states(last),
+            grade_labels.len(),
+        )
+        .0;
+        for c in &grade_cells {
+            gm.push(vec![
+                Cell::Date(dates[first]),
+                Cell::Date(dates[last]),
+                Cell::Text(edge_label(c.from, &grade_labels)),
+                Cell::Text(edge_label(c.to, &grade_labels)),
+                int(c.loans),
+                Cell::Money(c.balance_from),
+                Cell::Money(c.balance_to),
+                c.share_loans.into(),
+                c.share_balance.into(),
+            ]);
+        }
+    }
     let heads: Vec<Headline> = per_date.iter().map(|v| ratios::headline(v, par)).collect();
     let mut doc = new_doc(
         lang,
@@ -551,6 +598,36 @@ pub fn migration(
             })
             .collect(),
     });
+    if !grade_cells.is_empty() {
+        doc.charts.push(Chart::Heatmap {
+            title: t(
+                lang,
+                &format!(
+                    "Grade migration {} → {} (share of balance)",
+                    dates[first], dates[last]
+                ),
+                &format!(
+                    "五级分类迁徙 {} → {}（余额占比）",
+                    dates[first], dates[last]
+                ),
+            ),
+            rows: grade_labels.iter().map(|s| s.to_string()).collect(),
+            cols: grade_labels
+                .iter()
+                .map(|s| s.to_string())
+                .chain(std::iter::once("closed".to_string()))
+                .collect(),
+            values: (0..grade_labels.len())
+                .map(|i| {
+                    grade_cells
+                        .iter()
+                        .filter(|c| c.from == Edge::State(i))
+                        .map(|c| c.share_balance.map(f64_of))
+                        .collect()
+                })
+                .collect(),
+        });
+    }
     doc.charts.push(Chart::Lines {
         title: t(
             lang,
@@ -596,6 +673,15 @@ pub fn migration(
         "flow",
         &t(lang, "Flow between consecutive dates", "相邻日期间的变动"),
         flow,
+    );
+    doc.add(
+        "grade_matrix",
+        &t(
+            lang,
+            "Grade transition matrix (saved classify runs at both ends)",
+            "五级分类迁徙矩阵（两端均有已保存的分类结果）",
+        ),
+        gm,
     );
     doc.add("roll_rates", &t(lang, "Roll rates", "滚动率"), rolls);
     doc.add(

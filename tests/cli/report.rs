@@ -309,6 +309,55 @@ fn portfolio_grade_figures_by_hand() {
 }
 
 #[test]
+fn grade_migration_between_saved_runs() {
+    let env = loaded();
+    // Without saved runs: the grade matrix is empty and stderr says why.
+    let args = [
+        "report",
+        "migration",
+        "--from",
+        "2026-02-28",
+        "--to",
+        "2026-03-31",
+    ];
+    let (out, err) = run_ok(&env, &args, &["--format", "csv"]);
+    assert!(
+        err.contains("grades not available for 2026-02-28, 2026-03-31"),
+        "{err}"
+    );
+    assert!(table(&csv_rows(&out), "grade_matrix").is_empty());
+    let env = graded();
+    let (code, _, err) = env.run(&["-q", "classify", "--as-of", "2026-02-28", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    let (out, _) = run_ok(&env, &args, &["--format", "csv"]);
+    let rows = csv_rows(&out);
+    let moved: Vec<(&str, &str, &str, &str, &str)> = table(&rows, "grade_matrix")
+        .into_iter()
+        .filter(|r| r["loans"] != "0")
+        .map(|r| {
+            (
+                r["from_grade"].as_str(),
+                r["to_grade"].as_str(),
+                r["balance_from"].as_str(),
+                r["balance_to"].as_str(),
+                r["share_balance"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        [
+            // 02-28: 正常 R1 800 + R5 1500 = 2300; 关注 R2 3000 + R3 600 = 3600; 次级 R4 5000
+            ("正常", "正常", "800.00", "400.00", "0.347826"), // R1: 800 / 2300
+            ("正常", "关注", "1500.00", "1000.00", "0.652174"), // R5 restructured on 03-20
+            ("关注", "正常", "600.00", "200.00", "0.166667"), // R3 cured: 600 / 3600
+            ("关注", "关注", "3000.00", "3000.00", "0.833333"), // R2
+            ("次级", "关注", "5000.00", "5000.00", "1.000000"), // R4 (the saved run's 关注)
+        ]
+    );
+}
+
+#[test]
 fn conduct_breaches_by_hand() {
     let env = loaded();
     let (out, _) = run_ok(&env, CONDUCT, &["--format", "csv"]);
