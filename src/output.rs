@@ -741,7 +741,10 @@ mod tests {
         render(&mut out, Format::Csv, &r, false).unwrap();
         assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
         // Choosing columns keeps the totals of those that remain.
-        let t = table_of(&r.select(&["od".into(), "who".into()]).unwrap(), Style::default());
+        let t = table_of(
+            &r.select(&["od".into(), "who".into()]).unwrap(),
+            Style::default(),
+        );
         assert!(t.contains("25.00") && t.contains("total (2 rows)"), "{t}");
     }
 
@@ -749,7 +752,10 @@ mod tests {
     fn select_refuses_an_unknown_column_and_names_the_columns() {
         let e = sample().select(&["due".into(), "x".into()]).unwrap_err();
         let msg = format!("{e:#}");
-        assert!(msg.contains("no column \"x\"") && msg.contains("loan_id,amount,due,n,note"), "{msg}");
+        assert!(
+            msg.contains("no column \"x\"") && msg.contains("loan_id,amount,due,n,note"),
+            "{msg}"
+        );
         let r = sample().select(&["n".into(), "loan_id".into()]).unwrap();
         assert_eq!(r.columns, ["n", "loan_id"]);
         assert_eq!(r.rows[0], [Cell::Int(3), Cell::Text("L1".into())]);
@@ -772,7 +778,10 @@ mod tests {
             },
         );
         assert!(fit.lines().all(|l| l.chars().count() <= 60), "{fit}");
-        assert!(fit.contains("2026-01-18"), "nothing is cut, only wrapped: {fit}");
+        assert!(
+            fit.contains("2026-01-18"),
+            "nothing is cut, only wrapped: {fit}"
+        );
     }
 
     #[test]

@@ -14,9 +14,9 @@ use crate::context::Ctx;
 use crate::db::{self, book};
 use crate::engine::{Installment, InstallmentStatus, Position};
 use crate::exit;
+use crate::i18n::Lang;
 use crate::money;
 use crate::ops::portfolio::{self, Aging, Assessment, Consumer, LoanAssessment, Setup};
-use crate::i18n::Lang;
 use crate::output::{Cell, Report, Tabular};
 use crate::pii;
 use crate::restructure::replay;
@@ -951,7 +951,9 @@ mod tests {
         assert_eq!(o.stale_as_of_hint(d("2026-07-07")), None);
         let hint = o.stale_as_of_hint(d("2026-07-08")).unwrap();
         assert!(
-            hint.starts_with("as-of 2026-07-08 is 8 days after the latest repayment in the ledger (2026-06-30)"),
+            hint.starts_with(
+                "as-of 2026-07-08 is 8 days after the latest repayment in the ledger (2026-06-30)"
+            ),
             "{hint}"
         );
         let later_contact = outcome(Some("2026-06-01"), Some("2026-06-30"));

@@ -52,6 +52,9 @@ impl Filters {
 
     /// For each filter no borrower matches: "no borrower has officer 'x' (did you mean …?)".
     pub fn unmatched(&self, book: &Book) -> Vec<String> {
+        if self.officer.is_none() && self.branch.is_none() && self.region.is_none() {
+            return Vec::new();
+        }
         let as_overdue = crate::ops::overdue::Filters {
             officer: self.officer.clone(),
             branch: self.branch.clone(),
@@ -176,7 +179,7 @@ fn saved_grades(
         let loan_id: String = r.get(0)?;
         let g: String = r.get(1)?;
         let s: String = r.get(2)?;
-        let grade = Grade::from_key(&g).ok_or_else(|| {
+        let grade = Grade::parse(&g).ok_or_else(|| {
             crate::exit::data(format!(
                 "ledger table grades, as_of {day}, loan_id {loan_id}: grade {g:?} is not a grade"
             ))
@@ -315,12 +318,7 @@ impl<'a> Collect<'a> {
             g.b.consent_window = g.consent.map(|c| c.1);
             g.b.segment = Some(match grading {
                 Grading::Saved => g.saved_segment.unwrap_or(Segment::Unknown),
-                Grading::Computed => match cseg::segment(&rules.segment, &g.summary, g.overdue) {
-                    cseg::Segment::WillingAble => Segment::WillingAble,
-                    cseg::Segment::WillingUnable => Segment::WillingUnable,
-                    cseg::Segment::Unwilling => Segment::Unwilling,
-                    cseg::Segment::Unknown => Segment::Unknown,
-                },
+                Grading::Computed => cseg::segment(&rules.segment, &g.summary, g.overdue),
             });
             index.insert(id.clone(), borrowers.len());
             borrowers.push(g.b);
@@ -355,9 +353,7 @@ impl Consumer for Collect<'_> {
         let saved = self.saved.and_then(|s| s.get(&b.info.loan_id)).copied();
         let grade = match saved {
             Some((g, _)) => g,
-            None => self.rules.dpd_rule(p.dpd).map_or(Grade::Normal, |r| {
-                Grade::from_key(r.grade.zh()).unwrap_or(Grade::Normal)
-            }),
+            None => self.rules.dpd_rule(p.dpd).map_or(Grade::Pass, |r| r.grade),
         };
         // Classify's segment inputs, as `classify` computes them per loan.
         let summary = if self.saved.is_none() {
@@ -376,7 +372,7 @@ impl Consumer for Collect<'_> {
             overdue_since: p.overdue_since,
             outstanding: p.outstanding_principal,
             overdue_amount: p.overdue_principal + p.overdue_interest + p.overdue_fee,
-            grade: Some(grade),
+            grade,
             restructured_in_observation: in_observation(&b.versions, as_of),
             broken_promises: x.promises.broken,
             last_broken_promise: x.promises.last_broken,
@@ -637,7 +633,7 @@ mod tests {
             overdue_since: None,
             outstanding: m(outstanding),
             overdue_amount: m("0"),
-            grade: Some(Grade::Normal),
+            grade: Grade::Pass,
             restructured_in_observation: false,
             broken_promises: 0,
             last_broken_promise: None,

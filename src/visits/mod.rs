@@ -57,83 +57,37 @@ use rust_decimal::Decimal;
 use crate::collection::Ladder;
 pub use policy::{Policy, DEFAULT_POLICY_TOML};
 
-/// Five-tier grade (五级分类), worst last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Grade {
-    Normal,
-    SpecialMention,
-    Substandard,
-    Doubtful,
-    Loss,
-}
+/// The five-tier grade (五级分类) and the collection segment are `classify`'s; the plan reads
+/// them from a saved classify run (or computes them the same way, see `ops::visits`). What the
+/// visit policy adds: its key names and the day sheet's talking points.
+pub use crate::classify::segment::Segment;
+pub use crate::classify::Grade;
 
 impl Grade {
-    /// The policy key.
+    /// The policy key (`normal` for 正常, then `special_mention` … `loss`).
     pub fn key(self) -> &'static str {
         match self {
-            Grade::Normal => "normal",
-            Grade::SpecialMention => "special_mention",
-            Grade::Substandard => "substandard",
-            Grade::Doubtful => "doubtful",
-            Grade::Loss => "loss",
+            Grade::Pass => "normal",
+            g => g.en(),
         }
     }
 
-    /// The Chinese name.
-    pub fn zh(self) -> &'static str {
-        match self {
-            Grade::Normal => "正常",
-            Grade::SpecialMention => "关注",
-            Grade::Substandard => "次级",
-            Grade::Doubtful => "可疑",
-            Grade::Loss => "损失",
-        }
-    }
-
-    /// From a policy key or the Chinese name.
+    /// From a policy key (`normal`), or either of classify's names (`pass`, 关注, …).
     pub fn from_key(s: &str) -> Option<Grade> {
-        Some(match s.trim() {
-            "normal" | "正常" | "pass" => Grade::Normal,
-            "special_mention" | "关注" => Grade::SpecialMention,
-            "substandard" | "次级" => Grade::Substandard,
-            "doubtful" | "可疑" => Grade::Doubtful,
-            "loss" | "损失" => Grade::Loss,
-            _ => return None,
-        })
-    }
-
-    /// The DPD floor when no grade was given (cn2023 C1/C5/C10/C13: > 90 次级, > 270 可疑,
-    /// > 360 损失, any overdue 关注).
-    pub fn floor_from_dpd(dpd: u32) -> Grade {
-        match dpd {
-            0 => Grade::Normal,
-            1..=90 => Grade::SpecialMention,
-            91..=270 => Grade::Substandard,
-            271..=360 => Grade::Doubtful,
-            _ => Grade::Loss,
+        match s.trim() {
+            "normal" => Some(Grade::Pass),
+            t => Grade::parse(t),
         }
     }
-}
-
-/// Collection segment (willingness and ability to pay).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Segment {
-    WillingAble,
-    WillingUnable,
-    Unwilling,
-    Unknown,
 }
 
 impl Segment {
+    /// The policy key (classify's name).
     pub fn key(self) -> &'static str {
-        match self {
-            Segment::WillingAble => "willing_able",
-            Segment::WillingUnable => "willing_unable",
-            Segment::Unwilling => "unwilling",
-            Segment::Unknown => "unknown",
-        }
+        self.as_str()
     }
 
+    /// From its name; empty is `unknown`.
     pub fn parse(s: &str) -> Option<Segment> {
         Some(match s.trim() {
             "willing_able" => Segment::WillingAble,
@@ -227,8 +181,8 @@ pub struct LoanFacts {
     pub overdue_since: Option<NaiveDate>,
     pub outstanding: Decimal,
     pub overdue_amount: Decimal,
-    /// From `classify` when available; otherwise the DPD floor is used.
-    pub grade: Option<Grade>,
+    /// From a saved `classify` run, or the DPD rule of the built-in rule set.
+    pub grade: Grade,
     pub restructured_in_observation: bool,
     pub broken_promises: u32,
     pub last_broken_promise: Option<NaiveDate>,
@@ -237,10 +191,6 @@ pub struct LoanFacts {
 }
 
 impl LoanFacts {
-    pub fn grade_or_floor(&self) -> Grade {
-        self.grade.unwrap_or(Grade::floor_from_dpd(self.dpd))
-    }
-
     fn since(&self, as_of: NaiveDate) -> Option<NaiveDate> {
         if self.dpd == 0 {
             return None;
@@ -291,9 +241,9 @@ impl Borrower {
     pub fn grade(&self) -> Grade {
         self.loans
             .iter()
-            .map(LoanFacts::grade_or_floor)
+            .map(|l| l.grade)
             .max()
-            .unwrap_or(Grade::Normal)
+            .unwrap_or(Grade::Pass)
     }
 
     pub fn max_dpd(&self) -> u32 {

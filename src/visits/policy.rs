@@ -399,7 +399,7 @@ mod tests {
         assert_eq!(p.capacity.calls_per_day, 40);
         assert_eq!(p.visits, VisitRules::default());
         let p = Policy::from_toml("p.toml", "[visits]\nroutine_months = { normal = 6 }\n").unwrap();
-        assert_eq!(p.visits.months_for(Grade::Normal), 6);
+        assert_eq!(p.visits.months_for(Grade::Pass), 6);
         // A grade left out of a custom map falls back to annual.
         assert_eq!(p.visits.months_for(Grade::Loss), 12);
     }

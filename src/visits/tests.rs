@@ -12,12 +12,21 @@ fn loan(id: &str, orig: &str, dpd: u32) -> LoanFacts {
         overdue_since: None,
         outstanding: m("100000"),
         overdue_amount: if dpd > 0 { m("5000") } else { m("0") },
-        grade: None,
+        grade: dpd_grade(dpd),
         restructured_in_observation: false,
         broken_promises: 0,
         last_broken_promise: None,
         pending_promises: Vec::new(),
     }
+}
+
+/// The grade `ops::visits` gives a loan without a saved classify run: the DPD rule of the
+/// built-in cn2023 rule set.
+fn dpd_grade(dpd: u32) -> Grade {
+    crate::classify::rules::RuleSet::builtin("cn2023")
+        .unwrap()
+        .dpd_rule(dpd)
+        .map_or(Grade::Pass, |r| r.grade)
 }
 
 fn visit(on: &str) -> Contact {
@@ -115,7 +124,7 @@ fn frequency_by_grade_and_restructuring() {
     let p = Policy::default();
     let last = "2025-12-10"; // + 3 months = 2026-03-10, in the horizon; + 12 months is not
     let mut special = loan("L1", "2024-01-10", 0);
-    special.grade = Some(Grade::SpecialMention);
+    special.grade = Grade::SpecialMention;
     let mut restructured = loan("L3", "2024-01-10", 0);
     restructured.restructured_in_observation = true;
     let bs = vec![
@@ -131,13 +140,11 @@ fn frequency_by_grade_and_restructuring() {
     assert_eq!(of(&items, "B1", Kind::Visit)[0].deadline, d("2026-03-10"));
     assert!(of(&items, "B2", Kind::Visit).is_empty());
     assert_eq!(of(&items, "B3", Kind::Visit)[0].deadline, d("2026-03-15"));
-    // Without a grade, DPD sets the floor: 91 → substandard → monthly.
-    assert_eq!(Grade::floor_from_dpd(90), Grade::SpecialMention);
-    assert_eq!(Grade::floor_from_dpd(91), Grade::Substandard);
-    assert_eq!(Grade::floor_from_dpd(270), Grade::Substandard);
-    assert_eq!(Grade::floor_from_dpd(271), Grade::Doubtful);
-    assert_eq!(Grade::floor_from_dpd(360), Grade::Doubtful);
-    assert_eq!(Grade::floor_from_dpd(361), Grade::Loss);
+    // Without a saved classify run, cn2023's DPD rules grade: 91 → 次级 → monthly.
+    assert_eq!(dpd_grade(90), Grade::SpecialMention);
+    assert_eq!(dpd_grade(91), Grade::Substandard);
+    assert_eq!(dpd_grade(271), Grade::Doubtful);
+    assert_eq!(dpd_grade(361), Grade::Loss);
     let b = borrower("B4", vec![loan("L4", "2024-01-10", 91)], vec![]);
     assert_eq!(routine_months(&b, &p), 1);
 }
@@ -530,7 +537,7 @@ fn score_parts_and_priority_order() {
     let mut l = loan("L", "2024-01-10", 45);
     l.outstanding = m("250000");
     l.broken_promises = 5;
-    l.grade = Some(Grade::Substandard);
+    l.grade = Grade::Substandard;
     let mut b = borrower("B", vec![l], vec![call("2026-02-20", false)]);
     b.segment = Some(Segment::WillingAble);
     b.rolled_visits = 1;

@@ -65,7 +65,13 @@ fn the_table_ends_with_a_totals_row() {
 #[test]
 fn columns_chooses_and_orders_the_columns_in_every_format() {
     let env = example_env();
-    let args = ["overdue", "--as-of", "2026-06-30", "--columns", "dpd,loan_id"];
+    let args = [
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--columns",
+        "dpd,loan_id",
+    ];
     let (code, out, err) = env.run(&[&args[..], &["--format", "csv"]].concat());
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().next(), Some("dpd,loan_id"));
@@ -74,18 +80,36 @@ fn columns_chooses_and_orders_the_columns_in_every_format() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v[0].as_object().unwrap().len(), 2, "{json}");
     let (_, table, _) = env.run(&args);
-    assert!(table.contains("loan_id") && !table.contains("borrower"), "{table}");
+    assert!(
+        table.contains("loan_id") && !table.contains("borrower"),
+        "{table}"
+    );
 
-    let (code, _, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--columns", "loan_id,nope"]);
+    let (code, _, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--columns",
+        "loan_id,nope",
+    ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("no column \"nope\"") && err.contains("overdue_total"), "{err}");
+    assert!(
+        err.contains("no column \"nope\"") && err.contains("overdue_total"),
+        "{err}"
+    );
 }
 
 #[test]
 fn group_by_officer_sums_to_the_book_and_gives_the_overdue_ratio() {
     let env = example_env();
     let (code, out, err) = env.run(&[
-        "overdue", "--as-of", "2026-06-30", "--group-by", "officer", "--format", "csv",
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--group-by",
+        "officer",
+        "--format",
+        "csv",
     ]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("overdue_group_by_officer_csv", out);
@@ -93,8 +117,15 @@ fn group_by_officer_sums_to_the_book_and_gives_the_overdue_ratio() {
     assert_eq!(
         rows[0],
         [
-            "as_of", "officer", "loans", "overdue_loans", "outstanding_principal",
-            "overdue_balance", "overdue_principal", "overdue_interest", "overdue_ratio"
+            "as_of",
+            "officer",
+            "loans",
+            "overdue_loans",
+            "outstanding_principal",
+            "overdue_balance",
+            "overdue_principal",
+            "overdue_interest",
+            "overdue_ratio"
         ]
     );
     let sum = |k: usize| rows[1..].iter().map(|r| money(&r[k])).sum::<i64>();
@@ -108,30 +139,59 @@ fn group_by_officer_sums_to_the_book_and_gives_the_overdue_ratio() {
 
     // Filters apply to the groups: one officer's loans per branch.
     let (_, one, _) = env.run(&[
-        "overdue", "--as-of", "2026-06-30", "--group-by", "branch", "--officer", "陈立新",
-        "--format", "csv",
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--group-by",
+        "branch",
+        "--officer",
+        "陈立新",
+        "--format",
+        "csv",
     ]);
     let one = csv_rows(&one);
-    assert_eq!(one[1..].iter().map(|r| money(&r[2])).sum::<i64>(), 800, "{one:?}");
+    assert_eq!(
+        one[1..].iter().map(|r| money(&r[2])).sum::<i64>(),
+        800,
+        "{one:?}"
+    );
 }
 
 #[test]
 fn group_by_in_chinese_is_a_table_a_manager_reads() {
     let env = example_env();
     let (code, out, err) = env.run(&[
-        "overdue", "--as-of", "2026-06-30", "--group-by", "officer", "--lang", "zh",
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--group-by",
+        "officer",
+        "--lang",
+        "zh",
     ]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("overdue_group_by_officer_zh", out);
-    assert!(err.contains("截至 2026-06-30：在贷 36 笔，逾期 6 笔"), "{err}");
+    assert!(
+        err.contains("截至 2026-06-30：在贷 36 笔，逾期 6 笔"),
+        "{err}"
+    );
 }
 
 #[test]
 fn group_by_over_a_range_gives_one_row_per_date_and_group() {
     let env = example_env();
     let (code, out, err) = env.run(&[
-        "overdue", "--from", "2026-05-01", "--to", "2026-06-30", "--every", "month-end",
-        "--group-by", "region", "--format", "csv",
+        "overdue",
+        "--from",
+        "2026-05-01",
+        "--to",
+        "2026-06-30",
+        "--every",
+        "month-end",
+        "--group-by",
+        "region",
+        "--format",
+        "csv",
     ]);
     assert_eq!(code, 0, "{err}");
     let rows = csv_rows(&out);
@@ -145,7 +205,9 @@ fn the_summary_names_the_balance_of_overdue_loans_and_the_overdue_principal() {
     let env = example_env();
     let (_, _, err) = env.run(&["overdue", "--as-of", "2026-06-30"]);
     assert!(
-        err.contains("balance of overdue loans (逾期贷款余额) 1477004.80, overdue principal 140388.31"),
+        err.contains(
+            "balance of overdue loans (逾期贷款余额) 1477004.80, overdue principal 140388.31"
+        ),
         "{err}"
     );
     assert!(!err.contains("outstanding principal in arrears"), "{err}");
@@ -157,14 +219,19 @@ fn as_of_latest_takes_the_latest_repayment_or_follow_up_and_a_stale_date_is_name
     let (code, latest, err) = env.run(&["overdue", "--as-of", "latest", "--format", "csv"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("overdue as of 2026-06-30:"), "{err}");
-    assert!(!err.contains("note:"), "the latest date is not stale: {err}");
+    assert!(
+        !err.contains("note:"),
+        "the latest date is not stale: {err}"
+    );
     let (_, explicit, _) = env.run(&["overdue", "--as-of", "2026-06-30", "--format", "csv"]);
     assert_eq!(latest, explicit);
 
     let (code, _, err) = env.run(&["overdue", "--as-of", "2026-12-01"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("as-of 2026-12-01 is 154 days after the latest repayment in the ledger (2026-06-30)"),
+        err.contains(
+            "as-of 2026-12-01 is 154 days after the latest repayment in the ledger (2026-06-30)"
+        ),
         "{err}"
     );
     // Within a week of the tape: no hint.
@@ -176,18 +243,32 @@ fn as_of_latest_takes_the_latest_repayment_or_follow_up_and_a_stale_date_is_name
     let dir = empty.path("tape");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(example_tape().join("loans.csv"), dir.join("loans.csv")).unwrap();
-    std::fs::copy(example_tape().join("schedule.csv"), dir.join("schedule.csv")).unwrap();
+    std::fs::copy(
+        example_tape().join("schedule.csv"),
+        dir.join("schedule.csv"),
+    )
+    .unwrap();
     let (code, _, err) = empty.run(&["import", "tape", s(&dir)]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = empty.run(&["overdue", "--as-of", "latest"]);
     assert_eq!(code, 65, "{err}");
-    assert!(err.contains("--as-of latest") && err.contains("no repayment or follow-up"), "{err}");
+    assert!(
+        err.contains("--as-of latest") && err.contains("no repayment or follow-up"),
+        "{err}"
+    );
 }
 
 #[test]
 fn positions_v_shows_saved_positions_with_decimals() {
     let env = example_env();
-    let (code, out, err) = env.run(&["overdue", "--as-of", "2026-06-30", "--save", "--format", "csv"]);
+    let (code, out, err) = env.run(&[
+        "overdue",
+        "--as-of",
+        "2026-06-30",
+        "--save",
+        "--format",
+        "csv",
+    ]);
     assert_eq!(code, 0, "{err}");
     let rows = csv_rows(&out);
     let first = &rows[1];
@@ -208,7 +289,10 @@ fn positions_v_shows_saved_positions_with_decimals() {
             col("sla_breached")
         )]
     );
-    assert_eq!(env.sql("SELECT count(*) FROM positions_v WHERE as_of = '2026-06-30'"), ["36"]);
+    assert_eq!(
+        env.sql("SELECT count(*) FROM positions_v WHERE as_of = '2026-06-30'"),
+        ["36"]
+    );
 }
 
 #[test]
