@@ -126,15 +126,26 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
     let tx = db::begin_shared(&conn)?;
     let saved = saved_grades(&conn, req.as_of)?;
     let rules = RuleSet::builtin(DEFAULT_RULES)?;
+    let t0 = std::time::Instant::now();
+    let lap = |what: &str| {
+        ctx.debug(&format!(
+            "schedule-visits: {what} at {:.2} s",
+            t0.elapsed().as_secs_f64()
+        ))
+    };
     let collected = portfolio::scan(ctx, &req.setup, || Collect::new(&rules, saved.as_ref()))?;
+    lap("book scanned");
     let grading = if saved.is_some() {
         Grading::Saved
     } else {
         Grading::Computed
     };
     let mut book = collected.into_book(&rules, grading);
+    lap("borrowers grouped");
     let closed = close_and_roll(&conn, req.as_of, &mut book)?;
+    lap("earlier plans closed");
     let mut items = plan(&book, req.as_of, &req.days, &req.policy, &req.setup.ladder);
+    lap("planned");
     // Unplanned items whose deadline lies after the horizon are deferred to a later plan.
     let last = req.days[req.days.len() - 1];
     let (mut listed, deferred): (Vec<Item>, Vec<Item>) = items
@@ -147,6 +158,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
     } else {
         tx.commit().context("committing the visit plan")?;
     }
+    lap("saved");
     listed.extend(deferred);
     Ok(Planned {
         book,
