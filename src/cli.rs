@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
+use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rust_decimal::Decimal;
 
@@ -391,11 +392,11 @@ pub struct ConventionArgs {
     pub penalty_multiplier: Decimal,
 
     /// Do not charge penalty on overdue interest (no 复利).
-    #[arg(long, env = "DAIHOU_NO_COMPOUND")]
+    #[arg(long, env = "DAIHOU_NO_COMPOUND", value_parser = FalseyValueParser::new())]
     pub no_compound: bool,
 
     /// Pay accrued penalty interest first, before anything an installment owes (so it can move DPD).
-    #[arg(long, env = "DAIHOU_PENALTY_FIRST")]
+    #[arg(long, env = "DAIHOU_PENALTY_FIRST", value_parser = FalseyValueParser::new())]
     pub penalty_first: bool,
 
     /// Order in which a payment settles an installment's parts.

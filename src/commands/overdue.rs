@@ -91,7 +91,9 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         let (first, last) = (dates[0], dates[dates.len() - 1]);
         ctx.note(&match ctx.lang {
             crate::i18n::Lang::Zh => format!("逾期：{first} 至 {last} 共 {} 个日期", dates.len()),
-            crate::i18n::Lang::En => format!("overdue: {} dates from {first} to {last}", dates.len()),
+            crate::i18n::Lang::En => {
+                format!("overdue: {} dates from {first} to {last}", dates.len())
+            }
         });
     }
     if out.warnings > 0 {

@@ -49,33 +49,34 @@ pub fn run(
             let Some(arg) = sub.get_arguments().find(|a| a.get_id() == *key) else {
                 continue;
             };
-            let flag = matches.filter(|m| {
-                m.try_contains_id(key).unwrap_or(false)
-                    && m.value_source(key) == Some(clap::parser::ValueSource::CommandLine)
-            });
-            let env = arg
-                .get_env()
-                .and_then(|e| std::env::var_os(e).map(|v| (e, v)))
-                .filter(|(_, v)| !v.is_empty());
-            let (value, origin) = if let Some(m) = flag {
+            // Flags and environment variables as clap saw them (the shared convention flags
+            // are flags of `daihou profile` too), so an origin is exactly what a command gets.
+            use clap::parser::ValueSource;
+            let seen = matches.and_then(|m| {
+                // try_contains_id first: value_source panics on an id `profile` does not have.
+                if !m.try_contains_id(key).unwrap_or(false) {
+                    return None;
+                }
+                let source = m.value_source(key)?;
                 let raw: Vec<String> = m
                     .get_raw(key)
                     .into_iter()
                     .flatten()
                     .map(|v| v.to_string_lossy().into_owned())
                     .collect();
-                let v = if arg.get_action().takes_values() {
-                    raw.join(",")
-                } else {
-                    "true".into()
+                // A switch shows what it resolved to (DAIHOU_NO_COMPOUND=0 is false).
+                let shown = match m.try_get_one::<bool>(key) {
+                    Ok(Some(b)) if !arg.get_action().takes_values() => b.to_string(),
+                    _ => raw.join(","),
                 };
+                Some((source, shown))
+            });
+            let (value, origin) = if let Some((ValueSource::CommandLine, raw)) = &seen {
                 let long = arg.get_long().unwrap_or(key);
-                (v, format!("flag --{long}"))
-            } else if let Some((e, v)) = env {
-                (
-                    v.to_string_lossy().into_owned(),
-                    format!("environment {}", e.to_string_lossy()),
-                )
+                (raw.clone(), format!("flag --{long}"))
+            } else if let (Some((ValueSource::EnvVariable, raw)), Some(e)) = (&seen, arg.get_env())
+            {
+                (raw.clone(), format!("environment {}", e.to_string_lossy()))
             } else if let Some(s) = active.and_then(|p| p.get(name, key)) {
                 (
                     s.value.clone(),

@@ -300,12 +300,29 @@ fn summary_lines_speak_chinese_with_lang_zh_and_english_without() {
     let env = Env::new();
     let (code, _, err) = env.run(&["--lang", "zh", "import", "tape", s(&example_tape())]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("导入 ") && err.contains("loans.csv：44 行，新增 44，变更 0，未变 0"), "{err}");
+    assert!(
+        err.contains("导入 ") && err.contains("loans.csv：44 行，新增 44，变更 0，未变 0"),
+        "{err}"
+    );
     assert!(err.contains("按合同生成了 42 笔贷款的还款计划"), "{err}");
     let (_, _, err) = env.run(&["--lang", "en", "import", "tape", s(&example_tape())]);
-    assert!(err.contains("loans.csv: 44 rows, 0 new, 0 changed, 44 unchanged"), "{err}");
+    assert!(
+        err.contains("loans.csv: 44 rows, 0 new, 0 changed, 44 unchanged"),
+        "{err}"
+    );
     let (_, _, err) = env.run(&[
-        "--lang", "zh", "overdue", "--from", "2026-04-01", "--to", "2026-06-30", "--every", "month-end",
+        "--lang",
+        "zh",
+        "overdue",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2026-06-30",
+        "--every",
+        "month-end",
     ]);
-    assert!(err.contains("逾期：2026-04-30 至 2026-06-30 共 3 个日期"), "{err}");
+    assert!(
+        err.contains("逾期：2026-04-30 至 2026-06-30 共 3 个日期"),
+        "{err}"
+    );
 }

@@ -127,6 +127,35 @@ fn profile_shows_each_setting_and_where_it_comes_from() {
     ] {
         assert!(rows.iter().any(|r| *r == want), "no row `{want}` in\n{out}");
     }
+
+    // A switch the profile turns on is turned off for one run through its environment variable.
+    env.write("bank/daihou.toml", "[overdue]\nno_compound = true\n");
+    let listed = |vars: &[(&str, &str)]| -> String {
+        let mut c = env.cmd(&[
+            "--profile",
+            "bank/daihou.toml",
+            "--format",
+            "csv",
+            "profile",
+        ]);
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let (code, out, err) = output_of(&mut c);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .find(|l| l.starts_with("overdue,no_compound,"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        listed(&[]),
+        "overdue,no_compound,true,profile bank/daihou.toml:2"
+    );
+    assert_eq!(
+        listed(&[("DAIHOU_NO_COMPOUND", "0")]),
+        "overdue,no_compound,false,environment DAIHOU_NO_COMPOUND"
+    );
 }
 
 #[test]
@@ -139,7 +168,7 @@ fn init_writes_every_default_once_and_it_reads_back_as_the_built_ins() {
     let example = std::fs::read_to_string(root().join("examples/daihou.toml")).unwrap();
     assert_eq!(
         written, example,
-        "examples/daihou.toml is out of date: regenerate it with `daihou --profile examples/daihou.toml profile --init` after moving it away"
+        "examples/daihou.toml is out of date (a convention flag or its help changed): regenerate it with `rm examples/daihou.toml && cargo run -q -- --profile examples/daihou.toml profile --init`"
     );
     // Read back: every setting it holds has the built-in value.
     let (code, out, err) = env.run(&["--format", "csv", "profile"]);
