@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::buckets::Buckets;
 use crate::engine::{Component, Prepay};
+use crate::schedule::Method;
 
 use crate::exit::EXIT_CODES_HELP;
 pub use crate::i18n::Lang;
@@ -202,16 +203,16 @@ pub struct RestructureArgs {
     pub holiday_months: Option<u32>,
 
     /// The new annual rate in percent, e.g. 4.35.
-    #[arg(long, value_name = "PCT")]
-    pub rate: Option<String>,
+    #[arg(long, value_name = "PCT", value_parser = rate)]
+    pub rate: Option<Decimal>,
 
     /// Capitalise the arrears into the new principal (else the kind's own rule applies).
     #[arg(long)]
     pub capitalise_arrears: bool,
 
     /// The new repayment method: annuity, equal_principal, interest_only or bullet.
-    #[arg(long, value_name = "METHOD")]
-    pub method: Option<String>,
+    #[arg(long, value_name = "METHOD", value_parser = method)]
+    pub method: Option<Method>,
 
     /// Print the full new schedule of the option the flags describe (as CSV: schedule rows
     /// carrying the restructure_id, which `import schedule` takes as that restructure's version).
@@ -430,6 +431,15 @@ fn tolerance(s: &str) -> Result<Decimal, String> {
         Ok(d) => Ok(d),
         Err(e) => Err(e.to_string()),
     }
+}
+
+fn rate(s: &str) -> Result<Decimal, String> {
+    crate::money::parse_rate(s).map_err(|e| e.to_string())
+}
+
+fn method(s: &str) -> Result<Method, String> {
+    s.parse()
+        .map_err(|e: crate::schedule::ParseNameError| e.to_string())
 }
 
 fn percent(s: &str) -> Result<Decimal, String> {

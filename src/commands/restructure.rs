@@ -18,27 +18,15 @@ use crate::money;
 use crate::ops::restructure::{propose, Proposal};
 use crate::output::{self, Cell, Report};
 use crate::restructure::proposal::Flags;
-use crate::schedule::Method;
 
 pub fn run(ctx: &Ctx, args: &RestructureArgs) -> Result<()> {
     let flags = Flags {
         extend_months: args.extend_months.unwrap_or(0),
         interest_only_months: args.interest_only_months.unwrap_or(0),
         holiday_months: args.holiday_months.unwrap_or(0),
-        rate: match &args.rate {
-            Some(r) => {
-                Some(money::parse_rate(r).map_err(|e| exit::usage(format!("--rate \"{r}\" {e}")))?)
-            }
-            None => None,
-        },
+        rate: args.rate,
         capitalise_arrears: args.capitalise_arrears,
-        method: match &args.method {
-            Some(m) => Some(
-                m.parse::<Method>()
-                    .map_err(|e| exit::usage(format!("--method \"{m}\" {e}")))?,
-            ),
-            None => None,
-        },
+        method: args.method,
     };
     if args.schedule && flags.is_empty() {
         return Err(exit::usage(

@@ -418,6 +418,12 @@ fn cases() -> Vec<Case> {
             "p.toml exists; `profile --init` never overwrites a profile")
             .extra("p.toml", b"[overdue]\ngrace_days = 3\n".to_vec())
             .args(&["--profile", "p.toml", "profile", "--init"]).raw(),
+        case("restructure --rate not a rate", "", Missing(""), 2,
+            "invalid value 'abc' for '--rate <PCT>': is not an annual rate in percent such as 4.35")
+            .args(&["--as-of", "2026-06-30", "restructure", "LN2024000023", "--rate", "abc"]).raw(),
+        case("restructure --method unknown", "", Missing(""), 2,
+            "invalid value 'weekly' for '--method <METHOD>': is not one of annuity, equal_principal, interest_only, bullet")
+            .args(&["--as-of", "2026-06-30", "restructure", "LN2024000023", "--method", "weekly"]).raw(),
         case("tolerance-pct above 100", "", Missing(""), 2,
             "invalid value '101' for '--tolerance-pct <PCT>': is not a percentage between 0 and 100")
             .args(&["overdue", "--as-of", "2026-06-30", "--tolerance-pct", "101"]).raw(),
