@@ -609,3 +609,38 @@ fn classify_grades_followup_columns_and_officer_filters() {
     let (region, _, _) = plan_csv(&env, &["--dry-run", "--region", "浙江省杭州市"]);
     assert!(!region.is_empty() && region.iter().all(|r| r["region"] == "浙江省杭州市"));
 }
+
+#[test]
+fn day_sheets_allow_third_parties_only_once_the_borrower_is_unreachable() {
+    let env = example_env();
+    let dir = env.path("sheets");
+    plan_csv(&env, &["--dry-run", "--sheets", s(&dir)]);
+    let sheet = std::fs::read_to_string(dir.join("2026-06-30-陈立新.md")).unwrap();
+    let liang = &sheet[sheet.find("梁* (BR000023)").unwrap()..];
+    let liang = &liang[..liang.find("\n### ").unwrap_or(liang.len())];
+    assert!(liang.contains("- who: contact the borrower"), "{liang}");
+    // Three unanswered calls to 梁雪 in a row: a guarantor or contact person may be asked to
+    // reach her (never told of the debt).
+    let fu = env.write(
+        "fu.csv",
+        "loan_id,contact_date,contact_time,channel,officer,outcome,promise_date,promise_amount,contact_party,connected,note\n\
+         LN2025000025,2026-06-24,10:00,phone,陈立新,no_answer,,,debtor,false,\n\
+         LN2025000025,2026-06-25,10:00,phone,陈立新,no_answer,,,debtor,false,\n\
+         LN2025000025,2026-06-26,10:00,phone,陈立新,no_answer,,,debtor,false,\n",
+    );
+    let (code, _, err) = env.run(&["-q", "import", "followups", s(&fu)]);
+    assert_eq!(code, 0, "{err}");
+    let dir = env.path("sheets2");
+    plan_csv(&env, &["--dry-run", "--sheets", s(&dir)]);
+    let sheet = std::fs::read_to_string(dir.join("2026-06-30-陈立新.md")).unwrap();
+    let liang = &sheet[sheet.find("梁* (BR000023)").unwrap()..];
+    let liang = &liang[..liang.find("\n### ").unwrap_or(liang.len())];
+    assert!(
+        liang.contains(
+            "a guarantor or contact person may be asked to reach them; never disclose the debt"
+        ),
+        "{liang}"
+    );
+    let page = std::fs::read_to_string(dir.join("2026-06-30-陈立新.html")).unwrap();
+    assert!(page.contains("never disclose the debt"), "{page}");
+}
