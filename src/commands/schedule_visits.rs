@@ -3,7 +3,6 @@
 //! this file turns the flags into a request and the plan into output (rows, an iCalendar file,
 //! day sheets, the stderr summary).
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -18,7 +17,7 @@ use crate::pii;
 use crate::render::html;
 use crate::rulefile;
 use crate::visits::sheets::{self, Card};
-use crate::visits::{Item, Kind, Policy, Status, DEFAULT_POLICY_TOML};
+use crate::visits::{Item, Policy, DEFAULT_POLICY_TOML};
 
 pub fn run(ctx: &Ctx, args: &ScheduleVisitsArgs) -> Result<()> {
     let (policy, policy_text) = match &args.policy {
@@ -129,31 +128,8 @@ pub fn run(ctx: &Ctx, args: &ScheduleVisitsArgs) -> Result<()> {
             "schedule-visits: no saved classify run for {as_of}: grades from DPD, segments from the follow-ups (`daihou classify --save` first to plan by its grades)"
         ));
     }
-    // planned visits, planned calls, unplanned, deadlines missed, deferred.
-    let mut per: BTreeMap<&str, [u64; 5]> = BTreeMap::new();
-    for i in &listed {
-        let e = per.entry(i.officer.as_str()).or_default();
-        match (i.status, i.kind) {
-            (Status::Unplanned, _) => e[2] += 1,
-            (_, Kind::Visit) => e[0] += 1,
-            (_, Kind::Call) => e[1] += 1,
-        }
-        if i.status != Status::Planned {
-            e[3] += 1;
-        }
-    }
-    for i in out.deferred().iter().filter(|i| filters.admit(i)) {
-        per.entry(i.officer.as_str()).or_default()[4] += 1;
-    }
-    for (officer, [v, c, u, missed, def]) in &per {
-        let who = if officer.is_empty() {
-            "(no officer)"
-        } else {
-            officer
-        };
-        ctx.note(&format!(
-            "schedule-visits {who}: {v} visits and {c} calls planned, {u} unplanned, {missed} deadlines missed, {def} deferred"
-        ));
+    for line in ops::officer_lines(&out, &filters) {
+        ctx.note(&line);
     }
     let verb = if args.dry_run {
         "would save (dry run, rolled back)"

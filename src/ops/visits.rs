@@ -27,7 +27,7 @@ use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::restructure;
 use crate::visits::{
     self, Borrower, Contact, Detail, Grade, Item, Kind, LoanFacts, Outcome, PlanInput, Policy,
-    Segment,
+    Segment, Status,
 };
 
 /// The rule set whose DPD rules grade a loan and whose segment rules segment a borrower when
@@ -167,6 +167,34 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
         closed,
         grading,
     })
+}
+
+/// The stderr summary, one line per officer of the listed items: visits and calls planned,
+/// unplanned, deadlines missed (late or unplanned), deferred to a later plan.
+pub fn officer_lines(out: &Planned, filters: &Filters) -> Vec<String> {
+    let mut per: BTreeMap<&str, [u64; 5]> = BTreeMap::new();
+    for i in out.listed().iter().filter(|i| filters.admit(i)) {
+        let e = per.entry(i.officer.as_str()).or_default();
+        match (i.status, i.kind) {
+            (Status::Unplanned, _) => e[2] += 1,
+            (_, Kind::Visit) => e[0] += 1,
+            (_, Kind::Call) => e[1] += 1,
+        }
+        if i.status != Status::Planned {
+            e[3] += 1;
+        }
+    }
+    for i in out.deferred().iter().filter(|i| filters.admit(i)) {
+        per.entry(i.officer.as_str()).or_default()[4] += 1;
+    }
+    per.into_iter()
+        .map(|(officer, [v, c, u, missed, def])| {
+            let who = if officer.is_empty() { "(no officer)" } else { officer };
+            format!(
+                "schedule-visits {who}: {v} visits and {c} calls planned, {u} unplanned, {missed} deadlines missed, {def} deferred"
+            )
+        })
+        .collect()
 }
 
 /// Grade and segment of every loan of the `classify --save` run for `as_of`, if there is one.
