@@ -318,17 +318,8 @@ pub struct OverdueArgs {
     #[arg(long, value_enum, value_name = "FIELD", conflicts_with_all = ["installments", "all"])]
     pub group_by: Option<crate::ops::overdue::GroupBy>,
 
-    /// First date of a range (with --to and --every): positions for every date in one pass.
-    #[arg(long, value_name = "DATE", requires_all = ["to", "every"], value_parser = date)]
-    pub from: Option<NaiveDate>,
-
-    /// Last date of a range.
-    #[arg(long, value_name = "DATE", requires = "from", value_parser = date)]
-    pub to: Option<NaiveDate>,
-
-    /// Step of a range: month-end, week or day.
-    #[arg(long, value_enum, requires = "from")]
-    pub every: Option<Every>,
+    #[command(flatten)]
+    pub range: RangeArgs,
 
     /// Store the positions in the ledger (a rerun for the same date replaces them).
     #[arg(long)]
@@ -340,6 +331,23 @@ pub struct OverdueArgs {
 
     #[command(flatten)]
     pub conv: ConventionArgs,
+}
+
+/// A range of as-of dates computed in one pass, shared by the commands that take one
+/// (`#[command(flatten)]`); `RangeArgs::dates` (src/commands/mod.rs) expands it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RangeArgs {
+    /// First date of a range (with --to and --every): every date of it in one pass.
+    #[arg(long, value_name = "DATE", requires_all = ["to", "every"], value_parser = date)]
+    pub from: Option<NaiveDate>,
+
+    /// Last date of a range.
+    #[arg(long, value_name = "DATE", requires = "from", value_parser = date)]
+    pub to: Option<NaiveDate>,
+
+    /// Step of a range: month-end, week or day.
+    #[arg(long, value_enum, requires = "from")]
+    pub every: Option<Every>,
 }
 
 /// The loan filters shared by the commands that list loans (`#[command(flatten)]`).

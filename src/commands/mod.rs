@@ -55,8 +55,108 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Result<()> {
     }
 }
 
+impl crate::cli::RangeArgs {
+    /// The dates of `--from … --to … --every …`, ascending; None without a range. A range
+    /// holds 1 to 3660 dates (exit 2 otherwise).
+    pub fn dates(&self) -> Result<Option<Vec<chrono::NaiveDate>>> {
+        use crate::cli::Every;
+        let (Some(from), Some(to), Some(every)) = (self.from, self.to, self.every) else {
+            return Ok(None);
+        };
+        if to < from {
+            return Err(exit::usage("--to is before --from"));
+        }
+        let step = match every {
+            Every::MonthEnd => None,
+            Every::Week => Some(7),
+            Every::Day => Some(1),
+        };
+        let dates: Vec<chrono::NaiveDate> = match step {
+            None => crate::dates::month_ends(from, to),
+            Some(n) => from
+                .iter_days()
+                .step_by(n)
+                .take_while(|d| *d <= to)
+                .take(3661)
+                .collect(),
+        };
+        if dates.is_empty() {
+            return Err(exit::usage(
+                "the range --from … --to holds no date of the --every step",
+            ));
+        }
+        if dates.len() > 3660 {
+            return Err(exit::usage(
+                "the range holds more than 3660 dates; split it",
+            ));
+        }
+        Ok(Some(dates))
+    }
+}
+
 fn not_built(name: &str) -> anyhow::Error {
     exit::usage(format!(
         "`daihou {name}` is not built yet; the README's \"Subcommands\" table lists what this version does"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Every, RangeArgs};
+    use crate::test_support::d;
+
+    fn range(from: &str, to: &str, every: Every) -> RangeArgs {
+        RangeArgs {
+            from: Some(d(from)),
+            to: Some(d(to)),
+            every: Some(every),
+        }
+    }
+
+    #[test]
+    fn a_range_expands_to_its_steps_within_bounds() {
+        assert_eq!(RangeArgs::default().dates().unwrap(), None);
+        let ends = range("2026-01-15", "2026-03-31", Every::MonthEnd)
+            .dates()
+            .unwrap();
+        assert_eq!(
+            ends,
+            Some(vec![d("2026-01-31"), d("2026-02-28"), d("2026-03-31")])
+        );
+        let weeks = range("2026-01-01", "2026-01-15", Every::Week)
+            .dates()
+            .unwrap();
+        assert_eq!(
+            weeks,
+            Some(vec![d("2026-01-01"), d("2026-01-08"), d("2026-01-15")])
+        );
+        let one = range("2026-01-01", "2026-01-01", Every::Day)
+            .dates()
+            .unwrap();
+        assert_eq!(one, Some(vec![d("2026-01-01")]));
+        for (r, why) in [
+            (
+                range("2026-02-01", "2026-01-01", Every::Day),
+                "--to is before --from",
+            ),
+            (
+                range("2026-01-01", "2026-01-30", Every::MonthEnd),
+                "holds no date",
+            ),
+            (
+                range("2000-01-01", "2010-12-31", Every::Day),
+                "more than 3660 dates",
+            ),
+        ] {
+            let e = r.dates().unwrap_err();
+            assert_eq!(crate::exit::code_for(&e), 2);
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        // 3660 days is the limit.
+        let max = range("2000-01-01", "2010-01-07", Every::Day)
+            .dates()
+            .unwrap()
+            .unwrap();
+        assert_eq!(max.len(), 3660);
+    }
 }

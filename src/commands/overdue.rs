@@ -6,9 +6,8 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use chrono::NaiveDate;
 
-use crate::cli::{Every, OverdueArgs};
+use crate::cli::OverdueArgs;
 use crate::context::Ctx;
 use crate::db::{self, book};
 use crate::exit;
@@ -19,7 +18,7 @@ use crate::profile;
 
 pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     // A range always gives the range output (the aging table per date), even of one date.
-    let single = args.from.is_none();
+    let single = args.range.from.is_none();
     if !single && ctx.as_of_given {
         return Err(exit::usage(
             "--as-of (or DAIHOU_AS_OF) cannot be combined with --from: a range gives its own dates",
@@ -122,10 +121,7 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
 /// The dates and rules, from the flags (each already typed by clap; here only the checks that
 /// involve two flags).
 fn setup(ctx: &Ctx, args: &OverdueArgs) -> Result<Setup> {
-    let dates = match (args.from, args.to, args.every) {
-        (Some(from), Some(to), Some(every)) => range(from, to, every)?,
-        _ => vec![ctx.as_of],
-    };
+    let dates = args.range.dates()?.unwrap_or_else(|| vec![ctx.as_of]);
     let setup = args.conv.setup(dates)?;
     if let Some(b) = &args.bucket {
         if !setup.buckets.labels().any(|l| l == b) {
@@ -137,36 +133,4 @@ fn setup(ctx: &Ctx, args: &OverdueArgs) -> Result<Setup> {
         }
     }
     Ok(setup)
-}
-
-/// The dates of `--from … --to … --every …`, ascending.
-fn range(from: NaiveDate, to: NaiveDate, every: Every) -> Result<Vec<NaiveDate>> {
-    if to < from {
-        return Err(exit::usage("--to is before --from"));
-    }
-    let dates: Vec<NaiveDate> = match every {
-        Every::MonthEnd => crate::dates::month_ends(from, to),
-        Every::Week => from
-            .iter_days()
-            .step_by(7)
-            .take_while(|d| *d <= to)
-            .take(3661)
-            .collect(),
-        Every::Day => from
-            .iter_days()
-            .take_while(|d| *d <= to)
-            .take(3661)
-            .collect(),
-    };
-    if dates.is_empty() {
-        return Err(exit::usage(
-            "the range --from … --to holds no date of the --every step",
-        ));
-    }
-    if dates.len() > 3660 {
-        return Err(exit::usage(
-            "the range holds more than 3660 dates; split it",
-        ));
-    }
-    Ok(dates)
 }
