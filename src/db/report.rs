@@ -184,3 +184,79 @@ pub fn plan_items(
     }
     Ok(out)
 }
+
+/// One loan of a saved classify run, with what `report portfolio` needs of the book.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedLoan {
+    pub loan_id: String,
+    pub product: String,
+    pub branch: String,
+    pub region: String,
+    pub officer: String,
+    pub dpd: u32,
+    pub outstanding_principal: Decimal,
+    pub grade: SavedGrade,
+    /// A restructure (not cancelled) in force on the date.
+    pub restructured: bool,
+}
+
+/// The classify run saved for `as_of`, read as the book of that date (loan order), when it is
+/// current: computed under the engine's default conventions (as `classify` computes today) and
+/// after the last import (an import in the same second counts as later). None otherwise, and
+/// the caller computes the positions from the ledger.
+pub fn saved_book(c: &Connection, as_of: NaiveDate) -> Result<Option<Vec<SavedLoan>>> {
+    if !table_exists(c, "grade_runs")? {
+        return Ok(None);
+    }
+    let run: Option<(String, String)> = c
+        .query_row(
+            "SELECT computed_at, conventions FROM grade_runs WHERE as_of = ?1",
+            [iso(as_of)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((computed_at, conventions)) = run else {
+        return Ok(None);
+    };
+    let later_import: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM imports WHERE started_at >= ?1)",
+        [&computed_at],
+        |r| r.get(0),
+    )?;
+    if later_import || !conventions.contains("overdue defaults") {
+        return Ok(None);
+    }
+    let mut stmt = c.prepare(
+        "SELECT g.loan_id, l.product, l.branch, l.region, l.officer, g.dpd, \
+                g.outstanding_principal, g.grade, g.stage, g.provision, \
+                g.eligible_for_upgrade_review, \
+                EXISTS (SELECT 1 FROM restructures r WHERE r.loan_id = g.loan_id \
+                        AND r.cancelled = 0 AND r.effective_date <= ?1) \
+         FROM grades g JOIN loans l ON l.loan_id = g.loan_id \
+         WHERE g.as_of = ?1 ORDER BY g.loan_id",
+    )?;
+    let mut rows = stmt.query([iso(as_of)])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let g: String = r.get(7)?;
+        let grade = Grade::parse(&g)
+            .ok_or_else(|| crate::exit::data(format!("the ledger's grades.grade holds {g:?}")))?;
+        out.push(SavedLoan {
+            loan_id: r.get(0)?,
+            product: r.get(1)?,
+            branch: r.get(2)?,
+            region: r.get(3)?,
+            officer: r.get(4)?,
+            dpd: r.get(5)?,
+            outstanding_principal: money::from_fen(r.get(6)?),
+            grade: SavedGrade {
+                grade,
+                stage: r.get(8)?,
+                provision: money::from_fen(r.get(9)?),
+                eligible_for_upgrade_review: r.get(10)?,
+            },
+            restructured: r.get(11)?,
+        });
+    }
+    Ok(Some(out))
+}

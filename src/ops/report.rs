@@ -17,7 +17,7 @@ use crate::cli::LoanFilterArgs;
 use crate::collection::{self, PromiseState};
 use crate::context::Ctx;
 use crate::db::{self, book, report::SavedGrade};
-use crate::engine::{self, InstallmentStatus};
+use crate::engine::{self, Conventions, InstallmentStatus};
 use crate::i18n::Lang;
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::output::Document;
@@ -196,8 +196,35 @@ fn book_at(
     Ok(per_date)
 }
 
-/// `report portfolio` as of `as_of`.
+/// `report portfolio` as of `as_of`: from the classify run saved for the date when it is current
+/// (no import since, default conventions: its positions are the ledger's), else one pass over
+/// the book with the saved grades if any.
 pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
+    if o.base.conv == Conventions::default() {
+        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+        if let Some(saved) = db::report::saved_book(&conn, as_of)? {
+            ctx.debug(&format!(
+                "report portfolio: read from the classify run saved for {as_of} ({} loans)",
+                saved.len()
+            ));
+            let loans: Vec<LoanState> = saved
+                .into_iter()
+                .filter(|l| o.admits(&l.officer, &l.branch, &l.region))
+                .map(|l| LoanState {
+                    grade: Some(graded(&l.grade)),
+                    loan_id: l.loan_id,
+                    product: l.product,
+                    branch: l.branch,
+                    region: l.region,
+                    officer: l.officer,
+                    balance: l.outstanding_principal,
+                    dpd: l.dpd,
+                    restructured: l.restructured,
+                })
+                .collect();
+            return Ok(docs::portfolio(as_of, &loans, o.buckets(), o.par, o.lang));
+        }
+    }
     let setup = o.setup(vec![as_of]);
     let grades = grades_for(ctx, &setup.dates, |_| true)?;
     let per_date = book_at(ctx, o, &setup, &grades)?;

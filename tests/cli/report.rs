@@ -309,6 +309,35 @@ fn portfolio_grade_figures_by_hand() {
 }
 
 #[test]
+fn portfolio_from_a_current_saved_run_equals_the_computed_one() {
+    let env = graded();
+    // A run computed after the last import is read as it is (-v says so) ...
+    env.sql("UPDATE grade_runs SET computed_at = '2999-01-01T00:00:00Z'");
+    let (fast, err) = run_ok(&env, PORTFOLIO, &["--format", "csv", "-v"]);
+    assert!(
+        err.contains("read from the classify run saved for 2026-03-31"),
+        "{err}"
+    );
+    // ... one older than an import is not: the positions come from the ledger, the grades from
+    // the run; the answer is the same.
+    env.sql("UPDATE grade_runs SET computed_at = '2000-01-01T00:00:00Z'");
+    let (slow, err) = run_ok(&env, PORTFOLIO, &["--format", "csv", "-v"]);
+    assert!(!err.contains("read from the classify run"), "{err}");
+    assert_eq!(fast, slow);
+    let (fast_o2, _) = run_ok(&env, PORTFOLIO, &["--format", "csv", "--officer", "O2"]);
+    env.sql("UPDATE grade_runs SET computed_at = '2999-01-01T00:00:00Z'");
+    let (slow_o2, _) = run_ok(&env, PORTFOLIO, &["--format", "csv", "--officer", "O2"]);
+    assert_eq!(fast_o2, slow_o2);
+    // Other conventions than classify's: computed from the ledger.
+    let (_, err) = run_ok(
+        &env,
+        PORTFOLIO,
+        &["--format", "csv", "-v", "--grace-days", "3"],
+    );
+    assert!(!err.contains("read from the classify run"), "{err}");
+}
+
+#[test]
 fn grade_migration_between_saved_runs() {
     let env = loaded();
     // Without saved runs: the grade matrix is empty and stderr says why.
