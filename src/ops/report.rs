@@ -285,7 +285,7 @@ pub fn vintage(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
             .filter_map(|k| a.dates.iter().find(|x| x.date == k))
             .map(|x| x.position.max_dpd)
             .collect();
-        (!max_dpd.is_empty()).then(|| VintageLoan {
+        (!max_dpd.is_empty()).then_some(VintageLoan {
             origination: orig,
             amount: a.book.terms.principal,
             max_dpd,
@@ -496,9 +496,6 @@ pub fn previous_month_end(as_of: NaiveDate) -> NaiveDate {
     first.pred_opt().unwrap_or(first)
 }
 
-/// How many loans the management report lists among the top exposures and decisions.
-const TOP: usize = 20;
-
 /// `report management` as of `as_of`: the headline and its change since the previous month-end,
 /// the portfolio, the month's migration, collections and conduct, and the loans that need a
 /// decision (over 90 DPD not graded NPL, eligible for upgrade review, and the largest balances
@@ -572,7 +569,7 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
     }
     // Broken promises: the largest balances only.
     broken.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.loan_id.cmp(&b.loan_id)));
-    broken.truncate(TOP);
+    broken.truncate(docs::TOP);
     decisions.extend(broken);
     let mut doc = docs::management(
         as_of,
@@ -581,7 +578,6 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
         &per_date[0],
         o.par,
         &decisions,
-        TOP,
         o.lang,
     );
     docs::append(

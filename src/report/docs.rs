@@ -897,6 +897,10 @@ pub fn append(doc: &mut Document, prefix: &str, part: Document) {
     doc.notes.extend(part.notes);
 }
 
+/// How many loans the management report lists among the top exposures at risk (and among the
+/// broken promises of its decisions).
+pub const TOP: usize = 20;
+
 /// Loans that need a decision, for the management report.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
@@ -917,7 +921,6 @@ pub fn management(
     before: &[LoanState],
     par: ParOptions,
     decisions: &[Decision],
-    top: usize,
     lang: Lang,
 ) -> Document {
     let (h, p) = (ratios::headline(now, par), ratios::headline(before, par));
@@ -1003,7 +1006,7 @@ pub fn management(
         "balance",
         "classification",
     ]);
-    for l in risk.into_iter().take(top) {
+    for l in risk.into_iter().take(TOP) {
         tr.push(vec![
             Cell::Text(l.loan_id.clone()),
             Cell::Text(l.officer.clone()),

@@ -740,6 +740,33 @@ fn a_date_before_the_first_loan_gives_an_empty_report() {
         &["--format", "csv"],
     );
     assert_eq!(csv_rows(&out).len(), 0);
+    // The period reports too: no breaches, and only the team row with zeros.
+    for name in ["conduct", "collections", "management"] {
+        let (out, _) = run_ok(
+            &env,
+            &["report", name, "--as-of", "2020-01-31"],
+            &["--format", "csv"],
+        );
+        let rows = csv_rows(&out);
+        assert!(
+            rows.iter()
+                .all(|r| r.get("officer").is_none_or(|o| o.is_empty() || o == "all")),
+            "{name}: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_ledger_from_a_newer_daihou_is_78() {
+    let env = loaded();
+    env.sql("PRAGMA user_version = 999");
+    let before = env.snapshot();
+    for args in [PORTFOLIO, CONDUCT, MANAGEMENT] {
+        let (code, out, err) = env.run(args);
+        assert_eq!(code, 78, "{args:?}: {err}");
+        assert_eq!(out, "");
+    }
+    assert_eq!(env.snapshot(), before, "the ledger is left as it was");
 }
 
 #[test]
