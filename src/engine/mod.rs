@@ -299,6 +299,10 @@ impl InstallmentStatus {
 pub struct InstallmentState {
     /// Index of this installment in the schedule slice given to the engine.
     pub index: usize,
+    /// The schedule version it belongs to: 0 for the original schedule (always, from
+    /// [`positions`]); across restructures, k for the k-th version in force, as
+    /// [`crate::restructure::replay::positions`] replays them.
+    pub version: u32,
     pub installment_no: u32,
     pub due_date: NaiveDate,
     pub status: InstallmentStatus,
@@ -406,6 +410,18 @@ pub fn position(
         .unwrap_or_else(|| Position::empty(as_of))
 }
 
+/// What a [`Position`] holds besides its figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Every installment's status in [`Position::installments`] (the default).
+    #[default]
+    Installments,
+    /// The figures only: `installments` is left empty (so is [`Position::settled`]). Every
+    /// other field is identical; it saves building a list per loan and date for callers that
+    /// read neither (most of a portfolio scan).
+    Figures,
+}
+
 /// The loan's positions as of several dates in one pass. `as_ofs` should be
 /// ascending; any order is accepted and the result is in the order given
 /// (`result[k].as_of == as_ofs[k]`), identical to calling [`position`] for
@@ -417,10 +433,22 @@ pub fn positions(
     as_ofs: &[NaiveDate],
     conv: &Conventions,
 ) -> Vec<Position> {
+    positions_with(terms, inst, pays, as_ofs, conv, Detail::Installments)
+}
+
+/// [`positions`], holding the installments' statuses or not ([`Detail`]).
+pub fn positions_with(
+    terms: &LoanTerms,
+    inst: &[Installment],
+    pays: &[Payment],
+    as_ofs: &[NaiveDate],
+    conv: &Conventions,
+    detail: Detail,
+) -> Vec<Position> {
     if as_ofs.is_empty() {
         return Vec::new();
     }
-    sweep::positions(terms, inst, pays, as_ofs, conv)
+    sweep::positions(terms, inst, pays, as_ofs, conv, detail)
 }
 
 /// The payments in force as of `as_of`, in date order, as (paid_on, amount):

@@ -691,6 +691,7 @@ impl<'p, 'a> Sweep<'p, 'a> {
                     None => (InstallmentStatus::NotDue, None, 0),
                 };
                 InstallmentState {
+                    version: 0,
                     index: x.src,
                     installment_no: x.no,
                     due_date: x.due,

@@ -5,8 +5,8 @@
 use super::penalty::accrued_fen;
 use super::prepare::{day_no, Inst, Prepared};
 use super::{
-    days_u32, money, Component, Conventions, Installment, InstallmentState, InstallmentStatus,
-    LoanTerms, Payment, Position, Prepay, Status,
+    days_u32, money, Component, Conventions, Detail, Installment, InstallmentState,
+    InstallmentStatus, LoanTerms, Payment, Position, Prepay, Status,
 };
 use chrono::NaiveDate;
 
@@ -34,6 +34,7 @@ pub(super) fn positions(
     pays: &[Payment],
     as_ofs: &[NaiveDate],
     conv: &Conventions,
+    detail: Detail,
 ) -> Vec<Position> {
     let mut prep = Prepared::new(terms, inst, pays, conv);
     let n = as_ofs.len();
@@ -93,7 +94,7 @@ pub(super) fn positions(
         } else {
             insts.clone()
         };
-        let mut sweep = Sweep::new(&prep, work);
+        let mut sweep = Sweep::new(&prep, work, detail);
         sweep.run(excluded, as_ofs, days, order, start..end, &mut out);
         start = end;
     }
@@ -136,10 +137,11 @@ struct Sweep<'p> {
     n_settled: usize,
     /// (acc, rounded penalty in fen) of the last penalty computation.
     pen_cache: (i128, i128),
+    detail: Detail,
 }
 
 impl<'p> Sweep<'p> {
-    fn new(prep: &'p Prepared, insts: Vec<Inst>) -> Self {
+    fn new(prep: &'p Prepared, insts: Vec<Inst>, detail: Detail) -> Self {
         Sweep {
             prep,
             insts,
@@ -162,6 +164,7 @@ impl<'p> Sweep<'p> {
             max_dpd: 0,
             n_settled: prep.initially_settled,
             pen_cache: (0, 0),
+            detail,
         }
     }
 
@@ -489,11 +492,9 @@ impl<'p> Sweep<'p> {
         self.n_overdue = self.n_overdue.saturating_add(1);
     }
 
-    fn snapshot(&mut self, as_of: NaiveDate, d: i32) -> Position {
-        let dpd = self.dpd_at(d);
-        self.max_dpd = self.max_dpd.max(dpd);
-        let installments = self
-            .insts
+    /// Each installment's status at day `d` (the end of the day).
+    fn installment_states(&self, d: i32) -> Vec<InstallmentState> {
+        self.insts
             .iter()
             .map(|x| {
                 let (status, settled_on, days_late) = if x.logged {
@@ -506,6 +507,7 @@ impl<'p> Sweep<'p> {
                 };
                 InstallmentState {
                     index: x.src,
+                    version: 0,
                     installment_no: x.no,
                     due_date: x.due_date,
                     status,
@@ -513,7 +515,16 @@ impl<'p> Sweep<'p> {
                     days_late,
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    fn snapshot(&mut self, as_of: NaiveDate, d: i32) -> Position {
+        let dpd = self.dpd_at(d);
+        self.max_dpd = self.max_dpd.max(dpd);
+        let installments = match self.detail {
+            Detail::Figures => Vec::new(),
+            Detail::Installments => self.installment_states(d),
+        };
         let penalty_interest = money((self.penalty_accrued() - self.pen_paid).max(0));
         let n = self.insts.len();
         Position {

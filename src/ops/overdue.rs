@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use crate::buckets::{term_class, Buckets};
 use crate::context::Ctx;
 use crate::db::{self, book};
-use crate::engine::{Installment, InstallmentStatus, Position};
+use crate::engine::{self, Installment, InstallmentStatus, Position};
 use crate::exit;
 use crate::i18n::Lang;
 use crate::money;
@@ -464,6 +464,14 @@ impl<'a> Collect<'a> {
 }
 
 impl Consumer for Collect<'_> {
+    /// Installment statuses only for the `--installments` listing.
+    fn detail(&self) -> engine::Detail {
+        match self.req.listing {
+            Listing::Installments { .. } => engine::Detail::Installments,
+            _ => engine::Detail::Figures,
+        }
+    }
+
     fn loan(&mut self, loan: &LoanAssessment<'_>) -> Result<()> {
         let b = loan.book;
         let (req, buckets) = (self.req, &self.req.setup.buckets);
@@ -740,7 +748,6 @@ impl InstallmentRow {
     /// replayed: the original, or combined with the restructures' versions).
     fn of_position(b: &book::LoanBook, p: &Position) -> Vec<InstallmentRow> {
         let k = b.versions.partition_point(|v| v.effective <= p.as_of);
-        let effectives: Vec<NaiveDate> = b.versions[..k].iter().map(|v| v.effective).collect();
         let combined;
         let in_force: &[Installment] = if k == 0 {
             &b.installments
@@ -754,7 +761,7 @@ impl InstallmentRow {
                 let i = in_force.get(s.index)?;
                 Some(InstallmentRow {
                     loan_id: b.info.loan_id.clone(),
-                    version: replay::version_of(&effectives, s.due_date),
+                    version: s.version,
                     installment_no: s.installment_no,
                     due_date: s.due_date,
                     principal_due: i.principal_due,

@@ -6,7 +6,8 @@
 //!    on its own read connection, streaming its loans ([`book::Scan`]) one at a time;
 //! 2. for each loan the engine replays the schedule and payments once for all the dates
 //!    ([`engine::positions`], across restructured schedule versions by
-//!    [`restructure::replay::positions`]) — DPD, arrears, penalty and each installment's status;
+//!    [`restructure::replay::positions`]) — DPD, arrears, penalty and, when the consumer asks
+//!    ([`Consumer::detail`]), each installment's status;
 //! 3. each open position is enriched: its aging bucket, the collection ladder's next action and
 //!    SLA ([`collection::next_action`]), and its promises to pay
 //!    ([`collection::promises`] over [`engine::payments_in_force`]);
@@ -91,6 +92,12 @@ pub trait Consumer: Send + Sized {
     }
     /// Takes in the results of the next key range.
     fn merge(&mut self, later: Self);
+    /// Whether the positions should list each installment's status
+    /// ([`Position::installments`], [`Position::settled`]); a consumer that reads neither
+    /// returns [`engine::Detail::Figures`] and the scan skips building them.
+    fn detail(&self) -> engine::Detail {
+        engine::Detail::Installments
+    }
 }
 
 /// Assesses every loan of the ledger for every date of `setup`, feeding one consumer per worker
@@ -141,6 +148,7 @@ fn scan_range<C: Consumer>(
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
     let mut scan = book::Scan::prepare(&conn, range)?;
     let mut assessed: Vec<Assessment> = Vec::with_capacity(setup.dates.len());
+    let detail = consumer.detail();
     scan.for_each(|b| {
         // Dates on or after origination (a suffix of the ascending dates).
         let first = setup
@@ -152,13 +160,14 @@ fn scan_range<C: Consumer>(
         };
         let dates = &setup.dates[first..];
         // Across the schedule versions of restructures in force (the engine alone without).
-        let positions = restructure::replay::positions(
+        let positions = restructure::replay::positions_with(
             &b.terms,
             &b.installments,
             &b.versions,
             &b.payments,
             dates,
             &setup.conv,
+            detail,
         );
         assessed.clear();
         for (k, p) in positions.into_iter().enumerate() {

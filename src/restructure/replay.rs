@@ -36,7 +36,7 @@
 //!   from their due dates until paid (oldest first, as always).
 
 use super::Kind;
-use crate::engine::{self, Conventions, Installment, LoanTerms, Payment, Position};
+use crate::engine::{self, Conventions, Detail, Installment, LoanTerms, Payment, Position};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -108,7 +108,8 @@ fn transfer_payment(k: usize, on: NaiveDate, amount: Decimal) -> Payment {
 
 /// The loan's positions as of `as_ofs` across its versions (module doc);
 /// `result[k].as_of == as_ofs[k]`. `versions` must be in force (see
-/// [`in_force`]) and sorted by effective date.
+/// [`in_force`]) and sorted by effective date. Each installment's status
+/// carries the version it belongs to ([`version_of`]).
 pub fn positions(
     terms: &LoanTerms,
     original: &[Installment],
@@ -117,13 +118,35 @@ pub fn positions(
     as_ofs: &[NaiveDate],
     conv: &Conventions,
 ) -> Vec<Position> {
+    positions_with(
+        terms,
+        original,
+        versions,
+        pays,
+        as_ofs,
+        conv,
+        Detail::Installments,
+    )
+}
+
+/// [`positions`], holding the installments' statuses or not ([`Detail`]).
+pub fn positions_with(
+    terms: &LoanTerms,
+    original: &[Installment],
+    versions: &[VersionFacts],
+    pays: &[Payment],
+    as_ofs: &[NaiveDate],
+    conv: &Conventions,
+    detail: Detail,
+) -> Vec<Position> {
     if versions.is_empty() {
-        return engine::positions(terms, original, pays, as_ofs, conv);
+        return engine::positions_with(terms, original, pays, as_ofs, conv, detail);
     }
+    let effectives: Vec<NaiveDate> = versions.iter().map(|v| v.effective).collect();
     let segment = |d: NaiveDate| versions.partition_point(|v| v.effective <= d);
     let mut out: Vec<Option<Position>> = vec![None; as_ofs.len()];
     // Real payments only: paid_total and last_payment_date do not depend on the schedule.
-    let real = engine::positions(terms, &[], pays, as_ofs, conv);
+    let real = engine::positions_with(terms, &[], pays, as_ofs, conv, Detail::Figures);
     let mut transfers: Vec<Payment> = Vec::new();
     let mut with_transfers: Vec<Payment> = Vec::with_capacity(pays.len() + versions.len());
     for k in 0..=versions.len() {
@@ -161,7 +184,7 @@ pub fn positions(
         }
         let dates: Vec<NaiveDate> = idx.iter().map(|&i| as_ofs[i]).collect();
         let got = if k == 0 {
-            engine::positions(terms, original, pays, &dates, conv)
+            engine::positions_with(terms, original, pays, &dates, conv, detail)
         } else {
             let sched = combined(original, versions, k);
             let t = LoanTerms {
@@ -171,13 +194,16 @@ pub fn positions(
             with_transfers.clear();
             with_transfers.extend(transfers.iter().cloned());
             with_transfers.extend(pays.iter().cloned());
-            engine::positions(&t, &sched, &with_transfers, &dates, conv)
+            engine::positions_with(&t, &sched, &with_transfers, &dates, conv, detail)
                 .into_iter()
                 .zip(&idx)
                 .map(|(mut p, &i)| {
                     p.paid_total = real[i].paid_total;
                     p.last_payment_date = real[i].last_payment_date;
                     p.warnings.retain(|w| !w.contains('\0'));
+                    for s in &mut p.installments {
+                        s.version = version_of(&effectives[..k], s.due_date);
+                    }
                     p
                 })
                 .collect()
@@ -320,6 +346,32 @@ mod tests {
         let eff = [cap[0].effective];
         assert_eq!(version_of(&eff, s.due_date), 1);
         assert_eq!(version_of(&eff, d("2025-11-15")), 0);
+        // The engine's statuses carry the version: the 12 original ones (due before E) 0, the
+        // 36 new ones 1; before E every one is of the original.
+        let v: Vec<u32> = p.installments.iter().map(|s| s.version).collect();
+        assert_eq!(v.len(), 12 + 36);
+        assert!(v[..12].iter().all(|&x| x == 0) && v[12..].iter().all(|&x| x == 1));
+        let before = at(&cap, &pays, "2026-01-19");
+        assert_eq!(before.installments.len(), 36);
+        assert!(before.installments.iter().all(|s| s.version == 0));
+        // Figures only: the same position without the list.
+        let f = positions_with(
+            &terms(),
+            &original(),
+            &cap,
+            &pays,
+            &[d("2026-03-01")],
+            &Conventions::default(),
+            Detail::Figures,
+        )
+        .remove(0);
+        assert_eq!(
+            f,
+            Position {
+                installments: Vec::new(),
+                ..p.clone()
+            }
+        );
         // The second (2026-03-15) missed: DPD 1 the next day, on the new version.
         let p = at(&cap, &pays, "2026-03-16");
         assert_eq!(p.dpd, 1);
