@@ -227,6 +227,16 @@ pub struct RestructureArgs {
     /// The reason written in the row --format csv prints.
     #[arg(long, value_name = "TEXT", default_value = "negotiated restructure")]
     pub reason: String,
+
+    /// The classification rule set the grade consequence is read from, as `classify --rules`:
+    /// a built-in name (cn2023, cn2007, cn-card) or a TOML file in the same format.
+    #[arg(long, default_value = "cn2023", value_name = "NAME|FILE")]
+    pub rules: String,
+
+    /// The position at --as-of is counted with the same conventions as `overdue` (--buckets
+    /// and --ladder do not change a proposal).
+    #[command(flatten)]
+    pub conv: ConventionArgs,
 }
 
 /// What an import file holds.

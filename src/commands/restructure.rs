@@ -8,8 +8,9 @@
 //! `restructure_id` that `daihou import schedule` takes as that restructure's version (say,
 //! after the negotiation changed a row).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
+use crate::classify::rules::RuleSet;
 use crate::cli::{Format, RestructureArgs};
 use crate::context::Ctx;
 use crate::db;
@@ -33,14 +34,17 @@ pub fn run(ctx: &Ctx, args: &RestructureArgs) -> Result<()> {
             "--schedule prints one option's schedule: give its flags (--extend-months, --rate, …)",
         ));
     }
+    let rules = RuleSet::resolve(&args.rules).context("--rules")?;
+    let conv = args.conv.conventions();
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
     let as_of = ctx.as_of;
-    let proposal = propose(&conn, &args.loan_id, as_of, &flags)?.ok_or_else(|| {
-        exit::no_input(format!(
-            "loan_id {}: no such loan in the ledger",
-            args.loan_id
-        ))
-    })?;
+    let proposal =
+        propose(&conn, &args.loan_id, as_of, &flags, &conv, &rules)?.ok_or_else(|| {
+            exit::no_input(format!(
+                "loan_id {}: no such loan in the ledger",
+                args.loan_id
+            ))
+        })?;
     let o = match proposal {
         Proposal::Nothing(why) => {
             ctx.note(&why);

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use rusqlite::Connection;
 use rust_decimal::Decimal;
 
+use crate::classify::rules::RuleSet;
 use crate::db::ledger::Outcome;
 use crate::db::restructures::{self, Stored};
 use crate::engine::Installment;
@@ -422,12 +423,15 @@ pub struct Options {
 }
 
 /// Prices the options for `loan_id` at `as_of`: the flags' one option, or the default menu.
-/// `Ok(None)`: no such loan.
+/// The position is counted with the bank's conventions `conv`; the grade consequence is read
+/// from the classification rule set `rules`. `Ok(None)`: no such loan.
 pub fn propose(
     c: &Connection,
     loan_id: &str,
     as_of: NaiveDate,
     flags: &Flags,
+    conv: &Conventions,
+    rules: &RuleSet,
 ) -> Result<Option<Proposal>> {
     let Some((contract, book)) = restructures::loan(c, loan_id)? else {
         return Ok(None);
@@ -445,8 +449,7 @@ pub fn propose(
         .map(|(_, v)| v)
         .filter(|v| v.effective < e)
         .collect();
-    let conv = Conventions::default();
-    let p = price(contract, &book, &versions, e, &conv);
+    let p = price(contract, &book, &versions, e, conv);
     let position = p.before.clone();
     if position.closed
         || position.outstanding_principal <= Decimal::ZERO && p.arrears.total() <= Decimal::ZERO
@@ -471,7 +474,7 @@ pub fn propose(
     let outcomes = specs
         .into_iter()
         .map(|s| {
-            let o = proposal::evaluate(&basis, position.dpd, &s);
+            let o = proposal::evaluate(&basis, position.dpd, &s, rules);
             (s, o)
         })
         .collect();

@@ -29,23 +29,27 @@
 //!   capitalisation costs (almost) nothing; carried arrears cost one period of
 //!   interest on them; a rate cut shows its real cost. Negative = the bank
 //!   gains (rounding, or interest on capitalised interest).
-//! * **Grade consequence** (RULES.md §1): restructured → at least 关注 during
+//! * **Grade consequence** under the active classification rule set
+//!   ([`RuleSet`], `--rules` as `classify` takes it; RULES.md §1): restructured
+//!   → at least its `[restructure] during` grade (cn2023: 关注) during
 //!   observation; the observation starts at the first due date of the new
-//!   version and lasts at least two repayment periods (to the due date of
-//!   its third installment, or its last) and at least one year; a missed
-//!   payment in it → 次级 and a restart. A loan over 90 DPD at E is NPL
-//!   already and is not upgraded during observation.
+//!   version and lasts at least `min_periods` repayment periods (to the due
+//!   date of installment `min_periods + 1`, or the last) and at least
+//!   `min_months` (cn2023: two periods and twelve months); a missed payment in
+//!   it → its `missed` grade (cn2023: 次级) and a restart. A loan whose DPD at E
+//!   already has a grade the rule set holds (`[upgrade_review] hold_from`,
+//!   cn2023: 次级, so DPD > 90) is not upgraded during observation. A rule set
+//!   without a restructure rule grades by DPD alone, and the text says so.
 
 use super::{generate, Basis, Kind, NewTerms, RestructureError, Version};
+use crate::classify::rules::RuleSet;
+use crate::classify::Grade;
 use crate::dates::add_months_clamped;
 use crate::engine::Installment;
 use crate::money::round_fen;
 use crate::schedule::Method;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
-
-/// DPD over which a loan is NPL already (RULES.md C5: 逾期超过 90 天).
-pub const NPL_DPD: u32 = 90;
 
 /// One option to evaluate.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,15 +173,30 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// From the version's due dates (module doc); None for an empty version.
+    /// From the version's due dates, at least two periods and a year (cn2023); None for an
+    /// empty version.
     pub fn of(installments: &[Installment]) -> Option<Observation> {
+        Observation::lasting(installments, 2, 12)
+    }
+
+    /// From the version's due dates: from the first, at least `periods` repayment periods
+    /// (to the due date of installment `periods + 1`, or the last) and at least `months`.
+    pub fn lasting(installments: &[Installment], periods: u32, months: u32) -> Option<Observation> {
         let start = installments.first()?.due_date;
-        let year = add_months_clamped(start, 12, start.day()).unwrap_or(start);
-        let two = installments[2.min(installments.len() - 1)].due_date;
+        let year = add_months_clamped(start, months, start.day()).unwrap_or(start);
+        let k = (periods as usize).min(installments.len() - 1);
         Some(Observation {
             start,
-            end: year.max(two),
+            end: year.max(installments[k].due_date),
         })
+    }
+
+    /// Under a rule set: its restructure rule's periods and months, else [`Observation::of`].
+    pub fn under(rules: &RuleSet, installments: &[Installment]) -> Option<Observation> {
+        match &rules.restructure {
+            Some(r) => Observation::lasting(installments, r.min_periods, r.min_months),
+            None => Observation::of(installments),
+        }
     }
 }
 
@@ -259,8 +278,14 @@ fn present_value<'a>(
     Ok(pv)
 }
 
-/// Evaluates one option for a loan at `dpd_before` DPD just before E.
-pub fn evaluate(basis: &Basis, dpd_before: u32, spec: &Spec) -> Result<Outcome, RestructureError> {
+/// Evaluates one option for a loan at `dpd_before` DPD just before E, its grade consequence
+/// under `rules`.
+pub fn evaluate(
+    basis: &Basis,
+    dpd_before: u32,
+    spec: &Spec,
+    rules: &RuleSet,
+) -> Result<Outcome, RestructureError> {
     let version = generate(basis, spec.kind, &spec.terms)?;
     let left = if version.rule.transfers() {
         Decimal::ZERO
@@ -283,8 +308,9 @@ pub fn evaluate(basis: &Basis, dpd_before: u32, spec: &Spec) -> Result<Outcome, 
         });
     let pv_sq = present_value(basis, basis.arrears.total(), basis.not_due())?;
     let pv_opt = present_value(basis, left, inst.iter())?;
-    let observation = Observation::of(inst).ok_or(RestructureError::NothingOutstanding)?;
-    let grade = grade_consequence(dpd_before, &observation);
+    let observation =
+        Observation::under(rules, inst).ok_or(RestructureError::NothingOutstanding)?;
+    let grade = grade_consequence(rules, dpd_before, &observation);
     Ok(Outcome {
         label: spec.label.clone(),
         first_payment: inst.first().map_or(Decimal::ZERO, total),
@@ -298,18 +324,39 @@ pub fn evaluate(basis: &Basis, dpd_before: u32, spec: &Spec) -> Result<Outcome, 
     })
 }
 
-/// The grade consequence text (module doc).
-pub fn grade_consequence(dpd_before: u32, o: &Observation) -> String {
-    if dpd_before > NPL_DPD {
-        format!(
-            "NPL already (DPD {dpd_before} > {NPL_DPD}): not upgraded during observation {} to {}",
-            o.start, o.end
-        )
-    } else {
-        format!(
-            "at least 关注 while restructured; observation {} to {}; a miss in it → 次级 and a restart",
-            o.start, o.end
-        )
+/// The grade consequence text under `rules` (module doc).
+pub fn grade_consequence(rules: &RuleSet, dpd_before: u32, o: &Observation) -> String {
+    let dpd = rules.dpd_rule(dpd_before);
+    let dpd_grade = dpd.map_or(Grade::Pass, |r| r.grade);
+    let held = rules
+        .upgrade
+        .as_ref()
+        .is_some_and(|u| dpd_grade >= u.hold_from);
+    match (dpd, &rules.restructure) {
+        (Some(r), _) if held => format!(
+            "{} already (DPD {dpd_before} > {}, {} {}): not upgraded during observation {} to {}",
+            if dpd_grade >= Grade::Substandard { "NPL" } else { "held" },
+            r.over,
+            rules.name,
+            r.id,
+            o.start,
+            o.end
+        ),
+        (_, Some(x)) => format!(
+            "at least {} while restructured ({} {}); observation {} to {}; a miss in it → {} ({}) and a restart",
+            x.during.max(dpd_grade).zh(),
+            rules.name,
+            x.during_id,
+            o.start,
+            o.end,
+            x.missed.max(dpd_grade).zh(),
+            x.missed_id
+        ),
+        (_, None) => format!(
+            "{} has no restructure rule: graded by DPD alone ({} at DPD {dpd_before})",
+            rules.name,
+            dpd_grade.zh()
+        ),
     }
 }
 
@@ -319,6 +366,10 @@ mod tests {
     use super::super::Arrears;
     use super::*;
     use crate::test_support::{d, m};
+
+    fn cn2023() -> RuleSet {
+        RuleSet::builtin("cn2023").unwrap()
+    }
 
     fn basis<'a>(
         c: &'a super::super::Contract,
@@ -348,7 +399,7 @@ mod tests {
         .unwrap();
         assert_eq!(spec.kind, Kind::Capitalisation);
         assert_eq!(spec.label, "extend 12m, capitalise arrears");
-        let o = evaluate(&b, 66, &spec).unwrap();
+        let o = evaluate(&b, 66, &spec, &cn2023()).unwrap();
         // Term: remaining 24 months + 12 = 36.
         assert_eq!(o.version.term_months, 36);
         // New principal 82368.77 + 9620.00 + 1331.89 = 93320.66; A' = 2839.00 (see mod tests).
@@ -372,7 +423,7 @@ mod tests {
         );
         assert_eq!(
             o.grade,
-            "at least 关注 while restructured; observation 2026-02-15 to 2027-02-15; a miss in it → 次级 and a restart"
+            "at least 关注 while restructured (cn2023 C16); observation 2026-02-15 to 2027-02-15; a miss in it → 次级 (C17) and a restart"
         );
     }
 
@@ -398,7 +449,10 @@ mod tests {
                 "rate 5%"
             ]
         );
-        let out: Vec<Outcome> = menu.iter().map(|s| evaluate(&b, 66, s).unwrap()).collect();
+        let out: Vec<Outcome> = menu
+            .iter()
+            .map(|s| evaluate(&b, 66, s, &cn2023()).unwrap())
+            .collect();
 
         // extend 12m (carried): 82368.77 over 36 at 6 %: A = 2505.82; first payment
         // 2505.82 + 10951.89 = 13457.71; interest 36 A − N + residue = 7840.67.
@@ -431,11 +485,57 @@ mod tests {
             start: d("2026-02-15"),
             end: d("2027-02-15"),
         };
+        let r = cn2023();
+        // cn2023: DPD > 90 is 次级 (C5), held until an analyst's review; DPD 90 is 关注.
         assert_eq!(
-            grade_consequence(91, &o),
-            "NPL already (DPD 91 > 90): not upgraded during observation 2026-02-15 to 2027-02-15"
+            grade_consequence(&r, 91, &o),
+            "NPL already (DPD 91 > 90, cn2023 C5): not upgraded during observation 2026-02-15 to 2027-02-15"
         );
-        assert!(grade_consequence(90, &o).starts_with("at least 关注"));
+        assert!(grade_consequence(&r, 90, &o).starts_with("at least 关注 while restructured"));
+    }
+
+    #[test]
+    fn the_grade_text_follows_the_rule_set() {
+        let o = Observation {
+            start: d("2026-02-15"),
+            end: d("2027-02-15"),
+        };
+        // cn2007 counts DPD > 90 as 次级 too, under its own rule ids.
+        let r = RuleSet::builtin("cn2007").unwrap();
+        let t = grade_consequence(&r, 91, &o);
+        assert!(t.starts_with("NPL already (DPD 91 > 90, cn2007 "), "{t}");
+        // A bank's rule set: restructured loans 次级 during observation, 可疑 on a miss, over
+        // 3 periods and 18 months; no restructure rule at all grades by DPD alone.
+        let mut bank = cn2023();
+        bank.name = "bank".into();
+        if let Some(x) = bank.restructure.as_mut() {
+            x.during = Grade::Substandard;
+            x.missed = Grade::Doubtful;
+            x.min_periods = 3;
+            x.min_months = 18;
+        }
+        assert_eq!(
+            grade_consequence(&bank, 10, &o),
+            "at least 次级 while restructured (bank C16); observation 2026-02-15 to 2027-02-15; a miss in it → 可疑 (C17) and a restart"
+        );
+        let monthly: Vec<Installment> = (0..24)
+            .map(|k| Installment {
+                installment_no: k + 1,
+                due_date: add_months_clamped(d("2026-02-15"), k, 15).unwrap(),
+                principal_due: m("1"),
+                interest_due: m("0"),
+                fee_due: m("0"),
+            })
+            .collect();
+        assert_eq!(
+            Observation::under(&bank, &monthly).unwrap().end,
+            d("2027-08-15")
+        );
+        bank.restructure = None;
+        assert_eq!(
+            grade_consequence(&bank, 10, &o),
+            "bank has no restructure rule: graded by DPD alone (关注 at DPD 10)"
+        );
     }
 
     #[test]

@@ -293,6 +293,65 @@ fn the_proposal_menu_and_its_figures() {
 }
 
 #[test]
+fn the_grade_comes_from_the_rule_set_and_the_position_from_the_conventions() {
+    let env = setup();
+    let menu = |extra: &[&str]| {
+        let args = [
+            &[
+                "restructure",
+                "L1",
+                "--as-of",
+                "2026-01-19",
+                "--format",
+                "csv",
+            ][..],
+            extra,
+        ]
+        .concat();
+        let (code, out, err) = env.run(&args);
+        assert_eq!(code, 0, "{err}");
+        (csv_rows(&out), err)
+    };
+    // cn2023 (the default): DPD 65 is 关注; restructured → at least 关注 (C16), a miss → 次级 (C17).
+    let (rows, err) = menu(&[]);
+    assert_eq!(
+        rows[1]["grade"],
+        "at least 关注 while restructured (cn2023 C16); observation 2026-02-15 to 2027-02-15; a miss in it → 次级 (C17) and a restart"
+    );
+    // 82368.77 principal overdue … the penalty to 2026-01-19 at 6 % × 1.5 (Σ over the unpaid
+    // installments 10-12); without a multiplier there is none.
+    assert!(!err.contains("penalty interest 0.00;"), "{err}");
+    let (_, err) = menu(&["--penalty-multiplier", "0"]);
+    assert!(err.contains("penalty interest 0.00;"), "{err}");
+    // A bank's own rule set: observation of 3 periods and 18 months, 次级 during it, 可疑 on a miss.
+    let (code, text, err) = env.run(&["classify", "--print-rules", "cn2023"]);
+    assert_eq!(code, 0, "{err}");
+    let bank = text
+        .replace("name = \"cn2023\"", "name = \"bank\"")
+        .replace("during = \"关注\"", "during = \"次级\"")
+        .replace("missed = \"次级\"", "missed = \"可疑\"")
+        .replace("min_periods = 2", "min_periods = 3")
+        .replace("min_months = 12", "min_months = 18");
+    let p = env.write("bank.toml", bank);
+    let (rows, _) = menu(&["--rules", s(&p)]);
+    assert_eq!(
+        rows[1]["grade"],
+        "at least 次级 while restructured (bank C16); observation 2026-02-15 to 2027-08-15; a miss in it → 可疑 (C17) and a restart"
+    );
+    assert_eq!(rows[1]["observation_end"], "2027-08-15");
+    // A rules file that is not there: 66, as classify.
+    let (code, _, err) = env.run(&[
+        "restructure",
+        "L1",
+        "--as-of",
+        "2026-01-19",
+        "--rules",
+        "missing.toml",
+    ]);
+    assert_eq!(code, 66, "{err}");
+}
+
+#[test]
 fn one_option_round_trips_through_import_into_overdue() {
     let env = setup();
     let args = [
