@@ -11,27 +11,19 @@ use chrono::NaiveDate;
 use daihou::engine::{positions_with, Conventions, Detail, Installment, LoanTerms, Payment};
 use rust_decimal::Decimal;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+use daihou::rng::Rng;
 
 type Loan = (LoanTerms, Vec<Installment>, Vec<Payment>);
 
 /// Realistic book: 24 monthly installments, ~16 payments mostly around
 /// the due dates (on time, late, partial), some loans stop paying.
 fn book(n: usize, seed: u64) -> Vec<Loan> {
-    let mut r = Rng(seed);
+    let mut r = Rng::new(seed);
     let base = NaiveDate::from_ymd_opt(2022, 1, 10).unwrap();
     (0..n)
         .map(|_| {
-            let start = base + chrono::Days::new(r.next(365));
-            let p = 1_000_000 + r.next(2_000_000) as i64;
+            let start = base + chrono::Days::new(r.below(365));
+            let p = 1_000_000 + r.below(2_000_000) as i64;
             let inst: Vec<Installment> = (0..24u32)
                 .map(|k| Installment {
                     installment_no: k + 1,
@@ -39,17 +31,17 @@ fn book(n: usize, seed: u64) -> Vec<Loan> {
                         .checked_add_months(chrono::Months::new(k + 1))
                         .unwrap(),
                     principal_due: Decimal::new(p / 24, 2),
-                    interest_due: Decimal::new(r.next(20_000) as i64, 2),
-                    fee_due: Decimal::new(if r.next(5) == 0 { 1_000 } else { 0 }, 2),
+                    interest_due: Decimal::new(r.below(20_000) as i64, 2),
+                    fee_due: Decimal::new(if r.below(5) == 0 { 1_000 } else { 0 }, 2),
                 })
                 .collect();
             let mut pays = Vec::with_capacity(16);
             for (k, i) in inst.iter().take(16).enumerate() {
                 let due = i.principal_due + i.interest_due + i.fee_due;
-                let late = [0, 0, 0, 0, 1, 3, 10, 40][r.next(8) as usize];
-                let early = r.next(3);
+                let late = [0, 0, 0, 0, 1, 3, 10, 40][r.below(8) as usize];
+                let early = r.below(3);
                 let on = i.due_date + chrono::Days::new(late) - chrono::Days::new(early);
-                let amount = if r.next(6) == 0 {
+                let amount = if r.below(6) == 0 {
                     due * Decimal::new(5, 1)
                 } else {
                     due
@@ -65,7 +57,7 @@ fn book(n: usize, seed: u64) -> Vec<Loan> {
                 });
             }
             let terms = LoanTerms {
-                annual_rate_pct: Decimal::new(4_90 + r.next(2000) as i64, 2),
+                annual_rate_pct: Decimal::new(4_90 + r.below(2000) as i64, 2),
                 principal: Decimal::new(p / 24 * 24, 2),
             };
             (terms, inst, pays)

@@ -27,6 +27,8 @@ pub mod records;
 pub mod render;
 pub mod report;
 pub mod restructure;
+#[doc(hidden)]
+pub mod rng;
 pub mod rulefile;
 pub mod schedule;
 #[cfg(feature = "synth")]

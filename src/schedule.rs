@@ -206,7 +206,8 @@ pub struct Terms {
     pub maturity_date: Option<NaiveDate>,
 }
 
-/// One scheduled installment.
+/// One row of a repayment schedule: generated here, imported, or a restructure's version. The
+/// one installment type: the engine replays these ([`crate::engine::Installment`] is this).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Installment {
     /// 1-based installment number (期次).
@@ -217,6 +218,8 @@ pub struct Installment {
     pub principal_due: Decimal,
     /// Interest due on that date (scale 2).
     pub interest_due: Decimal,
+    /// Fees due on that date (a generated schedule has none: 0).
+    pub fee_due: Decimal,
 }
 
 /// Why a schedule could not be generated from the terms.
@@ -455,6 +458,7 @@ pub fn generate(t: &Terms) -> Result<Vec<Installment>, ScheduleError> {
             due_date,
             principal_due: round_fen(principal),
             interest_due: interest,
+            fee_due: Decimal::ZERO,
         });
     }
     Ok(out)
@@ -539,6 +543,7 @@ fn bullet(t: &Terms) -> Result<Installment, ScheduleError> {
         due_date,
         principal_due: round_fen(p),
         interest_due: interest,
+        fee_due: Decimal::ZERO,
     })
 }
 
@@ -793,6 +798,7 @@ mod tests {
                     due_date: ymd(2026, 4, 10),
                     principal_due: dec("10000.00"),
                     interest_due: dec("100.00"),
+                    fee_due: Decimal::ZERO,
                 }],
                 "{method}"
             );

@@ -50,6 +50,7 @@ use std::time::Instant;
 use crate::collection::{Channel, Outcome};
 use crate::money;
 use crate::records::{self, Kind, ParseOptions, Row};
+use crate::rng::Rng;
 use crate::schedule::{generate, Frequency, Method, Terms};
 use chrono::{Datelike, Months, NaiveDate};
 
@@ -60,66 +61,13 @@ pub const USAGE: &str = "usage: gen_tape [--loans N] [--seed S] [--as-of YYYY-MM
 writes OUT_DIR/{loans,schedule,repayments,followups}.csv";
 
 // ---------------------------------------------------------------------------------------------
-// Random numbers: splitmix64, one stream per loan / borrower so a loan does not depend on others.
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Uniform in 0..n (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// Uniform in lo..=hi.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            return lo;
-        }
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-
-    /// Index into `weights` (need not sum to 1).
-    fn weighted(&mut self, weights: &[f64]) -> usize {
-        let total: f64 = weights.iter().sum();
-        let mut u = self.unit() * total;
-        for (i, w) in weights.iter().enumerate() {
-            if u < *w {
-                return i;
-            }
-            u -= w;
-        }
-        weights.len() - 1
-    }
-}
+// Random numbers: splitmix64 (`crate::rng`), one stream per loan / borrower so a loan does not
+// depend on others.
 
 fn stream(seed: u64, salt: u64, n: u64) -> Rng {
-    let mut r = Rng::new(seed ^ salt.wrapping_mul(0xD1B5_4A32_D192_ED03));
-    r.0 ^= n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut r = Rng::new(
+        (seed ^ salt.wrapping_mul(0xD1B5_4A32_D192_ED03)) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
     r.next();
     r
 }

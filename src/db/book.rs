@@ -149,6 +149,18 @@ fn opt_date_at(
     }
 }
 
+/// An installment from the five columns from `at` on: installment_no, due_date, principal_due,
+/// interest_due, fee_due (fen) — of `schedule` and of `restructure_schedule` alike.
+pub(crate) fn installment_at(r: &rusqlite::Row<'_>, at: usize, table: &str) -> Result<Installment> {
+    Ok(Installment {
+        installment_no: r.get(at)?,
+        due_date: date_at(r, at + 1, table, "due_date")?,
+        principal_due: fen(r.get(at + 2)?),
+        interest_due: fen(r.get(at + 3)?),
+        fee_due: fen(r.get(at + 4)?),
+    })
+}
+
 /// The earliest origination date in the book, if any loan has one.
 pub fn earliest_origination(c: &Connection) -> Result<Option<NaiveDate>> {
     let s: Option<String> = c
@@ -240,13 +252,7 @@ impl<'c> Scan<'c> {
     /// Calls `f` for every loan, in loan_id order, with its schedule, payments and followups.
     pub fn for_each(&mut self, mut f: impl FnMut(&LoanBook) -> Result<()>) -> Result<()> {
         let mut sched = Child::new(&mut self.schedule, &self.range, |r| {
-            Ok(Installment {
-                installment_no: r.get(1)?,
-                due_date: date_at(r, 2, "schedule", "due_date")?,
-                principal_due: fen(r.get(3)?),
-                interest_due: fen(r.get(4)?),
-                fee_due: fen(r.get(5)?),
-            })
+            installment_at(r, 1, "schedule")
         })?;
         let mut pays = Child::new(&mut self.repayments, &self.range, |r| {
             Ok(Payment {
@@ -289,13 +295,7 @@ impl<'c> Scan<'c> {
                 r.get::<_, String>(1)?,
                 date_at(r, 2, "restructures", "effective_date")?,
                 fen(r.get(3)?),
-                Installment {
-                    installment_no: r.get(4)?,
-                    due_date: date_at(r, 5, "restructure_schedule", "due_date")?,
-                    principal_due: fen(r.get(6)?),
-                    interest_due: fen(r.get(7)?),
-                    fee_due: fen(r.get(8)?),
-                },
+                installment_at(r, 4, "restructure_schedule")?,
             ))
         })?;
         let mut version_rows: Vec<(String, NaiveDate, Decimal, Installment)> = Vec::new();

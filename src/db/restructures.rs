@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::dates::{from_ledger, iso};
-use crate::db::book::{KeyRange, LoanBook, Scan};
+use crate::db::book::{installment_at, KeyRange, LoanBook, Scan};
 use crate::engine::Installment;
 use crate::exit;
 use crate::money::{from_fen as fen, to_fen};
@@ -121,18 +121,7 @@ pub fn version(
     let mut generated = false;
     while let Some(r) = rows.next()? {
         generated |= r.get::<_, bool>(5)?;
-        let due: String = r.get(1)?;
-        out.push(Installment {
-            installment_no: r.get(0)?,
-            due_date: from_ledger(&due).ok_or_else(|| {
-                exit::data(
-                    "ledger table restructure_schedule: due_date does not hold a YYYY-MM-DD date",
-                )
-            })?,
-            principal_due: fen(r.get(2)?),
-            interest_due: fen(r.get(3)?),
-            fee_due: fen(r.get(4)?),
-        });
+        out.push(installment_at(r, 0, "restructure_schedule")?);
     }
     Ok((out, generated))
 }

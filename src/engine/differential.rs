@@ -5,24 +5,13 @@ use super::penalty::{accrued_fen, fen_i128, penalty_fen_int};
 use super::*;
 use crate::money::round_fen;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn chance(&mut self, one_in: u64) -> bool {
-        self.next(one_in) == 0
-    }
-}
+use crate::rng::Rng;
 
 /// Mostly whole fen with scale 2; sometimes other scales, zero,
 /// negative or huge. (Sub-fen amounts, which the ledger cannot hold, are
 /// rounded with a warning; see `sub_fen_input_is_rounded`.)
 fn amount(r: &mut Rng, fen: i64) -> Decimal {
-    match r.next(40) {
+    match r.below(40) {
         0 => Decimal::new(-fen - 1, 2),
         1 => Decimal::new(fen, 0) * Decimal::new(1_000_000_000, 0),
         2 => Decimal::new(fen * 100, 4),
@@ -43,30 +32,30 @@ fn scenario(
     Conventions,
 ) {
     let base = NaiveDate::from_ymd_opt(2023, 1, 31).unwrap();
-    let n_inst = r.next(26) as u32;
-    let monthly = r.next(3) != 0;
+    let n_inst = r.below(26) as u32;
+    let monthly = r.below(3) != 0;
     let mut gap = 0u64;
     let mut sched: Vec<Installment> = (1..=n_inst)
         .map(|k| {
             let due = if monthly {
                 base.checked_add_months(chrono::Months::new(k - 1)).unwrap()
             } else {
-                gap += r.next(40);
+                gap += r.below(40);
                 base + chrono::Days::new(gap)
             };
             Installment {
-                installment_no: if r.chance(30) { 1 } else { k },
+                installment_no: if r.one_in(30) { 1 } else { k },
                 due_date: due,
                 principal_due: {
-                    let f = 50_000 + r.next(500_000) as i64;
+                    let f = 50_000 + r.below(500_000) as i64;
                     amount(r, f)
                 },
                 interest_due: {
-                    let f = r.next(20_000) as i64;
+                    let f = r.below(20_000) as i64;
                     amount(r, f)
                 },
-                fee_due: if r.chance(4) {
-                    let f = r.next(2_000) as i64;
+                fee_due: if r.one_in(4) {
+                    let f = r.below(2_000) as i64;
                     amount(r, f)
                 } else {
                     Decimal::ZERO
@@ -74,15 +63,15 @@ fn scenario(
             }
         })
         .collect();
-    if r.chance(5) {
+    if r.one_in(5) {
         // Unsorted input.
         for k in (1..sched.len()).rev() {
-            let j = r.next(k as u64 + 1) as usize;
+            let j = r.below(k as u64 + 1) as usize;
             sched.swap(k, j);
         }
     }
-    if r.chance(200) && !sched.is_empty() {
-        sched[0].due_date = if r.chance(2) {
+    if r.one_in(200) && !sched.is_empty() {
+        sched[0].due_date = if r.one_in(2) {
             NaiveDate::MIN
         } else {
             NaiveDate::MAX
@@ -99,14 +88,14 @@ fn scenario(
         .sum();
     let span = 31 * u64::from(n_inst.max(1)) + 60;
     let mut pays: Vec<Payment> = Vec::new();
-    let n_pays = r.next(30);
+    let n_pays = r.below(30);
     for k in 0..n_pays {
-        let on = base + chrono::Days::new(r.next(span));
-        if k > 0 && r.chance(8) {
-            let target = match r.next(10) {
+        let on = base + chrono::Days::new(r.below(span));
+        if k > 0 && r.one_in(8) {
+            let target = match r.below(10) {
                 0 => "nope".to_string(),
-                1 => format!("r{}", r.next(k)),
-                _ => format!("t{}", r.next(k)),
+                1 => format!("r{}", r.below(k)),
+                _ => format!("t{}", r.below(k)),
             };
             pays.push(Payment {
                 txn_id: format!("r{k}"),
@@ -117,13 +106,13 @@ fn scenario(
             continue;
         }
         let per = due_sum / i64::from(n_inst.max(1));
-        let fen = match r.next(6) {
-            0 => r.next(1 + per as u64 / 2) as i64,
-            1 => per * (1 + r.next(4) as i64),
-            2 => r.next(1 + due_sum as u64) as i64,
+        let fen = match r.below(6) {
+            0 => r.below(1 + per as u64 / 2) as i64,
+            1 => per * (1 + r.below(4) as i64),
+            2 => r.below(1 + due_sum as u64) as i64,
             _ => per,
         };
-        let id = if r.chance(25) {
+        let id = if r.one_in(25) {
             "t0".to_string()
         } else {
             format!("t{k}")
@@ -135,7 +124,7 @@ fn scenario(
             reverses_txn_id: None,
         });
     }
-    if r.chance(3) {
+    if r.one_in(3) {
         pays.sort_by_key(|p| p.paid_on);
     }
     let mut order = vec![
@@ -145,13 +134,13 @@ fn scenario(
         Component::Penalty,
     ];
     for k in (1..order.len()).rev() {
-        let j = r.next(k as u64 + 1) as usize;
+        let j = r.below(k as u64 + 1) as usize;
         order.swap(k, j);
     }
-    order.truncate(r.next(5) as usize);
+    order.truncate(r.below(5) as usize);
     let conv = Conventions {
-        grace_days: [0, 0, 0, 1, 3, 15, u32::MAX][r.next(7) as usize],
-        tolerance: match r.next(8) {
+        grace_days: [0, 0, 0, 1, 3, 15, u32::MAX][r.below(7) as usize],
+        tolerance: match r.below(8) {
             0 => Decimal::new(50, 2),
             1 => Decimal::new(10, 0),
             2 => Decimal::new(5, 3),
@@ -162,7 +151,7 @@ fn scenario(
         // The reference engine has no relative threshold; tests.rs pins it.
         tolerance_pct: Decimal::ZERO,
         order,
-        penalty_first: r.chance(3),
+        penalty_first: r.one_in(3),
         penalty_multiplier: [
             Decimal::new(15, 1),
             Decimal::new(15, 1),
@@ -170,34 +159,34 @@ fn scenario(
             Decimal::new(225, 2),
             Decimal::new(-1, 0),
             Decimal::new(1, 3),
-        ][r.next(6) as usize],
-        compound_interest: r.chance(2),
-        prepay: if r.chance(3) {
+        ][r.below(6) as usize],
+        compound_interest: r.one_in(2),
+        prepay: if r.one_in(3) {
             Prepay::ReducePrincipalLast
         } else {
             Prepay::NextInstallments
         },
     };
     let terms = LoanTerms {
-        annual_rate_pct: match r.next(10) {
+        annual_rate_pct: match r.below(10) {
             0 => Decimal::ZERO,
             1 => Decimal::new(-49, 1),
             2 => Decimal::new(i64::MAX, 0),
-            _ => Decimal::new(r.next(400_000) as i64, 4),
+            _ => Decimal::new(r.below(400_000) as i64, 4),
         },
-        principal: if r.chance(2) {
+        principal: if r.one_in(2) {
             sched.iter().map(|i| i.principal_due).sum()
         } else {
-            Decimal::new(r.next(10_000_000) as i64, 2)
+            Decimal::new(r.below(10_000_000) as i64, 2)
         },
     };
-    let mut dates: Vec<NaiveDate> = (0..1 + r.next(12))
-        .map(|_| base + chrono::Days::new(r.next(span + 400)))
+    let mut dates: Vec<NaiveDate> = (0..1 + r.below(12))
+        .map(|_| base + chrono::Days::new(r.below(span + 400)))
         .collect();
-    if r.chance(2) {
+    if r.one_in(2) {
         dates.sort();
     }
-    if r.chance(100) {
+    if r.one_in(100) {
         dates.push(NaiveDate::MIN);
         dates.push(NaiveDate::MAX);
     }
@@ -206,7 +195,7 @@ fn scenario(
 
 #[test]
 fn engine_equals_reference() {
-    let mut r = Rng(0x853c49e6748fea9b);
+    let mut r = Rng::new(0x853c49e6748fea9b);
     for s in 0..6_000 {
         let (t, i, p, dates, c) = scenario(&mut r);
         let want = reference::positions(&t, &i, &p, &dates, &c);
@@ -232,7 +221,7 @@ fn engine_equals_reference() {
 /// equal to the reference's.
 #[test]
 fn fen_input_gives_scale_2() {
-    let mut r = Rng(0x2545f4914f6cdd1d);
+    let mut r = Rng::new(0x2545f4914f6cdd1d);
     for _ in 0..500 {
         let (t, mut i, mut p, dates, mut c) = scenario(&mut r);
         let fen = |d: Decimal| Decimal::new(d.round_dp(2).mantissa().clamp(-1, 1 << 40) as i64, 2);
@@ -315,7 +304,7 @@ fn sums_beyond_i64_equal_reference() {
 /// small accruals (every midpoint case) and random large ones.
 #[test]
 fn integer_penalty_equals_decimal() {
-    let mut r = Rng(0x9e3779b97f4a7c15);
+    let mut r = Rng::new(0x9e3779b97f4a7c15);
     let mut factors: Vec<Decimal> = [
         (735, 2),
         (15, 1),
@@ -332,8 +321,8 @@ fn integer_penalty_equals_decimal() {
     .map(|&(m, s)| Decimal::new(m, s))
     .collect();
     for _ in 0..40 {
-        let rate = Decimal::new(r.next(400_000) as i64, 4);
-        let mult = Decimal::new(r.next(30) as i64, 1);
+        let rate = Decimal::new(r.below(400_000) as i64, 4);
+        let mult = Decimal::new(r.below(30) as i64, 1);
         factors.push(rate * mult);
     }
     let mut checked = 0;
@@ -344,10 +333,10 @@ fn integer_penalty_equals_decimal() {
         let (f, den) = (factor.mantissa(), 36_000 * 10i128.pow(factor.scale()));
         let mut accs: Vec<i128> = (1..40_000i128).collect();
         for _ in 0..4_000 {
-            accs.push(i128::from(r.next(1 << 40)) * i128::from(r.next(1 << 40)));
+            accs.push(i128::from(r.below(1 << 40)) * i128::from(r.below(1 << 40)));
         }
         for _ in 0..500 {
-            accs.push(i128::from(r.next(1 << 62)) << r.next(28));
+            accs.push(i128::from(r.below(1 << 62)) << r.below(28));
         }
         for acc in accs {
             let want = round_fen(

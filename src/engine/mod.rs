@@ -137,15 +137,8 @@ pub struct LoanTerms {
     pub principal: Decimal,
 }
 
-/// One row of the repayment schedule.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Installment {
-    pub installment_no: u32,
-    pub due_date: NaiveDate,
-    pub principal_due: Decimal,
-    pub interest_due: Decimal,
-    pub fee_due: Decimal,
-}
+/// One row of the repayment schedule (the one schedule row type, defined with the generator).
+pub use crate::schedule::Installment;
 
 /// One repayment transaction, or a reversal of one.
 #[derive(Debug, Clone, PartialEq)]

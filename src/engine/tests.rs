@@ -625,13 +625,8 @@ fn odd_input_never_panics() {
 /// position() for each date, in any date order.
 #[test]
 fn positions_equals_position() {
-    let mut seed: u64 = 0x9e3779b97f4a7c15;
-    let mut rnd = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rng = crate::rng::Rng::new(0x9e3779b97f4a7c15);
+    let mut rnd = move |n: u64| rng.below(n);
     let base = d("2023-01-31");
     for scenario in 0..300 {
         let n_inst = 1 + rnd(8) as u32;

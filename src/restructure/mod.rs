@@ -550,15 +550,6 @@ pub(crate) mod tests {
             maturity_date: None,
         })
         .unwrap()
-        .into_iter()
-        .map(|i| Installment {
-            installment_no: i.installment_no,
-            due_date: i.due_date,
-            principal_due: i.principal_due,
-            interest_due: i.interest_due,
-            fee_due: Decimal::ZERO,
-        })
-        .collect()
     }
 
     /// Installments 10, 11, 12 (due 2025-11-15, 12-15, 2026-01-15) unpaid.
