@@ -20,6 +20,7 @@ use crate::db::restructures::{self, Stored};
 use crate::engine::Installment;
 use crate::engine::{Conventions, Position};
 use crate::money::to_fen;
+use crate::output::{Cell, Tabular};
 use crate::records::{quote, RestructureRecord};
 use crate::restructure::proposal::{self, Flags, Spec};
 use crate::restructure::{
@@ -485,4 +486,274 @@ pub fn propose(
         arrears: p.arrears,
         outcomes,
     }))))
+}
+
+// ---------------------------------------------------------------------------------------------
+// What `daihou restructure` prints: typed rows (the column names are the contract).
+
+/// One row of the options table: the current terms, an option, or an option not possible.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionRow {
+    pub option: String,
+    pub kind: Option<Kind>,
+    /// `overdue` (current terms), or the option's arrears rule.
+    pub arrears: Option<&'static str>,
+    pub first_payment: Option<Decimal>,
+    pub installment: Option<Decimal>,
+    pub term_months: Option<u32>,
+    pub last_due: Option<NaiveDate>,
+    pub total_interest: Option<Decimal>,
+    pub npv_given_up: Option<Decimal>,
+    pub observation_start: Option<NaiveDate>,
+    pub observation_end: Option<NaiveDate>,
+    /// The grade consequence, or why the option is not possible.
+    pub grade: Option<String>,
+}
+
+/// One installment of an option's schedule, in `schedule.csv`'s format with the
+/// `restructure_id` that makes it that restructure's version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRow {
+    pub loan_id: String,
+    pub restructure_id: String,
+    pub installment: Installment,
+}
+
+/// An option as the `restructures.csv` row `import` takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestructureRow {
+    pub loan_id: String,
+    pub restructure_id: String,
+    pub effective_date: NaiveDate,
+    pub kind: Kind,
+    pub reason: String,
+    pub new_annual_rate: Option<Decimal>,
+    pub new_term_months: u32,
+    pub new_method: Option<crate::schedule::Method>,
+    pub holiday_months: u32,
+    pub interest_only_months: u32,
+}
+
+impl Options {
+    /// The options table: the current terms first, then each option.
+    pub fn rows(&self) -> Vec<OptionRow> {
+        let sq = &self.status_quo;
+        let mut out = vec![OptionRow {
+            option: "current terms".to_string(),
+            kind: None,
+            arrears: Some("overdue"),
+            first_payment: sq.installment,
+            installment: sq.installment,
+            term_months: Some(sq.term_months),
+            last_due: sq.last_due,
+            total_interest: Some(sq.total_interest),
+            npv_given_up: Some(Decimal::ZERO),
+            observation_start: None,
+            observation_end: None,
+            grade: None,
+        }];
+        for (spec, outcome) in &self.outcomes {
+            out.push(match outcome {
+                Ok(x) => OptionRow {
+                    option: spec.label.clone(),
+                    kind: Some(spec.kind),
+                    arrears: Some(x.version.rule.as_str()),
+                    first_payment: Some(x.first_payment),
+                    installment: Some(x.installment),
+                    term_months: Some(x.version.term_months),
+                    last_due: Some(x.last_due),
+                    total_interest: Some(x.total_interest),
+                    npv_given_up: Some(x.npv_given_up),
+                    observation_start: Some(x.observation.start),
+                    observation_end: Some(x.observation.end),
+                    grade: Some(x.grade.clone()),
+                },
+                Err(e) => OptionRow {
+                    option: spec.label.clone(),
+                    kind: Some(spec.kind),
+                    arrears: None,
+                    first_payment: None,
+                    installment: None,
+                    term_months: None,
+                    last_due: None,
+                    total_interest: None,
+                    npv_given_up: None,
+                    observation_start: None,
+                    observation_end: None,
+                    grade: Some(format!("not possible: {e}")),
+                },
+            });
+        }
+        out
+    }
+
+    /// The one option the flags asked for, or why it is not possible (`label: not possible: …`).
+    pub fn the_option(&self) -> Result<(&Spec, &proposal::Outcome), String> {
+        let (spec, outcome) = self
+            .outcomes
+            .first()
+            .ok_or_else(|| "no option was priced".to_string())?;
+        outcome
+            .as_ref()
+            .map(|o| (spec, o))
+            .map_err(|e| format!("{}: not possible: {e}", spec.label))
+    }
+
+    /// The restructure_id the rows of an agreed option carry: `id`, else
+    /// `LOAN_ID-RYYYYMMDD` of the effective date.
+    pub fn restructure_id(&self, loan_id: &str, id: Option<&str>) -> String {
+        id.map_or_else(
+            || format!("{loan_id}-R{}", self.effective.format("%Y%m%d")),
+            str::to_string,
+        )
+    }
+}
+
+impl ScheduleRow {
+    /// The option's schedule rows.
+    pub fn of(loan_id: &str, restructure_id: &str, o: &proposal::Outcome) -> Vec<ScheduleRow> {
+        o.version
+            .installments
+            .iter()
+            .map(|i| ScheduleRow {
+                loan_id: loan_id.to_string(),
+                restructure_id: restructure_id.to_string(),
+                installment: *i,
+            })
+            .collect()
+    }
+}
+
+impl RestructureRow {
+    /// The option agreed as a restructures row (its schedule generated again at import).
+    pub fn of(
+        loan_id: &str,
+        restructure_id: &str,
+        effective: NaiveDate,
+        reason: &str,
+        spec: &Spec,
+        o: &proposal::Outcome,
+    ) -> RestructureRow {
+        RestructureRow {
+            loan_id: loan_id.to_string(),
+            restructure_id: restructure_id.to_string(),
+            effective_date: effective,
+            kind: o.version.kind,
+            reason: reason.to_string(),
+            new_annual_rate: spec.terms.annual_rate_pct,
+            new_term_months: o.version.term_months,
+            new_method: spec.terms.method,
+            holiday_months: spec.terms.holiday_months,
+            interest_only_months: spec.terms.interest_only_months,
+        }
+    }
+}
+
+fn money_or_null(v: Option<Decimal>) -> Cell {
+    v.map_or(Cell::Null, Cell::Money)
+}
+
+impl Tabular for OptionRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "option",
+        "kind",
+        "arrears",
+        "first_payment",
+        "installment",
+        "term_months",
+        "last_due",
+        "total_interest",
+        "npv_given_up",
+        "observation_start",
+        "observation_end",
+        "grade",
+    ];
+    const TABLE_SHOWS: Option<&'static [&'static str]> = Some(&[
+        "option",
+        "kind",
+        "arrears",
+        "first_payment",
+        "installment",
+        "term_months",
+        "last_due",
+        "total_interest",
+        "npv_given_up",
+        "grade",
+    ]);
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Text(self.option.clone()),
+            self.kind.map_or(Cell::Null, |k| k.as_str().into()),
+            self.arrears.map_or(Cell::Null, Cell::from),
+            money_or_null(self.first_payment),
+            money_or_null(self.installment),
+            self.term_months.map_or(Cell::Null, |m| Cell::Int(m.into())),
+            self.last_due.into(),
+            money_or_null(self.total_interest),
+            money_or_null(self.npv_given_up),
+            self.observation_start.into(),
+            self.observation_end.into(),
+            self.grade.clone().map_or(Cell::Null, Cell::Text),
+        ]
+    }
+}
+
+impl Tabular for ScheduleRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "loan_id",
+        "restructure_id",
+        "installment_no",
+        "due_date",
+        "principal_due",
+        "interest_due",
+        "fee_due",
+    ];
+
+    fn cells(&self) -> Vec<Cell> {
+        let i = &self.installment;
+        vec![
+            Cell::Text(self.loan_id.clone()),
+            Cell::Text(self.restructure_id.clone()),
+            Cell::Int(i.installment_no.into()),
+            Cell::Date(i.due_date),
+            Cell::Money(i.principal_due),
+            Cell::Money(i.interest_due),
+            Cell::Money(i.fee_due),
+        ]
+    }
+}
+
+impl Tabular for RestructureRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "loan_id",
+        "restructure_id",
+        "effective_date",
+        "kind",
+        "reason",
+        "new_principal",
+        "new_annual_rate",
+        "new_term_months",
+        "new_method",
+        "holiday_months",
+        "interest_only_months",
+    ];
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Text(self.loan_id.clone()),
+            Cell::Text(self.restructure_id.clone()),
+            Cell::Date(self.effective_date),
+            self.kind.as_str().into(),
+            Cell::Text(self.reason.clone()),
+            // The principal the kind's rule gives, generated again at import.
+            Cell::Null,
+            self.new_annual_rate
+                .map_or(Cell::Null, |d| Cell::Text(d.normalize().to_string())),
+            Cell::Int(self.new_term_months.into()),
+            self.new_method.map_or(Cell::Null, |m| m.as_str().into()),
+            Cell::Int(self.holiday_months.into()),
+            Cell::Int(self.interest_only_months.into()),
+        ]
+    }
 }
