@@ -67,83 +67,132 @@ pub struct Flow {
 pub fn matrix(from: &[StateOf<'_>], to: &[StateOf<'_>], n_states: usize) -> (Vec<Cell>, Flow) {
     let later: HashMap<&str, &StateOf<'_>> = to.iter().rev().map(|s| (s.loan_id, s)).collect();
     let earlier: HashMap<&str, &StateOf<'_>> = from.iter().rev().map(|s| (s.loan_id, s)).collect();
-    let mut cells: HashMap<(Edge, Edge), (u64, Decimal, Decimal)> = HashMap::new();
-    let mut flow = Flow::default();
+    let mut acc = Moves::default();
     let mut seen = std::collections::HashSet::new();
     for s in from {
-        if !seen.insert(s.loan_id) {
-            continue;
-        }
-        let a = Edge::State(s.state);
-        let (b, bal_to) = match later.get(s.loan_id) {
-            Some(t) => (Edge::State(t.state), t.balance),
-            None => (Edge::Closed, Decimal::ZERO),
-        };
-        let c = cells.entry((a, b)).or_default();
-        c.0 += 1;
-        c.1 += s.balance;
-        c.2 += bal_to;
-        match b {
-            Edge::Closed => {
-                flow.closed_loans += 1;
-                flow.closed_balance += s.balance;
-            }
-            Edge::State(j) if j < s.state => {
-                flow.cured_loans += 1;
-                flow.cured_balance += s.balance;
-            }
-            Edge::State(j) if j > s.state => {
-                flow.worse_loans += 1;
-                flow.worse_balance += s.balance;
-            }
-            _ => flow.stayed_loans += 1,
+        if seen.insert(s.loan_id) {
+            acc.add(
+                Some((s.state, s.balance)),
+                later.get(s.loan_id).map(|t| (t.state, t.balance)),
+            );
         }
     }
     let mut seen_to = std::collections::HashSet::new();
     for t in to {
-        if earlier.contains_key(t.loan_id) || !seen_to.insert(t.loan_id) {
-            continue;
+        if !earlier.contains_key(t.loan_id) && seen_to.insert(t.loan_id) {
+            acc.add(None, Some((t.state, t.balance)));
         }
-        let c = cells.entry((Edge::New, Edge::State(t.state))).or_default();
-        c.0 += 1;
-        c.2 += t.balance;
-        flow.new_loans += 1;
-        flow.new_balance += t.balance;
     }
-    let rows: Vec<Edge> = std::iter::once(Edge::New)
-        .chain((0..n_states).map(Edge::State))
-        .collect();
-    let cols: Vec<Edge> = (0..n_states)
-        .map(Edge::State)
-        .chain(std::iter::once(Edge::Closed))
-        .collect();
-    let mut out = Vec::with_capacity(rows.len() * cols.len());
-    for &r in &rows {
-        let (row_loans, row_bal) = cols.iter().fold((0u64, Decimal::ZERO), |(n, b), &c| {
-            let v = cells.get(&(r, c));
-            (
-                n + v.map_or(0, |v| v.0),
-                b + v.map_or(Decimal::ZERO, |v| v.1),
-            )
-        });
-        for &c in &cols {
-            let (n, bf, bt) = cells.get(&(r, c)).cloned().unwrap_or_default();
-            out.push(Cell {
-                from: r,
-                to: c,
-                loans: n,
-                balance_from: bf,
-                balance_to: bt,
-                share_loans: share_of(n, row_loans),
-                share_balance: if r == Edge::New {
-                    None
-                } else {
-                    ratio(bf, row_bal)
-                },
+    acc.finish(n_states)
+}
+
+/// The matrix and flow accumulated one loan at a time (the book streams; workers merge).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Moves {
+    cells: HashMap<(Edge, Edge), (u64, Decimal, Decimal)>,
+    flow: Flow,
+}
+
+impl Moves {
+    /// One loan: its (state, balance) at the first date and at the second, `None` when not in
+    /// the book then.
+    pub fn add(&mut self, from: Option<(usize, Decimal)>, to: Option<(usize, Decimal)>) {
+        let flow = &mut self.flow;
+        match (from, to) {
+            (Some((a, bal)), to) => {
+                let (b, bal_to) = match to {
+                    Some((j, t)) => (Edge::State(j), t),
+                    None => (Edge::Closed, Decimal::ZERO),
+                };
+                let c = self.cells.entry((Edge::State(a), b)).or_default();
+                c.0 += 1;
+                c.1 += bal;
+                c.2 += bal_to;
+                match b {
+                    Edge::Closed => {
+                        flow.closed_loans += 1;
+                        flow.closed_balance += bal;
+                    }
+                    Edge::State(j) if j < a => {
+                        flow.cured_loans += 1;
+                        flow.cured_balance += bal;
+                    }
+                    Edge::State(j) if j > a => {
+                        flow.worse_loans += 1;
+                        flow.worse_balance += bal;
+                    }
+                    _ => flow.stayed_loans += 1,
+                }
+            }
+            (None, Some((j, t))) => {
+                let c = self.cells.entry((Edge::New, Edge::State(j))).or_default();
+                c.0 += 1;
+                c.2 += t;
+                flow.new_loans += 1;
+                flow.new_balance += t;
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Adds another worker's moves.
+    pub fn merge(&mut self, o: &Moves) {
+        for (k, v) in &o.cells {
+            let c = self.cells.entry(*k).or_default();
+            c.0 += v.0;
+            c.1 += v.1;
+            c.2 += v.2;
+        }
+        let (f, g) = (&mut self.flow, &o.flow);
+        f.stayed_loans += g.stayed_loans;
+        f.worse_loans += g.worse_loans;
+        f.worse_balance += g.worse_balance;
+        f.cured_loans += g.cured_loans;
+        f.cured_balance += g.cured_balance;
+        f.closed_loans += g.closed_loans;
+        f.closed_balance += g.closed_balance;
+        f.new_loans += g.new_loans;
+        f.new_balance += g.new_balance;
+    }
+
+    /// Every (from, to) cell over `n_states` states, zero cells included, and the flow.
+    pub fn finish(&self, n_states: usize) -> (Vec<Cell>, Flow) {
+        let cells = &self.cells;
+        let rows: Vec<Edge> = std::iter::once(Edge::New)
+            .chain((0..n_states).map(Edge::State))
+            .collect();
+        let cols: Vec<Edge> = (0..n_states)
+            .map(Edge::State)
+            .chain(std::iter::once(Edge::Closed))
+            .collect();
+        let mut out = Vec::with_capacity(rows.len() * cols.len());
+        for &r in &rows {
+            let (row_loans, row_bal) = cols.iter().fold((0u64, Decimal::ZERO), |(n, b), &c| {
+                let v = cells.get(&(r, c));
+                (
+                    n + v.map_or(0, |v| v.0),
+                    b + v.map_or(Decimal::ZERO, |v| v.1),
+                )
             });
+            for &c in &cols {
+                let (n, bf, bt) = cells.get(&(r, c)).cloned().unwrap_or_default();
+                out.push(Cell {
+                    from: r,
+                    to: c,
+                    loans: n,
+                    balance_from: bf,
+                    balance_to: bt,
+                    share_loans: share_of(n, row_loans),
+                    share_balance: if r == Edge::New {
+                        None
+                    } else {
+                        ratio(bf, row_bal)
+                    },
+                });
+            }
         }
+        (out, self.flow.clone())
     }
-    (out, flow)
 }
 
 /// One roll rate.
@@ -215,6 +264,26 @@ mod tests {
 
     fn cell(cells: &[Cell], from: Edge, to: Edge) -> &Cell {
         cells.iter().find(|c| c.from == from && c.to == to).unwrap()
+    }
+
+    #[test]
+    fn moves_streamed_in_two_workers_equal_the_matrix() {
+        let (a, b) = two_dates();
+        // Worker 1 sees A, B, C; worker 2 sees D, E (closed) and G (new).
+        let pos = |v: &[StateOf<'_>], id: &str| {
+            v.iter()
+                .find(|x| x.loan_id == id)
+                .map(|x| (x.state, x.balance))
+        };
+        let (mut w1, mut w2) = (Moves::default(), Moves::default());
+        for id in ["A", "B", "C"] {
+            w1.add(pos(&a, id), pos(&b, id));
+        }
+        for id in ["D", "E", "G"] {
+            w2.add(pos(&a, id), pos(&b, id));
+        }
+        w1.merge(&w2);
+        assert_eq!(w1.finish(3), matrix(&a, &b, 3));
     }
 
     #[test]
