@@ -24,6 +24,7 @@ use crate::output::Document;
 use crate::report::collections::{self, ContactRow, Due, LoanFacts, Plan, Promise};
 use crate::report::conduct::{self, AuditRules, Logged};
 use crate::report::docs::{self, Decision};
+use crate::report::migration::Series;
 use crate::report::ratios::ParOptions;
 use crate::report::vintage::{self, VintageLoan};
 use crate::report::{Graded, LoanState};
@@ -249,15 +250,36 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
             .join(", ")
     ));
     let setup = o.setup(dates.to_vec());
+    let setup = &setup;
     // Grades at the two ends, for the grade transition matrix.
     let last = dates.len() - 1;
     let grades = grades_for(ctx, dates, |k| k == 0 || k == last)?;
-    let per_date = book_at(ctx, o, &setup, &grades)?;
+    let grades = &grades;
+    // The figures accumulate per worker as the book streams (no per-date copy of the book).
+    struct Streamed<'a> {
+        series: Series,
+        f: &'a (dyn Fn(&LoanAssessment<'_>) -> Option<Vec<Option<LoanState>>> + Sync),
+    }
+    impl Consumer for Streamed<'_> {
+        fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+            if let Some(at) = (self.f)(a) {
+                self.series.add(&at);
+            }
+            Ok(())
+        }
+        fn merge(&mut self, later: Self) {
+            self.series.merge(&later.series);
+        }
+    }
+    let f = |a: &LoanAssessment<'_>| o.admits_loan(a.book).then(|| states(a, setup, grades));
+    let done = portfolio::scan(ctx, setup, || Streamed {
+        series: Series::new(dates.len(), o.buckets(), o.par),
+        f: &f,
+    })?;
     Ok(docs::migration(
         dates,
-        &per_date,
+        &done.series.finish(),
         o.buckets(),
-        o.par,
         o.lang,
     ))
 }
@@ -538,6 +560,7 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
         })
     })?;
     let mut per_date: Vec<Vec<LoanState>> = vec![Vec::new(); 2];
+    let mut series = Series::new(2, o.buckets(), o.par);
     let mut facts = Vec::new();
     let mut decisions: Vec<Decision> = Vec::new();
     let mut broken: Vec<Decision> = Vec::new();
@@ -560,6 +583,7 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
                 broken.push(d("broken_promise"));
             }
         }
+        series.add(&l.states);
         for (k, s) in l.states.into_iter().enumerate() {
             if let Some(s) = s {
                 per_date[k].push(s);
@@ -588,7 +612,7 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
     docs::append(
         &mut doc,
         "migration",
-        docs::migration(&setup.dates, &per_date, o.buckets(), o.par, o.lang),
+        docs::migration(&setup.dates, &series.finish(), o.buckets(), o.lang),
     );
     let k = kpis(ctx, from, as_of, &facts, o)?;
     docs::append(

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use super::collections::OfficerKpis;
 use super::conduct::{AuditRules, Breach};
-use super::migration::{self, Edge, StateOf};
+use super::migration::{self, Edge};
 use super::ratios::{self, Dimension, Headline, ParOptions};
 use super::vintage::{self, VintageLoan};
 use super::LoanState;
@@ -410,27 +410,17 @@ fn edge_label(e: Edge, labels: &[&str]) -> String {
     }
 }
 
-/// The `migration` report over `dates` (at least two); `per_date[k]` the book at `dates[k]`.
+/// The `migration` report over `dates` (at least two), from the figures of a
+/// [`migration::Series`] over the same dates.
 pub fn migration(
     dates: &[NaiveDate],
-    per_date: &[Vec<LoanState>],
+    fig: &migration::Figures,
     buckets: &Buckets,
-    par: ParOptions,
     lang: Lang,
 ) -> Document {
     let labels: Vec<&str> = buckets.labels().collect();
-    let states_at = |k: usize| -> Vec<StateOf<'_>> {
-        per_date[k]
-            .iter()
-            .map(|s| StateOf {
-                loan_id: &s.loan_id,
-                state: buckets.index(s.dpd),
-                balance: s.balance,
-            })
-            .collect()
-    };
     let (first, last) = (0, dates.len() - 1);
-    let (cells, _) = migration::matrix(&states_at(first), &states_at(last), labels.len());
+    let cells = &fig.matrix;
     let mut m = Report::new(&[
         "from_date",
         "to_date",
@@ -442,7 +432,7 @@ pub fn migration(
         "share_loans",
         "share_balance",
     ]);
-    for c in &cells {
+    for c in cells {
         m.push(vec![
             Cell::Date(dates[first]),
             Cell::Date(dates[last]),
@@ -468,8 +458,7 @@ pub fn migration(
         "new_loans",
         "new_balance",
     ]);
-    for k in 0..last {
-        let (_, f) = migration::matrix(&states_at(k), &states_at(k + 1), labels.len());
+    for (k, f) in fig.flows.iter().enumerate() {
         flow.push(vec![
             Cell::Date(dates[k]),
             Cell::Date(dates[k + 1]),
@@ -484,15 +473,7 @@ pub fn migration(
             Cell::Money(f.new_balance),
         ]);
     }
-    let totals: Vec<Vec<Decimal>> = per_date
-        .iter()
-        .map(|v| {
-            ratios::by_bucket(v, buckets)
-                .iter()
-                .map(|b| b.balance)
-                .collect()
-        })
-        .collect();
+    let totals = &fig.totals;
     let mut rolls = Report::new(&[
         "from_date",
         "to_date",
@@ -502,7 +483,7 @@ pub fn migration(
         "balance_to",
         "roll_rate",
     ]);
-    for r in migration::roll_rates(&totals) {
+    for r in migration::roll_rates(totals) {
         rolls.push(vec![
             Cell::Date(dates[r.step]),
             Cell::Date(dates[r.step + 1]),
@@ -513,9 +494,7 @@ pub fn migration(
             r.rate.into(),
         ]);
     }
-    // The grade matrix, when every loan at both ends carries a grade (a saved classify run).
-    let graded_at =
-        |k: usize| !per_date[k].is_empty() && per_date[k].iter().all(|l| l.grade.is_some());
+    // The grade matrix: empty unless every loan at both ends carries a grade (saved runs).
     let grade_labels: Vec<&str> = crate::classify::Grade::ALL.iter().map(|g| g.zh()).collect();
     let mut gm = Report::new(&[
         "from_date",
@@ -528,25 +507,9 @@ pub fn migration(
         "share_loans",
         "share_balance",
     ]);
-    let mut grade_cells = Vec::new();
-    if graded_at(first) && graded_at(last) {
-        let grade_states = |k: usize| -> Vec<StateOf<'_>> {
-            per_date[k]
-                .iter()
-                .map(|s| StateOf {
-                    loan_id: &s.loan_id,
-                    state: s.grade.as_ref().map_or(0, |g| usize::from(g.rank)),
-                    balance: s.balance,
-                })
-                .collect()
-        };
-        grade_cells = migration::matrix(
-            &grade_states(first),
-            &grade_states(last),
-            grade_labels.len(),
-        )
-        .0;
-        for c in &grade_cells {
+    let grade_cells = &fig.grade_matrix;
+    {
+        for c in grade_cells {
             gm.push(vec![
                 Cell::Date(dates[first]),
                 Cell::Date(dates[last]),
@@ -560,7 +523,7 @@ pub fn migration(
             ]);
         }
     }
-    let heads: Vec<Headline> = per_date.iter().map(|v| ratios::headline(v, par)).collect();
+    let heads = &fig.heads;
     let mut doc = new_doc(
         lang,
         t(
@@ -687,7 +650,7 @@ pub fn migration(
     doc.add(
         "headline",
         &t(lang, "Headline ratios by date", "各日主要指标"),
-        headline_report(dates, &heads),
+        headline_report(dates, heads),
     );
     doc
 }

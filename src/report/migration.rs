@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 
 use super::ratio;
-use super::ratios::share_of;
+use super::ratios::{share_of, Headline, HeadlineAcc, ParOptions};
+use super::LoanState;
+use crate::buckets::Buckets;
 
 /// A loan's state at one date: its index in the state list and its balance.
 #[derive(Clone, Debug, PartialEq)]
@@ -192,6 +194,120 @@ impl Moves {
             }
         }
         (out, self.flow.clone())
+    }
+}
+
+/// The figures of the migration report over dates `0..n`, accumulated one loan at a time: the
+/// bucket matrix from the first date to the last, the flow of each consecutive step, the
+/// balance per bucket per date, the headline per date, and the grade matrix from the first
+/// date to the last (kept only when every loan in the book at both ends carries a grade).
+#[derive(Clone, Debug)]
+pub struct Series {
+    buckets: Buckets,
+    first_last: Moves,
+    steps: Vec<Moves>,
+    totals: Vec<Vec<Decimal>>,
+    heads: Vec<HeadlineAcc>,
+    grades: Moves,
+    /// Loans in the book at the first / last date without a grade.
+    ungraded_ends: u64,
+    loans_ends: [u64; 2],
+}
+
+/// What [`Series::finish`] gives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figures {
+    pub matrix: Vec<Cell>,
+    pub flows: Vec<Flow>,
+    pub totals: Vec<Vec<Decimal>>,
+    pub heads: Vec<Headline>,
+    /// Empty unless every loan at both ends is graded.
+    pub grade_matrix: Vec<Cell>,
+}
+
+impl Series {
+    pub fn new(dates: usize, buckets: &Buckets, par: ParOptions) -> Series {
+        let n = buckets.as_slice().len();
+        Series {
+            buckets: buckets.clone(),
+            first_last: Moves::default(),
+            steps: vec![Moves::default(); dates.saturating_sub(1)],
+            totals: vec![vec![Decimal::ZERO; n]; dates],
+            heads: vec![HeadlineAcc::new(par); dates],
+            grades: Moves::default(),
+            ungraded_ends: 0,
+            loans_ends: [0, 0],
+        }
+    }
+
+    /// One loan: its state at each date (None when not in the book then).
+    pub fn add(&mut self, at: &[Option<LoanState>]) {
+        let Some(last) = at.len().checked_sub(1) else {
+            return;
+        };
+        let pos = |k: usize| {
+            at[k]
+                .as_ref()
+                .map(|l| (self.buckets.index(l.dpd), l.balance))
+        };
+        self.first_last.add(pos(0), pos(last));
+        for k in 0..last {
+            self.steps[k].add(pos(k), pos(k + 1));
+        }
+        for (k, l) in at.iter().enumerate() {
+            if let Some(l) = l {
+                self.totals[k][self.buckets.index(l.dpd)] += l.balance;
+                self.heads[k].add(l);
+            }
+        }
+        let grade = |k: usize| {
+            at[k]
+                .as_ref()
+                .and_then(|l| l.grade.as_ref().map(|g| (usize::from(g.rank), l.balance)))
+        };
+        for (e, k) in [(0, 0), (1, last)] {
+            if let Some(l) = &at[k] {
+                self.loans_ends[e] += 1;
+                self.ungraded_ends += u64::from(l.grade.is_none());
+            }
+        }
+        self.grades.add(grade(0), grade(last));
+    }
+
+    /// Adds another worker's loans.
+    pub fn merge(&mut self, o: &Series) {
+        self.first_last.merge(&o.first_last);
+        for (a, b) in self.steps.iter_mut().zip(&o.steps) {
+            a.merge(b);
+        }
+        for (a, b) in self.totals.iter_mut().zip(&o.totals) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += *y;
+            }
+        }
+        for (a, b) in self.heads.iter_mut().zip(&o.heads) {
+            a.merge(b);
+        }
+        self.grades.merge(&o.grades);
+        self.ungraded_ends += o.ungraded_ends;
+        self.loans_ends[0] += o.loans_ends[0];
+        self.loans_ends[1] += o.loans_ends[1];
+    }
+
+    pub fn finish(&self) -> Figures {
+        let n = self.buckets.as_slice().len();
+        let graded = self.ungraded_ends == 0 && self.loans_ends[0] > 0 && self.loans_ends[1] > 0;
+        Figures {
+            matrix: self.first_last.finish(n).0,
+            flows: self.steps.iter().map(|m| m.finish(n).1).collect(),
+            totals: self.totals.clone(),
+            heads: self.heads.iter().map(HeadlineAcc::finish).collect(),
+            grade_matrix: if graded {
+                self.grades.finish(crate::classify::Grade::ALL.len()).0
+            } else {
+                Vec::new()
+            },
+        }
     }
 }
 

@@ -94,68 +94,131 @@ pub fn at_risk(l: &LoanState, days: u32, opt: ParOptions) -> bool {
 
 /// The headline figures over `loans`.
 pub fn headline(loans: &[LoanState], opt: ParOptions) -> Headline {
-    let balance: Decimal = loans.iter().map(|l| l.balance).sum();
-    let sum_where = |f: &dyn Fn(&LoanState) -> bool| -> (u64, Decimal) {
-        loans
-            .iter()
-            .filter(|l| f(l))
-            .fold((0, Decimal::ZERO), |(n, b), l| (n + 1, b + l.balance))
-    };
-    let (overdue_loans, overdue_balance) = sum_where(&|l| l.dpd >= 1);
-    let (over90_loans, over90_balance) = sum_where(&|l| l.dpd > 90);
-    let par = PAR_DAYS
-        .iter()
-        .map(|&days| {
-            let (n, b) = sum_where(&|l| at_risk(l, days, opt));
-            Par {
-                days,
-                loans: n,
-                balance: b,
-                ratio: ratio(b, balance),
-            }
-        })
-        .collect();
-    let graded = if !loans.is_empty() && loans.iter().all(|l| l.grade.is_some()) {
-        let (npl_loans, npl_balance) = sum_where(&|l| l.grade.as_ref().is_some_and(|g| g.npl));
-        let provisions: Decimal = loans
-            .iter()
-            .filter_map(|l| l.grade.as_ref())
-            .map(|g| g.provision)
-            .sum();
-        let mut over90_not_npl: Vec<String> = loans
-            .iter()
-            .filter(|l| l.dpd > 90 && !l.grade.as_ref().is_some_and(|g| g.npl))
-            .map(|l| l.loan_id.clone())
-            .collect();
-        over90_not_npl.sort();
-        Some(GradeFigures {
-            npl_loans,
-            npl_balance,
-            npl_ratio: ratio(npl_balance, balance),
-            deviation: ratio(over90_balance, npl_balance),
-            over90_not_npl,
-            provisions,
-            coverage: ratio(provisions, npl_balance),
-            provision_rate: ratio(provisions, balance),
-        })
-    } else {
-        None
-    };
-    Headline {
-        loans: count_u64(loans.len()),
-        balance,
-        overdue_loans,
-        overdue_balance,
-        overdue_ratio: ratio(overdue_balance, balance),
-        par,
-        over90_loans,
-        over90_balance,
-        graded,
+    let mut acc = HeadlineAcc::new(opt);
+    for l in loans {
+        acc.add(l);
     }
+    acc.finish()
 }
 
-fn count_u64(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
+/// The headline figures accumulated one loan at a time (the book streams; workers merge).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeadlineAcc {
+    opt: ParOptions,
+    loans: u64,
+    balance: Decimal,
+    overdue: (u64, Decimal),
+    par: [(u64, Decimal); PAR_DAYS.len()],
+    over90: (u64, Decimal),
+    ungraded: u64,
+    npl: (u64, Decimal),
+    provisions: Decimal,
+    over90_not_npl: Vec<String>,
+}
+
+impl HeadlineAcc {
+    pub fn new(opt: ParOptions) -> HeadlineAcc {
+        HeadlineAcc {
+            opt,
+            loans: 0,
+            balance: Decimal::ZERO,
+            overdue: (0, Decimal::ZERO),
+            par: [(0, Decimal::ZERO); PAR_DAYS.len()],
+            over90: (0, Decimal::ZERO),
+            ungraded: 0,
+            npl: (0, Decimal::ZERO),
+            provisions: Decimal::ZERO,
+            over90_not_npl: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, l: &LoanState) {
+        let add = |t: &mut (u64, Decimal)| {
+            t.0 += 1;
+            t.1 += l.balance;
+        };
+        self.loans += 1;
+        self.balance += l.balance;
+        if l.dpd >= 1 {
+            add(&mut self.overdue);
+        }
+        if l.dpd > 90 {
+            add(&mut self.over90);
+        }
+        for (t, &days) in self.par.iter_mut().zip(PAR_DAYS.iter()) {
+            if at_risk(l, days, self.opt) {
+                add(t);
+            }
+        }
+        match &l.grade {
+            None => self.ungraded += 1,
+            Some(g) => {
+                self.provisions += g.provision;
+                if g.npl {
+                    add(&mut self.npl);
+                } else if l.dpd > 90 {
+                    self.over90_not_npl.push(l.loan_id.clone());
+                }
+            }
+        }
+    }
+
+    /// Adds another worker's loans.
+    pub fn merge(&mut self, o: &HeadlineAcc) {
+        let add = |a: &mut (u64, Decimal), b: &(u64, Decimal)| {
+            a.0 += b.0;
+            a.1 += b.1;
+        };
+        self.loans += o.loans;
+        self.balance += o.balance;
+        add(&mut self.overdue, &o.overdue);
+        add(&mut self.over90, &o.over90);
+        for (a, b) in self.par.iter_mut().zip(&o.par) {
+            add(a, b);
+        }
+        self.ungraded += o.ungraded;
+        add(&mut self.npl, &o.npl);
+        self.provisions += o.provisions;
+        self.over90_not_npl.extend(o.over90_not_npl.iter().cloned());
+    }
+
+    pub fn finish(&self) -> Headline {
+        let balance = self.balance;
+        let graded = (self.loans > 0 && self.ungraded == 0).then(|| {
+            let mut over90_not_npl = self.over90_not_npl.clone();
+            over90_not_npl.sort();
+            GradeFigures {
+                npl_loans: self.npl.0,
+                npl_balance: self.npl.1,
+                npl_ratio: ratio(self.npl.1, balance),
+                deviation: ratio(self.over90.1, self.npl.1),
+                over90_not_npl,
+                provisions: self.provisions,
+                coverage: ratio(self.provisions, self.npl.1),
+                provision_rate: ratio(self.provisions, balance),
+            }
+        });
+        Headline {
+            loans: self.loans,
+            balance,
+            overdue_loans: self.overdue.0,
+            overdue_balance: self.overdue.1,
+            overdue_ratio: ratio(self.overdue.1, balance),
+            par: PAR_DAYS
+                .iter()
+                .zip(&self.par)
+                .map(|(&days, &(n, b))| Par {
+                    days,
+                    loans: n,
+                    balance: b,
+                    ratio: ratio(b, balance),
+                })
+                .collect(),
+            over90_loans: self.over90.0,
+            over90_balance: self.over90.1,
+            graded,
+        }
+    }
 }
 
 /// Loans and balance in one cell of a distribution.
@@ -394,6 +457,24 @@ mod tests {
         // Over 90: E, F = 1500
         assert_eq!((h.over90_loans, h.over90_balance), (2, m("1500.00")));
         assert_eq!(h.graded, None, "no grades handed in, no NPL figures");
+    }
+
+    #[test]
+    fn headline_accumulated_in_two_workers_equals_the_whole() {
+        let v = graded_book();
+        let (mut a, mut b) = (
+            HeadlineAcc::new(ParOptions::default()),
+            HeadlineAcc::new(ParOptions::default()),
+        );
+        // E (the 偏离度 loan) and F (NPL) in the second worker, listed before the first's
+        for l in &v[4..] {
+            b.add(l);
+        }
+        for l in &v[..4] {
+            a.add(l);
+        }
+        b.merge(&a);
+        assert_eq!(b.finish(), headline(&v, ParOptions::default()));
     }
 
     #[test]
