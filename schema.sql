@@ -250,6 +250,7 @@ CREATE TABLE grades (
     segment                     TEXT NOT NULL,
     provision_rate              TEXT NOT NULL,             -- a fraction, e.g. '0.3'
     provision                   INTEGER NOT NULL,
+    stage3_last                 TEXT,                      -- last day a stage-3 trigger held
     PRIMARY KEY (as_of, loan_id)
 ) WITHOUT ROWID;
 CREATE INDEX grades_by_borrower ON grades (as_of, borrower_id);

@@ -443,6 +443,14 @@ fn date(s: &str) -> Result<NaiveDate, String> {
     crate::dates::parse_iso(s).map_err(|e| e.to_string())
 }
 
+fn grade(s: &str) -> Result<crate::classify::Grade, String> {
+    crate::classify::Grade::parse(s).ok_or_else(|| {
+        "not a grade (expected 正常 关注 次级 可疑 损失 or pass, special_mention, substandard, \
+         doubtful, loss)"
+            .to_string()
+    })
+}
+
 fn tolerance(s: &str) -> Result<Decimal, String> {
     match crate::money::parse_amount(s) {
         Ok(d) if d < Decimal::ZERO => Err("must not be negative".to_string()),
@@ -499,8 +507,8 @@ pub struct ClassifyArgs {
     pub filters: LoanFilterArgs,
 
     /// Only loans of this grade (Chinese or English name).
-    #[arg(long)]
-    pub grade: Option<String>,
+    #[arg(long, value_parser = grade)]
+    pub grade: Option<crate::classify::Grade>,
 
     /// Only loans in this IFRS 9 stage (1, 2 or 3).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
@@ -510,17 +518,9 @@ pub struct ClassifyArgs {
     #[arg(long)]
     pub changed: bool,
 
-    /// First date of a range (with --to and --every): grades for every date in one pass, saved.
-    #[arg(long, value_name = "DATE", requires_all = ["to", "every"])]
-    pub from: Option<String>,
-
-    /// Last date of a range.
-    #[arg(long, value_name = "DATE", requires = "from")]
-    pub to: Option<String>,
-
-    /// Step of a range: month-end, week or day.
-    #[arg(long, value_enum, requires = "from")]
-    pub every: Option<Every>,
+    /// A range (--from, --to, --every): grades for every date in one pass, saved.
+    #[command(flatten)]
+    pub range: RangeArgs,
 
     /// Store the grades in the ledger (a rerun for the same date replaces them).
     #[arg(long)]

@@ -8,26 +8,25 @@ use rust_decimal::Decimal;
 use super::rules::{ContagionRule, EventEffect, RestructureRule, RuleSet, UpgradeRule};
 use super::{
     add_months, Assessment, BorrowerType, Floor, FloorKind, Grade, InstallmentRecord, LoanFacts,
-    Override, Restructure,
+    Observation, Override, Restructure,
 };
 use crate::money::round_fen;
 
-/// The restructure observation in force as of a date.
+/// A restructure's observation as of a date: its period (restarted at each miss) and what set
+/// the `missed` floor, if anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observation {
+pub struct Observed {
     /// The restructure whose observation this is (the latest one).
     pub restructured_on: NaiveDate,
-    /// First due date of the (possibly restarted) observation; None before any due date.
-    pub start: Option<NaiveDate>,
-    /// Last day of the observation; None while it cannot be known (no due date yet).
-    pub end: Option<NaiveDate>,
+    /// The (possibly restarted) period; None while no due date follows the restructure.
+    pub period: Option<Observation>,
     /// What set the `missed` floor (a missed installment, a second restructure), if anything.
     pub severe: Option<String>,
 }
 
-impl Observation {
+impl Observed {
     fn running_on(&self, d: NaiveDate) -> bool {
-        self.end.is_none_or(|e| d <= e)
+        self.period.is_none_or(|p| p.running_on(d))
     }
 }
 
@@ -39,26 +38,22 @@ fn run_observation(
     restructured_on: NaiveDate,
     mut severe: Option<String>,
     limit: NaiveDate,
-) -> Observation {
+) -> Observed {
     let mut from = restructured_on;
     loop {
-        let Some(idx) = inst.iter().position(|i| i.due_date > from) else {
-            return Observation {
+        let idx = inst.partition_point(|i| i.due_date <= from);
+        let Some(period) =
+            Observation::from_due_dates(rule, inst[idx..].iter().map(|i| i.due_date))
+        else {
+            return Observed {
                 restructured_on,
-                start: None,
-                end: None,
+                period: None,
                 severe,
             };
         };
-        let start = inst[idx].due_date;
-        let by_periods = inst
-            .get(idx + rule.min_periods as usize - 1)
-            .or(inst.last())
-            .map_or(start, |i| i.due_date);
-        let end = by_periods.max(add_months(start, rule.min_months));
         let miss = inst[idx..]
             .iter()
-            .take_while(|i| i.due_date <= end)
+            .take_while(|i| i.due_date <= period.end)
             .find(|i| i.missed_by(limit));
         match miss {
             Some(m) => {
@@ -69,10 +64,9 @@ fn run_observation(
                 from = m.due_date;
             }
             None => {
-                return Observation {
+                return Observed {
                     restructured_on,
-                    start: Some(start),
-                    end: Some(end),
+                    period: Some(period),
                     severe,
                 }
             }
@@ -86,7 +80,7 @@ pub fn observation(
     inst: &[InstallmentRecord],
     restructures: &[Restructure],
     as_of: NaiveDate,
-) -> Option<Observation> {
+) -> Option<Observed> {
     let mut rs: Vec<NaiveDate> = restructures
         .iter()
         .map(|r| r.effective_date)
@@ -94,7 +88,7 @@ pub fn observation(
         .collect();
     rs.sort();
     rs.dedup();
-    let mut cur: Option<Observation> = None;
+    let mut cur: Option<Observed> = None;
     for (k, &on) in rs.iter().enumerate() {
         let limit = rs.get(k + 1).copied().unwrap_or(as_of);
         let severe = cur.as_ref().filter(|o| o.running_on(on)).map(|o| {
@@ -235,9 +229,9 @@ pub fn assess(rules: &RuleSet, f: &LoanFacts) -> Assessment {
     if let Some(rr) = &rules.restructure {
         if let Some(o) = observation(rr, f.installments, f.restructures, f.as_of) {
             in_observation = true;
-            let span = match (o.start, o.end) {
-                (Some(s), Some(e)) => format!("observation {s} to {e}"),
-                _ => "observation from the next due date".to_string(),
+            let span = match o.period {
+                Some(p) => format!("observation {} to {}", p.start, p.end),
+                None => "observation from the next due date".to_string(),
             };
             let (rule, grade, reason) = match &o.severe {
                 None => (
@@ -397,6 +391,20 @@ pub fn contagion(
         if g >= rule.counts_from {
             bad += p;
         }
+    }
+    contagion_of_sums(rule, borrower_type, total, bad)
+}
+
+/// [`contagion`] from the borrower's sums: `total` outstanding principal, `bad` of it graded
+/// `counts_from` or worse (what a stream adds up without keeping the loans).
+pub fn contagion_of_sums(
+    rule: &ContagionRule,
+    borrower_type: BorrowerType,
+    total: Decimal,
+    bad: Decimal,
+) -> Option<Floor> {
+    if borrower_type != rule.borrower_type {
+        return None;
     }
     if total <= Decimal::ZERO {
         return None;
@@ -590,42 +598,38 @@ mod tests {
             a.reasons(),
             "C16: restructured 2025-03-01, observation 2025-03-15 to 2026-03-15 → 关注"
         );
-        // Quarterly: two periods (2025-03-15, 2025-06-15) are shorter than a year; a 6-monthly
-        // schedule makes the two periods longer than a year.
-        let semi: Vec<InstallmentRecord> = (0..4)
-            .map(|k| InstallmentRecord {
-                installment_no: k + 1,
-                due_date: add_months(d("2025-03-15"), 6 * k),
-                settled_on: Some(add_months(d("2025-03-15"), 6 * k)),
-            })
-            .collect();
-        let o = observation(
-            r.restructure.as_ref().unwrap(),
-            &semi,
-            &restr,
-            d("2025-04-01"),
-        )
-        .unwrap();
-        assert_eq!(
-            (o.start, o.end),
-            (Some(d("2025-03-15")), Some(d("2026-03-15")))
-        );
-        let rr = RestructureRule {
+        // Two repayment periods from the start end at the third due date: quarterly
+        // (2025-09-15) that is before the year; 6-monthly it is the year itself; with three
+        // periods it is later than the year; past the schedule's end, its last due date.
+        let every = |months: u32, n: u32| -> Vec<InstallmentRecord> {
+            (0..n)
+                .map(|k| InstallmentRecord {
+                    installment_no: k + 1,
+                    due_date: add_months(d("2025-03-15"), months * k),
+                    settled_on: Some(add_months(d("2025-03-15"), months * k)),
+                })
+                .collect()
+        };
+        let rule = r.restructure.clone().unwrap();
+        let end = |rr: &RestructureRule, inst: &[InstallmentRecord]| {
+            let o = observation(rr, inst, &restr, d("2025-04-01")).unwrap();
+            let p = o.period.unwrap();
+            assert_eq!(p.start, d("2025-03-15"));
+            p.end
+        };
+        assert_eq!(end(&rule, &every(3, 8)), d("2026-03-15"), "quarterly: the year");
+        assert_eq!(end(&rule, &every(6, 4)), d("2026-03-15"), "6-monthly: both");
+        let three = RestructureRule {
             min_periods: 3,
-            ..r.restructure.clone().unwrap()
+            ..rule.clone()
         };
-        let o = observation(&rr, &semi, &restr, d("2025-04-01")).unwrap();
-        assert_eq!(
-            o.end,
-            Some(d("2026-03-15")),
-            "3rd installment due 2026-03-15"
-        );
-        let rr = RestructureRule {
-            min_periods: 4,
-            ..rr
+        assert_eq!(end(&three, &every(6, 4)), d("2026-09-15"), "3 periods");
+        assert_eq!(end(&three, &every(6, 3)), d("2026-03-15"), "the last one");
+        let twelve = RestructureRule {
+            min_periods: 12,
+            ..rule
         };
-        let o = observation(&rr, &semi, &restr, d("2025-04-01")).unwrap();
-        assert_eq!(o.end, Some(d("2026-09-15")), "periods longer than a year");
+        assert_eq!(end(&twelve, &every(1, 24)), d("2026-03-15"), "monthly");
 
         // Installment 3 (due 2025-05-15) paid 2 days late: a miss. From 2025-05-16 the floor is
         // 次级 and the observation restarts at the next due date (2025-06-15) for a year.

@@ -31,9 +31,11 @@
 //! * **Technical delay.** An event whose rule has `excuses_dpd_up_to = N` (`technical_delay`,
 //!   N = 7) dated within the current overdue spell (`overdue_since <= event_date <= as_of`)
 //!   removes the DPD floor while `dpd <= N`. It is never inferred from DPD.
-//! * **Restructure observation** ([`eval::observation`]): starts at the first due date after the
-//!   restructure's `effective_date` and ends at the later of the due date of the
-//!   `min_periods`-th installment from the start and `start + min_months`. It is in force
+//! * **Restructure observation** ([`eval::observation`], the period is [`Observation`]): starts
+//!   at the first due date after the restructure's `effective_date` and ends at the later of the
+//!   due date `min_periods` repayment periods after the start (the installment `min_periods`
+//!   places on, or the last one: two periods from a start on 03-15, monthly, end on 05-15) and
+//!   `start + min_months`. It is in force
 //!   through that end date (inclusive) and over from the next day, provided every installment
 //!   due in it was settled on or before its due date. An installment not settled by its due date (known once `as_of` is past
 //!   the due date) is a miss: the floor becomes `missed` (次级) and the observation restarts at
@@ -223,6 +225,78 @@ impl InstallmentRecord {
 pub struct Restructure {
     pub effective_date: NaiveDate,
     pub kind: String,
+}
+
+/// The observation period of a restructured loan (RULES.md §1), the one definition that
+/// `classify` (the C16/C17 floors) and `restructure` (a proposal's grade consequence) share.
+///
+/// It starts at `start`, the first due date after the restructure (or after a missed
+/// installment, when it restarts), and ends at `end`, the later of the due date `min_periods`
+/// repayment periods after the start (the installment `min_periods` places on, or the last one)
+/// and `start + min_months`. It is in force from the restructure through `end` inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observation {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl Observation {
+    /// From the due dates of the schedule from the start on (ascending: the first is the
+    /// start); None when there is none.
+    pub fn from_due_dates(
+        rule: &rules::RestructureRule,
+        due: impl IntoIterator<Item = NaiveDate>,
+    ) -> Option<Observation> {
+        Observation::spanning(rule.min_periods, rule.min_months, due)
+    }
+
+    /// At least `periods` repayment periods from the first due date (to the due date of the
+    /// installment `periods` places on, or the last) and at least `months`.
+    pub fn spanning(
+        periods: u32,
+        months: u32,
+        due: impl IntoIterator<Item = NaiveDate>,
+    ) -> Option<Observation> {
+        let mut due = due.into_iter();
+        let start = due.next()?;
+        let by_periods = due.take(periods as usize).last().unwrap_or(start);
+        Some(Observation {
+            start,
+            end: by_periods.max(add_months(start, months)),
+        })
+    }
+
+    /// Of a new schedule version: at least `periods` periods and `months` months.
+    pub fn lasting(
+        installments: &[crate::engine::Installment],
+        periods: u32,
+        months: u32,
+    ) -> Option<Observation> {
+        Observation::spanning(periods, months, installments.iter().map(|i| i.due_date))
+    }
+
+    /// Of a new schedule version under a rule set: its restructure rule, else cn2023's.
+    pub fn under(
+        rules: &rules::RuleSet,
+        installments: &[crate::engine::Installment],
+    ) -> Option<Observation> {
+        match &rules.restructure {
+            Some(r) => Observation::from_due_dates(r, installments.iter().map(|i| i.due_date)),
+            None => Observation::of(installments),
+        }
+    }
+
+    /// The observation of a new schedule version under the built-in cn2023 rule (a proposal's,
+    /// before any rule set is chosen); None for an empty version.
+    pub fn of(installments: &[crate::engine::Installment]) -> Option<Observation> {
+        let rule = rules::cn2023_restructure();
+        Observation::from_due_dates(rule, installments.iter().map(|i| i.due_date))
+    }
+
+    /// In force on `d` (through `end` inclusive).
+    pub fn running_on(&self, d: NaiveDate) -> bool {
+        d <= self.end
+    }
 }
 
 /// A risk event of the loan or of its borrower.

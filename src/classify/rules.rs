@@ -500,6 +500,17 @@ impl RuleSet {
     }
 }
 
+/// The restructure rule of the built-in cn2023 rule set (parsed once).
+pub fn cn2023_restructure() -> &'static RestructureRule {
+    static RULE: std::sync::OnceLock<RestructureRule> = std::sync::OnceLock::new();
+    RULE.get_or_init(|| {
+        RuleSet::builtin("cn2023")
+            .ok()
+            .and_then(|r| r.restructure)
+            .expect("the built-in cn2023 rule set parses and has a [restructure] table (tested)")
+    })
+}
+
 /// The TOML text of a built-in rule set (for `--print-rules`).
 pub fn builtin_text(name: &str) -> Result<&'static str> {
     BUILTIN

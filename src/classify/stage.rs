@@ -12,12 +12,16 @@
 //! * **Probation** (moving back): a loan stays in stage 3 until `stage3_to_2_months` (6) after the
 //!   last day DPD exceeded the stage-3 threshold, then in stage 2 until `stage2_to_1_months` (3)
 //!   after that; a stage-2 DPD trigger likewise holds stage 2 for `stage2_to_1_months` after its
-//!   last day. The last day comes from the installment history (an installment settled k days
-//!   late had DPD k on its settlement day), so staging needs no saved state.
+//!   last day. For DPD the last day comes from the installment history (an installment settled
+//!   k days late had DPD k on its settlement day). A stage 3 from a grade, an event or
+//!   contagion leaves no such trace, so every graded loan carries `stage3_last`, the last day a
+//!   stage-3 trigger held, saved with its grade; a later run reads the previous saved date's
+//!   and the probation runs from the later of the two days ([`Staged`], [`remembered`]).
 
 use std::path::Path;
 
 use anyhow::Result;
+use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -145,8 +149,31 @@ impl Staging {
     }
 }
 
-/// The stage (1, 2, 3) and the reasons for it.
-pub fn stage(s: &Staging, f: &LoanFacts, a: &Assessment) -> (u8, Vec<String>) {
+/// A loan's stage, why, and the last day a stage-3 trigger held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    /// 1, 2 or 3.
+    pub stage: u8,
+    pub reasons: Vec<String>,
+    /// The last day (up to `as_of`) on which a stage-3 trigger held: `as_of` itself when one
+    /// holds now, else the later of the last day DPD exceeded the stage-3 threshold and the
+    /// day remembered from the saved history. Saved with the grade, so the next run remembers
+    /// a stage 3 that came from a grade, an event or contagion (the installment history alone
+    /// only remembers DPD).
+    pub stage3_last: Option<NaiveDate>,
+}
+
+/// The probation after the last day in stage 3: stage 3 until `until3`, then stage 2 until
+/// `until2`.
+fn probation(s: &Staging, last3: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let until3 = add_months(last3, s.stage3_to_2_months);
+    (until3, add_months(until3, s.stage2_to_1_months))
+}
+
+/// The stage of a loan with this assessment (see the module doc). `remembered` is the last day
+/// a stage-3 trigger held as saved by an earlier run (the previous saved date's
+/// `stage3_last`), None without one.
+pub fn stage(s: &Staging, f: &LoanFacts, a: &Assessment, remembered: Option<NaiveDate>) -> Staged {
     let mut s3 = Vec::new();
     if f.dpd > s.stage3_dpd_over {
         s3.push(format!("dpd {} > {}", f.dpd, s.stage3_dpd_over));
@@ -165,19 +192,28 @@ pub fn stage(s: &Staging, f: &LoanFacts, a: &Assessment) -> (u8, Vec<String>) {
         }
     }
     if !s3.is_empty() {
-        return (3, vec![format!("stage 3: {}", s3.join(", "))]);
+        return Staged {
+            stage: 3,
+            reasons: vec![format!("stage 3: {}", s3.join(", "))],
+            stage3_last: Some(f.as_of),
+        };
     }
-    let last3 = last_day_dpd_over(f.installments, s.stage3_dpd_over, f.as_of);
-    let s3_until = last3.map(|d| add_months(d, s.stage3_to_2_months));
-    if let (Some(l), Some(u)) = (last3, s3_until) {
+    let by_dpd = last_day_dpd_over(f.installments, s.stage3_dpd_over, f.as_of);
+    let last3 = by_dpd.max(remembered.filter(|r| *r <= f.as_of));
+    let staged = |stage: u8, reasons: Vec<String>| Staged {
+        stage,
+        reasons,
+        stage3_last: last3,
+    };
+    let until3 = last3.map(|l| probation(s, l));
+    if let (Some(l), Some((u, _))) = (last3, until3) {
         if f.as_of < u {
-            return (
-                3,
-                vec![format!(
-                    "stage 3 (probation): dpd > {} last on {l}, until {u}",
-                    s.stage3_dpd_over
-                )],
-            );
+            let what = if by_dpd == last3 {
+                format!("dpd > {} last on {l}", s.stage3_dpd_over)
+            } else {
+                format!("stage 3 last on {l}")
+            };
+            return staged(3, vec![format!("stage 3 (probation): {what}, until {u}")]);
         }
     }
 
@@ -212,20 +248,40 @@ pub fn stage(s: &Staging, f: &LoanFacts, a: &Assessment) -> (u8, Vec<String>) {
         }
     }
     if !s2.is_empty() {
-        return (2, vec![format!("stage 2: {}", s2.join(", "))]);
+        return staged(2, vec![format!("stage 2: {}", s2.join(", "))]);
     }
     let last2 = last_day_dpd_over(f.installments, s.stage2_dpd_over, f.as_of);
     let until2 = [
         last2.map(|d| add_months(d, s.stage2_to_1_months)),
-        s3_until.map(|d| add_months(d, s.stage2_to_1_months)),
+        until3.map(|(_, u2)| u2),
     ]
     .into_iter()
     .flatten()
     .max();
     if let Some(u) = until2.filter(|u| f.as_of < *u) {
-        return (2, vec![format!("stage 2 (probation): until {u}")]);
+        return staged(2, vec![format!("stage 2 (probation): until {u}")]);
     }
-    (1, Vec::new())
+    staged(1, Vec::new())
+}
+
+/// The probation of a loan whose stage-3 trigger last held on `last3` when that was learnt
+/// after it was staged (contagion on an earlier date of the same run): the stage it must have
+/// on `as_of` and why, when that is worse than `stage`.
+pub fn remembered(s: &Staging, stage: u8, last3: NaiveDate, as_of: NaiveDate) -> Option<(u8, String)> {
+    if last3 > as_of {
+        return None;
+    }
+    let (until3, until2) = probation(s, last3);
+    if as_of < until3 && stage < 3 {
+        Some((
+            3,
+            format!("stage 3 (probation): stage 3 last on {last3}, until {until3}"),
+        ))
+    } else if as_of >= until3 && as_of < until2 && stage < 2 {
+        Some((2, format!("stage 2 (probation): until {until2}")))
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -233,7 +289,7 @@ mod tests {
     use super::*;
     use crate::classify::eval::assess;
     use crate::classify::rules::RuleSet;
-    use crate::classify::{BorrowerType, Event, InstallmentRecord, Restructure};
+    use crate::classify::{BorrowerType, Event, Grade, InstallmentRecord, Restructure};
     use crate::test_support::{d, m};
 
     fn facts<'a>(
@@ -259,7 +315,7 @@ mod tests {
     fn run(f: &LoanFacts) -> u8 {
         let r = RuleSet::builtin("cn2023").unwrap();
         let s = Staging::resolve("ifrs9").unwrap();
-        stage(&s, f, &assess(&r, f)).0
+        stage(&s, f, &assess(&r, f), None).stage
     }
 
     #[test]
@@ -335,12 +391,16 @@ mod tests {
         for (as_of, want) in cases {
             let dpd = if as_of < "2026-05-01" { 105 } else { 0 };
             let f = facts(as_of, dpd, &inst, &[], &[]);
-            let (got, why) = stage(&s, &f, &assess(&r, &f));
+            let Staged {
+                stage: got,
+                reasons: why,
+                ..
+            } = stage(&s, &f, &assess(&r, &f), None);
             assert_eq!(got, want, "{as_of}: {why:?}");
         }
         let f = facts("2026-06-01", 0, &inst, &[], &[]);
         assert_eq!(
-            stage(&s, &f, &assess(&r, &f)).1,
+            stage(&s, &f, &assess(&r, &f), None).reasons,
             ["stage 3 (probation): dpd > 90 last on 2026-05-01, until 2026-11-01"]
         );
         // Stage 2 by DPD 40, cured 2026-02-24: stage 2 until 2026-05-24.
@@ -351,8 +411,102 @@ mod tests {
         }];
         for (as_of, want) in [("2026-05-23", 2), ("2026-05-24", 1)] {
             let f = facts(as_of, 0, &inst, &[], &[]);
-            assert_eq!(stage(&s, &f, &assess(&r, &f)).0, want, "{as_of}");
+            assert_eq!(stage(&s, &f, &assess(&r, &f), None).stage, want, "{as_of}");
         }
+    }
+
+    #[test]
+    fn a_remembered_stage_3_holds_through_its_probation() {
+        // On 2026-03-31 an analyst's override put the loan at 次级 (stage 3 by grade); it
+        // expired on 2026-04-01. Nothing in the installment history says stage 3, so only the
+        // saved stage3_last remembers it: stage 3 for 6 months from 03-31, then stage 2 for 3.
+        let r = RuleSet::builtin("cn2023").unwrap();
+        let s = Staging::resolve("ifrs9").unwrap();
+        let ov = [crate::classify::Override {
+            effective_date: d("2026-03-01"),
+            expires_on: Some(d("2026-04-01")),
+            grade: Grade::Substandard,
+            reason: String::new(),
+            analyst: String::new(),
+        }];
+        let at = |as_of: &str| LoanFacts {
+            overrides: &ov,
+            ..facts(as_of, 0, &[], &[], &[])
+        };
+        let f = at("2026-03-31");
+        let then = stage(&s, &f, &assess(&r, &f), None);
+        assert_eq!((then.stage, then.stage3_last), (3, Some(d("2026-03-31"))));
+        let cases = [
+            ("2026-04-01", 3),
+            ("2026-09-29", 3),
+            ("2026-09-30", 2),
+            ("2026-12-29", 2),
+            ("2026-12-30", 1), // 09-30 + 3 months
+        ];
+        for (as_of, want) in cases {
+            let f = at(as_of);
+            let a = assess(&r, &f);
+            let got = stage(&s, &f, &a, then.stage3_last);
+            assert_eq!(got.stage, want, "{as_of}: {:?}", got.reasons);
+            // The day is carried, never moved on by the probation itself.
+            assert_eq!(got.stage3_last, Some(d("2026-03-31")), "{as_of}");
+            // Without the saved history the loan would drop straight to stage 1.
+            assert_eq!(stage(&s, &f, &a, None).stage, 1, "{as_of}");
+        }
+        let f = at("2026-05-31");
+        assert_eq!(
+            stage(&s, &f, &assess(&r, &f), then.stage3_last).reasons,
+            ["stage 3 (probation): stage 3 last on 2026-03-31, until 2026-09-30"]
+        );
+        // A remembered day after the date assessed (a saved run of a later date) is ignored.
+        let f = at("2026-03-15");
+        let a = assess(&r, &f);
+        assert_eq!(stage(&s, &f, &a, Some(d("2026-03-31"))).stage, 3, "override");
+        let f = at("2026-02-15");
+        let a = assess(&r, &f);
+        assert_eq!(stage(&s, &f, &a, Some(d("2026-03-31"))).stage, 1);
+        // The later of the DPD history and the remembered day counts.
+        let inst = [InstallmentRecord {
+            installment_no: 1,
+            due_date: d("2026-01-15"),
+            settled_on: Some(d("2026-05-01")),
+        }];
+        let mut r = r;
+        r.upgrade = None;
+        let f = facts("2026-10-31", 0, &inst, &[], &[]);
+        let a = assess(&r, &f);
+        assert_eq!(stage(&s, &f, &a, None).stage3_last, Some(d("2026-05-01")));
+        assert_eq!(stage(&s, &f, &a, Some(d("2026-03-31"))).stage, 3);
+        let f = facts("2026-11-01", 0, &inst, &[], &[]);
+        let a = assess(&r, &f);
+        assert_eq!(stage(&s, &f, &a, Some(d("2026-03-31"))).stage, 2);
+        assert_eq!(stage(&s, &f, &a, Some(d("2026-06-30"))).stage, 3);
+    }
+
+    #[test]
+    fn contagion_learnt_later_is_remembered_through_its_probation() {
+        // Contagion put the loan in stage 3 on 2026-01-31 (the borrower-level step, after the
+        // loan was staged for the later dates of the run).
+        let s = Staging::resolve("ifrs9").unwrap();
+        let last = d("2026-01-31");
+        let cases: &[(&str, u8, Option<u8>)] = &[
+            ("2026-01-30", 1, None), // before it: nothing to remember
+            ("2026-02-28", 1, Some(3)),
+            ("2026-07-30", 2, Some(3)),
+            ("2026-07-30", 3, None), // already stage 3
+            ("2026-07-31", 1, Some(2)),
+            ("2026-10-30", 1, Some(2)),
+            ("2026-10-30", 2, None),
+            ("2026-10-31", 1, None),
+        ];
+        for &(as_of, now, want) in cases {
+            let got = remembered(&s, now, last, d(as_of));
+            assert_eq!(got.as_ref().map(|g| g.0), want, "{as_of} from stage {now}");
+        }
+        assert_eq!(
+            remembered(&s, 1, last, d("2026-02-28")).unwrap().1,
+            "stage 3 (probation): stage 3 last on 2026-01-31, until 2026-07-31"
+        );
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct GradeRow {
     pub segment: String,
     pub provision_rate: Decimal,
     pub provision: Decimal,
+    /// The last day a stage-3 trigger held (remembered by the next run's staging).
+    pub stage3_last: Option<NaiveDate>,
 }
 
 fn table_exists(c: &Connection, name: &str) -> Result<bool> {
@@ -187,11 +189,11 @@ pub fn clear(c: &Connection, as_of: NaiveDate) -> Result<()> {
 
 const COLUMNS: &str = "as_of, loan_id, borrower_id, borrower_type, dpd, outstanding_principal, \
      grade, stage, grade_rule, reasons, override, override_grade, eligible_for_upgrade_review, \
-     segment, provision_rate, provision";
+     segment, provision_rate, provision, stage3_last";
 
 pub fn inserter(c: &Connection, t: Target) -> Result<Statement<'_>> {
     Ok(c.prepare(&format!(
-        "INSERT INTO {} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        "INSERT INTO {} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         t.table()
     ))?)
 }
@@ -218,6 +220,7 @@ pub fn insert(stmt: &mut Statement<'_>, r: &GradeRow) -> Result<()> {
         r.segment,
         r.provision_rate.normalize().to_string(),
         fen(r.provision)?,
+        r.stage3_last.map(iso),
     ])
     .with_context(|| format!("saving the grade of loan_id {}", r.loan_id))?;
     Ok(())
@@ -228,6 +231,7 @@ fn read_row(r: &rusqlite::Row<'_>) -> Result<GradeRow> {
     let g: String = r.get(6)?;
     let og: Option<String> = r.get(11)?;
     let rate: String = r.get(14)?;
+    let last3: Option<String> = r.get(16)?;
     let grade = |s: &str| {
         Grade::parse(s)
             .ok_or_else(|| crate::exit::data(format!("the ledger's grades.grade holds {s:?}")))
@@ -249,6 +253,9 @@ fn read_row(r: &rusqlite::Row<'_>) -> Result<GradeRow> {
         segment: r.get(13)?,
         provision_rate: rate.parse().unwrap_or_default(),
         provision: money::from_fen(r.get(15)?),
+        stage3_last: last3
+            .map(|d| date_col(&d, "grades", "stage3_last"))
+            .transpose()?,
     })
 }
 
@@ -275,8 +282,8 @@ pub fn borrower_rows(
 pub fn update(c: &Connection, t: Target, r: &GradeRow) -> Result<()> {
     let mut stmt = c.prepare_cached(&format!(
         "UPDATE {} SET grade = ?3, stage = ?4, grade_rule = ?5, reasons = ?6, \
-         eligible_for_upgrade_review = ?7, segment = ?8, provision_rate = ?9, provision = ?10 \
-         WHERE as_of = ?1 AND loan_id = ?2",
+         eligible_for_upgrade_review = ?7, segment = ?8, provision_rate = ?9, provision = ?10, \
+         stage3_last = ?11 WHERE as_of = ?1 AND loan_id = ?2",
         t.table()
     ))?;
     stmt.execute(params![
@@ -290,6 +297,7 @@ pub fn update(c: &Connection, t: Target, r: &GradeRow) -> Result<()> {
         r.segment,
         r.provision_rate.normalize().to_string(),
         fen(r.provision)?,
+        r.stage3_last.map(iso),
     ])?;
     Ok(())
 }
@@ -310,6 +318,25 @@ pub fn record_run(
         params![iso(as_of), rules, staging, conventions],
     )?;
     Ok(())
+}
+
+/// The loans whose saved grade of `as_of` remembers a stage-3 day on or after `since`
+/// (older ones no longer matter to the probation), by loan.
+pub fn stage3_days(
+    c: &Connection,
+    as_of: NaiveDate,
+    since: NaiveDate,
+) -> Result<HashMap<String, NaiveDate>> {
+    let mut stmt = c.prepare(
+        "SELECT loan_id, stage3_last FROM grades WHERE as_of = ?1 AND stage3_last >= ?2",
+    )?;
+    let mut rows = stmt.query(params![iso(as_of), iso(since)])?;
+    let mut out = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let d: String = r.get(1)?;
+        out.insert(r.get(0)?, date_col(&d, "grades", "stage3_last")?);
+    }
+    Ok(out)
 }
 
 /// The latest saved date before `as_of`.
@@ -395,16 +422,16 @@ pub fn listing(
         f.changed,
     ])?;
     while let Some(r) = rows.next()? {
-        let pg: Option<String> = r.get(21)?;
+        let pg: Option<String> = r.get(22)?;
         each(Listed {
             row: read_row(r)?,
-            borrower_name: r.get(16)?,
-            officer: r.get(17)?,
-            branch: r.get(18)?,
-            region: r.get(19)?,
-            product: r.get(20)?,
+            borrower_name: r.get(17)?,
+            officer: r.get(18)?,
+            branch: r.get(19)?,
+            region: r.get(20)?,
+            product: r.get(21)?,
             previous_grade: pg.as_deref().and_then(Grade::parse),
-            previous_stage: r.get(22)?,
+            previous_stage: r.get(23)?,
         })?;
     }
     Ok(())

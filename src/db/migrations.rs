@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use crate::exit;
 
 /// The schema version `schema.sql` describes.
-pub const CURRENT: i64 = 7;
+pub const CURRENT: i64 = 8;
 
 /// Upgrade steps: `STEPS[i]` takes a ledger from version i+1 to i+2.
 pub const STEPS: &[&str] = &[
@@ -223,6 +223,9 @@ CREATE TABLE grade_runs (
            CASE sla_breached WHEN 1 THEN 'true' ELSE 'false' END AS sla_breached,
            promises_broken
     FROM positions;",
+    // 7 → 8: a saved grade remembers the last day its loan was in IFRS 9 stage 3 by a trigger
+    // (the probation of a stage 3 from a grade, an event or contagion).
+    "ALTER TABLE grades ADD COLUMN stage3_last TEXT;",
 ];
 
 /// Creates the schema in an empty database or upgrades an older one.

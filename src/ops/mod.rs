@@ -2,6 +2,7 @@
 //! parses its arguments, calls an op and hands the result to `output`; an op owns the order of
 //! the work (open, read, call the domain, write in one transaction) but no SQL and no rules.
 
+pub mod classify;
 pub mod import;
 pub mod overdue;
 pub mod portfolio;

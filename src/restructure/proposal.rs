@@ -44,7 +44,6 @@
 use super::{generate, Basis, Kind, NewTerms, RestructureError, Version};
 use crate::classify::rules::RuleSet;
 use crate::classify::Grade;
-use crate::dates::add_months_clamped;
 use crate::engine::Installment;
 use crate::money::round_fen;
 use crate::schedule::Method;
@@ -165,40 +164,8 @@ impl Spec {
     }
 }
 
-/// The observation period of a restructured loan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Observation {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-}
-
-impl Observation {
-    /// From the version's due dates, at least two periods and a year (cn2023); None for an
-    /// empty version.
-    pub fn of(installments: &[Installment]) -> Option<Observation> {
-        Observation::lasting(installments, 2, 12)
-    }
-
-    /// From the version's due dates: from the first, at least `periods` repayment periods
-    /// (to the due date of installment `periods + 1`, or the last) and at least `months`.
-    pub fn lasting(installments: &[Installment], periods: u32, months: u32) -> Option<Observation> {
-        let start = installments.first()?.due_date;
-        let year = add_months_clamped(start, months, start.day()).unwrap_or(start);
-        let k = (periods as usize).min(installments.len() - 1);
-        Some(Observation {
-            start,
-            end: year.max(installments[k].due_date),
-        })
-    }
-
-    /// Under a rule set: its restructure rule's periods and months, else [`Observation::of`].
-    pub fn under(rules: &RuleSet, installments: &[Installment]) -> Option<Observation> {
-        match &rules.restructure {
-            Some(r) => Observation::lasting(installments, r.min_periods, r.min_months),
-            None => Observation::of(installments),
-        }
-    }
-}
+/// The observation period of a restructured loan: classification's (one definition).
+pub use crate::classify::Observation;
 
 /// One option, evaluated.
 #[derive(Debug, Clone, PartialEq)]
@@ -521,7 +488,7 @@ mod tests {
         let monthly: Vec<Installment> = (0..24)
             .map(|k| Installment {
                 installment_no: k + 1,
-                due_date: add_months_clamped(d("2026-02-15"), k, 15).unwrap(),
+                due_date: crate::dates::add_months_clamped(d("2026-02-15"), k, 15).unwrap(),
                 principal_due: m("1"),
                 interest_due: m("0"),
                 fee_due: m("0"),

@@ -1,0 +1,620 @@
+//! The `classify` op: the grade (五级分类), IFRS 9 stage, collection segment and reference
+//! provision of every active loan as of one date, or of every date of a range in one pass.
+//!
+//! One consumer of the portfolio stream ([`portfolio::scan`]: the same positions as `overdue`),
+//! in the two steps the rules need:
+//!
+//! 1. **per loan**: each worker grades every open position on its own loan's facts
+//!    ([`eval::assess`], [`stage::stage`], the loan's follow-up summary); the rows stream back
+//!    over a bounded channel and are written here, in this connection's transaction, to the
+//!    work table (`grades` with `save`, a TEMP table otherwise). For each borrower whose loans
+//!    must be looked at together (corporate: contagion; more than one loan: one segment) one
+//!    small aggregate per date is kept: loans, principal, principal graded NPL, the summed
+//!    follow-up summary;
+//! 2. **per borrower** (those borrowers only, date by date): the contagion floor
+//!    ([`eval::contagion_of_sums`]) and the borrower's one segment, reading and rewriting only
+//!    their rows. A stage 3 that contagion sets is remembered on the run's later dates
+//!    ([`stage::remembered`]), as a saved one is by the next run (`grades.stage3_last`).
+//!
+//! Memory holds one loan at a time per worker, the aggregates of the grouped borrowers and the
+//! stage-3 days of the previous saved date still in their probation; never the whole book. The
+//! listing and the totals are read back from the work table.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{sync_channel, SyncSender};
+
+use anyhow::{anyhow, Context, Result};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::buckets::Buckets;
+use crate::classify::eval::{self, contagion_of_sums};
+use crate::classify::rules::RuleSet;
+use crate::classify::segment::{self, Segment};
+use crate::classify::stage::{self, Staging};
+use crate::classify::{
+    BorrowerType, Floor, FollowupSummary, Grade, InstallmentRecord, LoanFacts, Override,
+    Restructure,
+};
+use crate::cli::GradeLabels;
+use crate::collection::Ladder;
+use crate::context::Ctx;
+use crate::db::grades::{self, Filter, GradeRow, Listed, Target, Totals};
+use crate::db::{self, book};
+use crate::engine::{self, Conventions, Position};
+use crate::money::{self, round_fen};
+use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
+use crate::output::{Cell, Report, Tabular};
+use crate::pii;
+
+/// The portfolio setup of a classify run: its dates and how the engine counts. The rules read
+/// only the positions; the buckets and the ladder are what the stream computes besides.
+pub fn setup(dates: Vec<NaiveDate>, conv: Conventions, buckets: Buckets, ladder: Ladder) -> Setup {
+    Setup {
+        dates,
+        conv,
+        buckets,
+        ladder,
+        ladder_file: None,
+    }
+}
+
+/// Store the grades (a rerun for a date replaces it).
+#[derive(Debug, Clone)]
+pub struct Save {
+    /// Compute and store, then roll back.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub setup: Setup,
+    pub rules: RuleSet,
+    pub staging: Staging,
+    /// List the loans of the first date with these filters; None: the totals of each date only.
+    pub listing: Option<Filter>,
+    pub labels: GradeLabels,
+    pub save: Option<Save>,
+}
+
+impl Request {
+    /// What a saved run records of how it was computed: the engine's conventions and the rule
+    /// sets (`grade_runs.conventions`).
+    pub fn conventions_json(&self) -> String {
+        let engine: serde_json::Value =
+            serde_json::from_str(&self.setup.conventions_json()).unwrap_or_default();
+        serde_json::json!({
+            "engine": engine,
+            "rules": self.rules.name,
+            "staging": self.staging.name,
+        })
+        .to_string()
+    }
+}
+
+/// What the op found.
+pub struct Outcome {
+    /// The listing of the first date (empty for a range), worst grade first.
+    pub rows: Vec<Row>,
+    /// One per date.
+    pub totals: Vec<Totals>,
+    /// Per date, the date it is compared with (the previous saved one, or the range's previous).
+    pub previous: Vec<Option<NaiveDate>>,
+    /// Loan grades raised by borrower contagion.
+    pub contagious: u64,
+}
+
+/// The facts classification reads besides the book (small: loaded once).
+struct Facts {
+    restructures: HashMap<String, Vec<Restructure>>,
+    overrides: HashMap<String, Vec<Override>>,
+    events: grades::Events,
+    grouped: HashSet<String>,
+    /// The stage-3 days the previous saved date remembers, still within their probation.
+    stage3: HashMap<String, NaiveDate>,
+}
+
+/// Per borrower and date: what the borrower-level step needs.
+#[derive(Default)]
+struct BorrowerAgg {
+    corporate: bool,
+    loans: u32,
+    total: Decimal,
+    /// Of `total`, the principal graded the contagion's `counts_from` or worse.
+    bad: Decimal,
+    summary: FollowupSummary,
+    overdue: bool,
+}
+
+/// A graded loan on the date with this index, and its follow-up summary.
+type Graded = (usize, GradeRow, FollowupSummary);
+
+/// Runs the op: grades the book into the work table, applies the borrower-level rules, reads
+/// back the listing and the totals, and with `save` commits (or rolls back a dry run).
+pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
+    let dates = &req.setup.dates;
+    let save = req.save.is_some();
+    let mode = if save { db::Mode::Write } else { db::Mode::Read };
+    let conn = db::open(&ctx.db, mode, ctx.busy_timeout)?;
+    let target = if save { Target::Saved } else { Target::Temp };
+    let tx = if save {
+        db::begin_shared(&conn)?
+    } else {
+        grades::create_temp(&conn)?;
+        // Only the TEMP table is written; one transaction instead of one per row.
+        rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Deferred)?
+    };
+    let c: &rusqlite::Connection = &conn;
+    let before_first = grades::previous_date(c, dates[0])?;
+    if save {
+        for d in dates {
+            grades::clear(c, *d)?;
+        }
+    }
+    let probation = req.staging.stage3_to_2_months + req.staging.stage2_to_1_months;
+    let since = dates[0]
+        .checked_sub_months(chrono::Months::new(probation))
+        .unwrap_or(NaiveDate::MIN);
+    let facts = Facts {
+        restructures: grades::restructures(c)?,
+        overrides: grades::overrides(c)?,
+        events: grades::events(c)?,
+        grouped: grades::grouped_borrowers(c)?,
+        stage3: match before_first {
+            Some(p) => grades::stage3_days(c, p, since)?,
+            None => HashMap::new(),
+        },
+    };
+
+    // Step 1: the workers grade, this thread writes.
+    let (sender, receiver) = sync_channel::<Vec<Graded>>(8);
+    let mut aggs: HashMap<(String, usize), BorrowerAgg> = HashMap::new();
+    std::thread::scope(|scope| -> Result<()> {
+        let facts = &facts;
+        let worker = scope.spawn(move || {
+            portfolio::scan(ctx, &req.setup, || Grader {
+                req,
+                facts,
+                out: Some(sender.clone()),
+                batch: Vec::new(),
+            })
+        });
+        let mut ins = grades::inserter(c, target)?;
+        let mut write_error = None;
+        for batch in receiver {
+            if write_error.is_some() {
+                continue; // keep draining so the workers can finish
+            }
+            for (k, row, summary) in batch {
+                if facts.grouped.contains(&row.borrower_id) {
+                    let a = aggs.entry((row.borrower_id.clone(), k)).or_default();
+                    a.corporate = row.borrower_type == "corporate";
+                    a.loans += 1;
+                    a.total += row.outstanding_principal;
+                    if req
+                        .rules
+                        .contagion
+                        .as_ref()
+                        .is_some_and(|r| row.grade >= r.counts_from)
+                    {
+                        a.bad += row.outstanding_principal;
+                    }
+                    a.summary.add(&summary);
+                    a.overdue |= row.dpd > 0;
+                }
+                if let Err(e) = grades::insert(&mut ins, &row) {
+                    write_error = Some(e);
+                    break;
+                }
+            }
+        }
+        worker
+            .join()
+            .map_err(|_| anyhow!("the classify scan panicked"))??;
+        write_error.map_or(Ok(()), Err)
+    })?;
+
+    // Step 2: the borrower-level rules, borrower by borrower, date by date.
+    let contagious = borrowers(c, target, req, aggs)?;
+    if save {
+        let conventions = req.conventions_json();
+        for d in dates {
+            grades::record_run(c, *d, &req.rules.name, &req.staging.name, &conventions)?;
+        }
+    }
+
+    let previous: Vec<Option<NaiveDate>> = (0..dates.len())
+        .map(|k| if k == 0 { before_first } else { Some(dates[k - 1]) })
+        .collect();
+    let compared = |k: usize| -> Option<(Target, NaiveDate)> {
+        let t = if k == 0 { Target::Saved } else { target };
+        previous[k].map(|d| (t, d))
+    };
+    let mut totals = Vec::with_capacity(dates.len());
+    for (k, d) in dates.iter().enumerate() {
+        totals.push(grades::totals(c, target, *d, compared(k))?);
+    }
+    let mut rows = Vec::new();
+    if let Some(filter) = &req.listing {
+        grades::listing(c, target, dates[0], compared(0), filter, |listed| {
+            rows.push(Row::new(ctx.show_pii, req.labels, listed));
+            Ok(())
+        })?;
+    }
+    match &req.save {
+        Some(s) if !s.dry_run => tx.commit().context("committing the saved grades")?,
+        _ => tx.rollback()?,
+    }
+    Ok(Outcome {
+        rows,
+        totals,
+        previous,
+        contagious,
+    })
+}
+
+/// The per-worker consumer of step 1.
+struct Grader<'a> {
+    req: &'a Request,
+    facts: &'a Facts,
+    out: Option<SyncSender<Vec<Graded>>>,
+    batch: Vec<Graded>,
+}
+
+impl Consumer for Grader<'_> {
+    fn loan(&mut self, loan: &LoanAssessment<'_>) -> Result<()> {
+        let b = loan.book;
+        // The last stage-3 day, carried from the saved history through the run's dates.
+        let mut last3 = self.facts.stage3.get(&b.info.loan_id).copied();
+        for a in loan.dates.iter().filter(|a| !a.position.closed) {
+            let (row, summary) = grade(self.req, self.facts, b, &a.position, last3);
+            last3 = row.stage3_last;
+            self.batch.push((a.date, row, summary));
+        }
+        if self.batch.len() >= 4096 {
+            if let Some(tx) = &self.out {
+                // A closed channel means the writer failed; it reports the error.
+                let _ = tx.send(std::mem::take(&mut self.batch));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some(tx) = self.out.take() {
+            if !self.batch.is_empty() {
+                let _ = tx.send(std::mem::take(&mut self.batch));
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, _later: Self) {}
+}
+
+/// Grades one loan as of one position (steps 1-3 of the precedence, and its stage): the row to
+/// store, and its follow-up summary (for the borrower's segment).
+fn grade(
+    req: &Request,
+    facts: &Facts,
+    b: &book::LoanBook,
+    p: &Position,
+    remembered: Option<NaiveDate>,
+) -> (GradeRow, FollowupSummary) {
+    let (rules, staging) = (&req.rules, &req.staging);
+    // The schedule the engine replayed (combined across restructure versions), in due order.
+    let inst: Vec<InstallmentRecord> = p
+        .installments
+        .iter()
+        .map(|s| InstallmentRecord {
+            installment_no: s.installment_no,
+            due_date: s.due_date,
+            settled_on: s.settled_on,
+        })
+        .collect();
+    let loan_id = b.info.loan_id.as_str();
+    let borrower_id = b.info.borrower_id.as_str();
+    let events = facts.events.of(loan_id, borrower_id);
+    let borrower_type =
+        BorrowerType::parse(&b.info.borrower_type).unwrap_or(BorrowerType::Individual);
+    let f = LoanFacts {
+        as_of: p.as_of,
+        dpd: p.dpd,
+        overdue_since: p.overdue_since,
+        outstanding_principal: p.outstanding_principal,
+        borrower_type,
+        installments: &inst,
+        restructures: facts.restructures.get(loan_id).map_or(&[], Vec::as_slice),
+        events: &events,
+        overrides: facts.overrides.get(loan_id).map_or(&[], Vec::as_slice),
+    };
+    let a = eval::assess(rules, &f);
+    let staged = stage::stage(staging, &f, &a, remembered);
+    let pays = engine::payments_in_force(&b.payments, p.as_of);
+    let partial = p.overdue_since.map_or(0, |since| {
+        pays.iter().filter(|(d, _)| *d >= since).count() as u32
+    });
+    let summary = segment::summarize(&rules.segment, &b.followups, &pays, partial, p.as_of);
+    let seg: Segment = segment::segment(&rules.segment, &summary, p.dpd > 0);
+    let mut reasons = a.reasons();
+    for r in &staged.reasons {
+        reasons = join(&reasons, r);
+    }
+    let row = GradeRow {
+        as_of: p.as_of,
+        loan_id: loan_id.to_string(),
+        borrower_id: borrower_id.to_string(),
+        borrower_type: borrower_type.as_str().to_string(),
+        dpd: p.dpd,
+        outstanding_principal: p.outstanding_principal,
+        grade: a.grade,
+        stage: staged.stage,
+        grade_rule: a.grade_rule.clone(),
+        reasons,
+        override_text: a.override_text.clone(),
+        override_grade: a.override_grade,
+        eligible_for_upgrade_review: a.eligible_for_upgrade_review,
+        segment: seg.as_str().to_string(),
+        provision_rate: a.provision_rate,
+        provision: a.provision,
+        stage3_last: staged.stage3_last,
+    };
+    (row, summary)
+}
+
+/// Step 2 over the grouped borrowers; returns how many grades contagion raised.
+fn borrowers(
+    c: &rusqlite::Connection,
+    target: Target,
+    req: &Request,
+    aggs: HashMap<(String, usize), BorrowerAgg>,
+) -> Result<u64> {
+    let (rules, staging, dates) = (&req.rules, &req.staging, &req.setup.dates);
+    let mut keys: Vec<((String, usize), BorrowerAgg)> = aggs.into_iter().collect();
+    keys.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+    let mut contagious = 0u64;
+    // Per loan of the current borrower: the last day contagion put it in stage 3 in this run.
+    let mut carry: HashMap<String, NaiveDate> = HashMap::new();
+    let mut current: Option<String> = None;
+    for ((borrower, k), a) in keys {
+        if current.as_ref() != Some(&borrower) {
+            carry.clear();
+            current = Some(borrower.clone());
+        }
+        let bt = if a.corporate {
+            BorrowerType::Corporate
+        } else {
+            BorrowerType::Individual
+        };
+        let floor = rules
+            .contagion
+            .as_ref()
+            .and_then(|rule| contagion_of_sums(rule, bt, a.total, a.bad));
+        let seg = (a.loans > 1).then(|| segment::segment(&rules.segment, &a.summary, a.overdue));
+        if floor.is_none() && seg.is_none() && carry.is_empty() {
+            continue;
+        }
+        for mut row in grades::borrower_rows(c, target, dates[k], &borrower)? {
+            let before = row.clone();
+            match floor.as_ref().filter(|f| f.grade > row.grade) {
+                Some(f) => {
+                    contagious += 1;
+                    raise(rules, staging, &mut row, f);
+                    if row.stage == 3 {
+                        carry.insert(row.loan_id.clone(), row.as_of);
+                    }
+                }
+                None => {
+                    if let Some(&last3) = carry.get(&row.loan_id) {
+                        remember(staging, &mut row, last3);
+                    }
+                }
+            }
+            if let Some(s) = seg {
+                row.segment = s.as_str().to_string();
+            }
+            if row != before {
+                grades::update(c, target, &row)?;
+            }
+        }
+    }
+    Ok(contagious)
+}
+
+/// A stage 3 that contagion set on an earlier date of the run (`last3`), which the row's own
+/// staging could not know: its probation, when that is worse than the row's stage.
+fn remember(staging: &Staging, row: &mut GradeRow, last3: NaiveDate) {
+    if row.stage3_last.is_some_and(|own| own >= last3) {
+        return;
+    }
+    row.stage3_last = Some(last3);
+    if let Some((st, why)) = stage::remembered(staging, row.stage, last3, row.as_of) {
+        row.stage = st;
+        row.reasons = join(&row.reasons, &why);
+    }
+}
+
+/// Puts a stored row at the contagion's floor: grade, rule, trace, provision, stage.
+fn raise(rules: &RuleSet, staging: &Staging, row: &mut GradeRow, f: &Floor) {
+    if let Some(og) = row.override_grade.filter(|og| *og < f.grade) {
+        row.reasons = join(
+            &row.reasons,
+            &format!(
+                "override {og} not applied: hard floor {} {} holds",
+                f.rule, f.grade
+            ),
+        );
+    }
+    row.reasons = join(&row.reasons, &format!("{}: {}", f.rule, f.reason));
+    row.grade = f.grade;
+    row.grade_rule = f.rule.clone();
+    row.eligible_for_upgrade_review = false;
+    row.provision_rate = rules.provision_rate(row.grade);
+    row.provision = round_fen(row.outstanding_principal * row.provision_rate);
+    if row.grade >= staging.stage3_grade_from {
+        if row.stage < 3 {
+            row.stage = 3;
+            row.reasons = join(&row.reasons, &format!("stage 3: grade {}", row.grade));
+        }
+        row.stage3_last = Some(row.as_of);
+    }
+}
+
+fn join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}; {b}")
+    }
+}
+
+fn label(g: Grade, l: GradeLabels) -> &'static str {
+    match l {
+        GradeLabels::Zh => g.zh(),
+        GradeLabels::En => g.en(),
+    }
+}
+
+/// One listed loan: its stored grade, descriptive fields and the previous date's grade.
+pub struct Row {
+    listed: Listed,
+    /// Masked unless `--show-pii`.
+    borrower: String,
+    labels: GradeLabels,
+}
+
+impl Row {
+    fn new(show_pii: bool, labels: GradeLabels, listed: Listed) -> Row {
+        let borrower = if show_pii {
+            listed.borrower_name.clone()
+        } else {
+            pii::mask_name(&listed.borrower_name)
+        };
+        Row {
+            listed,
+            borrower,
+            labels,
+        }
+    }
+}
+
+impl Tabular for Row {
+    const COLUMNS: &'static [&'static str] = &[
+        "loan_id",
+        "borrower",
+        "borrower_id",
+        "borrower_type",
+        "officer",
+        "branch",
+        "region",
+        "product",
+        "dpd",
+        "outstanding_principal",
+        "grade",
+        "stage",
+        "previous_grade",
+        "previous_stage",
+        "grade_rule",
+        "reasons",
+        "override",
+        "eligible_for_upgrade_review",
+        "segment",
+        "provision_rate",
+        "provision",
+    ];
+    const TABLE_SHOWS: Option<&'static [&'static str]> = Some(&[
+        "loan_id",
+        "borrower",
+        "officer",
+        "dpd",
+        "outstanding_principal",
+        "grade",
+        "stage",
+        "previous_grade",
+        "grade_rule",
+        "segment",
+        "provision",
+    ]);
+
+    fn cells(&self) -> Vec<Cell> {
+        let (l, r, labels) = (&self.listed, &self.listed.row, self.labels);
+        let text = |s: &str| Cell::Text(s.to_string());
+        vec![
+            text(&r.loan_id),
+            text(&self.borrower),
+            text(&r.borrower_id),
+            text(&r.borrower_type),
+            text(&l.officer),
+            text(&l.branch),
+            text(&l.region),
+            text(&l.product),
+            Cell::Int(r.dpd.into()),
+            Cell::Money(r.outstanding_principal),
+            text(label(r.grade, labels)),
+            Cell::Int(r.stage.into()),
+            l.previous_grade
+                .map_or(Cell::Null, |g| text(label(g, labels))),
+            l.previous_stage.map_or(Cell::Null, |s| Cell::Int(s.into())),
+            text(&r.grade_rule),
+            text(&r.reasons),
+            r.override_text.as_deref().map_or(Cell::Null, text),
+            Cell::Bool(r.eligible_for_upgrade_review),
+            text(&r.segment),
+            text(&r.provision_rate.normalize().to_string()),
+            Cell::Money(r.provision),
+        ]
+    }
+}
+
+/// The totals of a range: one row per date (loans per grade, NPL principal, provision, moves).
+pub fn range_report(dates: &[NaiveDate], totals: &[Totals], labels: GradeLabels) -> Report {
+    let mut cols: Vec<String> = vec!["as_of".into(), "loans".into()];
+    for g in Grade::ALL {
+        cols.push(label(g, labels).to_string());
+    }
+    cols.extend(["npl_principal", "provision", "moved_worse", "moved_better"].map(String::from));
+    let names: Vec<&str> = cols.iter().map(String::as_str).collect();
+    let mut r = Report::new(&names);
+    let int = |n: u64| Cell::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    for (d, t) in dates.iter().zip(totals) {
+        let mut row = vec![Cell::Date(*d), int(t.by_grade.iter().map(|g| g.0).sum())];
+        row.extend(t.by_grade.iter().map(|g| int(g.0)));
+        let npl: Decimal = t.by_grade[2..].iter().map(|g| g.1).sum();
+        let prov: Decimal = t.by_grade.iter().map(|g| g.2).sum();
+        row.extend([Cell::Money(npl), Cell::Money(prov), int(t.worse), int(t.better)]);
+        r.push(row);
+    }
+    r
+}
+
+/// `classify 2026-06-30: 42 loans; 正常 30 (1,234.00), 关注 8 (…), …; provision …; since
+/// 2026-05-31: 3 worse, 1 better`
+pub fn summary_line(
+    d: NaiveDate,
+    t: &Totals,
+    previous: Option<NaiveDate>,
+    labels: GradeLabels,
+) -> String {
+    let n: u64 = t.by_grade.iter().map(|g| g.0).sum();
+    let parts: Vec<String> = Grade::ALL
+        .iter()
+        .zip(&t.by_grade)
+        .map(|(g, (k, bal, _))| {
+            format!("{} {k} ({})", label(*g, labels), money::fmt_thousands(*bal))
+        })
+        .collect();
+    let prov: Decimal = t.by_grade.iter().map(|g| g.2).sum();
+    let mut s = format!(
+        "classify {d}: {n} loans; {}; provision {}",
+        parts.join(", "),
+        money::fmt_thousands(prov)
+    );
+    match previous {
+        Some(p) => s.push_str(&format!(
+            "; since {p}: {} worse, {} better",
+            t.worse, t.better
+        )),
+        None => s.push_str("; no earlier saved date to compare"),
+    }
+    s
+}
