@@ -22,6 +22,10 @@
 #        balance (restructured loans left out) must equal the sum of outstanding principal of
 #        the loans over 30 DPD in (d)'s `overdue` CSV, and the book's loans and balance the
 #        classify run's;
+#    (i) `daihou classify --from --to --every month-end` for the 12 month ends of (e) (saved);
+#        (g) and (i) are checked against overdue's answers (the same active loans, every overdue
+#        loan graded 关注 or worse, every loan over 90 DPD 次级 or worse, one saved grade per
+#        saved position);
 # 4. prints the table and the ratios to the targets, and appends them to BENCHMARKS.md.
 #    Logs of each step are kept in bench-out/logs/.
 #
@@ -229,6 +233,39 @@ print(f"report portfolio: npl_ratio {head['npl_ratio']}, par30 {head['par30']}, 
 sys.exit(1 if bad else 0)
 PY
 
+# (i) classify the 12 month ends of (e), saved in one pass.
+timed classify_months "$DAIHOU" --db "$DB" classify --from "$FROM" --to "$AS_OF" --every month-end --format csv -o "$OUT/grades.csv"
+classify_months_wall="$WALL"
+classify_months_rss="$RSS"
+
+# (g) and (i) against overdue. overdue's stderr: "overdue as of D: X of Y active loans overdue,
+# … (1-30 n / amount; …)"; classify's: "classify D: N loans; 正常 a (…), 关注 b (…), 次级 c (…),
+# 可疑 d (…), 损失 e (…); …" and "classify: saved N grades for 12 date(s) …".
+check_classify() {
+    local od cl
+    od="$(grep -m1 '^overdue as of' "$LOGS/overdue.log")"
+    cl="$(grep -m1 '^classify [0-9]' "$LOGS/classify.log")"
+    local active overdue over90 loans graded npl
+    active="$(sed -E 's/.* of ([0-9]+) active loans.*/\1/' <<< "$od")"
+    overdue="$(sed -E 's/.*: ([0-9]+) of [0-9]+ active.*/\1/' <<< "$od")"
+    over90="$(grep -oE '(91-180|181-360|360\+) [0-9]+ /' <<< "$od" | awk '{ n += $2 } END { print n + 0 }')"
+    loans="$(sed -E 's/^classify [0-9-]+: ([0-9]+) loans.*/\1/' <<< "$cl")"
+    graded="$(grep -oE '(关注|次级|可疑|损失) [0-9]+ \(' <<< "$cl" | awk '{ n += $2 } END { print n + 0 }')"
+    npl="$(grep -oE '(次级|可疑|损失) [0-9]+ \(' <<< "$cl" | awk '{ n += $2 } END { print n + 0 }')"
+    local rows saved positions
+    rows="$(($(wc -l < "$OUT/grades.csv") - 1))"
+    saved="$(sed -nE 's/^classify: saved ([0-9]+) grades for 12 date.*/\1/p' "$LOGS/classify_months.log")"
+    positions="$(sed -nE 's/^overdue: saved ([0-9]+) positions for 12 date.*/\1/p' "$LOGS/month_ends.log")"
+    echo "classify check: $loans graded of $active active; $graded 关注 or worse (overdue: $overdue);" \
+        "$npl NPL (over 90 DPD: $over90); $saved grades saved for 12 dates ($positions positions, $rows summary rows)" >&2
+    [[ "$loans" == "$active" && "$graded" -ge "$overdue" && "$npl" -ge "$over90" \
+        && "$saved" == "$positions" && "$rows" == 12 && "$saved" -gt 0 ]]
+}
+if check_classify; then classify_check="ok"; else
+    classify_check="FAILED"
+    echo "bench.sh: classify's answers disagree with overdue's (line above)" >&2
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 r_import="$(ratio "$import_wall" "$ceil_insert_wall")"
 r_import_keyed="$(ratio "$import_wall" "$ceil_keyed_wall")"
@@ -237,8 +274,10 @@ r_overdue="$(ratio "$overdue_wall" "$ceil_scan_wall")"
 r_months="$(ratio "$months_wall" "$overdue_wall")"
 r_visits="$(ratio "$visits_wall" "$overdue_wall")"
 r_size="$(ratio "$db_bytes" "$tape_bytes")"
+r_classify="$(ratio "$classify_wall" "$overdue_wall")"
+r_classify_months="$(ratio "$classify_months_wall" "$classify_wall")"
 peak_rss=0
-for v in "$import_rss" "$reimport_rss" "$overdue_rss" "$months_rss" "$visits_rss" "$classify_rss" "$report_rss"; do
+for v in "$import_rss" "$reimport_rss" "$overdue_rss" "$months_rss" "$visits_rss" "$classify_rss" "$report_rss" "$classify_months_rss"; do
     [[ "$v" -gt "$peak_rss" ]] && peak_rss="$v"
 done
 verdict() { # VALUE LIMIT
@@ -266,6 +305,7 @@ printf '%-28s %10s %12s\n' "overdue 12 month ends --save" "$months_wall" "$month
 printf '%-28s %10s %12s\n' "schedule-visits 10 days" "$visits_wall" "$visits_rss"
 printf '%-28s %10s %12s\n' "classify --save (1 date)" "$classify_wall" "$classify_rss"
 printf '%-28s %10s %12s\n' "report portfolio (saved)" "$report_wall" "$report_rss"
+printf '%-28s %10s %12s\n' "classify 12 month ends" "$classify_months_wall" "$classify_months_rss"
 echo
 summary="$(cat <<EOT
 | target | measured | limit | |
@@ -278,6 +318,9 @@ summary="$(cat <<EOT
 | 12 month ends ÷ one overdue | $r_months | 3 | $(verdict "$r_months" 3) |
 | schedule-visits 10 days ÷ one overdue | $r_visits | 2 | $(verdict "$r_visits" 2) |
 | report portfolio from a saved classify run (s; the limit is for 1M) | $report_wall | 2 | $(verdict "$report_wall" 2) |
+| classify --save ÷ overdue (one date) | $r_classify | 1.3 | $(verdict "$r_classify" 1.3) |
+| classify 12 month ends ÷ one classify | $r_classify_months | 3 | $(verdict "$r_classify_months" 3) |
+| classify's answers agree with overdue's | $classify_check | ok | |
 | peak RSS (MiB) | $peak_rss | 1024 | $(verdict "$peak_rss" 1024) |
 | ledger ÷ CSV bytes | $r_size | 1.5 | $(verdict "$r_size" 1.5) |
 EOT
@@ -305,6 +348,7 @@ echo "$summary"
     echo "| schedule-visits --days 10 (csv, saved) | $visits_wall | $visits_rss |"
     echo "| classify --save (1 date) | $classify_wall | $classify_rss |"
     echo "| report portfolio (from the saved run, checked) | $report_wall | $report_rss |"
+    echo "| classify 12 month ends (saved) | $classify_months_wall | $classify_months_rss |"
     echo
     echo "$summary"
     echo
