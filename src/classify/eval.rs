@@ -617,7 +617,11 @@ mod tests {
             assert_eq!(p.start, d("2025-03-15"));
             p.end
         };
-        assert_eq!(end(&rule, &every(3, 8)), d("2026-03-15"), "quarterly: the year");
+        assert_eq!(
+            end(&rule, &every(3, 8)),
+            d("2026-03-15"),
+            "quarterly: the year"
+        );
         assert_eq!(end(&rule, &every(6, 4)), d("2026-03-15"), "6-monthly: both");
         let three = RestructureRule {
             min_periods: 3,

@@ -267,7 +267,12 @@ pub fn stage(s: &Staging, f: &LoanFacts, a: &Assessment, remembered: Option<Naiv
 /// The probation of a loan whose stage-3 trigger last held on `last3` when that was learnt
 /// after it was staged (contagion on an earlier date of the same run): the stage it must have
 /// on `as_of` and why, when that is worse than `stage`.
-pub fn remembered(s: &Staging, stage: u8, last3: NaiveDate, as_of: NaiveDate) -> Option<(u8, String)> {
+pub fn remembered(
+    s: &Staging,
+    stage: u8,
+    last3: NaiveDate,
+    as_of: NaiveDate,
+) -> Option<(u8, String)> {
     if last3 > as_of {
         return None;
     }
@@ -461,7 +466,11 @@ mod tests {
         // A remembered day after the date assessed (a saved run of a later date) is ignored.
         let f = at("2026-03-15");
         let a = assess(&r, &f);
-        assert_eq!(stage(&s, &f, &a, Some(d("2026-03-31"))).stage, 3, "override");
+        assert_eq!(
+            stage(&s, &f, &a, Some(d("2026-03-31"))).stage,
+            3,
+            "override"
+        );
         let f = at("2026-02-15");
         let a = assess(&r, &f);
         assert_eq!(stage(&s, &f, &a, Some(d("2026-03-31"))).stage, 1);

@@ -87,7 +87,11 @@ pub fn run(ctx: &Ctx, args: &ClassifyArgs) -> Result<()> {
             } else {
                 "saved"
             };
-            let n: u64 = out.totals.iter().flat_map(|t| t.by_grade.iter().map(|g| g.0)).sum();
+            let n: u64 = out
+                .totals
+                .iter()
+                .flat_map(|t| t.by_grade.iter().map(|g| g.0))
+                .sum();
             ctx.note(&format!(
                 "classify: {verb} {n} grades for {} date(s) under {} / {}, {secs:.1} s",
                 dates.len(),
@@ -104,7 +108,12 @@ pub fn run(ctx: &Ctx, args: &ClassifyArgs) -> Result<()> {
 fn print_rules(ctx: &Ctx, name: &str) -> Result<()> {
     let text = rules::builtin_text(name)
         .ok()
-        .or_else(|| stage::BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t))
+        .or_else(|| {
+            stage::BUILTIN
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| *t)
+        })
         .ok_or_else(|| {
             let names: Vec<&str> = rules::BUILTIN.iter().map(|(n, _)| *n).collect();
             exit::usage(format!(

@@ -134,7 +134,11 @@ type Graded = (usize, GradeRow, FollowupSummary);
 pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     let dates = &req.setup.dates;
     let save = req.save.is_some();
-    let mode = if save { db::Mode::Write } else { db::Mode::Read };
+    let mode = if save {
+        db::Mode::Write
+    } else {
+        db::Mode::Read
+    };
     let conn = db::open(&ctx.db, mode, ctx.busy_timeout)?;
     let target = if save { Target::Saved } else { Target::Temp };
     let tx = if save {
@@ -224,7 +228,13 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     }
 
     let previous: Vec<Option<NaiveDate>> = (0..dates.len())
-        .map(|k| if k == 0 { before_first } else { Some(dates[k - 1]) })
+        .map(|k| {
+            if k == 0 {
+                before_first
+            } else {
+                Some(dates[k - 1])
+            }
+        })
         .collect();
     let compared = |k: usize| -> Option<(Target, NaiveDate)> {
         let t = if k == 0 { Target::Saved } else { target };
@@ -581,7 +591,12 @@ pub fn range_report(dates: &[NaiveDate], totals: &[Totals], labels: GradeLabels)
         row.extend(t.by_grade.iter().map(|g| int(g.0)));
         let npl: Decimal = t.by_grade[2..].iter().map(|g| g.1).sum();
         let prov: Decimal = t.by_grade.iter().map(|g| g.2).sum();
-        row.extend([Cell::Money(npl), Cell::Money(prov), int(t.worse), int(t.better)]);
+        row.extend([
+            Cell::Money(npl),
+            Cell::Money(prov),
+            int(t.worse),
+            int(t.better),
+        ]);
         r.push(row);
     }
     r

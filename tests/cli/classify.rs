@@ -366,3 +366,74 @@ fn an_empty_ledger_prints_an_empty_table() {
     assert_eq!(out.trim(), "[]");
     assert!(err.contains("classify 2026-06-30: 0 loans"), "{err}");
 }
+
+#[test]
+fn a_stage_3_from_contagion_is_remembered_through_its_probation() {
+    // LC2 is current; contagion from LC1 (over 90 DPD) puts it in stage 3 on 2026-06-30. LC1 is
+    // paid off on 2026-07-10, so from 07-31 no trigger holds for LC2: the stage 3 it had is
+    // remembered for six months (until 2026-12-30), from the saved grades or, within a range,
+    // from the run's earlier date.
+    let with_payoff = || {
+        let env = contagion_env("10000.01", "89999.99");
+        let p = env.write(
+            "repayments.csv",
+            "txn_id,loan_id,paid_on,amount,channel,reverses_txn_id\nT1,LC1,2026-07-10,20000.00,柜台,\n",
+        );
+        let (code, _, err) = env.run(&["-q", "import", "repayments", s(&p)]);
+        assert_eq!(code, 0, "{err}");
+        env
+    };
+    let at = |env: &Env, d: &str| {
+        let (code, out, err) = env.run(&["classify", "--as-of", d, "--format", "csv"]);
+        assert_eq!(code, 0, "{err}");
+        by_loan(&out)
+    };
+    let remembered = "stage 3 (probation): stage 3 last on 2026-06-30, until 2026-12-30";
+
+    // Without a saved history nothing says LC2 was ever in stage 3.
+    let env = with_payoff();
+    let r = at(&env, "2026-07-31");
+    assert!(!r.contains_key("LC1"), "paid off");
+    assert_eq!(
+        (r["LC2"]["grade"].as_str(), r["LC2"]["stage"].as_str()),
+        ("正常", "1")
+    );
+
+    // Saved on 06-30, the next run remembers it.
+    let (code, _, err) = env.run(&["classify", "--as-of", "2026-06-30", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        env.sql("SELECT stage, stage3_last FROM grades WHERE loan_id = 'LC2'"),
+        ["3|2026-06-30"]
+    );
+    let r = at(&env, "2026-07-31");
+    assert_eq!(r["LC2"]["grade"], "正常");
+    assert_eq!(r["LC2"]["stage"], "3");
+    assert_eq!(r["LC2"]["reasons"], remembered);
+    assert_eq!(r["LC2"]["previous_stage"], "3");
+    // After six months stage 2, after three more stage 1.
+    assert_eq!(at(&env, "2026-12-31")["LC2"]["stage"], "2");
+    assert_eq!(at(&env, "2027-03-31")["LC2"]["stage"], "1");
+
+    // In one range run, contagion on the first date (the borrower-level step) is remembered on
+    // the later dates.
+    let env = with_payoff();
+    let (code, _, err) = env.run(&[
+        "classify",
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-08-31",
+        "--every",
+        "month-end",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        env.sql("SELECT as_of, grade, stage, stage3_last, reasons FROM grades WHERE loan_id = 'LC2' ORDER BY as_of"),
+        [
+            "2026-06-30|次级|3|2026-06-30|C9: borrower: 10.00001% of outstanding principal graded 次级 or worse > 10% → 次级; stage 3: grade 次级".to_string(),
+            format!("2026-07-31|正常|3|2026-06-30|{remembered}"),
+            format!("2026-08-31|正常|3|2026-06-30|{remembered}"),
+        ]
+    );
+}
