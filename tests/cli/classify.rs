@@ -437,3 +437,76 @@ fn a_stage_3_from_contagion_is_remembered_through_its_probation() {
         ]
     );
 }
+
+#[test]
+fn a_bank_staging_file_and_typed_flags() {
+    let env = example_env();
+    // A bank that calls stage 3 only from DPD > 120 or 可疑: LN2024000023 (DPD 100, 次级) is
+    // stage 2 under it, stage 3 under ifrs9; the run records the staging it used.
+    let (_, text, _) = env.run(&["classify", "--print-rules", "ifrs9"]);
+    let bank = env.write(
+        "bank-staging.toml",
+        text.replacen("name = \"ifrs9\"", "name = \"bank-s\"", 1)
+            .replacen("dpd_over = 90", "dpd_over = 120", 1)
+            .replacen("grade_from = \"次级\"", "grade_from = \"可疑\"", 1),
+    );
+    let r = classify(&env, &[]);
+    assert_eq!(r["LN2024000023"]["stage"], "3");
+    let r = classify(&env, &["--staging", s(&bank)]);
+    assert_eq!(r["LN2024000023"]["grade"], "次级");
+    assert_eq!(r["LN2024000023"]["stage"], "2");
+    assert!(
+        r["LN2024000023"]["reasons"].ends_with("stage 2: dpd 100 > 30"),
+        "{}",
+        r["LN2024000023"]["reasons"]
+    );
+    let (code, _, err) = env.run(&[
+        "classify",
+        "--as-of",
+        "2026-06-30",
+        "--staging",
+        s(&bank),
+        "--save",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("under cn2023 / bank-s"), "{err}");
+    let runs = env.sql("SELECT staging, conventions FROM grade_runs");
+    assert!(runs[0].starts_with("bank-s|{\"engine\":{"), "{runs:?}");
+    assert!(runs[0].contains("\"grace_days\":0"), "{runs:?}");
+    assert!(runs[0].contains("\"staging\":\"bank-s\""), "{runs:?}");
+
+    // Bad values exit 2 from the flag parser, before the ledger is read.
+    for (args, msg) in [
+        (&["--grade", "bad"][..], "not a grade"),
+        (&["--stage", "4"][..], "--stage"),
+        (
+            &[
+                "--from",
+                "2026-13-01",
+                "--to",
+                "2026-12-31",
+                "--every",
+                "month-end",
+            ][..],
+            "--from",
+        ),
+        (
+            &[
+                "--from",
+                "2026-06-30",
+                "--to",
+                "2026-01-31",
+                "--every",
+                "month-end",
+            ][..],
+            "--to is before --from",
+        ),
+    ] {
+        let mut a = vec!["classify"];
+        a.extend_from_slice(args);
+        let (code, out, err) = env.run(&a);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty());
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+}
