@@ -529,6 +529,11 @@ pub struct ClassifyArgs {
     /// With --save: compute and store, then roll back.
     #[arg(long, requires = "save")]
     pub dry_run: bool,
+
+    /// How the engine counts (the same flags as `overdue`: grace, tolerance, allocation order,
+    /// …); the grades are read from the positions they give.
+    #[command(flatten)]
+    pub conv: ConventionArgs,
 }
 
 /// How grades are written.

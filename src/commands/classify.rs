@@ -7,14 +7,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::buckets::Buckets;
 use crate::classify::rules::{self, RuleSet};
 use crate::classify::stage::{self, Staging};
 use crate::cli::ClassifyArgs;
-use crate::collection::Ladder;
 use crate::context::Ctx;
 use crate::db::grades::Filter;
-use crate::engine::Conventions;
 use crate::exit;
 use crate::ops::classify::{self, Request, Save};
 use crate::output::{self, Report};
@@ -45,12 +42,7 @@ pub fn run(ctx: &Ctx, args: &ClassifyArgs) -> Result<()> {
         changed: args.changed,
     });
     let t0 = Instant::now();
-    let setup = classify::setup(
-        dates,
-        Conventions::default(),
-        Buckets::default_days(),
-        Ladder::default(),
-    );
+    let setup = args.conv.setup(dates)?;
     let req = Request {
         setup,
         rules,

@@ -27,7 +27,6 @@ use anyhow::{anyhow, Context, Result};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::buckets::Buckets;
 use crate::classify::eval::{self, contagion_of_sums};
 use crate::classify::rules::RuleSet;
 use crate::classify::segment::{self, Segment};
@@ -37,27 +36,14 @@ use crate::classify::{
     Restructure,
 };
 use crate::cli::GradeLabels;
-use crate::collection::Ladder;
 use crate::context::Ctx;
 use crate::db::grades::{self, Filter, GradeRow, Listed, Target, Totals};
 use crate::db::{self, book};
-use crate::engine::{self, Conventions, Position};
+use crate::engine::{self, Position};
 use crate::money::{self, round_fen};
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::output::{Cell, Report, Tabular};
 use crate::pii;
-
-/// The portfolio setup of a classify run: its dates and how the engine counts. The rules read
-/// only the positions; the buckets and the ladder are what the stream computes besides.
-pub fn setup(dates: Vec<NaiveDate>, conv: Conventions, buckets: Buckets, ladder: Ladder) -> Setup {
-    Setup {
-        dates,
-        conv,
-        buckets,
-        ladder,
-        ladder_file: None,
-    }
-}
 
 /// Store the grades (a rerun for a date replaces it).
 #[derive(Debug, Clone)]

@@ -475,6 +475,25 @@ fn a_bank_staging_file_and_typed_flags() {
     assert!(runs[0].contains("\"grace_days\":0"), "{runs:?}");
     assert!(runs[0].contains("\"staging\":\"bank-s\""), "{runs:?}");
 
+    // The engine's conventions are overdue's flags: with 7 days' grace LN2025000029 (5 days
+    // late) is not overdue, so not 关注 even under cn2007; the run records them.
+    let r = classify(&env, &["--rules", "cn2007"]);
+    assert_eq!(r["LN2025000029"]["grade"], "关注");
+    let r = classify(&env, &["--rules", "cn2007", "--grace-days", "7"]);
+    assert_eq!(r["LN2025000029"]["dpd"], "0");
+    assert_eq!(r["LN2025000029"]["grade"], "正常");
+    let (code, _, err) = env.run(&[
+        "classify",
+        "--as-of",
+        "2026-05-31",
+        "--grace-days",
+        "7",
+        "--save",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let conv = env.sql("SELECT conventions FROM grade_runs WHERE as_of = '2026-05-31'");
+    assert!(conv[0].contains("\"grace_days\":7"), "{conv:?}");
+
     // Bad values exit 2 from the flag parser, before the ledger is read.
     for (args, msg) in [
         (&["--grade", "bad"][..], "not a grade"),
