@@ -326,7 +326,12 @@ fn grade(
     };
     let a = eval::assess(rules, &f);
     let staged = stage::stage(staging, &f, &a, remembered);
-    let pays = engine::payments_in_force(&b.payments, p.as_of);
+    // Payments count for the segment only next to follow-ups or while overdue (partial ones).
+    let pays = if b.followups.is_empty() && p.overdue_since.is_none() {
+        Vec::new()
+    } else {
+        engine::payments_in_force(&b.payments, p.as_of)
+    };
     let partial = p.overdue_since.map_or(0, |since| {
         pays.iter().filter(|(d, _)| *d >= since).count() as u32
     });
