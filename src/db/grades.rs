@@ -28,6 +28,15 @@ impl Target {
             Target::Temp => "temp.grades_work",
         }
     }
+
+    /// The table, read through its (as_of, borrower_id) index: without statistics SQLite
+    /// prefers the primary key's as_of prefix and scans the whole date for each borrower.
+    fn by_borrower(self) -> &'static str {
+        match self {
+            Target::Saved => "main.grades INDEXED BY grades_by_borrower",
+            Target::Temp => "temp.grades_work INDEXED BY grades_work_by_borrower",
+        }
+    }
 }
 
 /// One graded loan as stored.
@@ -268,7 +277,7 @@ pub fn borrower_rows(
 ) -> Result<Vec<GradeRow>> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {} WHERE as_of = ?1 AND borrower_id = ?2 ORDER BY loan_id",
-        t.table()
+        t.by_borrower()
     ))?;
     let mut rows = stmt.query(params![iso(as_of), borrower_id])?;
     let mut out = Vec::new();
@@ -276,6 +285,23 @@ pub fn borrower_rows(
         out.push(read_row(r)?);
     }
     Ok(out)
+}
+
+/// Sets the segment of every loan of a borrower on a date (the borrower-level segment, when
+/// nothing else changes).
+pub fn set_segment(
+    c: &Connection,
+    t: Target,
+    as_of: NaiveDate,
+    borrower_id: &str,
+    segment: &str,
+) -> Result<()> {
+    let mut stmt = c.prepare_cached(&format!(
+        "UPDATE {} SET segment = ?3 WHERE as_of = ?1 AND borrower_id = ?2 AND segment <> ?3",
+        t.by_borrower()
+    ))?;
+    stmt.execute(params![iso(as_of), borrower_id, segment])?;
+    Ok(())
 }
 
 /// Rewrites what the borrower-level step changes: grade, rule, trace, provision, segment, stage.

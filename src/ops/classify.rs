@@ -392,7 +392,10 @@ fn borrowers(
             .as_ref()
             .and_then(|rule| contagion_of_sums(rule, bt, a.total, a.bad));
         let seg = (a.loans > 1).then(|| segment::segment(&rules.segment, &a.summary, a.overdue));
-        if floor.is_none() && seg.is_none() && carry.is_empty() {
+        if floor.is_none() && carry.is_empty() {
+            if let Some(s) = seg {
+                grades::set_segment(c, target, dates[k], &borrower, s.as_str())?;
+            }
             continue;
         }
         for mut row in grades::borrower_rows(c, target, dates[k], &borrower)? {
