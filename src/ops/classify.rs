@@ -157,6 +157,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     };
 
     // Step 1: the workers grade, this thread writes.
+    let t0 = std::time::Instant::now();
     let (sender, receiver) = sync_channel::<Vec<Graded>>(8);
     let mut aggs: HashMap<(String, usize), BorrowerAgg> = HashMap::new();
     std::thread::scope(|scope| -> Result<()> {
@@ -205,7 +206,10 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     })?;
 
     // Step 2: the borrower-level rules, borrower by borrower, date by date.
+    let t1 = std::time::Instant::now();
+    let grouped = aggs.len();
     let contagious = borrowers(c, target, req, aggs)?;
+    let t2 = std::time::Instant::now();
     if save {
         let conventions = req.conventions_json();
         for d in dates {
@@ -237,6 +241,12 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
             Ok(())
         })?;
     }
+    ctx.debug(&format!(
+        "classify: graded {:.1} s, {grouped} borrower-dates {:.1} s, totals and listing {:.1} s",
+        (t1 - t0).as_secs_f64(),
+        (t2 - t1).as_secs_f64(),
+        t2.elapsed().as_secs_f64()
+    ));
     match &req.save {
         Some(s) if !s.dry_run => tx.commit().context("committing the saved grades")?,
         _ => tx.rollback()?,
