@@ -171,18 +171,18 @@ pub fn events(c: &Connection) -> Result<Events> {
 /// Borrowers whose loans must be looked at together: corporate, or with more than one loan.
 pub fn grouped_borrowers(c: &Connection) -> Result<HashSet<String>> {
     let mut stmt = c.prepare(
-        "SELECT borrower_id FROM loans GROUP BY borrower_id \
-         HAVING count(*) > 1 OR max(borrower_type = 'corporate') = 1",
+        "SELECT borrower_id FROM loans GROUP BY borrower_id HAVING count(*) > 1 \
+         UNION SELECT borrower_id FROM loans WHERE borrower_type = 'corporate'",
     )?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Creates the TEMP work table (same shape as `grades`).
+/// Creates the TEMP work table (same shape as `grades`), indexed by borrower only: the
+/// borrower-level step is the one that looks rows up (one index less to keep while writing).
 pub fn create_temp(c: &Connection) -> Result<()> {
     c.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS grades_work AS SELECT * FROM main.grades WHERE 0;
-         CREATE UNIQUE INDEX IF NOT EXISTS temp.grades_work_key ON grades_work (as_of, loan_id);
          CREATE INDEX IF NOT EXISTS temp.grades_work_by_borrower ON grades_work (as_of, borrower_id);
          DELETE FROM temp.grades_work;",
     )?;
@@ -309,8 +309,8 @@ pub fn update(c: &Connection, t: Target, r: &GradeRow) -> Result<()> {
     let mut stmt = c.prepare_cached(&format!(
         "UPDATE {} SET grade = ?3, stage = ?4, grade_rule = ?5, reasons = ?6, \
          eligible_for_upgrade_review = ?7, segment = ?8, provision_rate = ?9, provision = ?10, \
-         stage3_last = ?11 WHERE as_of = ?1 AND loan_id = ?2",
-        t.table()
+         stage3_last = ?11 WHERE as_of = ?1 AND borrower_id = ?12 AND loan_id = ?2",
+        t.by_borrower()
     ))?;
     stmt.execute(params![
         iso(r.as_of),
@@ -324,6 +324,7 @@ pub fn update(c: &Connection, t: Target, r: &GradeRow) -> Result<()> {
         r.provision_rate.normalize().to_string(),
         fen(r.provision)?,
         r.stage3_last.map(iso),
+        r.borrower_id,
     ])?;
     Ok(())
 }
