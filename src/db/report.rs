@@ -201,10 +201,37 @@ pub struct SavedLoan {
 }
 
 /// The classify run saved for `as_of`, read as the book of that date (loan order), when it is
-/// current: computed under the engine's default conventions (as `classify` computes today) and
-/// after the last import (an import in the same second counts as later). None otherwise, and
-/// the caller computes the positions from the ledger.
-pub fn saved_book(c: &Connection, as_of: NaiveDate) -> Result<Option<Vec<SavedLoan>>> {
+/// current: computed under the engine conventions `conventions` (`Setup::conventions_json`;
+/// the run records its own in `grade_runs.conventions` under `engine`) and after the last
+/// import (an import in the same second counts as later). None otherwise, and the caller
+/// computes the positions from the ledger.
+/// Whether a saved classify run's conventions (`{"engine": {…}, "rules": …}`) are `expected`
+/// (a `Setup::conventions_json`) in everything the positions depend on.
+fn same_engine(saved: &str, expected: &str) -> bool {
+    const KEYS: [&str; 7] = [
+        "grace_days",
+        "tolerance",
+        "penalty_multiplier",
+        "compound_interest",
+        "penalty_first",
+        "order",
+        "prepay",
+    ];
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    let (Some(saved), Some(expected)) = (parse(saved), parse(expected)) else {
+        return false;
+    };
+    let engine = &saved["engine"];
+    KEYS.iter()
+        .all(|k| !engine[*k].is_null() && engine[*k] == expected[*k])
+}
+
+pub fn saved_book(
+    c: &Connection,
+    as_of: NaiveDate,
+    conventions: &str,
+) -> Result<Option<Vec<SavedLoan>>> {
+    let expected = conventions;
     if !table_exists(c, "grade_runs")? {
         return Ok(None);
     }
@@ -215,7 +242,7 @@ pub fn saved_book(c: &Connection, as_of: NaiveDate) -> Result<Option<Vec<SavedLo
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let Some((computed_at, conventions)) = run else {
+    let Some((computed_at, saved)) = run else {
         return Ok(None);
     };
     let later_import: bool = c.query_row(
@@ -223,7 +250,7 @@ pub fn saved_book(c: &Connection, as_of: NaiveDate) -> Result<Option<Vec<SavedLo
         [&computed_at],
         |r| r.get(0),
     )?;
-    if later_import || !conventions.contains("overdue defaults") {
+    if later_import || !same_engine(&saved, expected) {
         return Ok(None);
     }
     let mut stmt = c.prepare(

@@ -203,7 +203,7 @@ fn book_at(
 pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     if o.base.conv == Conventions::default() {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
-        if let Some(saved) = db::report::saved_book(&conn, as_of)? {
+        if let Some(saved) = db::report::saved_book(&conn, as_of, &o.base.conventions_json())? {
             ctx.debug(&format!(
                 "report portfolio: read from the classify run saved for {as_of} ({} loans)",
                 saved.len()
