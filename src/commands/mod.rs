@@ -94,12 +94,6 @@ impl crate::cli::RangeArgs {
     }
 }
 
-fn not_built(name: &str) -> anyhow::Error {
-    exit::usage(format!(
-        "`daihou {name}` is not built yet; the README's \"Subcommands\" table lists what this version does"
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use crate::cli::{Every, RangeArgs};

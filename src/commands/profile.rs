@@ -1,16 +1,17 @@
 //! `daihou profile`: every convention in effect for every command, and where it comes from
 //! (like `git config --show-origin`); `--init` writes a commented profile to start from.
-
-use std::io::Write;
+//! The work is `ops::profile`.
 
 use anyhow::Result;
-use clap::{ArgMatches, Args, CommandFactory};
+use clap::ArgMatches;
 
-use crate::cli::{Cli, ConventionArgs, ProfileArgs};
+use crate::cli::ProfileArgs;
 use crate::context::Ctx;
-use crate::exit;
-use crate::output::{self, Cell, Report};
-use crate::profile::{self, Profile, COMMANDS, KEYS, SHARED};
+use crate::ops::profile as op;
+use crate::output::{self, Report};
+use crate::profile::{self, Profile};
+
+pub use op::init_text;
 
 pub fn run(
     ctx: &Ctx,
@@ -20,7 +21,12 @@ pub fn run(
     given: Option<&std::path::Path>,
 ) -> Result<()> {
     if args.init {
-        return init(ctx, given);
+        let path = op::init(&ctx.db, given)?;
+        ctx.note(&format!(
+            "profile: wrote {} (every built-in default; edit what your bank counts differently)",
+            path.display()
+        ));
+        return Ok(());
     }
     match active {
         Some(p) => ctx.note(&format!(
@@ -38,210 +44,5 @@ pub fn run(
             .display()
         )),
     }
-    let mut plain = Cli::command();
-    plain.build();
-    let mut report = Report::new(&["command", "key", "value", "origin"]);
-    for name in COMMANDS {
-        let Some(sub) = plain.find_subcommand(name) else {
-            continue;
-        };
-        for key in KEYS {
-            let Some(arg) = sub.get_arguments().find(|a| a.get_id() == *key) else {
-                continue;
-            };
-            // Flags and environment variables as clap saw them (the shared convention flags
-            // are flags of `daihou profile` too), so an origin is exactly what a command gets.
-            use clap::parser::ValueSource;
-            let seen = matches.and_then(|m| {
-                // try_contains_id first: value_source panics on an id `profile` does not have.
-                if !m.try_contains_id(key).unwrap_or(false) {
-                    return None;
-                }
-                let source = m.value_source(key)?;
-                let raw: Vec<String> = m
-                    .get_raw(key)
-                    .into_iter()
-                    .flatten()
-                    .map(|v| v.to_string_lossy().into_owned())
-                    .collect();
-                // A switch shows what it resolved to (DAIHOU_NO_COMPOUND=0 is false).
-                let shown = match m.try_get_one::<bool>(key) {
-                    Ok(Some(b)) if !arg.get_action().takes_values() => b.to_string(),
-                    _ => raw.join(","),
-                };
-                Some((source, shown))
-            });
-            let (value, origin) = if let Some((ValueSource::CommandLine, raw)) = &seen {
-                let long = arg.get_long().unwrap_or(key);
-                (raw.clone(), format!("flag --{long}"))
-            } else if let (Some((ValueSource::EnvVariable, raw)), Some(e)) = (&seen, arg.get_env())
-            {
-                (raw.clone(), format!("environment {}", e.to_string_lossy()))
-            } else if let Some(s) = active.and_then(|p| p.get(name, key)) {
-                (
-                    s.value.clone(),
-                    active.map(|p| p.origin(s)).unwrap_or_default(),
-                )
-            } else {
-                (builtin(arg), "built-in".into())
-            };
-            report.push(vec![
-                Cell::Text(name.to_string()),
-                Cell::Text(key.to_string()),
-                Cell::Text(value),
-                Cell::Text(origin),
-            ]);
-        }
-    }
-    output::emit(ctx, &report)
-}
-
-/// The built-in default of a flag as text ("" when it has none).
-fn builtin(arg: &clap::Arg) -> String {
-    let d: Vec<String> = arg
-        .get_default_values()
-        .iter()
-        .map(|v| v.to_string_lossy().into_owned())
-        .collect();
-    d.join(",")
-}
-
-/// Writes the commented default profile to `--profile` (else daihou.toml beside the ledger),
-/// never over an existing file (73).
-fn init(ctx: &Ctx, given: Option<&std::path::Path>) -> Result<()> {
-    let path = match given {
-        Some(p) => p.to_path_buf(),
-        None => profile::beside_ledger(&[
-            "daihou".into(),
-            "--db".into(),
-            ctx.db.clone().into_os_string(),
-        ]),
-    };
-    let text = init_text();
-    let mut f = match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(exit::fail(
-                exit::Code::CantCreate,
-                format!(
-                    "{} exists; `profile --init` never overwrites a profile (edit it, or move it away first)",
-                    path.display()
-                ),
-            ))
-        }
-        Err(e) => {
-            return Err(exit::fail(
-                exit::Code::CantCreate,
-                format!("cannot create {}: {e}", path.display()),
-            ))
-        }
-    };
-    f.write_all(text.as_bytes()).map_err(|e| {
-        exit::fail(
-            exit::Code::CantCreate,
-            format!("cannot write {}: {e}", path.display()),
-        )
-    })?;
-    ctx.note(&format!(
-        "profile: wrote {} (every built-in default; edit what your bank counts differently)",
-        path.display()
-    ));
-    Ok(())
-}
-
-/// The commented profile holding every key with its built-in default (examples/daihou.toml is
-/// this text; a test keeps them equal).
-pub fn init_text() -> String {
-    let mut plain = Cli::command();
-    plain.build();
-    // The shared section documents the shared struct's own flags.
-    let mut conv = ConventionArgs::augment_args(clap::Command::new("x"));
-    conv.build();
-    let shared: Vec<String> = conv
-        .get_arguments()
-        .map(|a| a.get_id().to_string())
-        .collect();
-    let mut out = String::from(
-        "# daihou profile: how this bank counts, read by every command (`daihou profile` shows the\n\
-         # settings in effect and where each comes from).\n\
-         #\n\
-         # Found as: --profile FILE, else $DAIHOU_PROFILE, else daihou.toml beside the ledger.\n\
-         # Precedence: built-in < this file < environment (DAIHOU_GRACE_DAYS, …; shared conventions\n\
-         # only) < a flag on the command line. A command's own section beats [conventions].\n\
-         # Rule files are paths relative to this file. Keys are the flags' names in snake_case.\n\
-         # Every value below is the built-in default; keys without one are commented out.\n",
-    );
-    let mut sections: Vec<(&str, Vec<&clap::Arg>)> = Vec::new();
-    let shared_args: Vec<&clap::Arg> = KEYS
-        .iter()
-        .filter_map(|k| conv.get_arguments().find(|a| a.get_id() == *k))
-        .collect();
-    sections.push((SHARED, shared_args));
-    for name in COMMANDS {
-        let Some(sub) = plain.find_subcommand(name) else {
-            continue;
-        };
-        let own: Vec<&clap::Arg> = KEYS
-            .iter()
-            .filter(|k| !shared.iter().any(|s| s == *k))
-            .filter_map(|k| sub.get_arguments().find(|a| a.get_id() == *k))
-            .collect();
-        sections.push((name, own));
-    }
-    for (name, args) in sections {
-        out.push('\n');
-        if name == SHARED {
-            out.push_str("# Shared by every command that assesses the book.\n");
-        }
-        out.push_str(&format!("[{name}]\n"));
-        if args.is_empty() {
-            out.push_str("# (no settings of its own yet; it reads [conventions])\n");
-        }
-        for a in args {
-            let help = a.get_long_help().or(a.get_help()).map(|h| h.to_string());
-            let mut help = help.unwrap_or_default().replace('\n', " ");
-            if let Some(e) = a.get_env() {
-                help.push_str(&format!(" (env {})", e.to_string_lossy()));
-            }
-            for line in wrap(&help, 96) {
-                out.push_str(&format!("# {line}\n"));
-            }
-            let id = a.get_id().as_str();
-            let d = builtin(a);
-            let line = if !a.get_action().takes_values() {
-                format!("{id} = {}", if d.is_empty() { "false" } else { &d })
-            } else if d.is_empty() {
-                format!("# {id} = \"{id}.toml\"")
-            } else if d.bytes().all(|b| b.is_ascii_digit()) {
-                format!("{id} = {d}")
-            } else {
-                format!("{id} = \"{d}\"")
-            };
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut cur = String::new();
-    for w in text.split_whitespace() {
-        if !cur.is_empty() && cur.chars().count() + 1 + w.chars().count() > width {
-            lines.push(std::mem::take(&mut cur));
-        }
-        if !cur.is_empty() {
-            cur.push(' ');
-        }
-        cur.push_str(w);
-    }
-    if !cur.is_empty() {
-        lines.push(cur);
-    }
-    lines
+    output::emit(ctx, &Report::of(&op::settings(active, matches)))
 }

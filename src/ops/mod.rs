@@ -6,6 +6,7 @@ pub mod classify;
 pub mod import;
 pub mod overdue;
 pub mod portfolio;
+pub mod profile;
 pub mod report;
 pub mod restructure;
 pub mod visits;
