@@ -529,7 +529,7 @@ mod prop_tests {
 
     use super::*;
     use crate::engine::{self, Component, Conventions, Prepay};
-    use crate::schedule::{self, Frequency, Method, ScheduleError, Terms};
+    use crate::schedule::{self, Frequency, Method, LoanTerms, ScheduleError, Terms};
     use chrono::{Days, NaiveDate};
     use proptest::prelude::*;
 
@@ -615,8 +615,10 @@ mod prop_tests {
                     };
                     let origination = date(orig);
                     Terms {
-                        principal: Decimal::new(p, 2),
-                        annual_rate_pct: Decimal::new(r, 6),
+                        loan: LoanTerms {
+                            principal: Decimal::new(p, 2),
+                            annual_rate_pct: Decimal::new(r, 6),
+                        },
                         origination,
                         // Mostly a valid multiple of the period, sometimes not.
                         term_months: Some(n * frequency.months() + extra / 3),
@@ -639,7 +641,7 @@ mod prop_tests {
                 Ok(inst) => {
                     prop_assert!(!inst.is_empty());
                     let total: Decimal = inst.iter().map(|i| i.principal_due).sum();
-                    prop_assert_eq!(total, t.principal);
+                    prop_assert_eq!(total, t.loan.principal);
                     let mut prev = t.origination;
                     for (k, i) in inst.iter().enumerate() {
                         prop_assert_eq!(i.installment_no as usize, k + 1);
@@ -675,7 +677,7 @@ mod prop_tests {
             let inst = schedule::generate(&t).unwrap();
             let expected = if t.method == Method::Bullet { 1 } else { n as usize };
             prop_assert_eq!(inst.len(), expected);
-            prop_assert_eq!(inst.iter().map(|i| i.principal_due).sum::<Decimal>(), t.principal);
+            prop_assert_eq!(inst.iter().map(|i| i.principal_due).sum::<Decimal>(), t.loan.principal);
         }
     }
 

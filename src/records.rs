@@ -694,8 +694,10 @@ impl LoanRecord {
     /// The contract terms the schedule generator needs.
     pub fn terms(&self) -> crate::schedule::Terms {
         crate::schedule::Terms {
-            principal: self.principal,
-            annual_rate_pct: self.annual_rate,
+            loan: crate::schedule::LoanTerms {
+                principal: self.principal,
+                annual_rate_pct: self.annual_rate,
+            },
             origination: self.origination_date,
             term_months: self.term_months,
             term_days: self.term_days,

@@ -183,13 +183,23 @@ impl fmt::Display for ParseNameError {
 
 impl std::error::Error for ParseNameError {}
 
-/// The contract terms a schedule is generated from.
+/// What was lent and at what rate: the part of a loan's [`Terms`] that every replay of the loan
+/// reads. The engine takes only this ([`crate::engine::LoanTerms`] is this type); the book scan
+/// reads it from the two ledger columns alone, so the hot path carries no more than it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Terms {
+pub struct LoanTerms {
     /// Amount lent, in yuan (positive, at most 2 decimal places).
     pub principal: Decimal,
     /// Annual interest rate in percent (`4.9` means 4.9 % per year), 0..=100.
     pub annual_rate_pct: Decimal,
+}
+
+/// The contract terms a schedule is generated from: the one loan-terms type (the engine's
+/// [`LoanTerms`] is its `loan` part).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terms {
+    /// Principal and rate.
+    pub loan: LoanTerms,
     /// Date the loan was drawn (起息日); due dates are anchored on its day of month.
     pub origination: NaiveDate,
     /// Term in months; required for every method except bullet.
@@ -363,17 +373,17 @@ fn interest_for_days(
 }
 
 fn check_common(t: &Terms) -> Result<(), ScheduleError> {
-    if t.principal <= Decimal::ZERO {
+    if t.loan.principal <= Decimal::ZERO {
         return Err(ScheduleError::PrincipalNotPositive);
     }
-    if t.principal > max_principal() {
+    if t.loan.principal > max_principal() {
         return Err(ScheduleError::PrincipalTooLarge);
     }
-    if round_fen(t.principal) != t.principal {
+    if round_fen(t.loan.principal) != t.loan.principal {
         return Err(ScheduleError::PrincipalTooPrecise);
     }
-    if t.annual_rate_pct.is_sign_negative() && !t.annual_rate_pct.is_zero()
-        || t.annual_rate_pct > Decimal::ONE_HUNDRED
+    if t.loan.annual_rate_pct.is_sign_negative() && !t.loan.annual_rate_pct.is_zero()
+        || t.loan.annual_rate_pct > Decimal::ONE_HUNDRED
     {
         return Err(ScheduleError::RateOutOfRange);
     }
@@ -396,7 +406,7 @@ fn check_common(t: &Terms) -> Result<(), ScheduleError> {
 /// Generates the repayment schedule for `t`, following the conventions in the
 /// module documentation. Installments are numbered from 1 with strictly
 /// increasing due dates; every amount has scale 2; the principal parts add up
-/// to `t.principal` exactly.
+/// to `t.loan.principal` exactly.
 pub fn generate(t: &Terms) -> Result<Vec<Installment>, ScheduleError> {
     check_common(t)?;
     if t.method == Method::Bullet {
@@ -422,8 +432,8 @@ pub fn generate(t: &Terms) -> Result<Vec<Installment>, ScheduleError> {
         }
     }
 
-    let p = t.principal;
-    let rate = t.annual_rate_pct;
+    let p = t.loan.principal;
+    let rate = t.loan.annual_rate_pct;
     let n_dec = Decimal::from(n);
     let mut balance = p;
     let mut out = Vec::with_capacity(due_dates.len());
@@ -500,8 +510,8 @@ fn due_dates(t: &Terms, n: u32, period: u32) -> Result<Vec<NaiveDate>, ScheduleE
 }
 
 fn bullet(t: &Terms) -> Result<Installment, ScheduleError> {
-    let p = t.principal;
-    let rate = t.annual_rate_pct;
+    let p = t.loan.principal;
+    let rate = t.loan.annual_rate_pct;
     let (due_date, interest) = if let Some(m) = t.maturity_date {
         (m, None)
     } else if let Some(months) = t.term_months {
@@ -561,8 +571,10 @@ mod tests {
 
     fn terms(principal: &str, rate: &str, orig: NaiveDate, months: u32, method: Method) -> Terms {
         Terms {
-            principal: dec(principal),
-            annual_rate_pct: dec(rate),
+            loan: LoanTerms {
+                principal: dec(principal),
+                annual_rate_pct: dec(rate),
+            },
             origination: orig,
             term_months: Some(months),
             term_days: None,
@@ -580,7 +592,7 @@ mod tests {
     /// Checks the invariants every schedule must satisfy.
     fn check_invariants(t: &Terms, s: &[Installment]) {
         assert!(!s.is_empty(), "{t:?}");
-        assert_eq!(principal_sum(s), t.principal, "{t:?}");
+        assert_eq!(principal_sum(s), t.loan.principal, "{t:?}");
         for (k, inst) in s.iter().enumerate() {
             assert_eq!(inst.installment_no as usize, k + 1, "{t:?}");
             assert_eq!(inst.principal_due.scale(), 2, "{t:?} #{k}");
@@ -929,8 +941,10 @@ mod tests {
     fn bullet_cases() {
         let orig = ymd(2026, 1, 31);
         let base = Terms {
-            principal: dec("100000"),
-            annual_rate_pct: dec("3.6"),
+            loan: LoanTerms {
+                principal: dec("100000"),
+                annual_rate_pct: dec("3.6"),
+            },
             origination: orig,
             term_months: None,
             term_days: None,
@@ -1067,7 +1081,10 @@ mod tests {
         let cases: Vec<(Terms, ScheduleError, &str)> = vec![
             (
                 Terms {
-                    principal: dec("0"),
+                    loan: LoanTerms {
+                        principal: dec("0"),
+                        ..base.loan
+                    },
                     ..base
                 },
                 PrincipalNotPositive,
@@ -1075,7 +1092,10 @@ mod tests {
             ),
             (
                 Terms {
-                    principal: dec("-1"),
+                    loan: LoanTerms {
+                        principal: dec("-1"),
+                        ..base.loan
+                    },
                     ..base
                 },
                 PrincipalNotPositive,
@@ -1083,7 +1103,10 @@ mod tests {
             ),
             (
                 Terms {
-                    principal: dec("1.001"),
+                    loan: LoanTerms {
+                        principal: dec("1.001"),
+                        ..base.loan
+                    },
                     ..base
                 },
                 PrincipalTooPrecise,
@@ -1091,7 +1114,10 @@ mod tests {
             ),
             (
                 Terms {
-                    principal: dec("1000000000000000"),
+                    loan: LoanTerms {
+                        principal: dec("1000000000000000"),
+                        ..base.loan
+                    },
                     ..base
                 },
                 PrincipalTooLarge,
@@ -1099,7 +1125,10 @@ mod tests {
             ),
             (
                 Terms {
-                    annual_rate_pct: dec("-0.1"),
+                    loan: LoanTerms {
+                        annual_rate_pct: dec("-0.1"),
+                        ..base.loan
+                    },
                     ..base
                 },
                 RateOutOfRange,
@@ -1107,7 +1136,10 @@ mod tests {
             ),
             (
                 Terms {
-                    annual_rate_pct: dec("100.01"),
+                    loan: LoanTerms {
+                        annual_rate_pct: dec("100.01"),
+                        ..base.loan
+                    },
                     ..base
                 },
                 RateOutOfRange,
@@ -1176,23 +1208,38 @@ mod tests {
                 ..base
             },
             Terms {
-                annual_rate_pct: dec("100"),
+                loan: LoanTerms {
+                    annual_rate_pct: dec("100"),
+                    ..base.loan
+                },
                 ..base
             },
             Terms {
-                annual_rate_pct: dec("0"),
+                loan: LoanTerms {
+                    annual_rate_pct: dec("0"),
+                    ..base.loan
+                },
                 ..base
             },
             Terms {
-                principal: dec("0.01"),
+                loan: LoanTerms {
+                    principal: dec("0.01"),
+                    ..base.loan
+                },
                 ..base
             },
             Terms {
-                principal: dec("999999999999999.99"),
+                loan: LoanTerms {
+                    principal: dec("999999999999999.99"),
+                    ..base.loan
+                },
                 ..base
             },
             Terms {
-                principal: dec("1000.000"),
+                loan: LoanTerms {
+                    principal: dec("1000.000"),
+                    ..base.loan
+                },
                 ..base
             },
         ];
@@ -1208,8 +1255,10 @@ mod tests {
             for freq in Frequency::ALL {
                 for months in [3, 600, 1800] {
                     let t = Terms {
-                        principal: dec("999999999999999.99"),
-                        annual_rate_pct: dec("100"),
+                        loan: LoanTerms {
+                            principal: dec("999999999999999.99"),
+                            annual_rate_pct: dec("100"),
+                        },
                         origination: ymd(2200, 12, 31),
                         term_months: Some(months),
                         term_days: Some(1),
@@ -1265,8 +1314,10 @@ mod tests {
                 orig
             };
             let t = Terms {
-                principal: crate::money::from_fen(fen),
-                annual_rate_pct: rate,
+                loan: LoanTerms {
+                    principal: crate::money::from_fen(fen),
+                    annual_rate_pct: rate,
+                },
                 origination: orig,
                 term_months: Some(term_months),
                 term_days: None,

@@ -129,13 +129,9 @@ mod tests;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-/// The loan-level terms the engine needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoanTerms {
-    /// 4.9 means 4.9 % a year.
-    pub annual_rate_pct: Decimal,
-    pub principal: Decimal,
-}
+/// The loan-level terms the engine needs: principal and rate, the `loan` part of the contract
+/// terms (defined once, with the generator's [`crate::schedule::Terms`]).
+pub use crate::schedule::LoanTerms;
 
 /// One row of the repayment schedule (the one schedule row type, defined with the generator).
 pub use crate::schedule::Installment;

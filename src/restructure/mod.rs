@@ -446,8 +446,10 @@ pub fn generate(basis: &Basis, kind: Kind, terms: &NewTerms) -> Result<Version, 
     let mut amounts: Vec<(Decimal, Decimal)> =
         (0..k / p).map(|_| (Decimal::ZERO, io_interest)).collect();
     let gen = schedule::generate(&schedule::Terms {
-        principal: p1,
-        annual_rate_pct: rate,
+        loan: schedule::LoanTerms {
+            principal: p1,
+            annual_rate_pct: rate,
+        },
         origination: c.origination,
         term_months: Some(amort),
         term_days: None,
@@ -539,8 +541,10 @@ pub(crate) mod tests {
     pub(crate) fn original() -> Vec<Installment> {
         let c = contract();
         schedule::generate(&schedule::Terms {
-            principal: m("120000"),
-            annual_rate_pct: c.annual_rate_pct,
+            loan: schedule::LoanTerms {
+                principal: m("120000"),
+                annual_rate_pct: c.annual_rate_pct,
+            },
             origination: c.origination,
             term_months: Some(36),
             term_days: None,
