@@ -114,13 +114,21 @@ CREATE TABLE restructure_schedule (
     FOREIGN KEY (loan_id, restructure_id) REFERENCES restructures (loan_id, restructure_id)
 ) WITHOUT ROWID;
 
--- Every change of a restructure: 'imported', 'cancelled' (UTC, ISO 8601).
+-- Every change of a restructure, in the order made (UTC, ISO 8601): 'imported', 'cancelled', and
+-- 'schedule_replaced' (the bank's own schedule version, schedule.csv rows carrying the
+-- restructure_id, replaced the version generated from the restructure's terms; detail states
+-- both). file and first_line..last_line: the import file (by the path given) and the lines the
+-- change came from; NULL on events logged before schema version 9.
 CREATE TABLE restructure_log (
     loan_id        TEXT NOT NULL,
     restructure_id TEXT NOT NULL,
-    event          TEXT NOT NULL CHECK (event IN ('imported', 'cancelled')),
+    event          TEXT NOT NULL CHECK (event IN ('imported', 'cancelled', 'schedule_replaced')),
     reason         TEXT NOT NULL DEFAULT '',
-    logged_at      TEXT NOT NULL
+    logged_at      TEXT NOT NULL,
+    file           TEXT,
+    first_line     INTEGER CHECK (first_line > 0),
+    last_line      INTEGER CHECK (last_line >= first_line),
+    detail         TEXT NOT NULL DEFAULT ''
 );
 
 -- The log of successful imports (written in the same transaction, so only on success).

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use crate::exit;
 
 /// The schema version `schema.sql` describes.
-pub const CURRENT: i64 = 8;
+pub const CURRENT: i64 = 9;
 
 /// Upgrade steps: `STEPS[i]` takes a ledger from version i+1 to i+2.
 pub const STEPS: &[&str] = &[
@@ -226,6 +226,24 @@ CREATE TABLE grade_runs (
     // 7 → 8: a saved grade remembers the last day its loan was in IFRS 9 stage 3 by a trigger
     // (the probation of a stage 3 from a grade, an event or contagion).
     "ALTER TABLE grades ADD COLUMN stage3_last TEXT;",
+    // 8 → 9: restructure_log takes the 'schedule_replaced' event (an imported schedule version
+    // replacing the generated one) and the file, lines and detail of every event. SQLite cannot
+    // change a CHECK: the table is rebuilt, its rows kept in their order.
+    "CREATE TABLE restructure_log_new (
+        loan_id        TEXT NOT NULL,
+        restructure_id TEXT NOT NULL,
+        event          TEXT NOT NULL CHECK (event IN ('imported', 'cancelled', 'schedule_replaced')),
+        reason         TEXT NOT NULL DEFAULT '',
+        logged_at      TEXT NOT NULL,
+        file           TEXT,
+        first_line     INTEGER CHECK (first_line > 0),
+        last_line      INTEGER CHECK (last_line >= first_line),
+        detail         TEXT NOT NULL DEFAULT ''
+    );
+    INSERT INTO restructure_log_new (loan_id, restructure_id, event, reason, logged_at)
+        SELECT loan_id, restructure_id, event, reason, logged_at FROM restructure_log ORDER BY rowid;
+    DROP TABLE restructure_log;
+    ALTER TABLE restructure_log_new RENAME TO restructure_log;",
 ];
 
 /// Creates the schema in an empty database or upgrades an older one.
@@ -391,6 +409,56 @@ mod prop_tests {
         bring_up_to_date(&fresh, Path::new("fresh.db")).unwrap();
         assert_eq!(objects(&upgraded), objects(&fresh));
         assert!(objects(&fresh).contains(&"view positions_v".to_string()));
+    }
+
+    /// 8 → 9: the restructure log keeps its rows in their order (file and lines unknown), and
+    /// then takes the schedule_replaced event; an unknown event is still refused.
+    #[test]
+    fn a_version_8_restructure_log_upgrades_keeping_its_rows() {
+        let conn = v1_ledger("");
+        upgrade(&conn, 1, 8).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 8;
+             INSERT INTO restructure_log (loan_id, restructure_id, event, reason, logged_at)
+             VALUES ('V1LN0001', 'R2', 'imported', 'hardship', '2026-01-02T00:00:00Z'),
+                    ('V1LN0001', 'R1', 'cancelled', 'by mistake', '2026-01-01T00:00:00Z');",
+        )
+        .unwrap();
+        assert!(conn
+            .execute_batch(
+                "INSERT INTO restructure_log (loan_id, restructure_id, event, logged_at)
+                 VALUES ('V1LN0001', 'R2', 'schedule_replaced', 'x')"
+            )
+            .is_err());
+        bring_up_to_date(&conn, Path::new("v8.db")).unwrap();
+        assert_eq!(version(&conn), CURRENT);
+        let rows = "SELECT restructure_id || '|' || event || '|' || reason || '|' || logged_at || '|' \
+                    || ifnull(file, '-') || '|' || ifnull(first_line, '-') || '|' || detail \
+                    FROM restructure_log ORDER BY rowid";
+        assert_eq!(
+            column(&conn, rows),
+            [
+                "R2|imported|hardship|2026-01-02T00:00:00Z|-|-|",
+                "R1|cancelled|by mistake|2026-01-01T00:00:00Z|-|-|"
+            ]
+        );
+        conn.execute_batch(
+            "INSERT INTO restructure_log (loan_id, restructure_id, event, logged_at, file, first_line, last_line, detail)
+             VALUES ('V1LN0001', 'R2', 'schedule_replaced', 'x', 's.csv', 2, 3, 'generated … replaced')",
+        )
+        .unwrap();
+        for bad in [
+            "('V1LN0001', 'R2', 'deleted', 'x', 's.csv', 2, 3, '')",
+            "('V1LN0001', 'R2', 'schedule_replaced', 'x', 's.csv', 3, 2, '')",
+        ] {
+            assert!(
+                conn.execute_batch(&format!(
+                    "INSERT INTO restructure_log (loan_id, restructure_id, event, logged_at, file, first_line, last_line, detail) VALUES {bad}"
+                ))
+                .is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

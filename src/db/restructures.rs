@@ -126,18 +126,31 @@ pub fn version(
     Ok((out, generated))
 }
 
-/// Replaces a restructure's schedule version by the bank's own (imported) rows.
+/// Where a logged change of a restructure came from: the import file (by the path given), its
+/// first and last line, and when (UTC, ISO 8601).
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    pub file: &'a str,
+    pub lines: (u64, u64),
+    pub at: &'a str,
+}
+
+/// Replaces a restructure's schedule version by the bank's own (imported) rows, and logs it
+/// (`schedule_replaced`, with `detail`: what replaced what).
 pub fn replace_version(
     c: &Connection,
     loan_id: &str,
     restructure_id: &str,
     rows: &[Installment],
+    detail: &str,
+    src: Source<'_>,
 ) -> Result<()> {
     c.prepare_cached(
         "DELETE FROM restructure_schedule WHERE loan_id = ?1 AND restructure_id = ?2",
     )?
     .execute([loan_id, restructure_id])?;
-    insert_version(c, loan_id, restructure_id, rows, false)
+    insert_version(c, loan_id, restructure_id, rows, false)?;
+    log(c, loan_id, restructure_id, "schedule_replaced", "", detail, src)
 }
 
 fn insert_version(
@@ -188,7 +201,7 @@ pub fn insert(
     s: &Stored,
     version: &[Installment],
     generated: bool,
-    at: &str,
+    src: Source<'_>,
 ) -> Result<()> {
     c.prepare_cached(&format!(
         "INSERT INTO restructures ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
@@ -210,7 +223,7 @@ pub fn insert(
     ])
     .with_context(|| format!("storing restructure {}", s.restructure_id))?;
     insert_version(c, &s.loan_id, &s.restructure_id, version, generated)?;
-    log(c, &s.loan_id, &s.restructure_id, "imported", &s.reason, at)
+    log(c, &s.loan_id, &s.restructure_id, "imported", &s.reason, "", src)
 }
 
 /// Marks a restructure cancelled (never deleted) and logs it.
@@ -219,13 +232,13 @@ pub fn cancel(
     loan_id: &str,
     restructure_id: &str,
     reason: &str,
-    at: &str,
+    src: Source<'_>,
 ) -> Result<()> {
     c.prepare_cached(
         "UPDATE restructures SET cancelled = 1 WHERE loan_id = ?1 AND restructure_id = ?2",
     )?
     .execute([loan_id, restructure_id])?;
-    log(c, loan_id, restructure_id, "cancelled", reason, at)
+    log(c, loan_id, restructure_id, "cancelled", reason, "", src)
 }
 
 fn log(
@@ -234,12 +247,24 @@ fn log(
     restructure_id: &str,
     event: &str,
     reason: &str,
-    at: &str,
+    detail: &str,
+    src: Source<'_>,
 ) -> Result<()> {
     c.prepare_cached(
-        "INSERT INTO restructure_log (loan_id, restructure_id, event, reason, logged_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO restructure_log (loan_id, restructure_id, event, reason, logged_at, file, first_line, last_line, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![loan_id, restructure_id, event, reason, at])?;
+    .execute(params![
+        loan_id,
+        restructure_id,
+        event,
+        reason,
+        src.at,
+        src.file,
+        src.lines.0,
+        src.lines.1,
+        detail
+    ])?;
     Ok(())
 }
 

@@ -222,6 +222,12 @@ impl ImportedVersion {
         }
     }
 
+    /// The first and last line of the version's rows in its file.
+    fn line_range(&self) -> (u64, u64) {
+        let lo = self.lines.iter().copied().min().unwrap_or(0);
+        (lo, self.lines.iter().copied().max().unwrap_or(lo))
+    }
+
     /// A bad row of this version (its first, or row `i`), as an error line.
     fn error(&self, e: &crate::ops::restructure::RowError) -> String {
         let line = self.lines[e.version_row.unwrap_or(0).min(self.lines.len() - 1)];
@@ -303,7 +309,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<Summary> {
         gen_time += t.elapsed();
     }
     if run.errors.is_empty() {
-        import_versions(&mut db, &mut run)?;
+        import_versions(&mut db, &mut run, &started_at)?;
     }
     ctx.debug(&format!(
         "generated {generated} schedules in {:.1} s",
@@ -609,7 +615,7 @@ impl Sink<ScheduleRecord> for Schedules<'_> {
 
 /// The schedule versions no restructures row of this run took: each for a restructure already
 /// in the ledger ([`crate::ops::restructure::import_version`]), else an error.
-fn import_versions(db: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
+fn import_versions(db: &mut Ledger<'_>, run: &mut Run, at: &str) -> Result<()> {
     let versions = std::mem::take(&mut run.versions);
     for (id, v) in versions.iter().filter(|(_, v)| !v.used) {
         let stored = crate::db::restructures::find(db.conn(), id)?;
@@ -632,8 +638,15 @@ fn import_versions(db: &mut Ledger<'_>, run: &mut Run) -> Result<()> {
                 ),
                 version_row: None,
             }),
-            Some(s) => crate::ops::restructure::import_version(db.conn(), &s, &v.rows)
-                .with_context(|| format!("{} line {}: writing to the ledger", v.file, v.lines[0]))?,
+            Some(s) => {
+                let src = crate::db::restructures::Source {
+                    file: &v.file,
+                    lines: v.line_range(),
+                    at,
+                };
+                crate::ops::restructure::import_version(db.conn(), &s, &v.rows, src)
+                    .with_context(|| format!("{} line {}: writing to the ledger", v.file, v.lines[0]))?
+            }
         };
         match got {
             Ok(o) => v.count(&mut run.files, o),
@@ -716,7 +729,11 @@ impl Sink<RestructureRecord> for Restructures<'_> {
             db.conn(),
             &r,
             version.as_ref().map(|v| v.rows.as_slice()),
-            &self.at,
+            crate::db::restructures::Source {
+                file: self.name,
+                lines: (line, line),
+                at: &self.at,
+            },
         )
         .with_context(|| format!("{} line {line}: writing to the ledger", self.name))?;
         match (got, version) {

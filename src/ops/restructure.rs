@@ -24,7 +24,8 @@ use crate::output::{Cell, Tabular};
 use crate::records::{quote, RestructureRecord};
 use crate::restructure::proposal::{self, Flags, Spec};
 use crate::restructure::{
-    check_cover, generate, replay, Arrears, Basis, Contract, Kind, RestructureError, Version,
+    check_cover, generate, replacement, replay, Arrears, Basis, Contract, Kind, RestructureError,
+    Version,
 };
 
 /// A bad row: the column and what is wrong (the caller adds file and line).
@@ -185,7 +186,7 @@ pub fn import_row(
     c: &Connection,
     r: &RestructureRecord,
     imported: Option<&[Installment]>,
-    at: &str,
+    src: restructures::Source<'_>,
 ) -> Result<Result<Outcome, RowError>> {
     let existing = restructures::find(c, &r.restructure_id)?;
     if let Some(s) = &existing {
@@ -227,7 +228,7 @@ pub fn import_row(
                 ),
             )));
         }
-        restructures::cancel(c, &r.loan_id, &r.restructure_id, &r.reason, at)?;
+        restructures::cancel(c, &r.loan_id, &r.restructure_id, &r.reason, src)?;
         return Ok(Ok(Outcome::Changed));
     }
     if let Some(s) = existing {
@@ -328,7 +329,7 @@ pub fn import_row(
         transfer: to_fen(transfer).unwrap_or(0),
         cancelled: false,
     };
-    restructures::insert(c, &stored, &installments, imported.is_none(), at)?;
+    restructures::insert(c, &stored, &installments, imported.is_none(), src)?;
     Ok(Ok(Outcome::New))
 }
 
@@ -336,11 +337,13 @@ pub fn import_row(
 /// rows again are unchanged; rows for a version generated from its terms replace it (the
 /// imported schedule wins); other rows for a version imported before are an error, as is a
 /// version for a cancelled restructure or one with a later restructure in force (the later one
-/// was priced on this version).
+/// was priced on this version). A replacement is logged (`schedule_replaced`: what replaced
+/// what, from `src`); nothing is logged when nothing changes.
 pub fn import_version(
     c: &Connection,
     s: &Stored,
     rows: &[Installment],
+    src: restructures::Source<'_>,
 ) -> Result<Result<Outcome, RowError>> {
     let id = quote(&s.restructure_id);
     if s.cancelled {
@@ -402,7 +405,8 @@ pub fn import_version(
     if let Err(err) = check_imported(&basis, s.kind, &s.restructure_id, rows) {
         return Ok(Err(err));
     }
-    restructures::replace_version(c, &s.loan_id, &s.restructure_id, rows)?;
+    let detail = replacement(&stored_rows, &sorted);
+    restructures::replace_version(c, &s.loan_id, &s.restructure_id, &sorted, &detail, src)?;
     Ok(Ok(Outcome::Changed))
 }
 

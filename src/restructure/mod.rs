@@ -63,7 +63,7 @@ pub mod replay;
 
 use crate::dates::add_months_clamped;
 use crate::engine::Installment;
-use crate::money::round_fen;
+use crate::money::{fmt_amount, round_fen};
 use crate::schedule::{self, Frequency, Method, ScheduleError};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
@@ -521,6 +521,35 @@ pub fn check_cover(
     Ok(())
 }
 
+/// A schedule version in one line, for the restructure log: its installments, first and last
+/// due dates and sums.
+pub fn describe(rows: &[Installment]) -> String {
+    let (Some(first), Some(last)) = (
+        rows.iter().map(|i| i.due_date).min(),
+        rows.iter().map(|i| i.due_date).max(),
+    ) else {
+        return "no installments".to_string();
+    };
+    let sum = |f: fn(&Installment) -> Decimal| fmt_amount(rows.iter().map(f).sum());
+    format!(
+        "{} installment{} due {first}..{last}, principal {}, interest {}, fee {}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        sum(|i| i.principal_due),
+        sum(|i| i.interest_due),
+        sum(|i| i.fee_due),
+    )
+}
+
+/// What the log says when the bank's own schedule version replaces the generated one.
+pub fn replacement(generated: &[Installment], imported: &[Installment]) -> String {
+    format!(
+        "generated version ({}) replaced by the imported version ({})",
+        describe(generated),
+        describe(imported)
+    )
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -916,5 +945,29 @@ pub(crate) mod tests {
             "the new schedule's principal 82368.77 does not cover the remaining principal 93320.66"
         );
         assert!(check_cover(&basis, ArrearsRule::LeaveOverdue, short).is_ok());
+    }
+
+    /// The log's line on a replaced version: counts, due dates and sums of each side.
+    #[test]
+    fn a_replacement_states_both_versions() {
+        let inst = |no, due: &str, p: &str, i: &str| Installment {
+            installment_no: no,
+            due_date: d(due),
+            principal_due: m(p),
+            interest_due: m(i),
+            fee_due: m("0"),
+        };
+        let generated = [
+            inst(1, "2026-02-15", "100.00", "1.50"),
+            inst(2, "2026-03-15", "100.01", "0.75"),
+        ];
+        let imported = [inst(1, "2026-04-01", "200.01", "2.00")];
+        assert_eq!(
+            replacement(&generated, &imported),
+            "generated version (2 installments due 2026-02-15..2026-03-15, principal 200.01, \
+             interest 2.25, fee 0.00) replaced by the imported version (1 installment due \
+             2026-04-01..2026-04-01, principal 200.01, interest 2.00, fee 0.00)"
+        );
+        assert_eq!(describe(&[]), "no installments");
     }
 }

@@ -186,6 +186,14 @@ fn a_cancelled_restructure_is_logged_and_the_loan_is_as_before() {
         env.sql("SELECT event, reason FROM restructure_log ORDER BY rowid"),
         ["imported|hardship", "cancelled|entered by mistake"]
     );
+    // Each event names the file and line it came from.
+    assert_eq!(
+        env.sql("SELECT file, first_line, last_line FROM restructure_log ORDER BY rowid"),
+        [
+            format!("{}|2|2", env.path("r.csv").display()),
+            format!("{}|2|2", env.path("c.csv").display())
+        ]
+    );
     // Cancelling again changes nothing.
     let (code, _, err) = import_restructures(
         &env,
@@ -575,6 +583,12 @@ fn a_schedule_imported_later_replaces_the_generated_version() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(overdue_row(&env, "2026-02-16", "L1")["dpd"], "1");
+    // The generated version as stored: 36 installments of 2839.00 (the last, the residue,
+    // 2838.84), so its interest is 35 × 2839.00 + 2838.84 − 93320.66 = 8883.18.
+    assert_eq!(
+        env.sql("SELECT count(*), sum(principal_due), sum(interest_due), max(generated) FROM restructure_schedule"),
+        ["36|9332066|888318|1"]
+    );
     let p = env.write("s.csv", format!("{SCHEDULE_HEADER}{BANK_VERSION}"));
     let (code, _, err) = env.run(&["import", "schedule", s(&p)]);
     assert_eq!(code, 0, "{err}");
@@ -586,16 +600,45 @@ fn a_schedule_imported_later_replaces_the_generated_version() {
         env.sql("SELECT count(*), max(generated) FROM restructure_schedule"),
         ["2|0"]
     );
+    // Logged: what replaced what, from which file and lines (2-3: the header is line 1).
+    let log = "SELECT event, ifnull(file, ''), first_line, last_line, detail FROM restructure_log ORDER BY rowid";
+    let imported = format!("imported|{}|2|2|", env.path("r.csv").display());
+    let replaced = format!(
+        "schedule_replaced|{}|2|3|generated version (36 installments due 2026-02-15..2029-01-15, \
+         principal 93320.66, interest 8883.18, fee 0.00) replaced by the imported version \
+         (2 installments due 2026-03-01..2026-04-01, principal 93320.66, interest 699.90, fee 0.00)",
+        p.display()
+    );
+    assert_eq!(env.sql(log), [imported.clone(), replaced.clone()]);
+    assert_eq!(
+        env.sql("SELECT count(DISTINCT logged_at) FROM restructure_log WHERE logged_at LIKE '20__-__-__T__:__:__Z'"),
+        ["1"]
+    );
     // Nothing before E moves; from E the bank's schedule counts.
     assert_eq!(overdue_row(&env, "2026-01-19", "L1")["dpd"], "65");
     assert_eq!(overdue_row(&env, "2026-02-16", "L1")["dpd"], "0");
-    assert_eq!(overdue_row(&env, "2026-03-02", "L1")["dpd"], "1");
+    // 2026-03-02: the bank's installment 1 (due 2026-03-01) is one day late: its principal is
+    // half the capitalised 93320.66 = 46660.33, its interest a month on all of it,
+    // round(93320.66 × 6 % / 12) = round(466.6033) = 466.60. (The generated version would have
+    // had 2026-02-15's 2839.00 overdue, 15 days.)
+    let late = overdue_row(&env, "2026-03-02", "L1");
+    assert_eq!(
+        (
+            late["dpd"].as_str(),
+            late["overdue_principal"].as_str(),
+            late["overdue_interest"].as_str(),
+            late["outstanding_principal"].as_str()
+        ),
+        ("1", "46660.33", "466.60", "93320.66")
+    );
+    // The same file again: unchanged, and nothing more in the log.
     let (code, _, err) = env.run(&["import", "schedule", s(&p)]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("s.csv: 2 rows, 0 new, 0 changed, 2 unchanged"),
         "{err}"
     );
+    assert_eq!(env.sql(log), [imported, replaced]);
 }
 
 #[test]
