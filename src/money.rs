@@ -529,7 +529,7 @@ mod prop_tests {
 
     use super::*;
     use crate::engine::{self, Component, Conventions, Prepay};
-    use crate::schedule::{self, Frequency, Method, LoanTerms, ScheduleError, Terms};
+    use crate::schedule::{self, Frequency, LoanTerms, Method, ScheduleError, Terms};
     use chrono::{Days, NaiveDate};
     use proptest::prelude::*;
 

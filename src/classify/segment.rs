@@ -98,16 +98,22 @@ impl SegmentRules {
     }
 }
 
-/// One loan's follow-up and payment behaviour within the look-back window ending on `as_of`.
-/// `payments` are the effective payments (date, amount), reversals removed; `partial` counts the
-/// payments made while the loan stayed overdue (the caller knows which, from the engine).
+/// One loan's follow-up and payment behaviour within the look-back window ending on `as_of`:
+/// the one place classify's segment inputs are counted (`classify` and `schedule-visits` both call
+/// it). `payments` are the payments in force on `as_of` (date, amount; reversals removed, as
+/// [`crate::engine::payments_in_force`] gives them); `overdue_since` is the engine's date the loan
+/// fell overdue, `None` when it is current. A partial payment is one made on or after that date
+/// (the loan stayed overdue through it).
 pub fn summarize(
     rules: &SegmentRules,
     followups: &[Followup],
     payments: &[(NaiveDate, Decimal)],
-    partial_payments: u32,
+    overdue_since: Option<NaiveDate>,
     as_of: NaiveDate,
 ) -> FollowupSummary {
+    let partial_payments = overdue_since.map_or(0, |since| {
+        payments.iter().filter(|(d, _)| *d >= since).count() as u32
+    });
     let from = as_of - chrono::Days::new(u64::from(rules.lookback_days));
     let mut fu: Vec<&Followup> = followups
         .iter()
@@ -192,7 +198,8 @@ mod tests {
             fu("2026-06-11", "no_answer", None),
         ];
         let pays = [(d("2026-06-04"), m("100")), (d("2026-06-20"), m("50"))];
-        let s = summarize(&r, &f, &pays, 1, d("2026-06-30"));
+        // Overdue since 2026-06-10: the payment of 06-20 is partial, the one of 06-04 is not.
+        let s = summarize(&r, &f, &pays, Some(d("2026-06-10")), d("2026-06-30"));
         assert_eq!(
             s,
             FollowupSummary {
@@ -213,7 +220,7 @@ mod tests {
             &r,
             &f[..2],
             &[(d("2026-06-09"), m("1"))],
-            0,
+            None,
             d("2026-06-30"),
         );
         assert_eq!(s.paid_after_contact, 0);
@@ -221,10 +228,27 @@ mod tests {
             &r,
             &f[..2],
             &[(d("2026-06-08"), m("1"))],
-            0,
+            None,
             d("2026-06-30"),
         );
         assert_eq!(s.paid_after_contact, 1);
+    }
+
+    #[test]
+    fn a_partial_payment_is_one_made_on_or_after_the_day_the_loan_fell_overdue() {
+        let r = SegmentRules::default();
+        let pays = [
+            (d("2026-06-09"), m("10")),
+            (d("2026-06-10"), m("10")),
+            (d("2026-06-11"), m("10")),
+        ];
+        let on = |since: Option<&str>| {
+            summarize(&r, &[], &pays, since.map(d), d("2026-06-30")).partial_payments
+        };
+        assert_eq!(on(Some("2026-06-10")), 2, "the day it fell overdue counts");
+        assert_eq!(on(Some("2026-06-11")), 1);
+        assert_eq!(on(Some("2026-06-12")), 0);
+        assert_eq!(on(None), 0, "a current loan has no partial payments");
     }
 
     #[test]

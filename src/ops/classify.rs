@@ -342,10 +342,13 @@ fn grade(
     } else {
         engine::payments_in_force(&b.payments, p.as_of)
     };
-    let partial = p.overdue_since.map_or(0, |since| {
-        pays.iter().filter(|(d, _)| *d >= since).count() as u32
-    });
-    let summary = segment::summarize(&rules.segment, &b.followups, &pays, partial, p.as_of);
+    let summary = segment::summarize(
+        &rules.segment,
+        &b.followups,
+        &pays,
+        p.overdue_since,
+        p.as_of,
+    );
     let seg: Segment = segment::segment(&rules.segment, &summary, p.dpd > 0);
     let mut reasons = a.reasons();
     for r in &staged.reasons {

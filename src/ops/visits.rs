@@ -397,11 +397,13 @@ impl Consumer for Collect<'_> {
         };
         // Classify's segment inputs, as `classify` computes them per loan.
         let summary = if self.saved.is_none() {
-            let partial = match p.overdue_since {
-                Some(since) => pays.iter().filter(|(d, _)| *d >= since).count() as u32,
-                None => 0,
-            };
-            cseg::summarize(&self.rules.segment, &b.followups, &pays, partial, as_of)
+            cseg::summarize(
+                &self.rules.segment,
+                &b.followups,
+                &pays,
+                p.overdue_since,
+                as_of,
+            )
         } else {
             FollowupSummary::default()
         };
