@@ -26,6 +26,10 @@
 #        (g) and (i) are checked against overdue's answers (the same active loans, every overdue
 #        loan graded 关注 or worse, every loan over 90 DPD 次级 or worse, one saved grade per
 #        saved position);
+#    (j) `daihou report migration` over the 12 month ends of (e) and (i), read from their saved
+#        runs (no replay), and its answer checked against (d): at the last month end, the loans
+#        and balance in each overdue bucket (the matrix's to-column) equal those of the
+#        `overdue` CSV, and the headline's active and overdue loans equal overdue's summary;
 # 4. prints the table and the ratios to the targets, and appends them to BENCHMARKS.md.
 #    Logs of each step are kept in bench-out/logs/.
 #
@@ -266,6 +270,44 @@ if check_classify; then classify_check="ok"; else
     echo "bench.sh: classify's answers disagree with overdue's (line above)" >&2
 fi
 
+# (j) the migration over the 12 saved month ends, checked against (d).
+# (migration counts from --from itself: start at the first month end.)
+FIRST_END="$(date -u -d "$FROM +1 month -1 day" +%Y-%m-%d)"
+timed report_migration "$DAIHOU" --db "$DB" -v report migration --from "$FIRST_END" --to "$AS_OF" --every month-end --format csv -o "$OUT/report-migration.csv"
+migration_wall="$WALL"
+migration_rss="$RSS"
+if grep -q 'computed positions from the ledger' "$LOGS/report_migration.log"; then
+    echo "bench.sh: warning: report migration replayed dates instead of reading the saved runs" >&2
+fi
+if python3 - "$OUT/overdue.csv" "$OUT/report-migration.csv" "$LOGS/overdue.log" "$AS_OF" >&2 <<'PY'
+import csv, re, sys
+from decimal import Decimal
+overdue, migration, log, as_of = sys.argv[1:]
+want = {}
+for r in csv.DictReader(open(overdue, encoding="utf-8-sig")):
+    n, b = want.get(r["bucket"], (0, Decimal(0)))
+    want[r["bucket"]] = (n + 1, b + Decimal(r["outstanding_principal"]))
+rows = list(csv.DictReader(open(migration, encoding="utf-8-sig")))
+got = {}
+for r in rows:
+    if r["table"] == "matrix" and r["to_bucket"] not in ("current", "closed"):
+        n, b = got.get(r["to_bucket"], (0, Decimal(0)))
+        got[r["to_bucket"]] = (n + int(r["loans"]), b + Decimal(r["balance_to"]))
+got = {k: v for k, v in got.items() if v[0] > 0}
+head = next(r for r in rows if r["table"] == "headline" and r["as_of"] == as_of)
+m = re.search(r"(\d+) of (\d+) active loans overdue", open(log, encoding="utf-8").read())
+checks = [("loans and balance per overdue bucket at %s = overdue CSV" % as_of, got, want),
+          ("active loans = overdue's", int(head["loans"]), int(m.group(2))),
+          ("overdue loans = overdue's", int(head["overdue_loans"]), int(m.group(1)))]
+for name, g, w in checks:
+    print(f"report migration check: {name}: {'ok' if g == w else 'MISMATCH: %s vs %s' % (g, w)}")
+sys.exit(0 if all(g == w for _, g, w in checks) else 1)
+PY
+then migration_check="ok"; else
+    migration_check="FAILED"
+    echo "bench.sh: report migration disagrees with overdue (lines above)" >&2
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 r_import="$(ratio "$import_wall" "$ceil_insert_wall")"
 r_import_keyed="$(ratio "$import_wall" "$ceil_keyed_wall")"
@@ -277,7 +319,7 @@ r_size="$(ratio "$db_bytes" "$tape_bytes")"
 r_classify="$(ratio "$classify_wall" "$overdue_wall")"
 r_classify_months="$(ratio "$classify_months_wall" "$classify_wall")"
 peak_rss=0
-for v in "$import_rss" "$reimport_rss" "$overdue_rss" "$months_rss" "$visits_rss" "$classify_rss" "$report_rss" "$classify_months_rss"; do
+for v in "$import_rss" "$reimport_rss" "$overdue_rss" "$months_rss" "$visits_rss" "$classify_rss" "$report_rss" "$classify_months_rss" "$migration_rss"; do
     [[ "$v" -gt "$peak_rss" ]] && peak_rss="$v"
 done
 verdict() { # VALUE LIMIT
@@ -306,6 +348,7 @@ printf '%-28s %10s %12s\n' "schedule-visits 10 days" "$visits_wall" "$visits_rss
 printf '%-28s %10s %12s\n' "classify --save (1 date)" "$classify_wall" "$classify_rss"
 printf '%-28s %10s %12s\n' "report portfolio (saved)" "$report_wall" "$report_rss"
 printf '%-28s %10s %12s\n' "classify 12 month ends" "$classify_months_wall" "$classify_months_rss"
+printf '%-28s %10s %12s\n' "report migration (12 saved)" "$migration_wall" "$migration_rss"
 echo
 summary="$(cat <<EOT
 | target | measured | limit | |
@@ -321,6 +364,8 @@ summary="$(cat <<EOT
 | classify --save ÷ overdue (one date) | $r_classify | 1.3 | $(verdict "$r_classify" 1.3) |
 | classify 12 month ends ÷ one classify | $r_classify_months | 3 | $(verdict "$r_classify_months" 3) |
 | classify's answers agree with overdue's | $classify_check | ok | |
+| report migration over 12 saved month ends (s; the limit is for 1M) | $migration_wall | 5 | $(verdict "$migration_wall" 5) |
+| report migration's answers agree with overdue's | $migration_check | ok | |
 | peak RSS (MiB) | $peak_rss | 1024 | $(verdict "$peak_rss" 1024) |
 | ledger ÷ CSV bytes | $r_size | 1.5 | $(verdict "$r_size" 1.5) |
 EOT
@@ -349,6 +394,7 @@ echo "$summary"
     echo "| classify --save (1 date) | $classify_wall | $classify_rss |"
     echo "| report portfolio (from the saved run, checked) | $report_wall | $report_rss |"
     echo "| classify 12 month ends (saved) | $classify_months_wall | $classify_months_rss |"
+    echo "| report migration, 12 saved month ends (checked) | $migration_wall | $migration_rss |"
     echo
     echo "$summary"
     echo

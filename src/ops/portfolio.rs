@@ -103,9 +103,7 @@ pub trait Consumer: Send + Sized {
 /// Assesses every loan of the ledger for every date of `setup`, feeding one consumer per worker
 /// (made by `make`), and returns their merge. Position warnings are listed with `-v`.
 pub fn scan<C: Consumer>(ctx: &Ctx, setup: &Setup, make: impl Fn() -> C + Sync) -> Result<C> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
+    let threads = workers();
     let ranges = {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         book::split(&conn, threads)?
@@ -137,6 +135,13 @@ pub fn scan<C: Consumer>(ctx: &Ctx, setup: &Setup, make: impl Fn() -> C + Sync) 
         all.merge(p);
     }
     Ok(all)
+}
+
+/// How many key ranges the book is split into: one worker thread per core, at most 4.
+pub fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
 }
 
 fn scan_range<C: Consumer>(

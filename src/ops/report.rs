@@ -16,8 +16,9 @@ use crate::buckets::Buckets;
 use crate::cli::LoanFilterArgs;
 use crate::collection::{self, PromiseState};
 use crate::context::Ctx;
-use crate::db::{self, book, report::SavedGrade};
-use crate::engine::{self, Conventions, InstallmentStatus};
+use crate::db::report::{LoanFilter, SavedCursor, SavedGrade, SavedTable};
+use crate::db::{self, book};
+use crate::engine::{self, InstallmentStatus};
 use crate::i18n::Lang;
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::output::Document;
@@ -198,33 +199,32 @@ fn book_at(
 }
 
 /// `report portfolio` as of `as_of`: from the classify run saved for the date when it is current
-/// (no import since, default conventions: its positions are the ledger's), else one pass over
+/// ([`saved_sources`]: its positions are the ledger's), else one pass over
 /// the book with the saved grades if any.
 pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
-    if o.base.conv == Conventions::default() {
+    if saved_sources(ctx, &[as_of], o)?[0] == Some(SavedTable::Grades) {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
-        if let Some(saved) = db::report::saved_book(&conn, as_of, &o.base.conventions_json())? {
-            ctx.debug(&format!(
-                "report portfolio: read from the classify run saved for {as_of} ({} loans)",
-                saved.len()
-            ));
-            let loans: Vec<LoanState> = saved
-                .into_iter()
-                .filter(|l| o.admits(&l.officer, &l.branch, &l.region))
-                .map(|l| LoanState {
-                    grade: Some(graded(&l.grade)),
-                    loan_id: l.loan_id,
-                    product: l.product,
-                    branch: l.branch,
-                    region: l.region,
-                    officer: l.officer,
-                    balance: l.outstanding_principal,
-                    dpd: l.dpd,
-                    restructured: l.restructured,
-                })
-                .collect();
-            return Ok(docs::portfolio(as_of, &loans, o.buckets(), o.par, o.lang));
-        }
+        let saved = db::report::saved_book(&conn, as_of)?;
+        ctx.debug(&format!(
+            "report portfolio: read from the classify run saved for {as_of} ({} loans)",
+            saved.len()
+        ));
+        let loans: Vec<LoanState> = saved
+            .into_iter()
+            .filter(|l| o.admits(&l.officer, &l.branch, &l.region))
+            .map(|l| LoanState {
+                grade: Some(graded(&l.grade)),
+                loan_id: l.loan_id,
+                product: l.product,
+                branch: l.branch,
+                region: l.region,
+                officer: l.officer,
+                balance: l.outstanding_principal,
+                dpd: l.dpd,
+                restructured: l.restructured,
+            })
+            .collect();
+        return Ok(docs::portfolio(as_of, &loans, o.buckets(), o.par, o.lang));
     }
     let setup = o.setup(vec![as_of]);
     let grades = grades_for(ctx, &setup.dates, |_| true)?;
@@ -238,47 +238,277 @@ pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     ))
 }
 
-/// `report migration` over `dates` (ascending, at least two).
-pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document> {
-    ctx.note(&format!(
-        "report migration: computed positions from the ledger for {} date(s): {}",
-        dates.len(),
-        dates
+/// Where each date's positions are read from: the current saved run of the date (classify's
+/// before overdue's: it carries the grades too), or None: replayed from the ledger. A run is
+/// current when computed after the last import under the engine conventions asked. Every
+/// report that reads saved runs asks here.
+fn saved_sources(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Vec<Option<SavedTable>>> {
+    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+    let runs = db::report::saved_runs(&conn, dates, &o.base.conventions_json())?;
+    Ok(dates
+        .iter()
+        .map(|d| {
+            runs.iter()
+                .find(|r| r.as_of == *d && r.current)
+                .map(|r| r.table)
+        })
+        .collect())
+}
+
+/// What the migration needs to turn a loan's saved rows and replayed positions into its state
+/// at every date.
+struct Migration<'a> {
+    o: &'a Options,
+    dates: &'a [NaiveDate],
+    /// Per date: the saved table it is read from, None when replayed.
+    sources: Vec<Option<SavedTable>>,
+    /// Per date: its index in `replay.dates` when replayed.
+    replayed: Vec<Option<usize>>,
+    /// The replayed dates (with the last date whenever any is replayed).
+    replay: Setup,
+    /// The saved grades of the two ends not read from classify's rows (see [`grades_for`]),
+    /// indexed like `dates`, and the same indexed like `replay.dates`.
+    grades: Vec<Option<HashMap<String, SavedGrade>>>,
+    replay_grades: Vec<Option<HashMap<String, SavedGrade>>>,
+    restructured: HashMap<String, NaiveDate>,
+}
+
+impl Migration<'_> {
+    fn is_end(&self, k: usize) -> bool {
+        k == 0 || k + 1 == self.dates.len()
+    }
+
+    /// The loan's state at date `k` from its saved row: graded at the two ends only, as the
+    /// replay grades them.
+    fn saved_state(&self, k: usize, r: db::report::SavedRow) -> LoanState {
+        let date = self.dates[k];
+        let grade = if !self.is_end(k) {
+            None
+        } else if r.grade.is_some() {
+            r.grade.as_ref().map(graded)
+        } else {
+            self.grades[k]
+                .as_ref()
+                .and_then(|m| m.get(&r.loan_id))
+                .map(graded)
+        };
+        LoanState {
+            restructured: self
+                .restructured
+                .get(&r.loan_id)
+                .is_some_and(|e| *e <= date),
+            loan_id: r.loan_id,
+            product: String::new(),
+            branch: String::new(),
+            region: String::new(),
+            officer: String::new(),
+            balance: r.outstanding_principal,
+            dpd: r.dpd,
+            grade,
+        }
+    }
+
+    fn cursors(&self, range: &book::KeyRange, filter: &LoanFilter) -> Vec<Option<SavedCursor>> {
+        self.sources
             .iter()
-            .map(|d| d.to_string())
+            .zip(self.dates)
+            .map(|(t, d)| t.map(|t| SavedCursor::new(t, *d, range.clone(), filter.clone())))
+            .collect()
+    }
+
+    /// The saved dates only: the saved rows of every date merged in loan order, one worker
+    /// per key range, nothing replayed.
+    fn read_saved(&self, ctx: &Ctx) -> Result<Series> {
+        let ranges = {
+            let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+            book::split(&conn, portfolio::workers())?
+        };
+        let f = &self.o.filters;
+        let filter = LoanFilter {
+            officer: f.officer.clone(),
+            branch: f.branch.clone(),
+            region: f.region.clone(),
+        };
+        let filter = &filter;
+        let parts = std::thread::scope(|scope| -> Result<Vec<Series>> {
+            let handles: Vec<_> = ranges
+                .iter()
+                .map(|range| {
+                    scope.spawn(move || -> Result<Series> {
+                        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+                        let mut cursors = self.cursors(range, filter);
+                        let mut series = self.series();
+                        let mut next = String::new();
+                        loop {
+                            // The first loan any date still holds.
+                            let mut found = false;
+                            for c in cursors.iter_mut().flatten() {
+                                if let Some(id) = c.peek(&conn)? {
+                                    if !found || id < next.as_str() {
+                                        next.clear();
+                                        next.push_str(id);
+                                        found = true;
+                                    }
+                                }
+                            }
+                            if !found {
+                                return Ok(series);
+                            }
+                            let mut at = Vec::with_capacity(cursors.len());
+                            for (k, c) in cursors.iter_mut().enumerate() {
+                                let row = match c {
+                                    Some(c) => c.take(&conn, &next)?,
+                                    None => None,
+                                };
+                                at.push(row.map(|r| self.saved_state(k, r)));
+                            }
+                            series.add(&at);
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .map_err(|_| anyhow::anyhow!("a report migration worker panicked"))?
+                })
+                .collect()
+        })?;
+        let mut parts = parts.into_iter();
+        let mut all = parts.next().unwrap_or_else(|| self.series());
+        for p in parts {
+            all.merge(&p);
+        }
+        Ok(all)
+    }
+
+    fn series(&self) -> Series {
+        Series::new(self.dates.len(), self.o.buckets(), self.o.par)
+    }
+}
+
+/// The migration's consumer of the book stream: the replayed dates from the scan, the saved
+/// ones from cursors that follow the worker's loans (opened at its first loan).
+struct Streamed<'a> {
+    m: &'a Migration<'a>,
+    series: Series,
+    read: Option<(rusqlite::Connection, Vec<Option<SavedCursor>>)>,
+    ctx: &'a Ctx,
+}
+
+impl Consumer for Streamed<'_> {
+    fn detail(&self) -> engine::Detail {
+        engine::Detail::Figures
+    }
+
+    fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+        let m = self.m;
+        if !m.o.admits_loan(a.book) {
+            return Ok(());
+        }
+        let id = a.book.info.loan_id.as_str();
+        if self.read.is_none() && m.sources.iter().any(Option::is_some) {
+            let conn = db::open(&self.ctx.db, db::Mode::Read, self.ctx.busy_timeout)?;
+            let range = book::KeyRange {
+                lo: id.to_string(),
+                hi: None,
+            };
+            self.read = Some((conn, m.cursors(&range, &LoanFilter::default())));
+        }
+        let mut replayed = states(a, &m.replay, &m.replay_grades);
+        let mut at = Vec::with_capacity(m.dates.len());
+        for k in 0..m.dates.len() {
+            at.push(match (m.replayed[k], &mut self.read) {
+                (Some(j), _) => replayed[j].take(),
+                (None, Some((conn, cursors))) => match &mut cursors[k] {
+                    Some(c) => c.take(conn, id)?.map(|r| m.saved_state(k, r)),
+                    None => None,
+                },
+                (None, None) => None,
+            });
+        }
+        self.series.add(&at);
+        Ok(())
+    }
+
+    fn merge(&mut self, later: Self) {
+        self.series.merge(&later.series);
+    }
+}
+
+/// `report migration` over `dates` (ascending, at least two): each date read from its current
+/// saved run where there is one, the others replayed from the ledger in one pass (with the
+/// last date, so that every loan of a saved date is handed over by the scan). The answer is
+/// the same either way.
+pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document> {
+    let sources = saved_sources(ctx, dates, o)?;
+    let last = dates.len() - 1;
+    let mut replay: Vec<usize> = (0..dates.len()).filter(|k| sources[*k].is_none()).collect();
+    if !replay.is_empty() && sources[last].is_some() {
+        replay.push(last);
+    }
+    let list = |ks: &[usize]| {
+        ks.iter()
+            .map(|k| dates[*k].to_string())
             .collect::<Vec<_>>()
             .join(", ")
-    ));
-    let setup = o.setup(dates.to_vec());
-    let setup = &setup;
-    // Grades at the two ends, for the grade transition matrix.
-    let last = dates.len() - 1;
-    let grades = grades_for(ctx, dates, |k| k == 0 || k == last)?;
-    let grades = &grades;
-    // The figures accumulate per worker as the book streams (no per-date copy of the book).
-    struct Streamed<'a> {
-        series: Series,
-        f: &'a (dyn Fn(&LoanAssessment<'_>) -> Option<Vec<Option<LoanState>>> + Sync),
+    };
+    if !replay.is_empty() {
+        ctx.note(&format!(
+            "report migration: computed positions from the ledger for {} date(s): {}",
+            replay.len(),
+            list(&replay)
+        ));
     }
-    impl Consumer for Streamed<'_> {
-        fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
-            if let Some(at) = (self.f)(a) {
-                self.series.add(&at);
-            }
-            Ok(())
-        }
-        fn merge(&mut self, later: Self) {
-            self.series.merge(&later.series);
-        }
+    let saved: Vec<usize> = (0..dates.len()).filter(|k| !replay.contains(k)).collect();
+    if !saved.is_empty() {
+        ctx.debug(&format!(
+            "report migration: read {} date(s) from saved runs: {}",
+            saved.len(),
+            list(&saved)
+        ));
     }
-    let f = |a: &LoanAssessment<'_>| o.admits_loan(a.book).then(|| states(a, setup, grades));
-    let done = portfolio::scan(ctx, setup, || Streamed {
-        series: Series::new(dates.len(), o.buckets(), o.par),
-        f: &f,
+    let mut replayed = vec![None; dates.len()];
+    for (j, k) in replay.iter().enumerate() {
+        replayed[*k] = Some(j);
+    }
+    let sources: Vec<Option<SavedTable>> = (0..dates.len())
+        .map(|k| sources[k].filter(|_| replayed[k].is_none()))
+        .collect();
+    // Grades at the two ends (the grade transition matrix), unless read with the positions.
+    let grades = grades_for(ctx, dates, |k| {
+        (k == 0 || k == last) && sources[k] != Some(SavedTable::Grades)
     })?;
+    let restructured = {
+        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+        db::report::restructured_since(&conn)?
+    };
+    let m = Migration {
+        o,
+        dates,
+        replay: o.setup(replay.iter().map(|k| dates[*k]).collect()),
+        replay_grades: replay.iter().map(|k| grades[*k].clone()).collect(),
+        replayed,
+        sources,
+        grades,
+        restructured,
+    };
+    let series = if replay.is_empty() {
+        m.read_saved(ctx)?
+    } else {
+        let m = &m;
+        portfolio::scan(ctx, &m.replay, || Streamed {
+            m,
+            series: m.series(),
+            read: None,
+            ctx,
+        })?
+        .series
+    };
     Ok(docs::migration(
         dates,
-        &done.series.finish(),
+        &series.finish(),
         o.buckets(),
         o.lang,
     ))

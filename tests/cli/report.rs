@@ -386,6 +386,100 @@ fn grade_migration_between_saved_runs() {
     );
 }
 
+/// `report migration` over the example tape's 12 month ends: read from the saved runs
+/// (`overdue --save`, `classify --save`), from some and replayed for the others, or replayed
+/// for all on a ledger without saved runs — the same bytes every way.
+#[test]
+fn migration_from_saved_month_ends_equals_the_replayed_one() {
+    let args = [
+        "report",
+        "migration",
+        "--from",
+        "2025-07-31",
+        "--to",
+        "2026-06-30",
+        "--every",
+        "month-end",
+        "--format",
+        "csv",
+        "-v",
+    ];
+    let replayed_note = |err: &str, n: usize| {
+        err.contains(&format!(
+            "report migration: computed positions from the ledger for {n} date(s)"
+        ))
+    };
+    // A ledger without saved runs: every date replayed, no grades.
+    let bare = Env::new();
+    bare.preload_example();
+    let (replayed, err) = run_ok(&bare, &args, &[]);
+    assert!(replayed_note(&err, 12), "{err}");
+    let (replayed_restr, _) = run_ok(&bare, &args, &["--par-exclude-restructured"]);
+    let (replayed_o, _) = run_ok(&bare, &args, &["--officer", "陈立新"]);
+    assert_ne!(
+        replayed, replayed_restr,
+        "the tape has restructured loans in PAR"
+    );
+
+    // The month ends saved by overdue: every date read, nothing replayed.
+    let env = Env::new();
+    env.preload_example();
+    // The import long before the runs (a run in the same second as an import is not current).
+    env.sql("UPDATE imports SET started_at = '2000-01-01T00:00:00Z'");
+    let (code, _, err) = env.run(&[
+        "-q",
+        "overdue",
+        "--from",
+        "2025-07-01",
+        "--to",
+        "2026-06-30",
+        "--every",
+        "month-end",
+        "--save",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (saved, err) = run_ok(&env, &args, &[]);
+    assert!(
+        err.contains("read 12 date(s) from saved runs") && !replayed_note(&err, 12),
+        "{err}"
+    );
+    assert_eq!(saved, replayed);
+    assert_eq!(
+        run_ok(&env, &args, &["--par-exclude-restructured"]).0,
+        replayed_restr
+    );
+    assert_eq!(run_ok(&env, &args, &["--officer", "陈立新"]).0, replayed_o);
+    // Two dates without a run (the first and a middle one): those two and the last replayed.
+    env.sql("DELETE FROM position_runs WHERE as_of IN ('2025-07-31', '2025-12-31')");
+    let (mixed, err) = run_ok(&env, &args, &[]);
+    assert!(
+        err.contains("for 3 date(s): 2025-07-31, 2025-12-31, 2026-06-30"),
+        "{err}"
+    );
+    assert_eq!(mixed, replayed);
+    // Under other conventions the saved positions are not the answer: all replayed.
+    let (_, err) = run_ok(&env, &args, &["--grace-days", "3"]);
+    assert!(replayed_note(&err, 12), "{err}");
+
+    // Classify runs at the two ends (grades for the grade matrix) and one in the middle: read
+    // while current; once an import is later than every run, all 12 replayed with the saved
+    // grades — the same bytes.
+    for d in ["2025-07-31", "2025-12-31", "2026-06-30"] {
+        let (code, _, err) = env.run(&["-q", "classify", "--as-of", d, "--save"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (graded_saved, err) = run_ok(&env, &args, &[]);
+    assert!(err.contains("read 12 date(s) from saved runs"), "{err}");
+    let rows = csv_rows(&graded_saved);
+    assert!(table(&rows, "grade_matrix")
+        .iter()
+        .any(|r| r["loans"] != "0"));
+    env.sql("UPDATE imports SET started_at = '2999-01-01T00:00:00Z'");
+    let (graded_replayed, err) = run_ok(&env, &args, &[]);
+    assert!(replayed_note(&err, 12), "{err}");
+    assert_eq!(graded_saved, graded_replayed);
+}
+
 #[test]
 fn conduct_breaches_by_hand() {
     let env = loaded();
