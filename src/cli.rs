@@ -593,6 +593,13 @@ pub struct ScheduleVisitsArgs {
     #[arg(long, value_name = "DIR")]
     pub sheets: Option<PathBuf>,
 
+    /// The classification rule set, as `classify --rules`: a built-in name (cn2023, cn2007,
+    /// cn-card) or a TOML file. Its restructure observation marks the loans visited as
+    /// restructured (`restructured_months`); without a saved `classify` run for the date its DPD
+    /// rules grade and its segment rules segment.
+    #[arg(long, default_value = "cn2023", value_name = "NAME|FILE")]
+    pub rules: String,
+
     /// Plan and print, save nothing (the transaction is rolled back).
     #[arg(long)]
     pub dry_run: bool,

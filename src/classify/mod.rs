@@ -220,6 +220,16 @@ impl InstallmentRecord {
     }
 }
 
+impl From<&crate::engine::InstallmentState> for InstallmentRecord {
+    fn from(s: &crate::engine::InstallmentState) -> Self {
+        InstallmentRecord {
+            installment_no: s.installment_no,
+            due_date: s.due_date,
+            settled_on: s.settled_on,
+        }
+    }
+}
+
 /// A restructure (展期, new plan, …) as classification reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Restructure {

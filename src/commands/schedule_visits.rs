@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::calendar::Calendar;
+use crate::classify::rules::RuleSet;
 use crate::cli::ScheduleVisitsArgs;
 use crate::context::Ctx;
 use crate::exit;
@@ -34,6 +35,7 @@ pub fn run(ctx: &Ctx, args: &ScheduleVisitsArgs) -> Result<()> {
         None => Calendar::default(),
         Some(p) => rulefile::load_with(p, Calendar::from_file).context("--calendar")?,
     };
+    let rules = RuleSet::resolve(&args.rules).context("--rules")?;
     let as_of = ctx.as_of;
     let setup = args.conv.setup(vec![as_of])?;
     if !ctx.as_of_given {
@@ -76,6 +78,7 @@ pub fn run(ctx: &Ctx, args: &ScheduleVisitsArgs) -> Result<()> {
         policy,
         policy_text,
         setup,
+        rules,
         dry_run: args.dry_run,
     };
     let out = ops::run(ctx, &req)?;

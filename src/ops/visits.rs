@@ -6,9 +6,11 @@
 //! Grades and segments come from a saved `classify` run for the date when there is one
 //! (`classify --save`); otherwise the grade is the DPD rule of the built-in cn2023 rule set and
 //! the segment is computed from the follow-ups and payments by the classify segment rules, as
-//! `classify` computes it. A loan is in observation from the effective date of its latest
-//! restructure in force to the end of that version's observation period
-//! (`restructure::proposal::Observation`: at least a year and two installments).
+//! `classify` computes it. The rule set is the request's (`--rules`, the profile's, as
+//! `classify` takes it). A loan is in observation when `classify` would say so under that rule
+//! set ([`eval::observation`]: from the latest restructure in force for the rule set's
+//! `min_periods` and `min_months`, restarted at a miss); never under a rule set without a
+//! `[restructure]` rule.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
 use crate::classify::rules::RuleSet;
-use crate::classify::{segment as cseg, FollowupSummary};
+use crate::classify::{eval, segment as cseg, FollowupSummary, InstallmentRecord, Restructure};
 use crate::collection::{self, Ladder, Party, PromiseState};
 use crate::context::Ctx;
 use crate::db::{self, visits as store};
@@ -29,10 +31,6 @@ use crate::visits::{
     self, Borrower, Contact, Detail, Grade, Item, Kind, LoanFacts, Outcome, PlanInput, Policy,
     Segment, Status,
 };
-
-/// The rule set whose DPD rules grade a loan and whose segment rules segment a borrower when
-/// no `classify` run is saved for the date (classify's default).
-const DEFAULT_RULES: &str = "cn2023";
 
 /// Which items a listing shows: the borrowers of one officer, branch or region (their largest
 /// loan's). The plan itself is always made and saved for the whole book.
@@ -85,6 +83,9 @@ pub struct Request {
     pub policy_text: String,
     /// The conventions and the ladder (`dates` holds the as-of date alone).
     pub setup: Setup,
+    /// The classification rule set: its restructure observation always; its DPD rules grade a
+    /// loan and its segment rules segment a borrower when no `classify` run is saved for the date.
+    pub rules: RuleSet,
     /// Plan and roll back.
     pub dry_run: bool,
 }
@@ -94,7 +95,7 @@ pub struct Request {
 pub enum Grading {
     /// A `classify --save` run for the date.
     Saved,
-    /// The DPD rules and segment rules of the built-in rule set.
+    /// The DPD rules and segment rules of the request's rule set.
     Computed,
 }
 
@@ -125,7 +126,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
     let conn = db::open(&ctx.db, db::Mode::Write, ctx.busy_timeout)?;
     let tx = db::begin_shared(&conn)?;
     let saved = saved_grades(&conn, req.as_of)?;
-    let rules = RuleSet::builtin(DEFAULT_RULES)?;
+    let rules = &req.rules;
     let t0 = std::time::Instant::now();
     let lap = |what: &str| {
         ctx.debug(&format!(
@@ -133,14 +134,14 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
             t0.elapsed().as_secs_f64()
         ))
     };
-    let collected = portfolio::scan(ctx, &req.setup, || Collect::new(&rules, saved.as_ref()))?;
+    let collected = portfolio::scan(ctx, &req.setup, || Collect::new(rules, saved.as_ref()))?;
     lap("book scanned");
     let grading = if saved.is_some() {
         Grading::Saved
     } else {
         Grading::Computed
     };
-    let mut book = collected.into_book(&rules, grading);
+    let mut book = collected.into_book(rules, grading);
     lap("borrowers grouped");
     let closed = close_and_roll(&conn, req.as_of, &mut book)?;
     lap("earlier plans closed");
@@ -242,14 +243,30 @@ pub fn parse_window(s: &str) -> Option<(NaiveTime, NaiveTime)> {
     Some((t(a)?, t(b)?))
 }
 
-/// True when the latest restructure in force on `as_of` is still in its observation period.
-fn in_observation(versions: &[restructure::replay::VersionFacts], as_of: NaiveDate) -> bool {
-    versions
+/// True when the loan is in a restructure observation on `as_of` as `classify` counts it under
+/// `rules` ([`eval::observation`] over the replayed installments and the restructures in force);
+/// never under a rule set without a `[restructure]` rule.
+fn in_observation(
+    rules: &RuleSet,
+    versions: &[restructure::replay::VersionFacts],
+    installments: &[engine::InstallmentState],
+    as_of: NaiveDate,
+) -> bool {
+    let Some(rule) = &rules.restructure else {
+        return false;
+    };
+    if versions.is_empty() {
+        return false;
+    }
+    let restructures: Vec<Restructure> = versions
         .iter()
-        .rev()
-        .find(|v| v.effective <= as_of)
-        .and_then(|v| restructure::proposal::Observation::of(&v.installments))
-        .is_some_and(|o| as_of <= o.end)
+        .map(|v| Restructure {
+            effective_date: v.effective,
+            kind: String::new(),
+        })
+        .collect();
+    let inst: Vec<InstallmentRecord> = installments.iter().map(Into::into).collect();
+    eval::observation(rule, &inst, &restructures, as_of).is_some()
 }
 
 /// The book read for planning.
@@ -415,7 +432,12 @@ impl Consumer for Collect<'_> {
             outstanding: p.outstanding_principal,
             overdue_amount: p.overdue_principal + p.overdue_interest + p.overdue_fee,
             grade,
-            restructured_in_observation: in_observation(&b.versions, as_of),
+            restructured_in_observation: in_observation(
+                self.rules,
+                &b.versions,
+                &p.installments,
+                as_of,
+            ),
             broken_promises: x.promises.broken,
             last_broken_promise: x.promises.last_broken,
             pending_promises: promises
@@ -727,30 +749,79 @@ mod tests {
         );
     }
 
+    /// The replayed installments: `(due, settled_on)`, in due order.
+    fn replayed(rows: &[(&str, Option<&str>)]) -> Vec<engine::InstallmentState> {
+        rows.iter()
+            .enumerate()
+            .map(|(k, (due, settled))| engine::InstallmentState {
+                index: k,
+                version: 0,
+                installment_no: k as u32 + 1,
+                due_date: d(due),
+                status: if settled.is_some() {
+                    engine::InstallmentStatus::Settled
+                } else {
+                    engine::InstallmentStatus::NotDue
+                },
+                settled_on: settled.map(d),
+                days_late: 0,
+            })
+            .collect()
+    }
+
+    /// Observation is the rule set's, as `classify` counts it: cn2023 two periods and a year
+    /// from the first due date after the restructure, cn2007 one period and six months; a miss
+    /// restarts it; a rule set without a [restructure] rule has none.
     #[test]
-    fn observation_runs_from_the_restructure_to_a_year_after_its_first_due_date() {
+    fn observation_follows_the_rule_set() {
+        let cn2023 = RuleSet::builtin("cn2023").unwrap();
+        let cn2007 = RuleSet::builtin("cn2007").unwrap();
         let v = vec![version(
             "2026-01-20",
             &["2026-02-15", "2026-03-15", "2026-04-15", "2027-06-15"],
         )];
-        assert!(
-            !in_observation(&v, d("2026-01-19")),
-            "before it takes effect"
-        );
-        assert!(in_observation(&v, d("2026-01-20")));
-        assert!(
-            in_observation(&v, d("2027-02-15")),
-            "the last day of the year"
-        );
-        assert!(!in_observation(&v, d("2027-02-16")));
-        assert!(!in_observation(&[], d("2026-06-30")));
+        // Paid on time: the last original installment, then the new ones.
+        let on_time = replayed(&[
+            ("2026-01-15", Some("2026-01-20")),
+            ("2026-02-15", Some("2026-02-15")),
+            ("2026-03-15", Some("2026-03-15")),
+            ("2026-04-15", Some("2026-04-15")),
+            ("2027-06-15", None),
+        ]);
+        let obs = |r: &RuleSet, on: &str| in_observation(r, &v, &on_time, d(on));
+        assert!(!obs(&cn2023, "2026-01-19"), "before it takes effect");
+        assert!(obs(&cn2023, "2026-01-20"));
+        // cn2023: to max(2026-04-15, 2026-02-15 + 12 months) = 2027-02-15.
+        assert!(obs(&cn2023, "2027-02-15"), "the last day of the year");
+        assert!(!obs(&cn2023, "2027-02-16"));
+        // cn2007: to max(2026-03-15, 2026-02-15 + 6 months) = 2026-08-15.
+        assert!(obs(&cn2007, "2026-08-15"));
+        assert!(!obs(&cn2007, "2026-08-16"));
+        assert!(obs(&cn2023, "2026-08-16"));
+        let mut none = cn2023.clone();
+        none.restructure = None;
+        assert!(!obs(&none, "2026-01-20"));
+        assert!(!in_observation(&cn2023, &[], &on_time, d("2026-06-30")));
+        // 2026-03-15 settled 5 days late: a miss, restarted from the next due date 2026-04-15,
+        // so under cn2007 to max(2027-06-15, 2026-10-15) = 2027-06-15.
+        let late = replayed(&[
+            ("2026-01-15", Some("2026-01-20")),
+            ("2026-02-15", Some("2026-02-15")),
+            ("2026-03-15", Some("2026-03-20")),
+            ("2026-04-15", Some("2026-04-15")),
+            ("2027-06-15", None),
+        ]);
+        assert!(in_observation(&cn2007, &v, &late, d("2026-12-01")));
+        assert!(!in_observation(&cn2007, &v, &on_time, d("2026-12-01")));
         // A later restructure restarts it.
         let mut two = v.clone();
-        two.push(version(
-            "2027-03-01",
-            &["2027-03-15", "2027-04-15", "2027-05-15"],
-        ));
-        assert!(in_observation(&two, d("2027-06-30")));
-        assert!(!in_observation(&two, d("2028-03-16")));
+        two.push(version("2027-03-01", &["2027-03-15", "2027-04-15"]));
+        let two_inst = replayed(&[
+            ("2026-02-15", Some("2026-02-15")),
+            ("2027-03-15", Some("2027-03-15")),
+            ("2027-04-15", Some("2027-04-15")),
+        ]);
+        assert!(in_observation(&cn2023, &two, &two_inst, d("2027-06-30")));
+        assert!(!in_observation(&cn2023, &two, &two_inst, d("2028-03-16")));
     }
 }

@@ -644,3 +644,48 @@ fn day_sheets_allow_third_parties_only_once_the_borrower_is_unreachable() {
     let page = std::fs::read_to_string(dir.join("2026-06-30-陈立新.html")).unwrap();
     assert!(page.contains("never disclose the debt"), "{page}");
 }
+
+/// The rule set's restructure observation decides which loans are visited monthly as
+/// restructured (`restructured_months`), chosen as `classify` chooses it: `--rules`, else the
+/// profile. LN2025000043 (restructured 2026-01-20, first new due date 2026-02-15, every new
+/// installment paid on time), visited on 2026-06-03: under cn2023 its observation runs to
+/// max(2026-04-15, 2026-02-15 + 12 months) = 2027-02-15, so the next visit is due a month
+/// later, 2026-07-03, inside the plan; under a rule set of one period and three months it ended
+/// on max(2026-03-15, 2026-05-15) = 2026-05-15, and the visit of a loan graded 正常 is not due
+/// within the plan.
+#[test]
+fn the_rule_sets_observation_decides_which_restructured_loans_are_visited_monthly() {
+    let env = example_env();
+    let f = env.write(
+        "visit.csv",
+        "loan_id,contact_date,channel,officer,outcome,promise_date,promise_amount,note\n\
+         LN2025000043,2026-06-03,visit,刘芳,contacted,,,上门回访\n",
+    );
+    let (code, _, err) = env.run(&["-q", "import", "followups", s(&f)]);
+    assert_eq!(code, 0, "{err}");
+    let (code, cn2023, err) = env.run(&["classify", "--print-rules", "cn2023"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(cn2023.contains("\nmin_periods = 2\nmin_months = 12\n"));
+    env.write(
+        "short.toml",
+        cn2023
+            .replace("name = \"cn2023\"", "name = \"short\"")
+            .replace("\nmin_periods = 2\nmin_months = 12\n", "\nmin_periods = 1\nmin_months = 3\n"),
+    );
+    let routine = |extra: &[&str]| -> Vec<(String, String)> {
+        let (rows, _, _) = plan_csv(&env, &[&["--dry-run"], extra].concat());
+        rows.into_iter()
+            .filter(|r| r["loans"] == "LN2025000043" && r["reason"] == "routine")
+            .map(|r| (r["date"].clone(), r["deadline"].clone()))
+            .collect()
+    };
+    let monthly = vec![("2026-06-30".to_string(), "2026-07-03".to_string())];
+    assert_eq!(routine(&[]), monthly, "cn2023 by default");
+    let short = env.path("short.toml");
+    assert_eq!(routine(&["--rules", s(&short)]), []);
+    assert_eq!(routine(&["--rules", "cn2023"]), monthly);
+    // The profile beside the ledger, for every command; a flag still beats it.
+    env.write("daihou.toml", "[conventions]\nrules = \"short.toml\"\n");
+    assert_eq!(routine(&[]), []);
+    assert_eq!(routine(&["--rules", "cn2023"]), monthly);
+}
