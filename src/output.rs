@@ -137,18 +137,7 @@ impl Report {
     /// Keeps only these columns, in this order, in every format (`--columns`). An unknown name
     /// is a usage error that lists the report's columns.
     pub fn select(mut self, names: &[String]) -> Result<Report> {
-        let mut idx = Vec::with_capacity(names.len());
-        for n in names {
-            match self.columns.iter().position(|c| c == n) {
-                Some(i) => idx.push(i),
-                None => {
-                    return Err(crate::exit::usage(format!(
-                        "--columns: no column {n:?} in this output (columns: {})",
-                        self.columns.join(",")
-                    )))
-                }
-            }
-        }
+        let idx = self.positions(names)?;
         let remap = |old: &Option<Vec<usize>>| {
             old.as_ref().map(|v| {
                 v.iter()
@@ -171,6 +160,22 @@ impl Report {
             *row = idx.iter().map(|&i| old[i].clone()).collect();
         }
         Ok(self)
+    }
+
+    /// Where each named column is; an unknown name is a usage error (exit 2) that lists the
+    /// report's columns.
+    fn positions(&self, names: &[String]) -> Result<Vec<usize>> {
+        names
+            .iter()
+            .map(|n| {
+                self.columns.iter().position(|c| c == n).ok_or_else(|| {
+                    crate::exit::usage(format!(
+                        "--columns: no column {n:?} in this output (columns: {})",
+                        self.columns.join(",")
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// The totals row: the label in the first shown column, sums in the summed ones.
@@ -563,6 +568,16 @@ fn render_table(w: &mut dyn Write, report: &Report, style: Style) -> Result<()> 
 }
 
 /// Renders to `-o FILE` (written as FILE.tmp, then renamed) or to a buffered stdout.
+/// Checks `--columns` against the columns of the report a command will emit, built empty before
+/// the work (the same constructor, no rows): an unknown name exits 2 before a scan or an import
+/// is spent on output that cannot be shown.
+pub fn check_columns(ctx: &Ctx, empty: &Report) -> Result<()> {
+    match &ctx.columns {
+        Some(names) => empty.positions(names).map(drop),
+        None => Ok(()),
+    }
+}
+
 pub fn emit(ctx: &Ctx, report: &Report) -> Result<()> {
     let style = Style {
         color: ctx.color_stdout,

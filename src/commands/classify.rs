@@ -51,14 +51,18 @@ pub fn run(ctx: &Ctx, args: &ClassifyArgs) -> Result<()> {
         labels: args.grade_labels,
         save,
     };
-    let out = classify::run(ctx, &req)?;
     let dates = &req.setup.dates;
-    if single {
-        output::emit(ctx, &Report::of(&out.rows))?;
-    } else {
-        let report = classify::range_report(dates, &out.totals, args.grade_labels);
-        output::emit(ctx, &report)?;
-    }
+    let report = |out: &classify::Outcome| {
+        if single {
+            Report::of(&out.rows)
+        } else {
+            classify::range_report(dates, &out.totals, args.grade_labels)
+        }
+    };
+    // An unknown --columns name exits 2 now, not after a pass over the book.
+    output::check_columns(ctx, &report(&classify::Outcome::default()))?;
+    let out = classify::run(ctx, &req)?;
+    output::emit(ctx, &report(&out))?;
     for (k, t) in out.totals.iter().enumerate() {
         if single || ctx.verbose {
             let line = classify::summary_line(dates[k], t, out.previous[k], args.grade_labels);

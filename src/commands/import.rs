@@ -6,7 +6,7 @@ use crate::cli::{Encoding, ImportArgs, ImportKind};
 use crate::context::Ctx;
 use crate::exit;
 use crate::ops::import::{self, Options};
-use crate::output::{self, Cell, Report};
+use crate::output::{self, Report};
 use crate::records::Kind;
 use crate::tape::TextEncoding;
 
@@ -59,6 +59,10 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
         dry_run: args.dry_run,
         verbose: ctx.verbose,
     };
+    if args.dry_run {
+        // A dry run lists the counts: an unknown --columns name exits 2 before the import.
+        output::check_columns(ctx, &Report::of::<import::FileStats>(&[]))?;
+    }
     let summary = import::run(ctx, &opts)?;
     for w in &summary.warnings {
         ctx.note(&format!("import: warning: {w}"));
@@ -116,27 +120,7 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
         } else {
             "dry run: rolled back, the ledger was not changed"
         });
-        let mut report = Report::new(&[
-            "file",
-            "kind",
-            "rows",
-            "new",
-            "changed",
-            "unchanged",
-            "skipped",
-        ]);
-        for s in &summary.files {
-            report.push(vec![
-                Cell::Text(s.file.clone()),
-                s.kind.into(),
-                Cell::Int(s.rows as i64),
-                Cell::Int(s.new as i64),
-                Cell::Int(s.changed as i64),
-                Cell::Int(s.unchanged as i64),
-                Cell::Int(s.skipped as i64),
-            ]);
-        }
-        output::emit(ctx, &report)?;
+        output::emit(ctx, &Report::of(&summary.files))?;
     }
     Ok(())
 }

@@ -63,15 +63,17 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
         save,
         group_by: args.group_by,
     };
-    let out = overdue::run(ctx, &req)?;
     let (dates, buckets) = (&req.setup.dates, &req.setup.buckets);
-    let report = match (args.group_by, listing) {
+    let report = |out: &overdue::Outcome| match (args.group_by, listing) {
         (Some(by), _) => overdue::group_report(by, dates, &out.groups),
         (None, Listing::Loans { .. }) => Report::of(&out.loans),
         (None, Listing::Installments { .. }) => Report::of(&out.installments),
         (None, Listing::Aging) => Report::of(&AgingRow::table(&out.aging, buckets)),
     };
-    output::emit(ctx, &report)?;
+    // An unknown --columns name exits 2 now, not after a pass over the book.
+    output::check_columns(ctx, &report(&overdue::Outcome::default()))?;
+    let out = overdue::run(ctx, &req)?;
+    output::emit(ctx, &report(&out))?;
     let secs = t0.elapsed().as_secs_f64();
     for line in out.seen.unmatched(&req.filters) {
         ctx.note(&format!("overdue: {line}"));

@@ -13,7 +13,7 @@ use crate::cli::ScheduleVisitsArgs;
 use crate::context::Ctx;
 use crate::exit;
 use crate::ops::visits::{self as ops, Filters, Grading, Request};
-use crate::output;
+use crate::output::{self, Report};
 use crate::pii;
 use crate::render::html;
 use crate::rulefile;
@@ -71,6 +71,8 @@ pub fn run(ctx: &Ctx, args: &ScheduleVisitsArgs) -> Result<()> {
         region: args.filters.region.clone(),
     };
 
+    // An unknown --columns name exits 2 now, not after a pass over the book.
+    output::check_columns(ctx, &Report::new(sheets::COLUMNS))?;
     let t0 = Instant::now();
     let req = Request {
         as_of,

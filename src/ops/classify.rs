@@ -78,7 +78,8 @@ impl Request {
     }
 }
 
-/// What the op found.
+/// What the op found (`Default`: nothing, the shape of the output before the scan).
+#[derive(Default)]
 pub struct Outcome {
     /// The listing of the first date (empty for a range), worst grade first.
     pub rows: Vec<Row>,

@@ -76,6 +76,32 @@ impl FileStats {
     }
 }
 
+/// The per-file counts a dry run lists.
+impl crate::output::Tabular for FileStats {
+    const COLUMNS: &'static [&'static str] = &[
+        "file",
+        "kind",
+        "rows",
+        "new",
+        "changed",
+        "unchanged",
+        "skipped",
+    ];
+    fn cells(&self) -> Vec<crate::output::Cell> {
+        use crate::output::Cell;
+        let n = |v: u64| Cell::Int(i64::try_from(v).unwrap_or(i64::MAX));
+        vec![
+            Cell::Text(self.file.clone()),
+            self.kind.into(),
+            n(self.rows),
+            n(self.new),
+            n(self.changed),
+            n(self.unchanged),
+            n(self.skipped),
+        ]
+    }
+}
+
 /// What a successful run did (or, in a dry run, would have done).
 #[derive(Clone, Debug, Default)]
 pub struct Summary {

@@ -259,8 +259,8 @@ pub fn group_report(
     .with_total_ratio("overdue_ratio", "overdue_balance", "outstanding_principal")
 }
 
-/// What the op found.
-#[derive(Debug, Clone)]
+/// What the op found (`Default`: nothing, the shape of the output before the scan).
+#[derive(Debug, Clone, Default)]
 pub struct Outcome {
     /// By DPD, then the amount in arrears, both descending; then loan_id.
     pub loans: Vec<LoanRow>,

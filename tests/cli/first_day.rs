@@ -326,3 +326,46 @@ fn summary_lines_speak_chinese_with_lang_zh_and_english_without() {
         "{err}"
     );
 }
+
+#[test]
+fn an_unknown_column_exits_2_before_any_work_is_done() {
+    // Each of these saves what it computes; the check must come first, so nothing is saved
+    // (before it did, the whole pass ran, was saved, and only the output failed).
+    let env = example_env();
+    for (args, saved) in [
+        (&["overdue", "--save"][..], "position_runs"),
+        (&["classify", "--save"][..], "grade_runs"),
+        (&["schedule-visits"][..], "visit_plans"),
+    ] {
+        let asked = [args, &["--as-of", "2026-06-30", "--columns", "nope"]].concat();
+        let (code, out, err) = env.run(&asked);
+        assert_eq!(code, 2, "{asked:?}: {err}");
+        assert!(err.contains("no column \"nope\""), "{asked:?}: {err}");
+        assert!(out.is_empty(), "{asked:?}: {out}");
+        assert_eq!(
+            env.sql(&format!("SELECT count(*) FROM {saved}")),
+            ["0"],
+            "{asked:?} did its work before checking --columns"
+        );
+    }
+    // A dry-run import lists its counts: the check comes before the import reads the tape.
+    let tape = example_tape();
+    let (code, _, err) = env.run(&[
+        "import",
+        "--dry-run",
+        "--columns",
+        "file,nope",
+        "tape",
+        s(&tape),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no column \"nope\"") && err.contains("unchanged"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "the import ran before the check: {err}"
+    );
+}
