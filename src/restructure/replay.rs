@@ -297,8 +297,9 @@ mod tests {
         let pays = nine_paid();
         let cap = [version(Kind::Capitalisation, Some(36))];
         let left = [version(Kind::RateCut, None)];
+        let carried = [version(Kind::Extension, Some(36))];
         // Oldest unpaid #10 due 2025-11-15: 2026-01-19 − 2025-11-15 = 15 + 31 + 19 = 65 days.
-        for v in [&cap[..], &left[..], &[]] {
+        for v in [&cap[..], &left[..], &carried[..], &[]] {
             let p = at(v, &pays, "2026-01-19");
             assert_eq!(p.dpd, 65);
             assert_eq!(p.overdue_principal, m("9620.00"));
@@ -320,6 +321,11 @@ mod tests {
             .find(|s| s.due_date == d("2025-11-15"))
             .unwrap();
         assert_eq!((s10.settled_on, s10.days_late), (d("2026-01-20"), 66));
+        // Carried: the arrears leave the old installments at E too (into the first new
+        // installment, due 2026-02-15): DPD 0 and nothing overdue on E, #10 settled 66 days late.
+        let p = at(&carried, &pays, "2026-01-20");
+        assert_eq!((p.dpd, p.overdue_principal), (0, Decimal::ZERO));
+        assert_eq!(p.max_dpd, 66);
         // Left overdue: DPD goes on, 66 on E.
         let p = at(&left, &pays, "2026-01-20");
         assert_eq!(p.dpd, 66);
@@ -490,16 +496,82 @@ mod tests {
         assert_eq!(p.paid_total, m("32855.67"));
     }
 
+    /// New terms for a kind: each kind's own concession, so every generator path is exercised.
+    fn terms_for(kind: Kind) -> NewTerms {
+        NewTerms {
+            term_months: Some(24),
+            holiday_months: if kind == Kind::Holiday { 3 } else { 0 },
+            interest_only_months: if kind == Kind::InterestOnly { 6 } else { 0 },
+            method: (kind == Kind::MethodChange).then_some(crate::schedule::Method::EqualPrincipal),
+            annual_rate_pct: (kind == Kind::RateCut).then(|| m("4.5")),
+            ..NewTerms::default()
+        }
+    }
+
+    /// A version effective `e` priced as `ops::restructure::price` prices it: on the schedule in
+    /// force just before `e` and the arrears the replay gives for the day before (strictly).
+    fn priced_version(
+        before: &[VersionFacts],
+        pays: &[Payment],
+        e: NaiveDate,
+        kind: Kind,
+        conv: &Conventions,
+    ) -> Option<VersionFacts> {
+        let strict = Conventions {
+            grace_days: 0,
+            tolerance: Decimal::ZERO,
+            ..conv.clone()
+        };
+        let day_before = e.pred_opt()?;
+        let p = positions(&terms(), &original(), before, pays, &[day_before], &strict).remove(0);
+        if p.closed {
+            return None;
+        }
+        let schedule = if before.is_empty() {
+            original()
+        } else {
+            combined(&original(), before, before.len())
+        };
+        let c = contract();
+        let b = Basis {
+            contract: &c,
+            schedule: &schedule,
+            effective: e,
+            arrears: super::super::Arrears {
+                principal: p.overdue_principal,
+                interest: p.overdue_interest,
+                fee: p.overdue_fee,
+            },
+        };
+        let v = generate(&b, kind, &terms_for(kind)).ok()?;
+        Some(VersionFacts {
+            effective: e,
+            transfer: v.transfer,
+            installments: v.installments,
+        })
+    }
+
+    /// Every kind that makes a version (all but `cancelled`).
+    fn kinds() -> Vec<Kind> {
+        Kind::ALL
+            .into_iter()
+            .filter(|k| k.arrears_rule().is_some())
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(prop_config())]
 
-        /// Importing a restructure never changes any answer for a date before its effective date.
+        /// Importing a restructure never changes any answer for a date before its effective
+        /// date: the first restructure of a loan, and a second one over the first, of every kind.
         #[test]
         fn no_answer_before_e_changes(
             paid in proptest::collection::vec((0u32..40, 0i64..500_000), 0..20),
             eff_day in 1u32..1200,
+            second_after in proptest::option::of(1u32..600),
             as_of_days in proptest::collection::vec(0u32..1300, 1..8),
-            kind in proptest::sample::select(vec![Kind::Extension, Kind::Capitalisation, Kind::RateCut]),
+            kind in proptest::sample::select(kinds()),
+            kind2 in proptest::sample::select(kinds()),
             penalty_first in any::<bool>(),
         ) {
             let start = d("2025-01-15");
@@ -510,16 +582,14 @@ mod tests {
                 reverses_txn_id: None,
             }).collect();
             let e = start + chrono::Days::new(u64::from(eff_day));
-            let (c, s) = (contract(), original());
+            let s = original();
             let conv = Conventions { penalty_first, ..Conventions::default() };
             let before = engine::position(&terms(), &s, &pays, e.pred_opt().unwrap(), &Conventions {
                 grace_days: 0, tolerance: Decimal::ZERO, ..conv.clone() });
-            let b = Basis { contract: &c, schedule: &s, effective: e, arrears: super::super::Arrears {
-                principal: before.overdue_principal, interest: before.overdue_interest, fee: before.overdue_fee } };
-            let Ok(v) = generate(&b, kind, &NewTerms { term_months: Some(24), ..NewTerms::default() }) else {
+            let Some(v1) = priced_version(&[], &pays, e, kind, &conv) else {
                 return Ok(());
             };
-            let vf = [VersionFacts { effective: e, transfer: v.transfer, installments: v.installments }];
+            let vf = [v1];
             let dates: Vec<NaiveDate> = as_of_days.iter().map(|&k| start + chrono::Days::new(u64::from(k))).collect();
             let with = positions(&terms(), &s, &vf, &pays, &dates, &conv);
             let without = engine::positions(&terms(), &s, &pays, &dates, &conv);
@@ -531,6 +601,21 @@ mod tests {
                     prop_assert_eq!(w.paid_total, o.paid_total);
                     prop_assert_eq!(w.last_payment_date, o.last_payment_date);
                     prop_assert!(w.max_dpd >= o.max_dpd.min(before.dpd));
+                }
+            }
+            // A second restructure over the first changes nothing before its own date.
+            let Some(after) = second_after else {
+                return Ok(());
+            };
+            let e2 = e + chrono::Days::new(u64::from(after));
+            let Some(v2) = priced_version(&vf, &pays, e2, kind2, &conv) else {
+                return Ok(());
+            };
+            let two = [vf[0].clone(), v2];
+            let with_two = positions(&terms(), &s, &two, &pays, &dates, &conv);
+            for ((w2, w1), dt) in with_two.iter().zip(&with).zip(&dates) {
+                if *dt < e2 {
+                    prop_assert_eq!(w2, w1);
                 }
             }
         }
