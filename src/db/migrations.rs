@@ -432,7 +432,8 @@ mod prop_tests {
             .is_err());
         bring_up_to_date(&conn, Path::new("v8.db")).unwrap();
         assert_eq!(version(&conn), CURRENT);
-        let rows = "SELECT restructure_id || '|' || event || '|' || reason || '|' || logged_at || '|' \
+        let rows =
+            "SELECT restructure_id || '|' || event || '|' || reason || '|' || logged_at || '|' \
                     || ifnull(file, '-') || '|' || ifnull(first_line, '-') || '|' || detail \
                     FROM restructure_log ORDER BY rowid";
         assert_eq!(

@@ -150,7 +150,15 @@ pub fn replace_version(
     )?
     .execute([loan_id, restructure_id])?;
     insert_version(c, loan_id, restructure_id, rows, false)?;
-    log(c, loan_id, restructure_id, "schedule_replaced", "", detail, src)
+    log(
+        c,
+        loan_id,
+        restructure_id,
+        "schedule_replaced",
+        "",
+        detail,
+        src,
+    )
 }
 
 fn insert_version(
@@ -223,7 +231,15 @@ pub fn insert(
     ])
     .with_context(|| format!("storing restructure {}", s.restructure_id))?;
     insert_version(c, &s.loan_id, &s.restructure_id, version, generated)?;
-    log(c, &s.loan_id, &s.restructure_id, "imported", &s.reason, "", src)
+    log(
+        c,
+        &s.loan_id,
+        &s.restructure_id,
+        "imported",
+        &s.reason,
+        "",
+        src,
+    )
 }
 
 /// Marks a restructure cancelled (never deleted) and logs it.

@@ -114,7 +114,86 @@ struct BorrowerAgg {
 }
 
 /// A graded loan on the date with this index, and its follow-up summary.
-type Graded = (usize, GradeRow, FollowupSummary);
+pub type Graded = (usize, GradeRow, FollowupSummary);
+
+/// Step 2's aggregates: one per grouped borrower and date index.
+#[derive(Default)]
+pub struct Borrowers(HashMap<(String, usize), BorrowerAgg>);
+
+impl Borrowers {
+    /// One graded loan of a grouped borrower on the date with index `k`.
+    pub fn add(&mut self, rules: &RuleSet, k: usize, row: &GradeRow, summary: &FollowupSummary) {
+        let a = self.0.entry((row.borrower_id.clone(), k)).or_default();
+        a.corporate = row.borrower_type == "corporate";
+        a.loans += 1;
+        a.total += row.outstanding_principal;
+        if rules
+            .contagion
+            .as_ref()
+            .is_some_and(|r| row.grade >= r.counts_from)
+        {
+            a.bad += row.outstanding_principal;
+        }
+        a.summary.add(summary);
+        a.overdue |= row.dpd > 0;
+    }
+}
+
+/// Where step 2 reads and rewrites the rows of a borrower on a date (index into the dates).
+pub trait BorrowerRows {
+    fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>>;
+    fn update(&mut self, k: usize, row: &GradeRow) -> Result<()>;
+    fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()>;
+}
+
+/// The rows in the work table (`grades` or the TEMP one).
+struct SqlRows<'c> {
+    c: &'c rusqlite::Connection,
+    target: Target,
+    dates: &'c [NaiveDate],
+}
+
+impl BorrowerRows for SqlRows<'_> {
+    fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>> {
+        grades::borrower_rows(self.c, self.target, self.dates[k], borrower)
+    }
+    fn update(&mut self, _k: usize, row: &GradeRow) -> Result<()> {
+        grades::update(self.c, self.target, row)
+    }
+    fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()> {
+        grades::set_segment(self.c, self.target, self.dates[k], borrower, segment)
+    }
+}
+
+/// The rows of the grouped borrowers held in memory, by (borrower, date index).
+#[derive(Default)]
+pub struct MemoryRows(pub HashMap<(String, usize), Vec<GradeRow>>);
+
+impl BorrowerRows for MemoryRows {
+    fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>> {
+        Ok(self
+            .0
+            .get(&(borrower.to_string(), k))
+            .cloned()
+            .unwrap_or_default())
+    }
+    fn update(&mut self, k: usize, row: &GradeRow) -> Result<()> {
+        if let Some(rows) = self.0.get_mut(&(row.borrower_id.clone(), k)) {
+            for r in rows.iter_mut().filter(|r| r.loan_id == row.loan_id) {
+                *r = row.clone();
+            }
+        }
+        Ok(())
+    }
+    fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()> {
+        if let Some(rows) = self.0.get_mut(&(borrower.to_string(), k)) {
+            for r in rows.iter_mut() {
+                r.segment = segment.to_string();
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Runs the op: grades the book into the work table, applies the borrower-level rules, reads
 /// back the listing and the totals, and with `save` commits (or rolls back a dry run).
@@ -136,37 +215,23 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Deferred)?
     };
     let c: &rusqlite::Connection = &conn;
-    let before_first = grades::previous_date(c, dates[0])?;
+    let grading = Grading::load(c, req)?;
+    let before_first = grading.previous;
     if save {
         for d in dates {
             grades::clear(c, *d)?;
         }
     }
-    let probation = req.staging.stage3_to_2_months + req.staging.stage2_to_1_months;
-    let since = dates[0]
-        .checked_sub_months(chrono::Months::new(probation))
-        .unwrap_or(NaiveDate::MIN);
-    let facts = Facts {
-        restructures: grades::restructures(c)?,
-        overrides: grades::overrides(c)?,
-        events: grades::events(c)?,
-        grouped: grades::grouped_borrowers(c)?,
-        stage3: match before_first {
-            Some(p) => grades::stage3_days(c, p, since)?,
-            None => HashMap::new(),
-        },
-    };
 
     // Step 1: the workers grade, this thread writes.
     let t0 = std::time::Instant::now();
     let (sender, receiver) = sync_channel::<Vec<Graded>>(8);
-    let mut aggs: HashMap<(String, usize), BorrowerAgg> = HashMap::new();
+    let mut aggs = Borrowers::default();
     std::thread::scope(|scope| -> Result<()> {
-        let facts = &facts;
+        let grading = &grading;
         let worker = scope.spawn(move || {
             portfolio::scan(ctx, &req.setup, || Grader {
-                req,
-                facts,
+                grading,
                 out: Some(sender.clone()),
                 batch: Vec::new(),
             })
@@ -178,21 +243,8 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
                 continue; // keep draining so the workers can finish
             }
             for (k, row, summary) in batch {
-                if facts.grouped.contains(&row.borrower_id) {
-                    let a = aggs.entry((row.borrower_id.clone(), k)).or_default();
-                    a.corporate = row.borrower_type == "corporate";
-                    a.loans += 1;
-                    a.total += row.outstanding_principal;
-                    if req
-                        .rules
-                        .contagion
-                        .as_ref()
-                        .is_some_and(|r| row.grade >= r.counts_from)
-                    {
-                        a.bad += row.outstanding_principal;
-                    }
-                    a.summary.add(&summary);
-                    a.overdue |= row.dpd > 0;
+                if grading.grouped(&row.borrower_id) {
+                    aggs.add(&req.rules, k, &row, &summary);
                 }
                 if let Err(e) = grades::insert(&mut ins, &row) {
                     write_error = Some(e);
@@ -208,8 +260,9 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
 
     // Step 2: the borrower-level rules, borrower by borrower, date by date.
     let t1 = std::time::Instant::now();
-    let grouped = aggs.len();
-    let contagious = borrowers(c, target, req, aggs)?;
+    let grouped = aggs.0.len();
+    let mut store = SqlRows { c, target, dates };
+    let contagious = borrower_rules(&mut store, req, aggs)?;
     let t2 = std::time::Instant::now();
     if save {
         let conventions = req.conventions_json();
@@ -260,24 +313,78 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     })
 }
 
+/// The classify work on loans handed in one at a time, with the facts it reads besides the
+/// book: step 1 for `classify`'s own pass, and for any other op that wants grades in its pass
+/// (`report` for the dates without a saved run), then step 2 over the grouped borrowers
+/// ([`Borrowers`], [`borrower_rules`]).
+pub struct Grading<'r> {
+    req: &'r Request,
+    facts: Facts,
+    /// The saved date before the first date of the request, if any (its stage-3 days carry).
+    pub previous: Option<NaiveDate>,
+}
+
+impl<'r> Grading<'r> {
+    /// Reads the facts of `req`'s dates from the ledger.
+    pub fn load(c: &rusqlite::Connection, req: &'r Request) -> Result<Grading<'r>> {
+        let dates = &req.setup.dates;
+        let previous = grades::previous_date(c, dates[0])?;
+        let probation = req.staging.stage3_to_2_months + req.staging.stage2_to_1_months;
+        let since = dates[0]
+            .checked_sub_months(chrono::Months::new(probation))
+            .unwrap_or(NaiveDate::MIN);
+        let facts = Facts {
+            restructures: grades::restructures(c)?,
+            overrides: grades::overrides(c)?,
+            events: grades::events(c)?,
+            grouped: grades::grouped_borrowers(c)?,
+            stage3: match previous {
+                Some(p) => grades::stage3_days(c, p, since)?,
+                None => HashMap::new(),
+            },
+        };
+        Ok(Grading {
+            req,
+            facts,
+            previous,
+        })
+    }
+
+    /// Step 1 for one loan: each open position graded on the loan's own facts, in date order
+    /// (the positions must list their installments: `engine::Detail::Installments`).
+    pub fn loan(&self, loan: &LoanAssessment<'_>, out: &mut Vec<Graded>) {
+        let b = loan.book;
+        // The last stage-3 day, carried from the saved history through the run's dates.
+        let mut last3 = self.facts.stage3.get(&b.info.loan_id).copied();
+        for a in loan.dates.iter().filter(|a| !a.position.closed) {
+            let (row, summary) = grade(self.req, &self.facts, b, &a.position, last3);
+            last3 = row.stage3_last;
+            out.push((a.date, row, summary));
+        }
+    }
+
+    /// The request graded for.
+    pub fn request(&self) -> &'r Request {
+        self.req
+    }
+
+    /// Whether the borrower's loans are looked at together in step 2 (corporate: contagion;
+    /// more than one loan: one segment).
+    pub fn grouped(&self, borrower_id: &str) -> bool {
+        self.facts.grouped.contains(borrower_id)
+    }
+}
+
 /// The per-worker consumer of step 1.
 struct Grader<'a> {
-    req: &'a Request,
-    facts: &'a Facts,
+    grading: &'a Grading<'a>,
     out: Option<SyncSender<Vec<Graded>>>,
     batch: Vec<Graded>,
 }
 
 impl Consumer for Grader<'_> {
     fn loan(&mut self, loan: &LoanAssessment<'_>) -> Result<()> {
-        let b = loan.book;
-        // The last stage-3 day, carried from the saved history through the run's dates.
-        let mut last3 = self.facts.stage3.get(&b.info.loan_id).copied();
-        for a in loan.dates.iter().filter(|a| !a.position.closed) {
-            let (row, summary) = grade(self.req, self.facts, b, &a.position, last3);
-            last3 = row.stage3_last;
-            self.batch.push((a.date, row, summary));
-        }
+        self.grading.loan(loan, &mut self.batch);
         if self.batch.len() >= 4096 {
             if let Some(tx) = &self.out {
                 // A closed channel means the writer failed; it reports the error.
@@ -377,15 +484,11 @@ fn grade(
     (row, summary)
 }
 
-/// Step 2 over the grouped borrowers; returns how many grades contagion raised.
-fn borrowers(
-    c: &rusqlite::Connection,
-    target: Target,
-    req: &Request,
-    aggs: HashMap<(String, usize), BorrowerAgg>,
-) -> Result<u64> {
-    let (rules, staging, dates) = (&req.rules, &req.staging, &req.setup.dates);
-    let mut keys: Vec<((String, usize), BorrowerAgg)> = aggs.into_iter().collect();
+/// Step 2 over the grouped borrowers, reading and rewriting their rows in `rows`; returns how
+/// many grades contagion raised.
+pub fn borrower_rules(rows: &mut impl BorrowerRows, req: &Request, aggs: Borrowers) -> Result<u64> {
+    let (rules, staging) = (&req.rules, &req.staging);
+    let mut keys: Vec<((String, usize), BorrowerAgg)> = aggs.0.into_iter().collect();
     keys.sort_unstable_by(|x, y| x.0.cmp(&y.0));
     let mut contagious = 0u64;
     // Per loan of the current borrower: the last day contagion put it in stage 3 in this run.
@@ -408,11 +511,11 @@ fn borrowers(
         let seg = (a.loans > 1).then(|| segment::segment(&rules.segment, &a.summary, a.overdue));
         if floor.is_none() && carry.is_empty() {
             if let Some(s) = seg {
-                grades::set_segment(c, target, dates[k], &borrower, s.as_str())?;
+                rows.set_segment(k, &borrower, s.as_str())?;
             }
             continue;
         }
-        for mut row in grades::borrower_rows(c, target, dates[k], &borrower)? {
+        for mut row in rows.rows(k, &borrower)? {
             let before = row.clone();
             match floor.as_ref().filter(|f| f.grade > row.grade) {
                 Some(f) => {
@@ -432,7 +535,7 @@ fn borrowers(
                 row.segment = s.as_str().to_string();
             }
             if row != before {
-                grades::update(c, target, &row)?;
+                rows.update(k, &row)?;
             }
         }
     }

@@ -3,8 +3,10 @@
 //! grades, the follow-up log and the visit plans where a report needs them; the figures come
 //! from the pure `crate::report` modules, laid out by [`crate::report::docs`].
 //!
-//! * Grades are read from the classify run saved for a date (`classify --save`); a date without
-//!   one has no grade-based figures, and stderr says so.
+//! * Grades are read from the classify run saved for a date (`classify --save`). For a date
+//!   without one, `portfolio` and `management` compute them in their own pass with the classify
+//!   op's work ([`Grading`], then its borrower-level rules over the grouped borrowers), and
+//!   stderr says so; `migration` leaves its grade matrix empty.
 //! * A loan is **restructured** on a date when a restructure (not cancelled) is in force then.
 
 use std::collections::{BTreeMap, HashMap};
@@ -13,6 +15,9 @@ use anyhow::Result;
 use chrono::{Days, NaiveDate};
 
 use crate::buckets::Buckets;
+use crate::classify::rules::RuleSet;
+use crate::classify::stage::Staging;
+use crate::classify::Grade;
 use crate::cli::LoanFilterArgs;
 use crate::collection::{self, PromiseState};
 use crate::context::Ctx;
@@ -20,6 +25,7 @@ use crate::db::report::{LoanFilter, SavedCursor, SavedGrade, SavedTable};
 use crate::db::{self, book};
 use crate::engine::{self, InstallmentStatus};
 use crate::i18n::Lang;
+use crate::ops::classify::{self, Grading};
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::output::Document;
 use crate::report::collections::{self, ContactRow, Due, LoanFacts, Plan, Promise};
@@ -136,13 +142,170 @@ fn grades_for(
 }
 
 fn graded(g: &SavedGrade) -> Graded {
+    graded_as(g.grade, g.stage, g.provision)
+}
+
+fn graded_as(grade: Grade, stage: u8, provision: rust_decimal::Decimal) -> Graded {
     Graded {
-        label: g.grade.zh().to_string(),
-        rank: g.grade.rank(),
-        npl: g.grade.is_npl(),
-        provision: g.provision,
-        stage: g.stage,
+        label: grade.zh().to_string(),
+        rank: grade.rank(),
+        npl: grade.is_npl(),
+        provision,
+        stage,
     }
+}
+
+/// Grades computed in the report's own pass for the dates without a saved classify run: the
+/// classify op's work ([`Grading`]) under its default rule set and staging, per loan as the
+/// book streams, then its borrower-level rules over the grouped borrowers once the pass is done.
+struct Computing<'r> {
+    grading: Grading<'r>,
+    /// Per date of the setup: computed here (no saved run).
+    dates: Vec<bool>,
+}
+
+/// The classify request of a report's dates (cn2023 and ifrs9, classify's defaults).
+fn classify_request(setup: &Setup) -> Result<classify::Request> {
+    Ok(classify::Request {
+        setup: setup.clone(),
+        rules: RuleSet::resolve("cn2023")?,
+        staging: Staging::resolve("ifrs9")?,
+        listing: None,
+        labels: crate::cli::GradeLabels::Zh,
+        save: None,
+    })
+}
+
+/// The saved grades of each date of `setup` (as [`grades_for`]); where a date has none, the
+/// request to compute them in the pass, with one stderr note naming those dates.
+fn grades_or_request(
+    ctx: &Ctx,
+    setup: &Setup,
+) -> Result<(
+    Vec<Option<HashMap<String, SavedGrade>>>,
+    Option<classify::Request>,
+)> {
+    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+    let mut grades = Vec::with_capacity(setup.dates.len());
+    for d in &setup.dates {
+        grades.push(db::report::saved_grades(&conn, *d)?);
+    }
+    let missing: Vec<String> = setup
+        .dates
+        .iter()
+        .zip(&grades)
+        .filter(|(_, g)| g.is_none())
+        .map(|(d, _)| d.to_string())
+        .collect();
+    if missing.is_empty() {
+        return Ok((grades, None));
+    }
+    let req = classify_request(setup)?;
+    ctx.note(&format!(
+        "report: grades computed for {} (no saved classify run; rules {}, staging {}), not read",
+        missing.join(", "),
+        req.rules.name,
+        req.staging.name
+    ));
+    Ok((grades, Some(req)))
+}
+
+impl<'r> Computing<'r> {
+    fn load(
+        ctx: &Ctx,
+        req: &'r classify::Request,
+        grades: &[Option<HashMap<String, SavedGrade>>],
+    ) -> Result<Computing<'r>> {
+        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+        Ok(Computing {
+            grading: Grading::load(&conn, req)?,
+            dates: grades.iter().map(Option::is_none).collect(),
+        })
+    }
+
+    /// Grades the loan for the dates computed here: into its states, and the rows of a grouped
+    /// borrower's loan kept for [`Computing::borrowers`].
+    fn loan(&self, a: &LoanAssessment<'_>, at: &mut AtDates) {
+        let mut rows = Vec::new();
+        self.grading.loan(a, &mut rows);
+        for (k, row, summary) in rows {
+            if !self.dates[k] {
+                continue;
+            }
+            if let Some(s) = &mut at.states[k] {
+                s.grade = Some(graded_as(row.grade, row.stage, row.provision));
+            }
+            at.eligible[k] = row.eligible_for_upgrade_review;
+            if self.grading.grouped(&row.borrower_id) {
+                at.grouped.push((k, row, summary));
+            }
+        }
+    }
+
+    /// The borrower-level rules (contagion) over the grouped borrowers' loans, once every loan
+    /// is graded: their grades and upgrade eligibility rewritten where the rules raise them.
+    fn borrowers<'a>(&self, loans: impl Iterator<Item = &'a mut AtDates>) -> Result<()> {
+        let mut loans: Vec<&mut AtDates> = loans.filter(|l| !l.grouped.is_empty()).collect();
+        let mut aggs = classify::Borrowers::default();
+        let mut rows = classify::MemoryRows::default();
+        for l in &loans {
+            for (k, row, summary) in &l.grouped {
+                aggs.add(&self.grading.request().rules, *k, row, summary);
+                rows.0
+                    .entry((row.borrower_id.clone(), *k))
+                    .or_default()
+                    .push(row.clone());
+            }
+        }
+        classify::borrower_rules(&mut rows, self.grading.request(), aggs)?;
+        for l in &mut loans {
+            for (k, row, _) in std::mem::take(&mut l.grouped) {
+                let now = rows.0[&(row.borrower_id.clone(), k)]
+                    .iter()
+                    .find(|r| r.loan_id == row.loan_id)
+                    .cloned()
+                    .unwrap_or(row);
+                if let Some(s) = &mut l.states[k] {
+                    s.grade = Some(graded_as(now.grade, now.stage, now.provision));
+                }
+                l.eligible[k] = now.eligible_for_upgrade_review;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A loan on each date of a setup: its state when in the book, whether it is eligible for
+/// upgrade review, and (grades computed in the pass) the grade rows of a grouped borrower's
+/// loan still to go through the borrower-level rules.
+#[derive(Default)]
+struct AtDates {
+    states: Vec<Option<LoanState>>,
+    eligible: Vec<bool>,
+    grouped: Vec<classify::Graded>,
+}
+
+/// The loan on each date of the setup (its state when in the book: originated, not closed),
+/// graded from the saved runs and, for the other dates, by `computing`.
+fn at_dates(
+    a: &LoanAssessment<'_>,
+    setup: &Setup,
+    grades: &[Option<HashMap<String, SavedGrade>>],
+    computing: Option<&Computing<'_>>,
+) -> AtDates {
+    let id = &a.book.info.loan_id;
+    let saved = |k: usize| grades[k].as_ref().and_then(|m| m.get(id));
+    let mut at = AtDates {
+        states: states(a, setup, grades),
+        eligible: (0..setup.dates.len())
+            .map(|k| saved(k).is_some_and(|g| g.eligible_for_upgrade_review))
+            .collect(),
+        grouped: Vec::new(),
+    };
+    if let Some(c) = computing {
+        c.loan(a, &mut at);
+    }
+    at
 }
 
 /// The loan on each date of the setup: its state when in the book (originated, not closed).
@@ -177,19 +340,25 @@ fn states(
     out
 }
 
-/// The book at each date: `per_date[k]` the loans in the book at `dates[k]`, in loan order.
-fn book_at(
-    ctx: &Ctx,
-    o: &Options,
-    setup: &Setup,
-    grades: &[Option<HashMap<String, SavedGrade>>],
-) -> Result<Vec<Vec<LoanState>>> {
-    let loans = collect(ctx, setup, |a| {
-        o.admits_loan(a.book).then(|| states(a, setup, grades))
+/// The book at each date: `per_date[k]` the loans in the book at `dates[k]`, in loan order,
+/// graded from the saved runs or, for the dates without one, computed in the same pass.
+fn book_at(ctx: &Ctx, o: &Options, setup: &Setup) -> Result<Vec<Vec<LoanState>>> {
+    let (grades, req) = grades_or_request(ctx, setup)?;
+    let computing = req
+        .as_ref()
+        .map(|r| Computing::load(ctx, r, &grades))
+        .transpose()?;
+    let (grades, computing) = (&grades, computing.as_ref());
+    let mut loans = collect(ctx, setup, |a| {
+        o.admits_loan(a.book)
+            .then(|| at_dates(a, setup, grades, computing))
     })?;
+    if let Some(c) = computing {
+        c.borrowers(loans.iter_mut())?;
+    }
     let mut per_date: Vec<Vec<LoanState>> = vec![Vec::new(); setup.dates.len()];
     for l in loans {
-        for (k, s) in l.into_iter().enumerate() {
+        for (k, s) in l.states.into_iter().enumerate() {
             if let Some(s) = s {
                 per_date[k].push(s);
             }
@@ -227,8 +396,7 @@ pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
         return Ok(docs::portfolio(as_of, &loans, o.buckets(), o.par, o.lang));
     }
     let setup = o.setup(vec![as_of]);
-    let grades = grades_for(ctx, &setup.dates, |_| true)?;
-    let per_date = book_at(ctx, o, &setup, &grades)?;
+    let per_date = book_at(ctx, o, &setup)?;
     Ok(docs::portfolio(
         as_of,
         &per_date[0],
@@ -757,19 +925,22 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
     let from = previous.succ_opt().unwrap_or(previous);
     let setup = o.setup(vec![previous, as_of]);
     let setup = &setup;
-    let grades = grades_for(ctx, &setup.dates, |_| true)?;
-    let grades = &grades;
+    let (grades, req) = grades_or_request(ctx, setup)?;
+    let computing = req
+        .as_ref()
+        .map(|r| Computing::load(ctx, r, &grades))
+        .transpose()?;
+    let (grades, computing) = (&grades, computing.as_ref());
     struct Both {
-        states: Vec<Option<LoanState>>,
+        at: AtDates,
         facts: Option<LoanFacts>,
         broken: bool,
-        eligible: bool,
     }
-    let loans = collect(ctx, setup, |a| {
+    let mut loans = collect(ctx, setup, |a| {
         if !o.admits_loan(a.book) {
             return None;
         }
-        let s = states(a, setup, grades);
+        let at = at_dates(a, setup, grades, computing);
         let facts = loan_facts(a, setup, from);
         // A promise whose date fell in the month and was not kept.
         let broken = !a.book.followups.is_empty() && {
@@ -778,24 +949,18 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
                 .iter()
                 .any(|p| p.state == PromiseState::Broken && p.promise_date >= from)
         };
-        let eligible = grades[1]
-            .as_ref()
-            .and_then(|m| m.get(&a.book.info.loan_id))
-            .is_some_and(|g| g.eligible_for_upgrade_review);
-        Some(Both {
-            states: s,
-            facts,
-            broken,
-            eligible,
-        })
+        Some(Both { at, facts, broken })
     })?;
+    if let Some(c) = computing {
+        c.borrowers(loans.iter_mut().map(|l| &mut l.at))?;
+    }
     let mut per_date: Vec<Vec<LoanState>> = vec![Vec::new(); 2];
     let mut series = Series::new(2, o.buckets(), o.par);
     let mut facts = Vec::new();
     let mut decisions: Vec<Decision> = Vec::new();
     let mut broken: Vec<Decision> = Vec::new();
     for l in loans {
-        if let Some(now) = &l.states[1] {
+        if let Some(now) = &l.at.states[1] {
             let d = |reason| Decision {
                 loan_id: now.loan_id.clone(),
                 officer: now.officer.clone(),
@@ -806,15 +971,15 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
             if now.dpd > 90 && now.grade.as_ref().is_some_and(|g| !g.npl) {
                 decisions.push(d("over90_not_npl"));
             }
-            if l.eligible {
+            if l.at.eligible[1] {
                 decisions.push(d("eligible_for_upgrade_review"));
             }
             if l.broken {
                 broken.push(d("broken_promise"));
             }
         }
-        series.add(&l.states);
-        for (k, s) in l.states.into_iter().enumerate() {
+        series.add(&l.at.states);
+        for (k, s) in l.at.states.into_iter().enumerate() {
             if let Some(s) = s {
                 per_date[k].push(s);
             }

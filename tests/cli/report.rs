@@ -207,13 +207,32 @@ fn graded() -> Env {
 #[test]
 fn portfolio_grade_figures_by_hand() {
     let env = loaded();
-    // Without a saved classify run: the grade columns blank, the grade tables empty, and stderr
-    // says why.
-    let (out, err) = run_ok(&env, PORTFOLIO, &["--format", "csv"]);
-    assert!(err.contains("grades not available for 2026-03-31"), "{err}");
-    let rows = csv_rows(&out);
-    assert_eq!(table(&rows, "headline")[0]["npl_ratio"], "");
-    assert!(table(&rows, "stages").is_empty());
+    // Without a saved classify run: the grades are computed in the report's pass by classify's
+    // own op (cn2023 / ifrs9), and stderr says they were computed, not read.
+    let (computed, err) = run_ok(&env, PORTFOLIO, &["--format", "csv"]);
+    assert!(
+        err.contains("grades computed for 2026-03-31 (no saved classify run; rules cn2023, staging ifrs9), not read"),
+        "{err}"
+    );
+    let rows = csv_rows(&computed);
+    let h = table(&rows, "headline")[0];
+    // R4 (DPD 141 > 90) 次级 5000 → 不良贷款率 5000 / 9600 = 0.5208333…; provisions
+    // R1 400 × 1.5% = 6 + R2 3000 × 3% = 90 + R3 200 × 1.5% = 3 + R5 1000 × 1.5% = 15
+    // + R4 5000 × 30% = 1500 → 1614; 拨备覆盖率 1614 / 5000 = 0.3228
+    assert_eq!(
+        (
+            h["npl_ratio"].as_str(),
+            h["provisions"].as_str(),
+            h["provision_coverage"].as_str()
+        ),
+        ("0.520833", "1614.00", "0.322800")
+    );
+    // The same bytes as from a classify run saved for the date.
+    let (code, _, err) = env.run(&["-q", "classify", "--as-of", "2026-03-31", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    let (read, err) = run_ok(&env, PORTFOLIO, &["--format", "csv"]);
+    assert!(!err.contains("grades computed"), "{err}");
+    assert_eq!(read, computed);
     let env = graded();
     let (out, err) = run_ok(&env, PORTFOLIO, &["--format", "csv"]);
     assert!(!err.contains("grades not available"), "{err}");
@@ -655,8 +674,8 @@ fn filters_and_conventions_apply_to_every_report() {
 fn management_combines_the_sections() {
     let env = graded();
     let (out, err) = run_ok(&env, MANAGEMENT, &["--format", "json"]);
-    // 02-28 has no saved run; stderr says so
-    assert!(err.contains("grades not available for 2026-02-28"), "{err}");
+    // 02-28 has no saved run: computed in the pass, and stderr says so
+    assert!(err.contains("grades computed for 2026-02-28 ("), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     for k in [
@@ -1052,13 +1071,15 @@ fn html_pages_render_in_a_real_browser() {
     };
     let env = loaded();
     for (name, args, charts) in [
-        ("portfolio", PORTFOLIO, 4),
+        // balance by grade (grades computed in the pass), by bucket, bucket shares, PAR, by product
+        ("portfolio", PORTFOLIO, 5),
         ("migration", MIGRATION, 3),
         ("vintage", VINTAGE, 2),
         ("conduct", CONDUCT, 1),
         ("collections", COLLECTIONS, 2),
-        // its own charts: portfolio 4, migration 3, collections 2, conduct 1
-        ("management", MANAGEMENT, 10),
+        // its own charts: portfolio 5, migration 4 (with the grade heatmap), collections 2,
+        // conduct 1
+        ("management", MANAGEMENT, 12),
     ] {
         let page = env.path(&format!("{name}.html"));
         run_ok(&env, args, &["--format", "html", "-o", s(&page)]);
