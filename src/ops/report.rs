@@ -176,38 +176,55 @@ fn classify_request(setup: &Setup) -> Result<classify::Request> {
     })
 }
 
-/// The saved grades of each date of `setup` (as [`grades_for`]); where a date has none, the
-/// request to compute them in the pass, with one stderr note naming those dates.
-fn grades_or_request(
-    ctx: &Ctx,
-    setup: &Setup,
-) -> Result<(
-    Vec<Option<HashMap<String, SavedGrade>>>,
-    Option<classify::Request>,
-)> {
-    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
-    let mut grades = Vec::with_capacity(setup.dates.len());
-    for d in &setup.dates {
-        grades.push(db::report::saved_grades(&conn, *d)?);
+/// The saved grades of each date of a setup, by loan (None: no saved run).
+type SavedGrades = Vec<Option<HashMap<String, SavedGrade>>>;
+
+/// Where a report's grades come from: the saved runs, and for the dates without one the
+/// classify request to compute them with.
+struct GradeSources {
+    saved: SavedGrades,
+    req: Option<classify::Request>,
+}
+
+impl GradeSources {
+    /// The saved grades of each date of `setup` (as [`grades_for`]); where a date has none, the
+    /// request to compute them in the pass, with one stderr note naming those dates.
+    fn load(ctx: &Ctx, setup: &Setup) -> Result<GradeSources> {
+        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+        let mut saved = Vec::with_capacity(setup.dates.len());
+        for d in &setup.dates {
+            saved.push(db::report::saved_grades(&conn, *d)?);
+        }
+        let missing: Vec<String> = setup
+            .dates
+            .iter()
+            .zip(&saved)
+            .filter(|(_, g)| g.is_none())
+            .map(|(d, _)| d.to_string())
+            .collect();
+        if missing.is_empty() {
+            return Ok(GradeSources { saved, req: None });
+        }
+        let req = classify_request(setup)?;
+        ctx.note(&format!(
+            "report: grades computed for {} (no saved classify run; rules {}, staging {}), not read",
+            missing.join(", "),
+            req.rules.name,
+            req.staging.name
+        ));
+        Ok(GradeSources {
+            saved,
+            req: Some(req),
+        })
     }
-    let missing: Vec<String> = setup
-        .dates
-        .iter()
-        .zip(&grades)
-        .filter(|(_, g)| g.is_none())
-        .map(|(d, _)| d.to_string())
-        .collect();
-    if missing.is_empty() {
-        return Ok((grades, None));
+
+    /// The grading of the dates without a saved run, if any.
+    fn computing(&self, ctx: &Ctx) -> Result<Option<Computing<'_>>> {
+        self.req
+            .as_ref()
+            .map(|r| Computing::load(ctx, r, &self.saved))
+            .transpose()
     }
-    let req = classify_request(setup)?;
-    ctx.note(&format!(
-        "report: grades computed for {} (no saved classify run; rules {}, staging {}), not read",
-        missing.join(", "),
-        req.rules.name,
-        req.staging.name
-    ));
-    Ok((grades, Some(req)))
 }
 
 impl<'r> Computing<'r> {
@@ -343,12 +360,9 @@ fn states(
 /// The book at each date: `per_date[k]` the loans in the book at `dates[k]`, in loan order,
 /// graded from the saved runs or, for the dates without one, computed in the same pass.
 fn book_at(ctx: &Ctx, o: &Options, setup: &Setup) -> Result<Vec<Vec<LoanState>>> {
-    let (grades, req) = grades_or_request(ctx, setup)?;
-    let computing = req
-        .as_ref()
-        .map(|r| Computing::load(ctx, r, &grades))
-        .transpose()?;
-    let (grades, computing) = (&grades, computing.as_ref());
+    let sources = GradeSources::load(ctx, setup)?;
+    let computing = sources.computing(ctx)?;
+    let (grades, computing) = (&sources.saved, computing.as_ref());
     let mut loans = collect(ctx, setup, |a| {
         o.admits_loan(a.book)
             .then(|| at_dates(a, setup, grades, computing))
@@ -925,12 +939,9 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
     let from = previous.succ_opt().unwrap_or(previous);
     let setup = o.setup(vec![previous, as_of]);
     let setup = &setup;
-    let (grades, req) = grades_or_request(ctx, setup)?;
-    let computing = req
-        .as_ref()
-        .map(|r| Computing::load(ctx, r, &grades))
-        .transpose()?;
-    let (grades, computing) = (&grades, computing.as_ref());
+    let sources = GradeSources::load(ctx, setup)?;
+    let computing = sources.computing(ctx)?;
+    let (grades, computing) = (&sources.saved, computing.as_ref());
     struct Both {
         at: AtDates,
         facts: Option<LoanFacts>,
