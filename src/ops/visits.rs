@@ -125,8 +125,17 @@ impl Planned {
 pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
     let conn = db::open(&ctx.db, db::Mode::Write, ctx.busy_timeout)?;
     let tx = db::begin_shared(&conn)?;
-    let saved = saved_grades(&conn, req.as_of)?;
     let rules = &req.rules;
+    let saved = saved_grades(&conn, req.as_of)?.map(|(grades, by)| {
+        if by != rules.name {
+            ctx.note(&format!(
+                "schedule-visits: the grades are the saved classify run of {} under rule set {by}; \
+                 restructure observation is counted under {} (--rules {by} to match)",
+                req.as_of, rules.name
+            ));
+        }
+        grades
+    });
     let t0 = std::time::Instant::now();
     let lap = |what: &str| {
         ctx.debug(&format!(
@@ -198,21 +207,22 @@ pub fn officer_lines(out: &Planned, filters: &Filters) -> Vec<String> {
         .collect()
 }
 
-/// Grade and segment of every loan of the `classify --save` run for `as_of`, if there is one.
+/// Grade and segment of every loan of the `classify --save` run for `as_of`, and the name of
+/// the rule set it graded by, if there is one.
 fn saved_grades(
     c: &Connection,
     as_of: NaiveDate,
-) -> Result<Option<HashMap<String, (Grade, Segment)>>> {
+) -> Result<Option<(HashMap<String, (Grade, Segment)>, String)>> {
     let day = as_of.to_string();
-    let run: Option<i64> = c
-        .query_row("SELECT 1 FROM grade_runs WHERE as_of = ?1", [&day], |r| {
+    let run: Option<String> = c
+        .query_row("SELECT rules FROM grade_runs WHERE as_of = ?1", [&day], |r| {
             r.get(0)
         })
         .optional()
         .context("reading the saved classify runs")?;
-    if run.is_none() {
+    let Some(rules) = run else {
         return Ok(None);
-    }
+    };
     let mut stmt = c.prepare("SELECT loan_id, grade, segment FROM grades WHERE as_of = ?1")?;
     let mut rows = stmt.query([&day])?;
     let mut out = HashMap::new();
@@ -230,7 +240,7 @@ fn saved_grades(
             (grade, Segment::parse(&s).unwrap_or(Segment::Unknown)),
         );
     }
-    Ok(Some(out))
+    Ok(Some((out, rules)))
 }
 
 /// `HH:MM-HH:MM` (also with `–`, `~`, `～` or `至`); None when it is not a window.

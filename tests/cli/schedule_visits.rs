@@ -688,4 +688,17 @@ fn the_rule_sets_observation_decides_which_restructured_loans_are_visited_monthl
     env.write("daihou.toml", "[conventions]\nrules = \"short.toml\"\n");
     assert_eq!(routine(&[]), []);
     assert_eq!(routine(&["--rules", "cn2023"]), monthly);
+    // Grades saved by classify under another rule set than the plan's: stderr says so once.
+    let (code, _, err) = env.run(&[
+        "classify", "--as-of", AS_OF, "--rules", "cn2023", "--save", "--format", "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, _, err) = plan_csv(&env, &["--dry-run"]);
+    assert_eq!(
+        err.matches("the grades are the saved classify run of 2026-06-30 under rule set cn2023; restructure observation is counted under short (--rules cn2023 to match)").count(),
+        1,
+        "{err}"
+    );
+    let (_, _, err) = plan_csv(&env, &["--dry-run", "--rules", "cn2023"]);
+    assert!(!err.contains("under rule set"), "{err}");
 }
