@@ -112,12 +112,43 @@ pub fn open(path: &Path, mode: Mode, busy_timeout: Duration) -> Result<Connectio
     if mode != Mode::Read {
         migrations::bring_up_to_date(&conn, path)?;
     } else if version < migrations::CURRENT {
-        return Err(exit::config(format!(
-            "ledger {} has schema version {version}; run any writing command (e.g. `daihou import`) to upgrade it",
-            path.display()
-        )));
+        drop(conn);
+        return upgrade_then_read(path, version, busy_timeout);
     }
     Ok(conn)
+}
+
+/// A reader of a ledger an older daihou wrote (after the binary was upgraded, say): the ledger
+/// is upgraded once, in the one transaction a writer would use, then read; the next command
+/// finds it current. A ledger that cannot be written here (a read-only file or folder) is left
+/// untouched and refused with the writer's reason (exit 73), since reading it as it is would
+/// mean reading a schema this daihou does not know.
+fn upgrade_then_read(path: &Path, version: i64, busy_timeout: Duration) -> Result<Connection> {
+    match open(path, Mode::Write, busy_timeout) {
+        Ok(writer) => drop(writer),
+        Err(e) => {
+            let code = match exit::code_for(&e) {
+                c if c == exit::Code::CantCreate as i32 => exit::Code::CantCreate,
+                c if c == exit::Code::Busy as i32 => exit::Code::Busy,
+                c if c == exit::Code::IoErr as i32 => exit::Code::IoErr,
+                _ => exit::Code::Config,
+            };
+            return Err(exit::fail(
+                code,
+                format!(
+                    "ledger {} has schema version {version}, older than this daihou's ({}), and                      upgrading it failed: {e:#}; run daihou once where the ledger is writable",
+                    path.display(),
+                    migrations::CURRENT
+                ),
+            ));
+        }
+    }
+    eprintln!(
+        "daihou: upgraded ledger {} from schema version {version} to {}",
+        path.display(),
+        migrations::CURRENT
+    );
+    open(path, Mode::Read, busy_timeout)
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {

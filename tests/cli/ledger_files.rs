@@ -258,3 +258,62 @@ fn an_import_that_writes_nothing_leaves_no_new_ledger() {
     );
     assert_eq!(env.snapshot(), before);
 }
+
+/// A ledger an older daihou wrote (the version-1 fixture), opened by a reading command (the
+/// binary was upgraded and the nightly `overdue` runs before any import): it is upgraded once,
+/// said once, then read; the same ledger read-only for this user is left untouched and refused
+/// with exit 73.
+#[test]
+#[cfg(unix)]
+fn a_reader_upgrades_an_older_ledger_once_or_refuses_one_it_cannot_write() {
+    let env = Env::new();
+    let dir = env.path("old");
+    std::fs::create_dir(&dir).unwrap();
+    let v1 = std::fs::read_to_string(fixture("ledger-v1.sql")).unwrap();
+    let make = |name: &str| {
+        let db = dir.join(name);
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(&v1)
+            .unwrap();
+        chown_nobody(&db);
+        db
+    };
+    let (db, read_only) = (make("ledger.db"), make("ro.db"));
+    chown_nobody(&dir);
+    chmod(&read_only, 0o444);
+    let current = {
+        let fresh = Env::new();
+        fresh.preload_example();
+        fresh.sql("PRAGMA user_version")[0].clone()
+    };
+
+    let (code, _, err) =
+        output_of(&mut env.cmd_unprivileged(&db, &["overdue", "--as-of", "2026-06-30"]));
+    assert_eq!(code, 0, "{err}");
+    let note = format!(
+        "daihou: upgraded ledger {} from schema version 1 to {current}",
+        db.display()
+    );
+    assert_eq!(err.lines().filter(|l| *l == note).count(), 1, "{err}");
+    let (code, _, err) =
+        output_of(&mut env.cmd_unprivileged(&db, &["overdue", "--as-of", "2026-06-30"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("upgraded ledger"), "once only: {err}");
+
+    let before = file_sha256(&read_only);
+    let (code, _, err) = output_of(
+        &mut env.cmd_unprivileged(&read_only, &["overdue", "--as-of", "2026-06-30"]),
+    );
+    assert_eq!(code, 73, "{err}");
+    let lines = error_lines(&err);
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "daihou: error: ledger {} has schema version 1, older than this daihou's ({current})",
+            read_only.display()
+        )) && lines[0].contains("not writable"),
+        "{err}"
+    );
+    assert_eq!(file_sha256(&read_only), before);
+}
