@@ -499,6 +499,106 @@ fn migration_from_saved_month_ends_equals_the_replayed_one() {
     assert_eq!(graded_saved, graded_replayed);
 }
 
+/// Visit-plan completion in `report collections`, on the example tape: the plan that
+/// `schedule-visits` saves on 2026-06-30, the follow-ups logged after it, and the outcomes the
+/// next run (2026-07-02) records for its items.
+#[test]
+fn collections_shows_the_visit_plan_completion() {
+    let env = Env::new();
+    env.preload_example();
+    let (code, _, err) = env.run(&[
+        "-q",
+        "--as-of",
+        "2026-06-30",
+        "schedule-visits",
+        "--days",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // 刘敏's items dated 06-30 and 07-01 (the plan, by hand from its listing):
+    //   visits: BR000003 (deadline 07-06), BR000035 (07-30), BR000026 (07-18), BR000021 (07-24)
+    //   calls: BR000003, BR000035, BR000026, BR000021 (deadline 06-30), BR000011 (07-01, by 07-02)
+    // (a visit to BR000011 dated 07-02 falls after the period below).
+    let items = env.sql(
+        "SELECT kind, borrower_id, date, deadline FROM visit_plan_items \
+         WHERE as_of = '2026-06-30' AND officer = '刘敏' AND date <= '2026-07-01' \
+         ORDER BY kind, borrower_id",
+    );
+    assert_eq!(
+        items,
+        [
+            "call|BR000003|2026-06-30|2026-06-30",
+            "call|BR000011|2026-07-01|2026-07-02",
+            "call|BR000021|2026-06-30|2026-06-30",
+            "call|BR000026|2026-06-30|2026-06-30",
+            "call|BR000035|2026-06-30|2026-06-30",
+            "visit|BR000003|2026-06-30|2026-07-06",
+            "visit|BR000021|2026-06-30|2026-07-24",
+            "visit|BR000026|2026-06-30|2026-07-18",
+            "visit|BR000035|2026-06-30|2026-07-30",
+        ]
+    );
+    let log = env.write(
+        "done.csv",
+        "loan_id,contact_date,channel,officer,outcome,promise_date,promise_amount,note\n\
+         LN2024000017,2026-07-01,visit,刘敏,contacted,,,\n\
+         LN2024000017,2026-06-30,phone,刘敏,contacted,,,\n\
+         LN2025000030,2026-07-01,phone,刘敏,contacted,,,\n\
+         LN2025000029,2026-07-01,phone,刘敏,contacted,,,\n",
+    );
+    let (code, _, err) = env.run(&["-q", "import", "followups", s(&log)]);
+    assert_eq!(code, 0, "{err}");
+    // The next run closes the earlier plan's items against the log up to 07-02:
+    //   visit BR000003 (LN2024000017): visited 07-01, by its deadline 07-06 → done
+    //   call BR000003: called 06-30 → done; call BR000011 (LN2025000029): called 07-01 → done
+    //   call BR000035 (LN2025000030): called 07-01, after its day and deadline 06-30 → late
+    //   the other visits and calls: nothing logged, their day passed → missed
+    let (code, _, err) = env.run(&[
+        "-q",
+        "--as-of",
+        "2026-07-02",
+        "schedule-visits",
+        "--days",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (out, _) = run_ok(
+        &env,
+        &[
+            "report",
+            "collections",
+            "--from",
+            "2026-06-30",
+            "--to",
+            "2026-07-01",
+            "--format",
+            "csv",
+        ],
+        &[],
+    );
+    let rows = csv_rows(&out);
+    let o = table(&rows, "officers")
+        .into_iter()
+        .find(|r| r["officer"] == "刘敏")
+        .unwrap();
+    let got: Vec<&str> = [
+        "visits_planned",
+        "visits_done",
+        "visits_late",
+        "visits_missed",
+        "visit_completion",
+        "calls_planned",
+        "calls_done",
+        "call_completion",
+    ]
+    .iter()
+    .map(|k| o[*k].as_str())
+    .collect();
+    // visits: 4 planned, 1 done on time, 0 late, 3 missed, none open → 1 / (4 − 0) = 0.25
+    // calls: 5 planned, 2 done on time (the late one does not count) → 2 / 5 = 0.4
+    assert_eq!(got, ["4", "1", "0", "3", "0.250000", "5", "2", "0.400000"]);
+}
+
 #[test]
 fn conduct_breaches_by_hand() {
     let env = loaded();

@@ -670,7 +670,10 @@ fn the_rule_sets_observation_decides_which_restructured_loans_are_visited_monthl
         "short.toml",
         cn2023
             .replace("name = \"cn2023\"", "name = \"short\"")
-            .replace("\nmin_periods = 2\nmin_months = 12\n", "\nmin_periods = 1\nmin_months = 3\n"),
+            .replace(
+                "\nmin_periods = 2\nmin_months = 12\n",
+                "\nmin_periods = 1\nmin_months = 3\n",
+            ),
     );
     let routine = |extra: &[&str]| -> Vec<(String, String)> {
         let (rows, _, _) = plan_csv(&env, &[&["--dry-run"], extra].concat());
