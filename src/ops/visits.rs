@@ -215,9 +215,11 @@ fn saved_grades(
 ) -> Result<Option<(HashMap<String, (Grade, Segment)>, String)>> {
     let day = as_of.to_string();
     let run: Option<String> = c
-        .query_row("SELECT rules FROM grade_runs WHERE as_of = ?1", [&day], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT rules FROM grade_runs WHERE as_of = ?1",
+            [&day],
+            |r| r.get(0),
+        )
         .optional()
         .context("reading the saved classify runs")?;
     let Some(rules) = run else {
