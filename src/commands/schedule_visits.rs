@@ -86,7 +86,7 @@ pub fn run(ctx: &Ctx, args: &ScheduleVisitsArgs) -> Result<()> {
     let out = ops::run(ctx, &req)?;
     let book = &out.book;
     let card = |id: &str| {
-        let (b, d) = (book.borrower(id), book.details.get(id));
+        let (b, d) = (book.borrower(id), book.detail(id));
         let (name, phone) = d.map_or(("", ""), |d| (d.name.as_str(), d.phone.as_str()));
         let (name, phone) = if ctx.show_pii {
             (name.to_string(), phone.to_string())

@@ -285,15 +285,26 @@ fn in_observation(
 pub struct Book {
     /// Sorted by borrower_id.
     pub borrowers: Vec<Borrower>,
-    pub details: HashMap<String, Detail>,
-    index: HashMap<String, usize>,
+    /// The day-sheet details of `borrowers[i]`, at the same index.
+    details: Vec<Detail>,
     /// Some loan has a follow-up logged.
     pub followups: bool,
 }
 
 impl Book {
+    /// Where the borrower is in `borrowers` (sorted by borrower_id: no index to hold).
+    fn position(&self, id: &str) -> Option<usize> {
+        self.borrowers
+            .binary_search_by(|b| b.borrower_id.as_str().cmp(id))
+            .ok()
+    }
+
     pub fn borrower(&self, id: &str) -> Option<&Borrower> {
-        self.index.get(id).map(|&i| &self.borrowers[i])
+        self.position(id).map(|i| &self.borrowers[i])
+    }
+
+    pub fn detail(&self, id: &str) -> Option<&Detail> {
+        self.position(id).map(|i| &self.details[i])
     }
 }
 
@@ -347,11 +358,14 @@ impl Gathered {
     }
 }
 
-/// The per-worker consumer: open loans grouped by borrower.
+/// The per-worker consumer: open loans grouped by borrower. The borrowers lie in one vector
+/// (in the order first met) with an index by borrower_id, not in a map of nodes: at a million
+/// loans the book is held once, and `into_book` sorts it in place.
 struct Collect<'a> {
     rules: &'a RuleSet,
     saved: Option<&'a HashMap<String, (Grade, Segment)>>,
-    by: BTreeMap<String, Gathered>,
+    by: HashMap<String, usize>,
+    gathered: Vec<Gathered>,
     followups: bool,
 }
 
@@ -360,16 +374,33 @@ impl<'a> Collect<'a> {
         Collect {
             rules,
             saved,
-            by: BTreeMap::new(),
+            by: HashMap::new(),
+            gathered: Vec::new(),
             followups: false,
         }
     }
 
+    /// Adds a borrower's loans met here, or a borrower first met here.
+    fn add(&mut self, g: Gathered) {
+        match self.by.get(&g.b.borrower_id) {
+            Some(&i) => self.gathered[i].absorb(g),
+            None => {
+                self.by.insert(g.b.borrower_id.clone(), self.gathered.len());
+                self.gathered.push(g);
+            }
+        }
+    }
+
     fn into_book(self, rules: &RuleSet, grading: Grading) -> Book {
-        let mut borrowers = Vec::with_capacity(self.by.len());
-        let mut details = HashMap::with_capacity(self.by.len());
-        let mut index = HashMap::with_capacity(self.by.len());
-        for (id, mut g) in self.by {
+        let Collect {
+            by,
+            mut gathered,
+            followups,
+            ..
+        } = self;
+        drop(by);
+        gathered.sort_unstable_by(|x, y| x.b.borrower_id.cmp(&y.b.borrower_id));
+        for g in &mut gathered {
             // The same contact logged against several loans of the borrower counts once.
             g.b.contacts.sort_by(|x, y| {
                 (x.date, x.time, &x.channel, x.connected, &x.party).cmp(&(
@@ -389,15 +420,17 @@ impl<'a> Collect<'a> {
                 Grading::Saved => g.saved_segment.unwrap_or(Segment::Unknown),
                 Grading::Computed => cseg::segment(&rules.segment, &g.summary, g.overdue),
             });
-            index.insert(id.clone(), borrowers.len());
-            borrowers.push(g.b);
-            details.insert(id, g.d);
         }
+        let details = gathered
+            .iter_mut()
+            .map(|g| std::mem::take(&mut g.d))
+            .collect();
+        // Collected in place: the borrowers take the gathered vector's memory.
+        let borrowers = gathered.into_iter().map(|g| g.b).collect();
         Book {
             borrowers,
             details,
-            index,
-            followups: self.followups,
+            followups,
         }
     }
 }
@@ -466,7 +499,7 @@ impl Consumer for Collect<'_> {
                 branch: b.info.branch.clone(),
                 segment: None,
                 loans: Vec::new(),
-                contacts: Vec::new(),
+                contacts: Vec::with_capacity(b.followups.len()),
                 consent_window: None,
                 rolled_visits: 0,
                 rolled_calls: 0,
@@ -517,6 +550,7 @@ impl Consumer for Collect<'_> {
                 },
             });
         }
+        g.d.promises.reserve_exact(promises.len());
         for x in &promises {
             g.d.promises.push((
                 x.contact_date,
@@ -525,25 +559,16 @@ impl Consumer for Collect<'_> {
                 x.state.as_str(),
             ));
         }
-        g.b.loans.push(facts);
-        match self.by.get_mut(&b.info.borrower_id) {
-            Some(have) => have.absorb(g),
-            None => {
-                self.by.insert(b.info.borrower_id.clone(), g);
-            }
-        }
+        // One loan for most borrowers: no room for more until a second one comes.
+        g.b.loans = vec![facts];
+        self.add(g);
         Ok(())
     }
 
     fn merge(&mut self, later: Self) {
         self.followups |= later.followups;
-        for (id, g) in later.by {
-            match self.by.get_mut(&id) {
-                Some(have) => have.absorb(g),
-                None => {
-                    self.by.insert(id, g);
-                }
-            }
+        for g in later.gathered {
+            self.add(g);
         }
     }
 }
@@ -559,13 +584,12 @@ pub struct Closed {
 /// Closes the open items of plans made before `as_of` against the contacts logged since, and
 /// marks the borrowers whose items of the latest earlier plan were missed (roll-over).
 pub fn close_and_roll(c: &Connection, as_of: NaiveDate, book: &mut Book) -> Result<Closed> {
-    let index = book.index.clone();
     let mut closed = Closed::default();
     for it in store::open_items_before(c, as_of)? {
         let kind = Kind::parse(&it.kind).unwrap_or(Kind::Call);
-        let log: &[Contact] = index
-            .get(it.borrower_id.as_str())
-            .map_or(&[], |&i| &book.borrowers[i].contacts);
+        let log: &[Contact] = book
+            .borrower(it.borrower_id.as_str())
+            .map_or(&[], |b| &b.contacts);
         let outcome = visits::close(kind, it.date, it.deadline, it.plan_as_of, log, as_of);
         let done_on = match outcome {
             Outcome::Open => continue,
@@ -586,7 +610,7 @@ pub fn close_and_roll(c: &Connection, as_of: NaiveDate, book: &mut Book) -> Resu
     }
     if let Some(prev) = store::latest_plan_before(c, as_of)? {
         for (id, kind, rollover) in store::missed_items(c, prev)? {
-            if let Some(&i) = index.get(id.as_str()) {
+            if let Some(i) = book.position(id.as_str()) {
                 let b = &mut book.borrowers[i];
                 match Kind::parse(&kind) {
                     Some(Kind::Visit) => b.rolled_visits = rollover + 1,

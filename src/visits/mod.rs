@@ -47,7 +47,6 @@ pub mod conduct;
 pub mod policy;
 pub mod sheets;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
@@ -606,16 +605,37 @@ struct Load<'a> {
     area: Option<(&'a str, &'a str)>,
 }
 
-/// The borrower as the needs see it: only the contacts with parties that meet needs
-/// (`conduct.meets_needs`; by default the debtor). Borrowed when every contact does.
-fn needs_view<'b>(b: &'b Borrower, policy: &Policy) -> Cow<'b, Borrower> {
-    let meets = |c: &Contact| policy.conduct.meets_needs(&c.party);
-    if b.contacts.iter().all(meets) {
-        return Cow::Borrowed(b);
+/// The borrowers as the needs see them: only the contacts with parties that meet needs
+/// (`conduct.meets_needs`; by default the debtor). Only the borrowers with another contact
+/// are copied (a vector of views would hold a whole `Borrower` per borrower).
+struct NeedsViews<'b> {
+    all: &'b [Borrower],
+    filtered: HashMap<usize, Borrower>,
+}
+
+impl<'b> NeedsViews<'b> {
+    fn new(all: &'b [Borrower], policy: &Policy) -> Self {
+        let meets = |c: &Contact| policy.conduct.meets_needs(&c.party);
+        let filtered = all
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| !b.contacts.iter().all(meets))
+            .map(|(i, b)| {
+                let mut v = b.clone();
+                v.contacts.retain(meets);
+                (i, v)
+            })
+            .collect();
+        NeedsViews { all, filtered }
     }
-    let mut v = b.clone();
-    v.contacts.retain(meets);
-    Cow::Owned(v)
+
+    fn get(&self, i: usize) -> &Borrower {
+        self.filtered.get(&i).unwrap_or(&self.all[i])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Borrower> + '_ {
+        (0..self.all.len()).map(|i| self.get(i))
+    }
 }
 
 /// Plans the horizon. Returns planned and late items by date, officer, kind, priority; then
@@ -632,7 +652,7 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
 
     // Needs and scores read the contacts that meet the borrower's needs (by party); the
     // conduct limits, in `place`, read every contact.
-    let views: Vec<Cow<'_, Borrower>> = bs.iter().map(|b| needs_view(b, policy)).collect();
+    let views = NeedsViews::new(bs, policy);
     // Needs per borrower, with late routine visits spread per officer.
     let mut per: Vec<Vec<Need>> = views
         .iter()
@@ -700,7 +720,7 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
         let earliest = vs.iter().map(|n| n.earliest).min().unwrap_or(first);
         let deadline = vs.iter().map(|n| n.deadline).min().unwrap_or(last);
         drafts.push(draft(
-            &views[i],
+            views.get(i),
             i,
             Kind::Visit,
             &vs,
@@ -761,14 +781,14 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
                 continue;
             }
             if !group.is_empty() {
-                drafts.push(draft(&views[i], i, Kind::Call, &group, e, dl, first, input));
+                drafts.push(draft(views.get(i), i, Kind::Call, &group, e, dl, first, input));
             }
             group = vec![n];
             e = eff(n);
             dl = n.deadline;
         }
         if !group.is_empty() {
-            drafts.push(draft(&views[i], i, Kind::Call, &group, e, dl, first, input));
+            drafts.push(draft(views.get(i), i, Kind::Call, &group, e, dl, first, input));
         }
     }
     sort_drafts(&mut drafts, bs);
