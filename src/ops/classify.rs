@@ -111,6 +111,22 @@ struct BorrowerAgg {
     bad: Decimal,
     summary: FollowupSummary,
     overdue: bool,
+    /// The segments the loans have on their own (a bit per [`Segment`]): when it is the
+    /// borrower's one segment alone, its rows need no update.
+    segments: u8,
+}
+
+/// The bit of a segment in [`BorrowerAgg::segments`] (an unknown name: a bit of its own).
+fn segment_bit(name: &str) -> u8 {
+    [
+        Segment::Unknown,
+        Segment::WillingAble,
+        Segment::WillingUnable,
+        Segment::Unwilling,
+    ]
+    .iter()
+    .position(|s| s.as_str() == name)
+    .map_or(0x80, |i| 1 << i)
 }
 
 /// A graded loan on the date with this index, and its follow-up summary.
@@ -136,6 +152,7 @@ impl Borrowers {
         }
         a.summary.add(summary);
         a.overdue |= row.dpd > 0;
+        a.segments |= segment_bit(&row.segment);
     }
 }
 
@@ -264,12 +281,6 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     let mut store = SqlRows { c, target, dates };
     let contagious = borrower_rules(&mut store, req, aggs)?;
     let t2 = std::time::Instant::now();
-    if save {
-        let conventions = req.conventions_json();
-        for d in dates {
-            grades::record_run(c, *d, &req.rules.name, &req.staging.name, &conventions)?;
-        }
-    }
 
     let previous: Vec<Option<NaiveDate>> = (0..dates.len())
         .map(|k| {
@@ -284,9 +295,24 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         let t = if k == 0 { Target::Saved } else { target };
         previous[k].map(|d| (t, d))
     };
+    // Each date's totals in one ordered read, its moves against the date before (the saved
+    // one before the first date, then the run's previous date).
     let mut totals = Vec::with_capacity(dates.len());
-    for (k, d) in dates.iter().enumerate() {
-        totals.push(grades::totals(c, target, *d, compared(k))?);
+    let mut ranks = match before_first {
+        Some(p) => Some(grades::totals(c, Target::Saved, p, None)?.1),
+        None => None,
+    };
+    for d in dates {
+        let (t, r) = grades::totals(c, target, *d, ranks.as_ref())?;
+        totals.push(t);
+        ranks = Some(r);
+    }
+    drop(ranks);
+    if save {
+        let conventions = req.conventions_json();
+        for (d, t) in dates.iter().zip(&totals) {
+            grades::record_run(c, *d, &req.rules.name, &req.staging.name, &conventions, t)?;
+        }
     }
     let mut rows = Vec::new();
     if let Some(filter) = &req.listing {
@@ -510,7 +536,8 @@ pub fn borrower_rules(rows: &mut impl BorrowerRows, req: &Request, aggs: Borrowe
             .and_then(|rule| contagion_of_sums(rule, bt, a.total, a.bad));
         let seg = (a.loans > 1).then(|| segment::segment(&rules.segment, &a.summary, a.overdue));
         if floor.is_none() && carry.is_empty() {
-            if let Some(s) = seg {
+            // Every loan already in the borrower's segment: nothing to rewrite.
+            if let Some(s) = seg.filter(|s| a.segments != segment_bit(s.as_str())) {
                 rows.set_segment(k, &borrower, s.as_str())?;
             }
             continue;
