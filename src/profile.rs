@@ -439,9 +439,29 @@ fn asks_help(args: &[OsString]) -> bool {
 
 /// The settings in which two conventions records (the JSON saved with a run) differ, as
 /// `key saved (now active)`, in the active record's key order. A key the older record lacks
-/// (saved before the setting existed) counts as its built-in value and is not named.
+/// (saved before the setting existed) counts as its built-in value and is not named; so is a key
+/// only one side has (a classify run records its rule sets, an overdue run does not). A nested
+/// record (classify's `engine`) is read as its settings, so the two kinds of runs compare.
 pub fn differences(saved: &str, active: &str) -> Vec<String> {
-    let parse = |s: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s);
+    fn flat(
+        out: &mut serde_json::Map<String, serde_json::Value>,
+        m: serde_json::Map<String, serde_json::Value>,
+    ) {
+        for (k, v) in m {
+            match v {
+                serde_json::Value::Object(inner) => flat(out, inner),
+                v => {
+                    out.insert(k, v);
+                }
+            }
+        }
+    }
+    let parse = |s: &str| {
+        let m = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s)?;
+        let mut out = serde_json::Map::new();
+        flat(&mut out, m);
+        Ok::<_, serde_json::Error>(out)
+    };
     let (Ok(saved), Ok(active)) = (parse(saved), parse(active)) else {
         return Vec::new();
     };
@@ -462,6 +482,8 @@ pub fn differences(saved: &str, active: &str) -> Vec<String> {
 /// One stderr line when saved results were computed under other conventions than `active`:
 /// `PREFIX: note: WHAT saved for D1, D2 … were computed under other conventions: key saved
 /// (now active), …`. `runs` are (date, conventions JSON); nothing is said when all agree.
+/// Said at most once per process (a process runs one command), so a command that reads saved
+/// runs in two places may call it at both.
 pub fn note_other_conventions(
     ctx: &crate::context::Ctx,
     prefix: &str,
@@ -476,14 +498,17 @@ pub fn note_other_conventions(
         if diff.is_empty() {
             continue;
         }
-        dates.push(*d);
+        if !dates.contains(d) {
+            dates.push(*d);
+        }
         for x in diff {
             if !named.contains(&x) {
                 named.push(x);
             }
         }
     }
-    if dates.is_empty() {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if dates.is_empty() || SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
         return;
     }
     let shown: Vec<String> = dates.iter().take(3).map(|d| d.to_string()).collect();
@@ -594,6 +619,13 @@ mod tests {
         );
         assert!(differences(active, active).is_empty());
         assert!(differences("not json", active).is_empty());
+        // A classify run nests the engine's settings and adds its rule sets.
+        let classify = r#"{"engine":{"grace_days":3,"tolerance":"0.50"},"rules":"cn2023"}"#;
+        assert_eq!(differences(classify, active), ["grace_days 3 (now 0)"]);
+        assert_eq!(
+            differences(classify, r#"{"engine":{"grace_days":5},"rules":"mine"}"#),
+            ["grace_days 3 (now 5)", "rules cn2023 (now mine)"]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Statement};
 use rust_decimal::Decimal;
 
+use crate::classify::segment::Segment;
 use crate::classify::{Event, Grade, Override, Restructure};
 use crate::dates::{from_ledger, iso};
 use crate::money;
@@ -366,17 +367,67 @@ pub fn stage3_days(
     Ok(out)
 }
 
-/// The latest saved date before `as_of`.
-pub fn previous_date(c: &Connection, as_of: NaiveDate) -> Result<Option<NaiveDate>> {
-    let d: Option<String> = c
+/// The classify run saved for a date, as `schedule-visits` reads it.
+pub struct SavedSegments {
+    /// The rule set it graded by.
+    pub rules: String,
+    /// The conventions it recorded (`grade_runs.conventions`).
+    pub conventions: String,
+    /// Grade and segment of every loan.
+    pub by_loan: HashMap<String, (Grade, Segment)>,
+}
+
+/// The classify run saved for `as_of` (grade and segment of every loan, its rule set and
+/// conventions); `None` when no run was saved for that date.
+pub fn saved_segments(c: &Connection, as_of: NaiveDate) -> Result<Option<SavedSegments>> {
+    let day = iso(as_of);
+    let run: Option<(String, String)> = c
         .query_row(
-            "SELECT max(as_of) FROM grade_runs WHERE as_of < ?1",
-            [iso(as_of)],
-            |r| r.get(0),
+            "SELECT rules, conventions FROM grade_runs WHERE as_of = ?1",
+            [&day],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .optional()?
-        .flatten();
-    d.map(|s| date_col(&s, "grade_runs", "as_of")).transpose()
+        .optional()
+        .context("reading the saved classify runs")?;
+    let Some((rules, conventions)) = run else {
+        return Ok(None);
+    };
+    let mut stmt = c.prepare("SELECT loan_id, grade, segment FROM grades WHERE as_of = ?1")?;
+    let mut rows = stmt.query([&day])?;
+    let mut by_loan = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let loan_id: String = r.get(0)?;
+        let g: String = r.get(1)?;
+        let s: String = r.get(2)?;
+        let grade = Grade::parse(&g).ok_or_else(|| {
+            crate::exit::data(format!(
+                "ledger table grades, as_of {day}, loan_id {loan_id}: grade {g:?} is not a grade"
+            ))
+        })?;
+        by_loan.insert(
+            loan_id,
+            (grade, Segment::parse(&s).unwrap_or(Segment::Unknown)),
+        );
+    }
+    Ok(Some(SavedSegments {
+        rules,
+        conventions,
+        by_loan,
+    }))
+}
+
+/// The latest saved run before `as_of`: its date and the conventions it recorded.
+pub fn previous_run(c: &Connection, as_of: NaiveDate) -> Result<Option<(NaiveDate, String)>> {
+    let run: Option<(String, String)> = c
+        .query_row(
+            "SELECT as_of, conventions FROM grade_runs WHERE as_of < ?1 \
+             ORDER BY as_of DESC LIMIT 1",
+            [iso(as_of)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    run.map(|(d, conv)| Ok((date_col(&d, "grade_runs", "as_of")?, conv)))
+        .transpose()
 }
 
 /// Filters of the listing.

@@ -44,6 +44,7 @@ use crate::money::{self, round_fen};
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::output::{Cell, Report, Tabular};
 use crate::pii;
+use crate::profile;
 
 /// Store the grades (a rerun for a date replaces it).
 #[derive(Debug, Clone)]
@@ -234,6 +235,12 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     let c: &rusqlite::Connection = &conn;
     let grading = Grading::load(c, req)?;
     let before_first = grading.previous;
+    // The first date is compared with the previous saved run (grade moves, stage-3 memory):
+    // say so once when that run counted another way.
+    if let (Some(d), Some(conventions)) = (before_first, &grading.previous_conventions) {
+        let run = [(d, conventions.clone())];
+        profile::note_other_conventions(ctx, "classify", "grades", &run, &req.conventions_json());
+    }
     if save {
         for d in dates {
             grades::clear(c, *d)?;
@@ -348,13 +355,18 @@ pub struct Grading<'r> {
     facts: Facts,
     /// The saved date before the first date of the request, if any (its stage-3 days carry).
     pub previous: Option<NaiveDate>,
+    /// The conventions that saved run recorded.
+    pub previous_conventions: Option<String>,
 }
 
 impl<'r> Grading<'r> {
     /// Reads the facts of `req`'s dates from the ledger.
     pub fn load(c: &rusqlite::Connection, req: &'r Request) -> Result<Grading<'r>> {
         let dates = &req.setup.dates;
-        let previous = grades::previous_date(c, dates[0])?;
+        let (previous, previous_conventions) = match grades::previous_run(c, dates[0])? {
+            Some((d, conventions)) => (Some(d), Some(conventions)),
+            None => (None, None),
+        };
         let probation = req.staging.stage3_to_2_months + req.staging.stage2_to_1_months;
         let since = dates[0]
             .checked_sub_months(chrono::Months::new(probation))
@@ -373,6 +385,7 @@ impl<'r> Grading<'r> {
             req,
             facts,
             previous,
+            previous_conventions,
         })
     }
 

@@ -28,6 +28,7 @@ use crate::i18n::Lang;
 use crate::ops::classify::{self, Grading};
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::output::Document;
+use crate::profile;
 use crate::report::collections::{self, ContactRow, Due, LoanFacts, Plan, Promise};
 use crate::report::conduct::{self, AuditRules, Logged};
 use crate::report::docs::{self, Decision};
@@ -195,6 +196,10 @@ impl GradeSources {
         for d in &setup.dates {
             saved.push(db::report::saved_grades(&conn, *d)?);
         }
+        let active = setup.conventions_json();
+        let mut runs = db::report::saved_runs(&conn, &setup.dates, &active)?;
+        runs.retain(|r| r.table == SavedTable::Grades);
+        note_other_conventions(ctx, &runs, &active);
         let missing: Vec<String> = setup
             .dates
             .iter()
@@ -420,13 +425,26 @@ pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     ))
 }
 
+/// Says once when saved runs the report reads were computed under other conventions than
+/// `active` (the report's `Setup::conventions_json`), naming the settings: a run under other
+/// engine conventions is replayed instead, but its saved grades are read all the same.
+fn note_other_conventions(ctx: &Ctx, runs: &[db::report::SavedRun], active: &str) {
+    let recorded: Vec<(NaiveDate, String)> = runs
+        .iter()
+        .map(|r| (r.as_of, r.conventions.clone()))
+        .collect();
+    profile::note_other_conventions(ctx, "report", "runs", &recorded, active);
+}
+
 /// Where each date's positions are read from: the current saved run of the date (classify's
 /// before overdue's: it carries the grades too), or None: replayed from the ledger. A run is
 /// current when computed after the last import under the engine conventions asked. Every
 /// report that reads saved runs asks here.
 fn saved_sources(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Vec<Option<SavedTable>>> {
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
-    let runs = db::report::saved_runs(&conn, dates, &o.base.conventions_json())?;
+    let active = o.base.conventions_json();
+    let runs = db::report::saved_runs(&conn, dates, &active)?;
+    note_other_conventions(ctx, &runs, &active);
     Ok(dates
         .iter()
         .map(|d| {

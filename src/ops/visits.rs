@@ -16,16 +16,17 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, NaiveTime};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use rust_decimal::Decimal;
 
 use crate::classify::rules::RuleSet;
 use crate::classify::{eval, segment as cseg, FollowupSummary, InstallmentRecord, Restructure};
 use crate::collection::{self, Ladder, Party, PromiseState};
 use crate::context::Ctx;
-use crate::db::{self, visits as store};
+use crate::db::{self, grades, visits as store};
 use crate::engine;
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
+use crate::profile;
 use crate::restructure;
 use crate::visits::{
     self, Borrower, Contact, Detail, Grade, Item, Kind, LoanFacts, Outcome, PlanInput, Policy,
@@ -126,15 +127,20 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
     let conn = db::open(&ctx.db, db::Mode::Write, ctx.busy_timeout)?;
     let tx = db::begin_shared(&conn)?;
     let rules = &req.rules;
-    let saved = saved_grades(&conn, req.as_of)?.map(|(grades, by)| {
-        if by != rules.name {
+    let saved = grades::saved_segments(&conn, req.as_of)?.map(|run| {
+        let by = &run.rules;
+        if *by != rules.name {
             ctx.note(&format!(
                 "schedule-visits: the grades are the saved classify run of {} under rule set {by}; \
                  restructure observation is counted under {} (--rules {by} to match)",
                 req.as_of, rules.name
             ));
         }
-        grades
+        // Grades and segments come from that run: say so once when it counted another way.
+        let recorded = [(req.as_of, run.conventions)];
+        let active = req.setup.conventions_json();
+        profile::note_other_conventions(ctx, "schedule-visits", "grades", &recorded, &active);
+        run.by_loan
     });
     let t0 = std::time::Instant::now();
     let lap = |what: &str| {
@@ -205,44 +211,6 @@ pub fn officer_lines(out: &Planned, filters: &Filters) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// Grade and segment of every loan of the `classify --save` run for `as_of`, and the name of
-/// the rule set it graded by, if there is one.
-fn saved_grades(
-    c: &Connection,
-    as_of: NaiveDate,
-) -> Result<Option<(HashMap<String, (Grade, Segment)>, String)>> {
-    let day = as_of.to_string();
-    let run: Option<String> = c
-        .query_row(
-            "SELECT rules FROM grade_runs WHERE as_of = ?1",
-            [&day],
-            |r| r.get(0),
-        )
-        .optional()
-        .context("reading the saved classify runs")?;
-    let Some(rules) = run else {
-        return Ok(None);
-    };
-    let mut stmt = c.prepare("SELECT loan_id, grade, segment FROM grades WHERE as_of = ?1")?;
-    let mut rows = stmt.query([&day])?;
-    let mut out = HashMap::new();
-    while let Some(r) = rows.next()? {
-        let loan_id: String = r.get(0)?;
-        let g: String = r.get(1)?;
-        let s: String = r.get(2)?;
-        let grade = Grade::parse(&g).ok_or_else(|| {
-            crate::exit::data(format!(
-                "ledger table grades, as_of {day}, loan_id {loan_id}: grade {g:?} is not a grade"
-            ))
-        })?;
-        out.insert(
-            loan_id,
-            (grade, Segment::parse(&s).unwrap_or(Segment::Unknown)),
-        );
-    }
-    Ok(Some((out, rules)))
 }
 
 /// `HH:MM-HH:MM` (also with `–`, `~`, `～` or `至`); None when it is not a window.

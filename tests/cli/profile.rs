@@ -326,3 +326,63 @@ fn saving_under_other_conventions_than_the_saved_dates_says_which() {
         "{err}"
     );
 }
+
+/// The stderr lines of `args` that say saved results counted another way.
+fn convention_notes(env: &Env, args: &[&str]) -> Vec<String> {
+    let (code, _, err) = env.run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    err.lines()
+        .filter(|l| l.contains("other conventions"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn commands_that_read_a_saved_classify_run_say_once_when_it_counted_another_way() {
+    let env = Env::new();
+    env.preload_example();
+    let csv = ["--format", "csv"];
+    let classify = |as_of: &str, flags: &[&str]| {
+        let args = [&["--as-of", as_of, "classify", "--save"][..], &csv, flags].concat();
+        convention_notes(&env, &args)
+    };
+    assert!(classify("2026-05-31", &["--grace-days", "3"]).is_empty());
+
+    // classify compares the first date with the previous saved run.
+    assert_eq!(
+        classify("2026-06-30", &[]),
+        ["classify: note: grades saved for 2026-05-31 were computed under other conventions: grace_days 3 (now 0)"]
+    );
+    assert!(classify("2026-06-30", &["--grace-days", "3"]).is_empty());
+
+    // Now 2026-06-30 is saved with grace 3: schedule-visits reads its grades and segments, and
+    // report reads its run (portfolio; management reads its grades) — each says so once.
+    let visits = |flags: &[&str]| {
+        let args = [
+            &["--as-of", "2026-06-30", "schedule-visits", "--dry-run"][..],
+            &csv,
+            flags,
+        ];
+        convention_notes(&env, &args.concat())
+    };
+    assert_eq!(
+        visits(&[]),
+        ["schedule-visits: note: grades saved for 2026-06-30 were computed under other conventions: grace_days 3 (now 0)"]
+    );
+    assert!(visits(&["--grace-days", "3"]).is_empty());
+    for name in ["portfolio", "management"] {
+        let report = |flags: &[&str]| {
+            let args = [&["--as-of", "2026-06-30", "report", name][..], &csv, flags];
+            convention_notes(&env, &args.concat())
+        };
+        let notes = report(&[]);
+        assert_eq!(notes.len(), 1, "{name}: {notes:?}");
+        assert!(
+            notes[0].starts_with("report: note: runs saved for ")
+                && notes[0].contains("2026-06-30")
+                && notes[0].ends_with("other conventions: grace_days 3 (now 0)"),
+            "{name}: {notes:?}"
+        );
+        assert!(report(&["--grace-days", "3"]).is_empty(), "{name}");
+    }
+}
