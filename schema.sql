@@ -261,7 +261,6 @@ CREATE TABLE grades (
     stage3_last                 TEXT,                      -- last day a stage-3 trigger held
     PRIMARY KEY (as_of, loan_id)
 ) WITHOUT ROWID;
-CREATE INDEX grades_by_borrower ON grades (as_of, borrower_id);
 
 -- One row per saved classification date: when, under which rule set, staging and conventions.
 CREATE TABLE grade_runs (

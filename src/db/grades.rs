@@ -29,15 +29,6 @@ impl Target {
             Target::Temp => "temp.grades_work",
         }
     }
-
-    /// The table, read through its (as_of, borrower_id) index: without statistics SQLite
-    /// prefers the primary key's as_of prefix and scans the whole date for each borrower.
-    fn by_borrower(self) -> &'static str {
-        match self {
-            Target::Saved => "main.grades INDEXED BY grades_by_borrower",
-            Target::Temp => "temp.grades_work INDEXED BY grades_work_by_borrower",
-        }
-    }
 }
 
 /// One graded loan as stored.
@@ -184,7 +175,7 @@ pub fn grouped_borrowers(c: &Connection) -> Result<HashSet<String>> {
 pub fn create_temp(c: &Connection) -> Result<()> {
     c.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS grades_work AS SELECT * FROM main.grades WHERE 0;
-         CREATE INDEX IF NOT EXISTS temp.grades_work_by_borrower ON grades_work (as_of, borrower_id);
+         CREATE INDEX IF NOT EXISTS temp.grades_work_by_loan ON grades_work (as_of, loan_id);
          DELETE FROM temp.grades_work;",
     )?;
     Ok(())
@@ -269,39 +260,47 @@ fn read_row(r: &rusqlite::Row<'_>) -> Result<GradeRow> {
     })
 }
 
-/// The rows of one borrower on one date.
+/// The rows of a borrower's loans (`loan_ids`, in loan order) on one date, found by their key:
+/// the rows are not indexed by borrower (at a million loans and twelve dates that index cost
+/// more to keep up than everything else the run writes).
 pub fn borrower_rows(
     c: &Connection,
     t: Target,
     as_of: NaiveDate,
-    borrower_id: &str,
+    loan_ids: &[String],
 ) -> Result<Vec<GradeRow>> {
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM {} WHERE as_of = ?1 AND borrower_id = ?2 ORDER BY loan_id",
-        t.by_borrower()
+        "SELECT {COLUMNS} FROM {} WHERE as_of = ?1 AND loan_id = ?2",
+        t.table()
     ))?;
-    let mut rows = stmt.query(params![iso(as_of), borrower_id])?;
+    let day = iso(as_of);
     let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(read_row(r)?);
+    for id in loan_ids {
+        let mut rows = stmt.query(params![day, id])?;
+        while let Some(r) = rows.next()? {
+            out.push(read_row(r)?);
+        }
     }
     Ok(out)
 }
 
-/// Sets the segment of every loan of a borrower on a date (the borrower-level segment, when
-/// nothing else changes).
+/// Sets the segment of a borrower's loans on a date (the borrower-level segment, when nothing
+/// else changes).
 pub fn set_segment(
     c: &Connection,
     t: Target,
     as_of: NaiveDate,
-    borrower_id: &str,
+    loan_ids: &[String],
     segment: &str,
 ) -> Result<()> {
     let mut stmt = c.prepare_cached(&format!(
-        "UPDATE {} SET segment = ?3 WHERE as_of = ?1 AND borrower_id = ?2 AND segment <> ?3",
-        t.by_borrower()
+        "UPDATE {} SET segment = ?3 WHERE as_of = ?1 AND loan_id = ?2 AND segment <> ?3",
+        t.table()
     ))?;
-    stmt.execute(params![iso(as_of), borrower_id, segment])?;
+    let day = iso(as_of);
+    for id in loan_ids {
+        stmt.execute(params![day, id, segment])?;
+    }
     Ok(())
 }
 
@@ -310,8 +309,8 @@ pub fn update(c: &Connection, t: Target, r: &GradeRow) -> Result<()> {
     let mut stmt = c.prepare_cached(&format!(
         "UPDATE {} SET grade = ?3, stage = ?4, grade_rule = ?5, reasons = ?6, \
          eligible_for_upgrade_review = ?7, segment = ?8, provision_rate = ?9, provision = ?10, \
-         stage3_last = ?11 WHERE as_of = ?1 AND borrower_id = ?12 AND loan_id = ?2",
-        t.by_borrower()
+         stage3_last = ?11 WHERE as_of = ?1 AND loan_id = ?2",
+        t.table()
     ))?;
     stmt.execute(params![
         iso(r.as_of),
@@ -325,7 +324,6 @@ pub fn update(c: &Connection, t: Target, r: &GradeRow) -> Result<()> {
         r.provision_rate.normalize().to_string(),
         fen(r.provision)?,
         r.stage3_last.map(iso),
-        r.borrower_id,
     ])?;
     Ok(())
 }

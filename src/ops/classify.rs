@@ -164,22 +164,43 @@ pub trait BorrowerRows {
     fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()>;
 }
 
-/// The rows in the work table (`grades` or the TEMP one).
+/// The rows in the work table (`grades` or the TEMP one), found by their key (as_of, loan_id):
+/// the work table has no index by borrower (at a million loans and twelve dates keeping one up
+/// cost more than the rest of the writes), so step 1 notes the loans of each grouped borrower.
 struct SqlRows<'c> {
     c: &'c rusqlite::Connection,
     target: Target,
     dates: &'c [NaiveDate],
+    /// The loans of each grouped borrower, in loan order.
+    loans_of: HashMap<String, Vec<String>>,
+}
+
+impl SqlRows<'_> {
+    fn loans(&self, borrower: &str) -> &[String] {
+        self.loans_of.get(borrower).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Notes a graded loan of a grouped borrower (a loan's rows, its dates, arrive together).
+fn note_loan(loans_of: &mut HashMap<String, Vec<String>>, row: &GradeRow) {
+    match loans_of.get_mut(&row.borrower_id) {
+        Some(loans) if loans.last() == Some(&row.loan_id) => {}
+        Some(loans) => loans.push(row.loan_id.clone()),
+        None => {
+            loans_of.insert(row.borrower_id.clone(), vec![row.loan_id.clone()]);
+        }
+    }
 }
 
 impl BorrowerRows for SqlRows<'_> {
     fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>> {
-        grades::borrower_rows(self.c, self.target, self.dates[k], borrower)
+        grades::borrower_rows(self.c, self.target, self.dates[k], self.loans(borrower))
     }
     fn update(&mut self, _k: usize, row: &GradeRow) -> Result<()> {
         grades::update(self.c, self.target, row)
     }
     fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()> {
-        grades::set_segment(self.c, self.target, self.dates[k], borrower, segment)
+        grades::set_segment(self.c, self.target, self.dates[k], self.loans(borrower), segment)
     }
 }
 
@@ -251,6 +272,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     let t0 = std::time::Instant::now();
     let (sender, receiver) = sync_channel::<Vec<Graded>>(8);
     let mut aggs = Borrowers::default();
+    let mut loans_of: HashMap<String, Vec<String>> = HashMap::new();
     std::thread::scope(|scope| -> Result<()> {
         let grading = &grading;
         let worker = scope.spawn(move || {
@@ -269,6 +291,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
             for (k, row, summary) in batch {
                 if grading.grouped(&row.borrower_id) {
                     aggs.add(&req.rules, k, &row, &summary);
+                    note_loan(&mut loans_of, &row);
                 }
                 if let Err(e) = grades::insert(&mut ins, &row) {
                     write_error = Some(e);
@@ -285,7 +308,16 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     // Step 2: the borrower-level rules, borrower by borrower, date by date.
     let t1 = std::time::Instant::now();
     let grouped = aggs.0.len();
-    let mut store = SqlRows { c, target, dates };
+    for loans in loans_of.values_mut() {
+        loans.sort_unstable();
+        loans.dedup();
+    }
+    let mut store = SqlRows {
+        c,
+        target,
+        dates,
+        loans_of,
+    };
     let contagious = borrower_rules(&mut store, req, aggs)?;
     let t2 = std::time::Instant::now();
 
