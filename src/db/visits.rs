@@ -58,8 +58,12 @@ pub fn clear_plan(c: &Connection, as_of: NaiveDate) -> Result<usize> {
     Ok(n)
 }
 
-/// Stores a plan and its items.
-pub fn save_plan(c: &Connection, run: &PlanRun<'_>, items: &[SavedItem]) -> Result<()> {
+/// Stores a plan and its items (made one at a time: the plan is not copied whole).
+pub fn save_plan(
+    c: &Connection,
+    run: &PlanRun<'_>,
+    items: impl IntoIterator<Item = SavedItem>,
+) -> Result<()> {
     c.execute(
         "INSERT INTO visit_plans (as_of, computed_at, first_day, last_day, policy, planned, unplanned) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -44,9 +44,13 @@ pub struct Filters {
 
 impl Filters {
     pub fn admit(&self, i: &Item) -> bool {
-        self.officer.as_deref().is_none_or(|x| x == i.officer)
-            && self.branch.as_deref().is_none_or(|x| x == i.branch)
-            && self.region.as_deref().is_none_or(|x| x == i.region)
+        self.admits(&i.officer, &i.branch, &i.region)
+    }
+
+    fn admits(&self, officer: &str, branch: &str, region: &str) -> bool {
+        self.officer.as_deref().is_none_or(|x| x == officer)
+            && self.branch.as_deref().is_none_or(|x| x == branch)
+            && self.region.as_deref().is_none_or(|x| x == region)
     }
 
     /// For each filter no borrower matches: "no borrower has officer 'x' (did you mean …?)".
@@ -103,22 +107,19 @@ pub enum Grading {
 /// What the op made.
 pub struct Planned {
     pub book: Book,
-    /// Every item of the plan, in plan order.
-    pub items: Vec<Item>,
-    /// How many of `items` are listed and saved (the first ones: planned, late, and unplanned
-    /// items due within the horizon); the rest are unplanned with a deadline after the
-    /// horizon, deferred to a later plan.
-    pub listed: usize,
+    /// The items listed and saved, in plan order: planned, late, and unplanned items due
+    /// within the horizon.
+    items: Vec<Item>,
+    /// The unplanned items with a deadline after the horizon, deferred to a later plan: only
+    /// counted, by (officer, branch, region) (at a million loans they are ~100k items).
+    deferred: BTreeMap<(String, String, String), u64>,
     pub closed: Closed,
     pub grading: Grading,
 }
 
 impl Planned {
     pub fn listed(&self) -> &[Item] {
-        &self.items[..self.listed]
-    }
-    pub fn deferred(&self) -> &[Item] {
-        &self.items[self.listed..]
+        &self.items
     }
 }
 
@@ -162,24 +163,29 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
     lap("earlier plans closed");
     let mut items = plan(&book, req.as_of, &req.days, &req.policy, &req.setup.ladder);
     lap("planned");
-    // Unplanned items whose deadline lies after the horizon are deferred to a later plan.
+    // Unplanned items whose deadline lies after the horizon are deferred to a later plan:
+    // moved after the listed ones, each part in plan order (in place but for the deferred).
     let last = req.days[req.days.len() - 1];
-    let (mut listed, deferred): (Vec<Item>, Vec<Item>) = items
-        .drain(..)
-        .partition(|i| i.date.is_some() || i.deadline <= last);
-    let n = listed.len();
-    save(&conn, req.as_of, &req.days, &req.policy_text, &listed)?;
+    let mut deferred: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    items.retain(|i| {
+        let listed = i.date.is_some() || i.deadline <= last;
+        if !listed {
+            let area = (i.officer.clone(), i.branch.clone(), i.region.clone());
+            *deferred.entry(area).or_default() += 1;
+        }
+        listed
+    });
+    save(&conn, req.as_of, &req.days, &req.policy_text, &items)?;
     if req.dry_run {
         tx.rollback()?;
     } else {
         tx.commit().context("committing the visit plan")?;
     }
     lap("saved");
-    listed.extend(deferred);
     Ok(Planned {
         book,
-        items: listed,
-        listed: n,
+        items,
+        deferred,
         closed,
         grading,
     })
@@ -200,8 +206,10 @@ pub fn officer_lines(out: &Planned, filters: &Filters) -> Vec<String> {
             e[3] += 1;
         }
     }
-    for i in out.deferred().iter().filter(|i| filters.admit(i)) {
-        per.entry(i.officer.as_str()).or_default()[4] += 1;
+    for ((officer, branch, region), n) in &out.deferred {
+        if filters.admits(officer, branch, region) {
+            per.entry(officer.as_str()).or_default()[4] += n;
+        }
     }
     per.into_iter()
         .map(|(officer, [v, c, u, missed, def])| {
@@ -620,10 +628,7 @@ pub fn save(
     let (Some(&first_day), Some(&last_day)) = (days.first(), days.last()) else {
         return Ok(());
     };
-    let saved: Vec<store::SavedItem> = items
-        .iter()
-        .enumerate()
-        .map(|(k, i)| store::SavedItem {
+    let saved = items.iter().enumerate().map(|(k, i)| store::SavedItem {
             seq: k as u32 + 1,
             date: i.date,
             officer: i.officer.clone(),
@@ -638,8 +643,7 @@ pub fn save(
             status: i.status.as_str().to_string(),
             held_by: i.held_by.clone(),
             rollover: i.rollover,
-        })
-        .collect();
+        });
     let planned = items.iter().filter(|i| i.date.is_some()).count() as u64;
     store::save_plan(
         c,
@@ -651,7 +655,7 @@ pub fn save(
             planned,
             unplanned: items.len() as u64 - planned,
         },
-        &saved,
+        saved,
     )
     .context("saving the visit plan")
 }

@@ -705,6 +705,7 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
         }
     }
 
+    drop(late_routine);
     let mut loads: HashMap<(&str, usize), Load<'_>> = HashMap::new();
     let mut contact_days: Vec<Vec<NaiveDate>> = vec![Vec::new(); bs.len()];
     let mut call_days: HashSet<(usize, usize)> = HashSet::new();
@@ -740,6 +741,8 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
         }
         items.push(item);
     }
+    // At a million loans every step's leftovers count: each is dropped when done.
+    drop(drafts);
 
     // Calls: the call before each planned visit, then merge per borrower.
     if policy.calls.call_before_visit {
@@ -791,13 +794,20 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
             drafts.push(draft(views.get(i), i, Kind::Call, &group, e, dl, first, input));
         }
     }
+    drop(per);
+    drop(views);
     sort_drafts(&mut drafts, bs);
     for d in &drafts {
         let item = place(d, input, &mut loads, &mut contact_days, &mut call_days);
         items.push(item);
     }
+    drop((drafts, loads, contact_days, call_days));
 
-    items.sort_by(|a, b| {
+    // Sorted by index, then moved into place: a stable sort of the items themselves would
+    // take a scratch copy of half of them.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&items[a], &items[b]);
         let unplanned = |i: &Item| i.date.is_none();
         unplanned(a)
             .cmp(&unplanned(b))
@@ -814,7 +824,25 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
             .then(a.borrower_id.cmp(&b.borrower_id))
             .then(a.earliest.cmp(&b.earliest))
     });
+    permute(&mut items, &mut order);
     items
+}
+
+/// Puts `v[order[i]]` at `i` for every `i`, by swaps along the permutation's cycles (`order`
+/// is spent: each entry is set to its own index once its place is filled).
+fn permute<T>(v: &mut [T], order: &mut [usize]) {
+    for start in 0..order.len() {
+        let mut j = start;
+        while order[j] != j {
+            let k = order[j];
+            order[j] = j;
+            if k == start {
+                break;
+            }
+            v.swap(j, k);
+            j = k;
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -700,3 +700,17 @@ fn third_party_contacts_do_not_meet_needs_but_count_against_the_limits() {
         "{e}"
     );
 }
+
+#[test]
+fn permute_puts_each_item_where_the_order_says() {
+    for n in [0usize, 1, 2, 7, 50] {
+        // A scrambled vector with repeated values, ordered by value (ties by index).
+        let v0: Vec<usize> = (0..n).map(|i| (i * 37 + 11) % 13).collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| v0[i]);
+        let expect: Vec<(usize, usize)> = order.iter().map(|&i| (v0[i], i)).collect();
+        let mut v: Vec<(usize, usize)> = v0.iter().copied().zip(0..).collect();
+        permute(&mut v, &mut order);
+        assert_eq!(v, expect, "n = {n}");
+    }
+}
