@@ -138,14 +138,11 @@ impl Report {
     /// is a usage error that lists the report's columns.
     pub fn select(mut self, names: &[String]) -> Result<Report> {
         let idx = self.positions(names)?;
-        let remap = |old: &Option<Vec<usize>>| {
-            old.as_ref().map(|v| {
-                v.iter()
-                    .filter_map(|o| idx.iter().position(|i| i == o))
-                    .collect::<Vec<usize>>()
-            })
-        };
-        self.totals = remap(&self.totals);
+        self.totals = self.totals.as_ref().map(|v| {
+            v.iter()
+                .filter_map(|o| idx.iter().position(|i| i == o))
+                .collect::<Vec<usize>>()
+        });
         let pos = |o: usize| idx.iter().position(|&i| i == o);
         self.total_ratios = self
             .total_ratios

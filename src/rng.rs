@@ -13,7 +13,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -23,12 +23,12 @@ impl Rng {
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform in 0..n (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
     /// Uniform in lo..=hi.
@@ -82,7 +82,7 @@ mod tests {
         // Every value of a small range comes up.
         assert!((0..10).all(|v| xs.contains(&v)));
         // splitmix64's first output for seed 0 (the reference implementation's).
-        assert_eq!(Rng::new(0).next(), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(Rng::new(0).next_u64(), 0xE220_A839_7B1D_CDAF);
         let u = Rng::new(1).unit();
         assert!((0.0..1.0).contains(&u));
         assert_eq!(Rng::new(3).range(5, 5), 5);

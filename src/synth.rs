@@ -68,7 +68,7 @@ fn stream(seed: u64, salt: u64, n: u64) -> Rng {
     let mut r = Rng::new(
         (seed ^ salt.wrapping_mul(0xD1B5_4A32_D192_ED03)) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
     );
-    r.next();
+    r.next_u64();
     r
 }
 

@@ -359,7 +359,7 @@ impl<'c> Scan<'c> {
                     last_id = Some(id.as_str());
                 }
                 if let Some(v) = book.versions.last_mut() {
-                    v.installments.push(inst.clone());
+                    v.installments.push(*inst);
                 }
             }
             f(&book).with_context(|| format!("loan_id {}", book.info.loan_id))?;

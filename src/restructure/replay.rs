@@ -170,7 +170,7 @@ pub fn positions_with(
                     .collect();
                 let terms_before = LoanTerms {
                     principal: before.iter().map(|i| i.principal_due).sum(),
-                    ..terms.clone()
+                    ..*terms
                 };
                 let p = engine::position(&terms_before, &before, &early, v.effective, conv);
                 amount += p.penalty_interest;
@@ -189,7 +189,7 @@ pub fn positions_with(
             let sched = combined(original, versions, k);
             let t = LoanTerms {
                 principal: sched.iter().map(|i| i.principal_due).sum(),
-                ..terms.clone()
+                ..*terms
             };
             with_transfers.clear();
             with_transfers.extend(transfers.iter().cloned());
