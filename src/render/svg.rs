@@ -62,6 +62,27 @@ fn open(out: &mut String, kind: &str, title: &str, h: f64) {
     );
 }
 
+/// An axis tick: as [`fmt_value`], but a fraction below 10,000 keeps up to two decimals (a
+/// quarter of a small top is not rounded to a whole number).
+fn fmt_tick(v: f64, percent: bool) -> String {
+    if percent || v.abs() >= 1e4 || v.fract() == 0.0 {
+        return fmt_value(v, percent);
+    }
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The top of a y axis over values up to `max`: counts and amounts get at least 4, so that an
+/// all-zero chart is ticked 0, 1, 2, 3, 4.
+fn axis_top(max: f64, percent: bool) -> f64 {
+    let top = nice_top(max);
+    if percent {
+        top
+    } else {
+        top.max(4.0)
+    }
+}
+
 fn y_axis(out: &mut String, left: f64, top: f64, bottom: f64, max: f64, percent: bool) {
     for k in 0..=4 {
         let v = max * f64::from(k) / 4.0;
@@ -72,7 +93,7 @@ fn y_axis(out: &mut String, left: f64, top: f64, bottom: f64, max: f64, percent:
             x2 = W - 10.0,
             tx = left - 4.0,
             ty = y + 4.0,
-            v = esc(&fmt_value(v, percent))
+            v = esc(&fmt_tick(v, percent))
         );
     }
 }
@@ -89,7 +110,7 @@ pub fn chart(c: &Chart) -> String {
         } => {
             open(&mut out, "bars", title, H);
             let (left, top, bottom) = (64.0, 34.0, H - 56.0);
-            let max = nice_top(values.iter().copied().fold(0.0, f64::max));
+            let max = axis_top(values.iter().copied().fold(0.0, f64::max), *percent);
             y_axis(&mut out, left, top, bottom, max, *percent);
             let n = values.len().max(1) as f64;
             let slot = (W - 10.0 - left) / n;
@@ -118,11 +139,12 @@ pub fn chart(c: &Chart) -> String {
         } => {
             open(&mut out, "lines", title, H);
             let (left, top, bottom) = (64.0, 34.0, H - 70.0);
-            let max = nice_top(
+            let max = axis_top(
                 series
                     .iter()
                     .flat_map(|(_, v)| v.iter().flatten().copied())
                     .fold(0.0, f64::max),
+                *percent,
             );
             y_axis(&mut out, left, top, bottom, max, *percent);
             let n = x.len();
@@ -282,6 +304,24 @@ mod tests {
         });
         assert_eq!(marks(&s), 6);
         assert!(s.contains("100.0%") && s.contains("50.0%"));
+    }
+
+    #[test]
+    fn small_axes_tick_whole_numbers_or_show_their_fractions() {
+        // All zero (no recoveries, no breaches): 0, 1, 2, 3, 4, not 0, 0, 0, 1, 1.
+        assert_eq!(axis_top(0.0, false), 4.0);
+        let ticks: Vec<String> = (0..=4)
+            .map(|k| fmt_tick(axis_top(0.0, false) * f64::from(k) / 4.0, false))
+            .collect();
+        assert_eq!(ticks, ["0", "1", "2", "3", "4"]);
+        // Top 5: quarters 1.25, 2.5, 3.75 shown as they are.
+        assert_eq!(axis_top(5.0, false), 5.0);
+        assert_eq!(fmt_tick(1.25, false), "1.25");
+        assert_eq!(fmt_tick(2.5, false), "2.5");
+        // Ratios keep their own top and percent labels; large amounts their k / M.
+        assert_eq!(axis_top(0.37, true), 0.5);
+        assert_eq!(fmt_tick(0.125, true), "12.5%");
+        assert_eq!(fmt_tick(12_500.0, false), "12.5k");
     }
 
     #[test]
