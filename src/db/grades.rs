@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 
 use crate::classify::segment::Segment;
 use crate::classify::{Event, Grade, Override, Restructure};
-use crate::dates::{from_ledger, iso};
+use crate::dates::iso;
+use crate::db::{date_col, table_exists};
 use crate::money;
 
 /// Where the rows of one run go: the saved `grades` table, or a TEMP table for a run that only
@@ -53,22 +54,6 @@ pub struct GradeRow {
     pub provision: Decimal,
     /// The last day a stage-3 trigger held (remembered by the next run's staging).
     pub stage3_last: Option<NaiveDate>,
-}
-
-fn table_exists(c: &Connection, name: &str) -> Result<bool> {
-    Ok(c.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-        [name],
-        |r| r.get::<_, i64>(0),
-    )? > 0)
-}
-
-fn date_col(s: &str, table: &str, col: &str) -> Result<NaiveDate> {
-    from_ledger(s).ok_or_else(|| {
-        crate::exit::data(format!(
-            "the ledger's {table}.{col} holds {s:?}, which is not a YYYY-MM-DD date"
-        ))
-    })
 }
 
 /// Restructures by loan (empty when the ledger has no `restructures` table yet).

@@ -364,15 +364,14 @@ fn not_a_ledger(path: &Path, e: rusqlite::Error) -> anyhow::Error {
     }
 }
 
-#[cfg(unix)]
+/// Creates the ledger file empty, owner-only (0600) on unix; one created a moment ago by another
+/// run is used as it is.
 fn create_private_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
         // Another run created it a moment ago: use that one.
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
@@ -383,21 +382,23 @@ fn create_private_file(path: &Path) -> Result<()> {
     }
 }
 
-#[cfg(not(unix))]
-fn create_private_file(path: &Path) -> Result<()> {
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-    {
-        // Another run created it a moment ago: use that one.
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(exit::fail(
-            exit::Code::CantCreate,
-            format!("cannot create ledger {}: {e}", path.display()),
-        )),
-    }
+/// Whether the ledger has table `name` (a saved-run table is absent from a ledger older than
+/// the command that writes it).
+pub(crate) fn table_exists(c: &Connection, name: &str) -> Result<bool> {
+    Ok(c.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get::<_, i64>(0),
+    )? > 0)
+}
+
+/// A date column as stored (`YYYY-MM-DD`); anything else is a data error naming the column.
+pub(crate) fn date_col(s: &str, table: &str, col: &str) -> Result<chrono::NaiveDate> {
+    crate::dates::from_ledger(s).ok_or_else(|| {
+        exit::data(format!(
+            "the ledger's {table}.{col} holds {s:?}, which is not a YYYY-MM-DD date"
+        ))
+    })
 }
 
 /// Starts the one write transaction of a command. IMMEDIATE takes the write lock now, so a

@@ -10,25 +10,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
 use crate::classify::Grade;
-use crate::dates::{from_ledger, iso};
+use crate::dates::iso;
 use crate::db::book::KeyRange;
+use crate::db::{date_col, table_exists};
 use crate::money;
-
-fn table_exists(c: &Connection, name: &str) -> Result<bool> {
-    Ok(c.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-        [name],
-        |r| r.get::<_, i64>(0),
-    )? > 0)
-}
-
-fn date_of(s: &str, table: &str, col: &str) -> Result<NaiveDate> {
-    from_ledger(s).ok_or_else(|| {
-        crate::exit::data(format!(
-            "the ledger's {table}.{col} holds {s:?}, which is not a YYYY-MM-DD date"
-        ))
-    })
-}
 
 /// One loan's grade in a saved classify run.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,7 +99,7 @@ pub fn followups(c: &Connection, from: NaiveDate, to: NaiveDate) -> Result<Vec<L
             loan_id: r.get(0)?,
             borrower_id: r.get(1)?,
             officer: r.get(2)?,
-            contact_date: date_of(&d, "followups", "contact_date")?,
+            contact_date: date_col(&d, "followups", "contact_date")?,
             contact_time: r.get(4)?,
             channel: r.get(5)?,
             outcome: r.get(6)?,
@@ -122,7 +107,7 @@ pub fn followups(c: &Connection, from: NaiveDate, to: NaiveDate) -> Result<Vec<L
             connected: r.get(8)?,
             consent_window: r.get(9)?,
             promise_date: pd
-                .map(|s| date_of(&s, "followups", "promise_date"))
+                .map(|s| date_col(&s, "followups", "promise_date"))
                 .transpose()?,
             promise_amount: r.get::<_, Option<i64>>(11)?.map(money::from_fen),
             loan_officer: r.get(12)?,
@@ -332,7 +317,7 @@ pub fn restructured_since(c: &Connection) -> Result<HashMap<String, NaiveDate>> 
     let mut out = HashMap::new();
     while let Some(r) = rows.next()? {
         let d: String = r.get(1)?;
-        out.insert(r.get(0)?, date_of(&d, "restructures", "effective_date")?);
+        out.insert(r.get(0)?, date_col(&d, "restructures", "effective_date")?);
     }
     Ok(out)
 }
