@@ -367,6 +367,16 @@ pub fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
+/// The named columns of each row, in order: a table to compare with hand-worked rows.
+pub fn columns<'a>(
+    rows: impl IntoIterator<Item = &'a HashMap<String, String>>,
+    names: &[&str],
+) -> Vec<Vec<&'a str>> {
+    rows.into_iter()
+        .map(|r| names.iter().map(|n| r[*n].as_str()).collect())
+        .collect()
+}
+
 /// `text` with the folder of `given` (or `given` itself when it is a folder) and its slash
 /// removed: messages name files by the path the user gave, which in tests is a temp folder.
 pub fn unpath(text: &str, given: &Path) -> String {

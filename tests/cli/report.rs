@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::common::{csv_rows, fixture, s, Env};
+use crate::common::{columns, csv_rows, fixture, s, Env};
 
 fn loaded() -> Env {
     let env = Env::new();
@@ -268,44 +268,25 @@ fn portfolio_grade_figures_by_hand() {
     // Stages: 1 = R1 400 (6; 6 / 400 = 0.015); 2 = R2 3000 + R3 200 + R4 5000 + R5 1000 = 9200
     // (90 + 3 + 150 + 30 = 273; 273 / 9200 = 0.0296739…); 3 none.
     let st = table(&rows, "stages");
-    let st: Vec<(&str, &str, &str, &str)> = st
-        .iter()
-        .map(|r| {
-            (
-                r["stage"].as_str(),
-                r["balance"].as_str(),
-                r["provisions"].as_str(),
-                r["provision_rate"].as_str(),
-            )
-        })
-        .collect();
+    let st = columns(st, &["stage", "balance", "provisions", "provision_rate"]);
     assert_eq!(
         st,
         [
-            ("1", "400.00", "6.00", "0.015000"),
-            ("2", "9200.00", "273.00", "0.029674"),
-            ("3", "0.00", "0.00", ""),
+            ["1", "400.00", "6.00", "0.015000"],
+            ["2", "9200.00", "273.00", "0.029674"],
+            ["3", "0.00", "0.00", ""],
         ]
     );
     // Grade × bucket: 正常 current (R1 400 + R3 200), 关注 current (R5), 31-60 (R2), 91-180 (R4)
     let gb = table(&rows, "by_grade_bucket");
-    let gb: Vec<(&str, &str, &str)> = gb
-        .iter()
-        .map(|r| {
-            (
-                r["classification"].as_str(),
-                r["bucket"].as_str(),
-                r["balance"].as_str(),
-            )
-        })
-        .collect();
+    let gb = columns(gb, &["classification", "bucket", "balance"]);
     assert_eq!(
         gb,
         [
-            ("正常", "current", "600.00"),
-            ("关注", "current", "1000.00"),
-            ("关注", "31-60", "3000.00"),
-            ("关注", "91-180", "5000.00"),
+            ["正常", "current", "600.00"],
+            ["关注", "current", "1000.00"],
+            ["关注", "31-60", "3000.00"],
+            ["关注", "91-180", "5000.00"],
         ]
     );
     // Without the restructured loan: PAR30 back to 8000 / 9600
@@ -379,28 +360,27 @@ fn grade_migration_between_saved_runs() {
     assert_eq!(code, 0, "{err}");
     let (out, _) = run_ok(&env, &args, &["--format", "csv"]);
     let rows = csv_rows(&out);
-    let moved: Vec<(&str, &str, &str, &str, &str)> = table(&rows, "grade_matrix")
-        .into_iter()
-        .filter(|r| r["loans"] != "0")
-        .map(|r| {
-            (
-                r["from_grade"].as_str(),
-                r["to_grade"].as_str(),
-                r["balance_from"].as_str(),
-                r["balance_to"].as_str(),
-                r["share_balance"].as_str(),
-            )
-        })
-        .collect();
+    let moved = columns(
+        table(&rows, "grade_matrix")
+            .into_iter()
+            .filter(|r| r["loans"] != "0"),
+        &[
+            "from_grade",
+            "to_grade",
+            "balance_from",
+            "balance_to",
+            "share_balance",
+        ],
+    );
     assert_eq!(
         moved,
         [
             // 02-28: 正常 R1 800 + R5 1500 = 2300; 关注 R2 3000 + R3 600 = 3600; 次级 R4 5000
-            ("正常", "正常", "800.00", "400.00", "0.347826"), // R1: 800 / 2300
-            ("正常", "关注", "1500.00", "1000.00", "0.652174"), // R5 restructured on 03-20
-            ("关注", "正常", "600.00", "200.00", "0.166667"), // R3 cured: 600 / 3600
-            ("关注", "关注", "3000.00", "3000.00", "0.833333"), // R2
-            ("次级", "关注", "5000.00", "5000.00", "1.000000"), // R4 (the saved run's 关注)
+            ["正常", "正常", "800.00", "400.00", "0.347826"], // R1: 800 / 2300
+            ["正常", "关注", "1500.00", "1000.00", "0.652174"], // R5 restructured on 03-20
+            ["关注", "正常", "600.00", "200.00", "0.166667"], // R3 cured: 600 / 3600
+            ["关注", "关注", "3000.00", "3000.00", "0.833333"], // R2
+            ["次级", "关注", "5000.00", "5000.00", "1.000000"], // R4 (the saved run's 关注)
         ]
     );
 }
@@ -604,52 +584,43 @@ fn conduct_breaches_by_hand() {
     let env = loaded();
     let (out, _) = run_ok(&env, CONDUCT, &["--format", "csv"]);
     let rows = csv_rows(&out);
-    let b: Vec<(&str, &str, &str, &str, &str, &str)> = table(&rows, "breaches")
-        .iter()
-        .map(|r| {
-            (
-                r["date"].as_str(),
-                r["rule"].as_str(),
-                r["officer"].as_str(),
-                r["loan_id"].as_str(),
-                r["contacts"].as_str(),
-                r["limit"].as_str(),
-            )
-        })
-        .collect();
+    let b = columns(
+        table(&rows, "breaches"),
+        &["date", "rule", "officer", "loan_id", "contacts", "limit"],
+    );
     assert_eq!(
         b,
         [
             // F03: 22:30 with no consent window
-            ("2026-03-02", "night", "O1", "R2", "1", ""),
+            ["2026-03-02", "night", "O1", "R2", "1", ""],
             // (F04, 22:30 on 03-03 inside B4's consent window 22:00-23:00, is no breach)
             // F10-F16: 7 unanswered calls to B4 on one day, the limit is 6
-            (
+            [
                 "2026-03-10",
                 "unanswered_per_number_per_day",
                 "O2",
                 "R4",
                 "7",
                 "6"
-            ),
+            ],
             // F20-F23: 4 connected calls with B2 on one day, the limit is 3
-            (
+            [
                 "2026-03-12",
                 "connected_calls_per_day",
                 "O1",
                 "R2",
                 "4",
                 "3"
-            ),
+            ],
             // F30: a third party two days after B2 was reached (03-12)
-            (
+            [
                 "2026-03-14",
                 "third_party_while_reachable",
                 "O1",
                 "R2",
                 "1",
                 ""
-            ),
+            ],
         ]
     );
     // Thresholds are data: the visit policy's [conduct] limits

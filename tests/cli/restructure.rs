@@ -38,6 +38,29 @@ fn import_restructures(env: &Env, name: &str, rows: &str) -> (i32, String, Strin
 }
 
 /// `overdue --as-of D --all --format csv`, the row of `loan`.
+/// `overdue --installments --all` as of `as_of`: the CSV rows of `loan`.
+fn installment_rows(
+    env: &Env,
+    as_of: &str,
+    loan: &str,
+) -> Vec<std::collections::HashMap<String, String>> {
+    let args = [
+        "overdue",
+        "--as-of",
+        as_of,
+        "--installments",
+        "--all",
+        "--format",
+        "csv",
+    ];
+    let (code, out, err) = env.run(&args);
+    assert_eq!(code, 0, "{err}");
+    csv_rows(&out)
+        .into_iter()
+        .filter(|r| r["loan_id"] == loan)
+        .collect()
+}
+
 fn overdue_row(env: &Env, as_of: &str, loan: &str) -> std::collections::HashMap<String, String> {
     let (code, out, err) = env.run(&["overdue", "--as-of", as_of, "--all", "--format", "csv"]);
     assert_eq!(code, 0, "{err}");
@@ -76,20 +99,7 @@ fn import_a_restructure_then_overdue_counts_on_the_new_version() {
     assert_eq!(overdue_row(&env, "2026-02-16", "L1")["dpd"], "1");
 
     // --installments shows the version of each installment.
-    let (code, out, err) = env.run(&[
-        "overdue",
-        "--as-of",
-        "2026-02-16",
-        "--installments",
-        "--all",
-        "--format",
-        "csv",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let rows: Vec<_> = csv_rows(&out)
-        .into_iter()
-        .filter(|r| r["loan_id"] == "L1")
-        .collect();
+    let rows = installment_rows(&env, "2026-02-16", "L1");
     assert_eq!(rows.len(), 12 + 36);
     assert_eq!(
         (rows[11]["version"].as_str(), rows[11]["status"].as_str()),
@@ -531,20 +541,7 @@ fn an_imported_schedule_version_wins_over_the_generated_one() {
         ("1", "46660.33", "466.60")
     );
     // --installments: 12 original (settled on E, version 0), then the bank's 2 (version 1).
-    let (code, out, err) = env.run(&[
-        "overdue",
-        "--as-of",
-        "2026-03-02",
-        "--installments",
-        "--all",
-        "--format",
-        "csv",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let rows: Vec<_> = csv_rows(&out)
-        .into_iter()
-        .filter(|r| r["loan_id"] == "L1")
-        .collect();
+    let rows = installment_rows(&env, "2026-03-02", "L1");
     assert_eq!(rows.len(), 12 + 2);
     assert_eq!(
         (rows[12]["version"].as_str(), rows[12]["due_date"].as_str()),
