@@ -37,6 +37,11 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
             "--format xlsx needs -o FILE (a workbook is not written to standard output)",
         ));
     }
+    if ctx.columns.is_some() {
+        return Err(exit::usage(
+            "--columns selects the columns of a listing (overdue, classify, schedule-visits, restructure, import); a report's tables are fixed: take the columns you need from its --format csv or json",
+        ));
+    }
     let period = matches!(args.name, ReportName::Collections | ReportName::Conduct);
     if (args.from.is_some() || args.to.is_some()) && !period && args.name != ReportName::Migration
         || args.every.is_some() && args.name != ReportName::Migration

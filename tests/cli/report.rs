@@ -969,6 +969,10 @@ fn bad_input_exits_2_with_the_reason() {
             "--from 2026-03-31 is after --to 2026-01-31",
         ),
         (&["report", "migration"], "report migration needs --from"),
+        (
+            &["--columns", "loans", "report", "portfolio"],
+            "--columns selects the columns of a listing",
+        ),
         (&["report", "nosuch"], "invalid value 'nosuch'"),
         (
             &["report", "portfolio", "--format", "xlsx"],
