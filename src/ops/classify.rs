@@ -200,7 +200,13 @@ impl BorrowerRows for SqlRows<'_> {
         grades::update(self.c, self.target, row)
     }
     fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()> {
-        grades::set_segment(self.c, self.target, self.dates[k], self.loans(borrower), segment)
+        grades::set_segment(
+            self.c,
+            self.target,
+            self.dates[k],
+            self.loans(borrower),
+            segment,
+        )
     }
 }
 

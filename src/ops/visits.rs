@@ -629,21 +629,21 @@ pub fn save(
         return Ok(());
     };
     let saved = items.iter().enumerate().map(|(k, i)| store::SavedItem {
-            seq: k as u32 + 1,
-            date: i.date,
-            officer: i.officer.clone(),
-            kind: i.kind.as_str().to_string(),
-            borrower_id: i.borrower_id.clone(),
-            loans: i.loans.join(","),
-            reason: i.reason_text(),
-            priority: i.score.total(),
-            score_parts: i.score.parts(),
-            earliest: i.earliest,
-            deadline: i.deadline,
-            status: i.status.as_str().to_string(),
-            held_by: i.held_by.clone(),
-            rollover: i.rollover,
-        });
+        seq: k as u32 + 1,
+        date: i.date,
+        officer: i.officer.clone(),
+        kind: i.kind.as_str().to_string(),
+        borrower_id: i.borrower_id.clone(),
+        loans: i.loans.join(","),
+        reason: i.reason_text(),
+        priority: i.score.total(),
+        score_parts: i.score.parts(),
+        earliest: i.earliest,
+        deadline: i.deadline,
+        status: i.status.as_str().to_string(),
+        held_by: i.held_by.clone(),
+        rollover: i.rollover,
+    });
     let planned = items.iter().filter(|i| i.date.is_some()).count() as u64;
     store::save_plan(
         c,

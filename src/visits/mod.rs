@@ -784,14 +784,32 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
                 continue;
             }
             if !group.is_empty() {
-                drafts.push(draft(views.get(i), i, Kind::Call, &group, e, dl, first, input));
+                drafts.push(draft(
+                    views.get(i),
+                    i,
+                    Kind::Call,
+                    &group,
+                    e,
+                    dl,
+                    first,
+                    input,
+                ));
             }
             group = vec![n];
             e = eff(n);
             dl = n.deadline;
         }
         if !group.is_empty() {
-            drafts.push(draft(views.get(i), i, Kind::Call, &group, e, dl, first, input));
+            drafts.push(draft(
+                views.get(i),
+                i,
+                Kind::Call,
+                &group,
+                e,
+                dl,
+                first,
+                input,
+            ));
         }
     }
     drop(per);

@@ -178,7 +178,11 @@ fn a_version_2_ledger_is_upgraded_in_place_keeping_every_row() {
         err.contains("from schema version 2 to"),
         "the upgrade is said: {err}"
     );
-    assert_eq!(env.sql(counts), counts_before, "the upgrade keeps every row");
+    assert_eq!(
+        env.sql(counts),
+        counts_before,
+        "the upgrade keeps every row"
+    );
     let f = env.write(
         "more.csv",
         format!("{FU_H}V1LN0001,2022-03-22,wechat,陈立新,contacted,,,\n"),

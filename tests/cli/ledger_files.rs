@@ -302,9 +302,8 @@ fn a_reader_upgrades_an_older_ledger_once_or_refuses_one_it_cannot_write() {
     assert!(!err.contains("upgraded ledger"), "once only: {err}");
 
     let before = file_sha256(&read_only);
-    let (code, _, err) = output_of(
-        &mut env.cmd_unprivileged(&read_only, &["overdue", "--as-of", "2026-06-30"]),
-    );
+    let (code, _, err) =
+        output_of(&mut env.cmd_unprivileged(&read_only, &["overdue", "--as-of", "2026-06-30"]));
     assert_eq!(code, 73, "{err}");
     let lines = error_lines(&err);
     assert_eq!(lines.len(), 1, "{err}");
