@@ -774,32 +774,19 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
                 .then(a.deadline.cmp(&b.deadline))
                 .then(a.reason.cmp(&b.reason))
         });
-        let mut group: Vec<&Need> = Vec::new();
-        let (mut e, mut dl) = (first, last);
+        // Calls whose windows overlap become one call: (needs, earliest, deadline) per call.
+        let mut groups: Vec<(Vec<&Need>, NaiveDate, NaiveDate)> = Vec::new();
         for n in cs {
-            if !group.is_empty() && eff(n) <= dl.max(first) {
-                e = e.max(eff(n));
-                dl = dl.min(n.deadline);
-                group.push(n);
-                continue;
+            match groups.last_mut() {
+                Some((g, e, dl)) if eff(n) <= (*dl).max(first) => {
+                    *e = (*e).max(eff(n));
+                    *dl = (*dl).min(n.deadline);
+                    g.push(n);
+                }
+                _ => groups.push((vec![n], eff(n), n.deadline)),
             }
-            if !group.is_empty() {
-                drafts.push(draft(
-                    views.get(i),
-                    i,
-                    Kind::Call,
-                    &group,
-                    e,
-                    dl,
-                    first,
-                    input,
-                ));
-            }
-            group = vec![n];
-            e = eff(n);
-            dl = n.deadline;
         }
-        if !group.is_empty() {
+        for (group, e, dl) in groups {
             drafts.push(draft(
                 views.get(i),
                 i,
