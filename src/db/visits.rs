@@ -8,22 +8,22 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::dates::{from_ledger, iso};
 use crate::db::ledger::Day;
 
-/// One stored plan row.
+/// One stored plan row (borrowing what the plan item already holds).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SavedItem {
+pub struct SavedItem<'a> {
     pub seq: u32,
     pub date: Option<NaiveDate>,
-    pub officer: String,
-    pub kind: String,
-    pub borrower_id: String,
+    pub officer: &'a str,
+    pub kind: &'a str,
+    pub borrower_id: &'a str,
     pub loans: String,
     pub reason: String,
     pub priority: i64,
     pub score_parts: String,
     pub earliest: NaiveDate,
     pub deadline: NaiveDate,
-    pub status: String,
-    pub held_by: Option<String>,
+    pub status: &'a str,
+    pub held_by: Option<&'a str>,
     pub rollover: u32,
 }
 
@@ -59,10 +59,10 @@ pub fn clear_plan(c: &Connection, as_of: NaiveDate) -> Result<usize> {
 }
 
 /// Stores a plan and its items (made one at a time: the plan is not copied whole).
-pub fn save_plan(
+pub fn save_plan<'a>(
     c: &Connection,
     run: &PlanRun<'_>,
-    items: impl IntoIterator<Item = SavedItem>,
+    items: impl IntoIterator<Item = SavedItem<'a>>,
 ) -> Result<()> {
     c.execute(
         "INSERT INTO visit_plans (as_of, computed_at, first_day, last_day, policy, planned, unplanned) \

@@ -98,6 +98,11 @@ pub trait Consumer: Send + Sized {
     fn detail(&self) -> engine::Detail {
         engine::Detail::Installments
     }
+    /// [`Consumer::detail`] for one loan, for a consumer that reads the installments of a few
+    /// loans only (by default the consumer's `detail`, the same for every loan).
+    fn loan_detail(&self, _loan: &book::LoanBook) -> engine::Detail {
+        self.detail()
+    }
 }
 
 /// Assesses every loan of the ledger for every date of `setup`, feeding one consumer per worker
@@ -153,7 +158,6 @@ fn scan_range<C: Consumer>(
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
     let mut scan = book::Scan::prepare(&conn, range)?;
     let mut assessed: Vec<Assessment> = Vec::with_capacity(setup.dates.len());
-    let detail = consumer.detail();
     scan.for_each(|b| {
         // Dates on or after origination (a suffix of the ascending dates).
         let first = setup
@@ -172,7 +176,7 @@ fn scan_range<C: Consumer>(
             &b.payments,
             dates,
             &setup.conv,
-            detail,
+            consumer.loan_detail(b),
         );
         assessed.clear();
         for (k, p) in positions.into_iter().enumerate() {

@@ -279,8 +279,9 @@ impl Book {
         self.position(id).map(|i| &self.borrowers[i])
     }
 
-    pub fn detail(&self, id: &str) -> Option<&Detail> {
-        self.position(id).map(|i| &self.details[i])
+    /// The borrower at index `i` of `borrowers` (an item's [`Item::borrower`]) and its details.
+    pub fn at(&self, i: usize) -> (&Borrower, &Detail) {
+        (&self.borrowers[i], &self.details[i])
     }
 }
 
@@ -412,6 +413,16 @@ impl<'a> Collect<'a> {
 }
 
 impl Consumer for Collect<'_> {
+    /// The installments' statuses only where [`in_observation`] reads them: a restructured loan
+    /// under a rule set with a `[restructure]` rule (the other loans need the figures alone).
+    fn loan_detail(&self, loan: &db::book::LoanBook) -> engine::Detail {
+        if self.rules.restructure.is_some() && !loan.versions.is_empty() {
+            engine::Detail::Installments
+        } else {
+            engine::Detail::Figures
+        }
+    }
+
     fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
         let Some(x) = a.dates.first() else {
             return Ok(());
@@ -631,17 +642,17 @@ pub fn save(
     let saved = items.iter().enumerate().map(|(k, i)| store::SavedItem {
         seq: k as u32 + 1,
         date: i.date,
-        officer: i.officer.clone(),
-        kind: i.kind.as_str().to_string(),
-        borrower_id: i.borrower_id.clone(),
+        officer: &i.officer,
+        kind: i.kind.as_str(),
+        borrower_id: &i.borrower_id,
         loans: i.loans.join(","),
         reason: i.reason_text(),
         priority: i.score.total(),
         score_parts: i.score.parts(),
         earliest: i.earliest,
         deadline: i.deadline,
-        status: i.status.as_str().to_string(),
-        held_by: i.held_by.clone(),
+        status: i.status.as_str(),
+        held_by: i.held_by.as_deref(),
         rollover: i.rollover,
     });
     let planned = items.iter().filter(|i| i.date.is_some()).count() as u64;

@@ -47,7 +47,7 @@ pub mod conduct;
 pub mod policy;
 pub mod sheets;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use chrono::{Datelike, Days, NaiveDate, NaiveTime};
@@ -545,6 +545,8 @@ impl Status {
 /// One row of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
+    /// Its borrower's index in [`PlanInput::borrowers`].
+    pub borrower: usize,
     /// None when unplanned.
     pub date: Option<NaiveDate>,
     pub officer: String,
@@ -658,17 +660,15 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
         .iter()
         .map(|b| needs(b, as_of, last, policy, input.ladder))
         .collect();
-    let mut late_routine: BTreeMap<&str, Vec<(NaiveDate, &str, usize)>> = BTreeMap::new();
+    // Officers and borrowers compared by rank, not by name (see `Ranks`).
+    let ranks = Ranks::of(bs);
+    let mut late_routine: Vec<Vec<(NaiveDate, u32, usize)>> = vec![Vec::new(); ranks.officers];
     for (i, b) in views.iter().enumerate() {
         let Some(due) = routine_due(b, policy, as_of) else {
             continue;
         };
         if due <= as_of {
-            late_routine.entry(b.officer.as_str()).or_default().push((
-                due,
-                b.borrower_id.as_str(),
-                i,
-            ));
+            late_routine[ranks.officer[i] as usize].push((due, ranks.borrower[i], i));
         } else {
             let earliest = add_days(due, -i64::from(policy.visits.window_days));
             if earliest <= last {
@@ -686,7 +686,7 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
         }
     }
     let spread = i64::from(policy.visits.catch_up_days);
-    for list in late_routine.values_mut() {
+    for list in &mut late_routine {
         list.sort();
         let n = list.len() as i64;
         for (k, &(_, _, i)) in list.iter().enumerate() {
@@ -706,9 +706,15 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
     }
 
     drop(late_routine);
-    let mut loads: HashMap<(&str, usize), Load<'_>> = HashMap::new();
-    let mut contact_days: Vec<Vec<NaiveDate>> = vec![Vec::new(); bs.len()];
-    let mut call_days: HashSet<(usize, usize)> = HashSet::new();
+    let mut placed = Placed {
+        loads: Vec::new(),
+        contact_days: vec![Vec::new(); bs.len()],
+        call_days: HashSet::new(),
+        night_window: conduct::window(&policy.conduct, None),
+    };
+    placed
+        .loads
+        .resize_with(ranks.officers * days.len(), Load::default);
     let mut items: Vec<Item> = Vec::new();
 
     // Visits: one per borrower.
@@ -731,10 +737,10 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
             input,
         ));
     }
-    sort_drafts(&mut drafts, bs);
+    sort_drafts(&mut drafts, &ranks);
     let mut visit_days: Vec<(usize, usize, Option<NaiveDate>)> = Vec::new();
     for d in &drafts {
-        let item = place(d, input, &mut loads, &mut contact_days, &mut call_days);
+        let item = place(d, input, &ranks, &mut placed);
         if let Some(date) = item.date {
             let di = days.iter().position(|x| *x == date).unwrap_or(0);
             visit_days.push((d.b, di, d.escalation));
@@ -801,36 +807,106 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
     }
     drop(per);
     drop(views);
-    sort_drafts(&mut drafts, bs);
+    sort_drafts(&mut drafts, &ranks);
     for d in &drafts {
-        let item = place(d, input, &mut loads, &mut contact_days, &mut call_days);
+        let item = place(d, input, &ranks, &mut placed);
         items.push(item);
     }
-    drop((drafts, loads, contact_days, call_days));
+    drop((drafts, placed));
 
-    // Sorted by index, then moved into place: a stable sort of the items themselves would
-    // take a scratch copy of half of them.
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (&items[a], &items[b]);
-        let unplanned = |i: &Item| i.date.is_none();
-        unplanned(a)
-            .cmp(&unplanned(b))
-            .then(a.date.cmp(&b.date))
-            .then(a.officer.cmp(&b.officer))
-            .then(if a.date.is_none() {
-                a.deadline.cmp(&b.deadline)
-            } else {
-                std::cmp::Ordering::Equal
-            })
-            .then(a.kind.cmp(&b.kind))
-            .then(b.score.total().cmp(&a.score.total()))
-            .then(a.deadline.cmp(&b.deadline))
-            .then(a.borrower_id.cmp(&b.borrower_id))
-            .then(a.earliest.cmp(&b.earliest))
-    });
+    // The plan order as a compact key per item (the item's own index last, so an unstable
+    // sort keeps the order of equal items), then the items moved into place: a stable sort
+    // of the items themselves would take a scratch copy of half of them.
+    let mut keys: Vec<(PlanOrder, u32)> = items
+        .iter()
+        .enumerate()
+        .map(|(k, i)| (PlanOrder::of(i, &ranks), k as u32))
+        .collect();
+    keys.sort_unstable();
+    let mut order: Vec<usize> = keys.into_iter().map(|(_, k)| k as usize).collect();
     permute(&mut items, &mut order);
     items
+}
+
+/// Where an item goes in the plan: planned and late ones by date, officer, kind; unplanned
+/// ones by officer, deadline, kind; then by priority (highest first), deadline, borrower_id
+/// and earliest day. Officers and borrowers by rank ([`Ranks`]), ordered as their names.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct PlanOrder {
+    unplanned: bool,
+    date: Option<NaiveDate>,
+    officer: u32,
+    unplanned_deadline: Option<NaiveDate>,
+    kind: Kind,
+    priority: std::cmp::Reverse<i64>,
+    deadline: NaiveDate,
+    borrower: u32,
+    earliest: NaiveDate,
+}
+
+impl PlanOrder {
+    fn of(i: &Item, ranks: &Ranks) -> Self {
+        PlanOrder {
+            unplanned: i.date.is_none(),
+            date: i.date,
+            officer: ranks.officer[i.borrower],
+            unplanned_deadline: i.date.is_none().then_some(i.deadline),
+            kind: i.kind,
+            priority: std::cmp::Reverse(i.score.total()),
+            deadline: i.deadline,
+            borrower: ranks.borrower[i.borrower],
+            earliest: i.earliest,
+        }
+    }
+}
+
+/// Each borrower's officer and borrower_id as a rank among all of them (equal names, equal
+/// ranks; the order of the ranks is the order of the names): the sorts and the officers' day
+/// loads compare and index numbers rather than strings.
+struct Ranks {
+    officer: Vec<u32>,
+    /// How many officers.
+    officers: usize,
+    borrower: Vec<u32>,
+}
+
+impl Ranks {
+    fn of(bs: &[Borrower]) -> Self {
+        // Officers: a few names, met in any order.
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        let first: Vec<u32> = bs
+            .iter()
+            .map(|b| {
+                let n = seen.len() as u32;
+                *seen.entry(b.officer.as_str()).or_insert(n)
+            })
+            .collect();
+        let mut names: Vec<(&str, u32)> = seen.into_iter().collect();
+        names.sort_unstable();
+        let mut rank = vec![0u32; names.len()];
+        for (r, &(_, k)) in names.iter().enumerate() {
+            rank[k as usize] = r as u32;
+        }
+        let officer = first.into_iter().map(|k| rank[k as usize]).collect();
+        // Borrowers: one each, usually given in borrower_id order already (a stable sort of
+        // a sorted run is one pass).
+        let mut order: Vec<u32> = (0..bs.len() as u32).collect();
+        order.sort_by(|&x, &y| bs[x as usize].borrower_id.cmp(&bs[y as usize].borrower_id));
+        let mut borrower = vec![0u32; bs.len()];
+        let mut r = 0u32;
+        for k in 1..order.len() {
+            let (prev, this) = (order[k - 1] as usize, order[k] as usize);
+            if bs[this].borrower_id != bs[prev].borrower_id {
+                r += 1;
+            }
+            borrower[this] = r;
+        }
+        Ranks {
+            officer,
+            officers: names.len(),
+            borrower,
+        }
+    }
 }
 
 /// Puts `v[order[i]]` at `i` for every `i`, by swaps along the permutation's cycles (`order`
@@ -882,29 +958,34 @@ fn draft(
     }
 }
 
-fn sort_drafts(drafts: &mut [Draft], bs: &[Borrower]) {
+fn sort_drafts(drafts: &mut [Draft], ranks: &Ranks) {
     drafts.sort_by(|a, b| {
         b.score
             .total()
             .cmp(&a.score.total())
             .then(a.deadline.cmp(&b.deadline))
-            .then(bs[a.b].borrower_id.cmp(&bs[b.b].borrower_id))
+            .then(ranks.borrower[a.b].cmp(&ranks.borrower[b.b]))
             .then(a.kind.cmp(&b.kind))
             .then(a.earliest.cmp(&b.earliest))
     });
 }
 
-fn place<'a>(
-    d: &Draft,
-    input: &PlanInput<'a>,
-    loads: &mut HashMap<(&'a str, usize), Load<'a>>,
-    contact_days: &mut [Vec<NaiveDate>],
-    call_days: &mut HashSet<(usize, usize)>,
-) -> Item {
+/// What is placed so far: each officer's load per day (at `officer rank × days + day`), each
+/// borrower's contact days and (borrower, day) calls.
+struct Placed<'a> {
+    loads: Vec<Load<'a>>,
+    contact_days: Vec<Vec<NaiveDate>>,
+    call_days: HashSet<(usize, usize)>,
+    /// The contact window of a borrower without consent (outside the night hours).
+    night_window: String,
+}
+
+fn place<'a>(d: &Draft, input: &PlanInput<'a>, ranks: &Ranks, placed: &mut Placed<'a>) -> Item {
     let b: &'a Borrower = &input.borrowers[d.b];
     let days = input.days;
     let policy = input.policy;
-    let officer = b.officer.as_str();
+    let loads = &mut placed.loads[ranks.officer[d.b] as usize * days.len()..][..days.len()];
+    let (contact_days, call_days) = (&mut placed.contact_days, &mut placed.call_days);
     let mut held: Option<&'static str> = None;
     let mut fallback: Option<usize> = None;
     let mut chosen: Option<usize> = None;
@@ -914,8 +995,8 @@ fn place<'a>(
         if late && fallback.is_some() {
             break;
         }
-        let load = loads.get(&(officer, i));
-        let (v, c) = load.map_or((0, 0), |l| (l.visits, l.calls));
+        let load = &loads[i];
+        let (v, c) = (load.visits, load.calls);
         let full = match d.kind {
             Kind::Visit => v >= policy.capacity.visits_per_day,
             Kind::Call => c >= policy.capacity.calls_per_day,
@@ -943,7 +1024,7 @@ fn place<'a>(
             continue;
         }
         if d.kind == Kind::Visit && !late {
-            if let Some(area) = load.and_then(|l| l.area) {
+            if let Some(area) = load.area {
                 if area != b.area() {
                     fallback.get_or_insert(i);
                     continue;
@@ -955,7 +1036,7 @@ fn place<'a>(
     }
     let chosen = chosen.or(fallback);
     if let Some(i) = chosen {
-        let l = loads.entry((officer, i)).or_default();
+        let l = &mut loads[i];
         match d.kind {
             Kind::Visit => {
                 l.visits += 1;
@@ -984,6 +1065,7 @@ fn place<'a>(
         None => Some(held.unwrap_or("horizon").to_string()),
     };
     Item {
+        borrower: d.b,
         date,
         officer: b.officer.clone(),
         kind: d.kind,
@@ -997,7 +1079,10 @@ fn place<'a>(
         deadline: d.deadline,
         status,
         held_by,
-        window: conduct::window(&policy.conduct, b.consent_window),
+        window: match b.consent_window {
+            None => placed.night_window.clone(),
+            w => conduct::window(&policy.conduct, w),
+        },
         rollover: match d.kind {
             Kind::Visit => b.rolled_visits,
             Kind::Call => b.rolled_calls,

@@ -45,7 +45,7 @@ pub const COLUMNS: &[&str] = &[
 ];
 
 /// The plan as a report (`table` shows the columns an officer reads first).
-pub fn table<'a>(items: &[&Item], card: &dyn Fn(&str) -> Card<'a>) -> Report {
+pub fn table<'a>(items: &[&Item], card: &dyn Fn(&Item) -> Card<'a>) -> Report {
     let mut r = Report::new(COLUMNS).table_shows(&[
         "date", "officer", "kind", "borrower", "region", "loans", "reason", "priority", "deadline",
         "status", "held_by",
@@ -56,7 +56,7 @@ pub fn table<'a>(items: &[&Item], card: &dyn Fn(&str) -> Card<'a>) -> Report {
             Cell::Text(i.officer.clone()),
             i.kind.as_str().into(),
             Cell::Text(i.borrower_id.clone()),
-            Cell::Text(card(&i.borrower_id).name),
+            Cell::Text(card(i).name),
             Cell::Text(i.region.clone()),
             Cell::Text(i.branch.clone()),
             Cell::Text(i.loans.join(",")),
@@ -106,7 +106,7 @@ fn ics_line(out: &mut String, line: &str) {
 }
 
 /// The planned visits as an iCalendar file: one all-day VEVENT per visit, stable UIDs.
-pub fn ics<'a>(as_of: NaiveDate, items: &[&Item], card: &dyn Fn(&str) -> Card<'a>) -> String {
+pub fn ics<'a>(as_of: NaiveDate, items: &[&Item], card: &dyn Fn(&Item) -> Card<'a>) -> String {
     let mut out = String::new();
     let stamp = format!("{}T000000Z", as_of.format("%Y%m%d"));
     for l in [
@@ -120,7 +120,7 @@ pub fn ics<'a>(as_of: NaiveDate, items: &[&Item], card: &dyn Fn(&str) -> Card<'a
     }
     for i in items.iter().filter(|i| i.kind == Kind::Visit) {
         let Some(date) = i.date else { continue };
-        let name = card(&i.borrower_id).name;
+        let name = card(i).name;
         let end = date.checked_add_days(Days::new(1)).unwrap_or(date);
         ics_line(&mut out, "BEGIN:VEVENT");
         ics_line(
@@ -203,7 +203,7 @@ pub struct Sheet {
 /// The day sheets of the planned items, one per officer and day, by date then officer.
 pub fn day_sheets<'a>(
     items: &[&Item],
-    card: &dyn Fn(&str) -> Card<'a>,
+    card: &dyn Fn(&Item) -> Card<'a>,
     policy: &Policy,
 ) -> Vec<Sheet> {
     let mut by: BTreeMap<(NaiveDate, &str), Vec<&Item>> = BTreeMap::new();
@@ -242,11 +242,11 @@ struct Entry<'i> {
 
 fn entry<'a, 'i>(
     i: &'i Item,
-    card: &dyn Fn(&str) -> Card<'a>,
+    card: &dyn Fn(&Item) -> Card<'a>,
     policy: &Policy,
     date: NaiveDate,
 ) -> Entry<'i> {
-    let c = card(&i.borrower_id);
+    let c = card(i);
     let unreachable = c
         .borrower
         .is_some_and(|b| conduct::third_party_allowed(&policy.conduct, &b.contacts, date));
