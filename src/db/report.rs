@@ -274,9 +274,14 @@ fn grade_at(r: &rusqlite::Row<'_>, k: usize) -> Result<SavedGrade> {
     })
 }
 
-/// The classify run saved for `as_of`, read as the book of that date (loan order). The caller
-/// has checked that the run is current ([`saved_runs`]).
-pub fn saved_book(c: &Connection, as_of: NaiveDate) -> Result<Vec<SavedLoan>> {
+/// The classify run saved for `as_of`, read as the book of that date: each loan handed to
+/// `each` in loan order, as it is read; returns how many. The caller has checked that the run
+/// is current ([`saved_runs`]).
+pub fn saved_book(
+    c: &Connection,
+    as_of: NaiveDate,
+    mut each: impl FnMut(SavedLoan),
+) -> Result<u64> {
     let mut stmt = c.prepare(
         "SELECT g.loan_id, l.product, l.branch, l.region, l.officer, g.dpd, \
                 g.outstanding_principal, g.grade, g.stage, g.provision, \
@@ -287,9 +292,10 @@ pub fn saved_book(c: &Connection, as_of: NaiveDate) -> Result<Vec<SavedLoan>> {
          WHERE g.as_of = ?1 ORDER BY g.loan_id",
     )?;
     let mut rows = stmt.query([iso(as_of)])?;
-    let mut out = Vec::new();
+    let mut n = 0u64;
     while let Some(r) = rows.next()? {
-        out.push(SavedLoan {
+        n += 1;
+        each(SavedLoan {
             loan_id: r.get(0)?,
             product: r.get(1)?,
             branch: r.get(2)?,
@@ -301,7 +307,7 @@ pub fn saved_book(c: &Connection, as_of: NaiveDate) -> Result<Vec<SavedLoan>> {
             restructured: r.get(11)?,
         });
     }
-    Ok(out)
+    Ok(n)
 }
 
 /// The first day a restructure (not cancelled, with its schedule version) is in force, by loan:

@@ -1,7 +1,10 @@
 //! The work behind `daihou report NAME`: one streamed pass over the book
 //! ([`portfolio::scan`], every date the report needs at once), the saved classify runs for the
 //! grades, the follow-up log and the visit plans where a report needs them; the figures come
-//! from the pure `crate::report` modules, laid out by [`crate::report::docs`].
+//! from the pure `crate::report` modules, laid out by [`crate::report::docs`]. `portfolio` and
+//! `management` fold each loan into their figures as it streams ([`fold`]): nothing per loan is
+//! kept but the loans of grouped borrowers graded in the pass, until the borrower-level rules
+//! have run over them.
 //!
 //! * Grades are read from the classify run saved for a date (`classify --save`). For a date
 //!   without one, `portfolio` and `management` compute them in their own pass with the classify
@@ -29,13 +32,13 @@ use crate::ops::classify::{self, Grading};
 use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::output::Document;
 use crate::profile;
-use crate::report::collections::{self, ContactRow, Due, LoanFacts, Plan, Promise};
+use crate::report::collections::{self, ContactRow, Due, LoanFacts, LoanKpis, Plan, Promise};
 use crate::report::conduct::{self, AuditRules, Logged};
 use crate::report::docs::{self, Decision};
 use crate::report::migration::Series;
-use crate::report::ratios::ParOptions;
+use crate::report::ratios::{HeadlineAcc, ParOptions, PortfolioAcc};
 use crate::report::vintage::{self, VintageLoan};
-use crate::report::{Graded, LoanState};
+use crate::report::{Graded, LoanState, Top};
 use crate::visits::Contact;
 
 /// What every report takes besides its dates.
@@ -246,11 +249,12 @@ impl<'r> Computing<'r> {
     }
 
     /// Grades the loan for the dates computed here: into its states, and the rows of a grouped
-    /// borrower's loan kept for [`Computing::borrowers`].
+    /// borrower's loan kept for [`Computing::borrowers`] (without the texts the report does
+    /// not read: the rule, the trace and the override's note; a loan is held with them).
     fn loan(&self, a: &LoanAssessment<'_>, at: &mut AtDates) {
         let mut rows = Vec::new();
         self.grading.loan(a, &mut rows);
-        for (k, row, summary) in rows {
+        for (k, mut row, summary) in rows {
             if !self.dates[k] {
                 continue;
             }
@@ -259,6 +263,9 @@ impl<'r> Computing<'r> {
             }
             at.eligible[k] = row.eligible_for_upgrade_review;
             if self.grading.grouped(&row.borrower_id) {
+                row.grade_rule = String::new();
+                row.reasons = String::new();
+                row.override_text = None;
                 at.grouped.push((k, row, summary));
             }
         }
@@ -270,26 +277,29 @@ impl<'r> Computing<'r> {
         let mut loans: Vec<&mut AtDates> = loans.filter(|l| !l.grouped.is_empty()).collect();
         let mut aggs = classify::Borrowers::default();
         let mut rows = classify::MemoryRows::default();
-        for l in &loans {
-            for (k, row, summary) in &l.grouped {
-                aggs.add(&self.grading.request().rules, *k, row, summary);
+        // Where each held loan's row went: (loan, date index, borrower).
+        let mut went = Vec::new();
+        for (i, l) in loans.iter_mut().enumerate() {
+            for (k, row, summary) in std::mem::take(&mut l.grouped) {
+                aggs.add(&self.grading.request().rules, k, &row, &summary);
+                went.push((i, k, row.borrower_id.clone()));
                 rows.0
-                    .entry((row.borrower_id.clone(), *k))
+                    .entry((row.borrower_id.clone(), k))
                     .or_default()
-                    .push(row.clone());
+                    .push(row);
             }
         }
         classify::borrower_rules(&mut rows, self.grading.request(), aggs)?;
-        for l in &mut loans {
-            for (k, row, _) in std::mem::take(&mut l.grouped) {
-                let now = rows.0[&(row.borrower_id.clone(), k)]
-                    .iter()
-                    .find(|r| r.loan_id == row.loan_id)
-                    .cloned()
-                    .unwrap_or(row);
-                if let Some(s) = &mut l.states[k] {
-                    s.grade = Some(graded_as(now.grade, now.stage, now.provision));
-                }
+        for (i, k, borrower) in went {
+            let l = &mut loans[i];
+            let Some(s) = &mut l.states[k] else {
+                continue;
+            };
+            let now = rows.0[&(borrower, k)]
+                .iter()
+                .find(|r| r.loan_id == s.loan_id);
+            if let Some(now) = now {
+                s.grade = Some(graded_as(now.grade, now.stage, now.provision));
                 l.eligible[k] = now.eligible_for_upgrade_review;
             }
         }
@@ -362,28 +372,90 @@ fn states(
     out
 }
 
-/// The book at each date: `per_date[k]` the loans in the book at `dates[k]`, in loan order,
-/// graded from the saved runs or, for the dates without one, computed in the same pass.
-fn book_at(ctx: &Ctx, o: &Options, setup: &Setup) -> Result<Vec<Vec<LoanState>>> {
+/// A report's figures folded one loan at a time as the book streams (each worker its own,
+/// merged at the end): memory grows with the figures, not with the book.
+trait Fold: Send + Sized {
+    /// The loan's states at the report's dates, graded (after the borrower-level rules when
+    /// its borrower is grouped and grades are computed in the pass).
+    fn add(&mut self, at: &AtDates);
+    /// What the loan adds besides its graded states, once, as it streams.
+    fn loan(&mut self, _a: &LoanAssessment<'_>, _at: &AtDates) {}
+    fn merge(&mut self, later: Self);
+}
+
+/// What every worker of [`fold`] reads: the report's options, its dates, and the grades.
+struct Grades<'a> {
+    o: &'a Options,
+    setup: &'a Setup,
+    saved: &'a [Option<HashMap<String, SavedGrade>>],
+    computing: Option<&'a Computing<'a>>,
+}
+
+/// The consumer of [`fold`]: each loan admitted folded in at once, but the loans of a grouped
+/// borrower whose grades are computed in the pass, held until the borrower-level rules have
+/// run over them ([`Computing::borrowers`]).
+struct Folding<'a, A> {
+    acc: A,
+    held: Vec<AtDates>,
+    grades: &'a Grades<'a>,
+}
+
+impl<A: Fold> Consumer for Folding<'_, A> {
+    fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+        let g = self.grades;
+        if !g.o.admits_loan(a.book) {
+            return Ok(());
+        }
+        let at = at_dates(a, g.setup, g.saved, g.computing);
+        self.acc.loan(a, &at);
+        if at.grouped.is_empty() {
+            self.acc.add(&at);
+        } else {
+            self.held.push(at);
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, later: Self) {
+        self.acc.merge(later.acc);
+        self.held.extend(later.held);
+    }
+}
+
+/// The loans admitted at each date of `setup`, graded from the saved runs or, for the dates
+/// without one, computed in the same pass, folded into `make()`'s figures.
+fn fold<A: Fold>(ctx: &Ctx, o: &Options, setup: &Setup, make: impl Fn() -> A + Sync) -> Result<A> {
     let sources = GradeSources::load(ctx, setup)?;
     let computing = sources.computing(ctx)?;
-    let (grades, computing) = (&sources.saved, computing.as_ref());
-    let mut loans = collect(ctx, setup, |a| {
-        o.admits_loan(a.book)
-            .then(|| at_dates(a, setup, grades, computing))
+    let grades = Grades {
+        o,
+        setup,
+        saved: &sources.saved,
+        computing: computing.as_ref(),
+    };
+    let mut f = portfolio::scan(ctx, setup, || Folding {
+        acc: make(),
+        held: Vec::new(),
+        grades: &grades,
     })?;
-    if let Some(c) = computing {
-        c.borrowers(loans.iter_mut())?;
+    if let Some(c) = &computing {
+        c.borrowers(f.held.iter_mut())?;
     }
-    let mut per_date: Vec<Vec<LoanState>> = vec![Vec::new(); setup.dates.len()];
-    for l in loans {
-        for (k, s) in l.states.into_iter().enumerate() {
-            if let Some(s) = s {
-                per_date[k].push(s);
-            }
+    for at in &f.held {
+        f.acc.add(at);
+    }
+    Ok(f.acc)
+}
+
+impl Fold for PortfolioAcc {
+    fn add(&mut self, at: &AtDates) {
+        if let Some(s) = &at.states[0] {
+            PortfolioAcc::add(self, s);
         }
     }
-    Ok(per_date)
+    fn merge(&mut self, later: Self) {
+        PortfolioAcc::merge(self, &later);
+    }
 }
 
 /// `report portfolio` as of `as_of`: from the classify run saved for the date when it is current
@@ -392,37 +464,30 @@ fn book_at(ctx: &Ctx, o: &Options, setup: &Setup) -> Result<Vec<Vec<LoanState>>>
 pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     if saved_sources(ctx, &[as_of], o)?[0] == Some(SavedTable::Grades) {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
-        let saved = db::report::saved_book(&conn, as_of)?;
+        let mut book = PortfolioAcc::new(o.buckets(), o.par);
+        let n = db::report::saved_book(&conn, as_of, |l| {
+            if o.admits(&l.officer, &l.branch, &l.region) {
+                book.add(&LoanState {
+                    grade: Some(graded(&l.grade)),
+                    loan_id: l.loan_id,
+                    product: l.product,
+                    branch: l.branch,
+                    region: l.region,
+                    officer: l.officer,
+                    balance: l.outstanding_principal,
+                    dpd: l.dpd,
+                    restructured: l.restructured,
+                });
+            }
+        })?;
         ctx.debug(&format!(
-            "report portfolio: read from the classify run saved for {as_of} ({} loans)",
-            saved.len()
+            "report portfolio: read from the classify run saved for {as_of} ({n} loans)"
         ));
-        let loans: Vec<LoanState> = saved
-            .into_iter()
-            .filter(|l| o.admits(&l.officer, &l.branch, &l.region))
-            .map(|l| LoanState {
-                grade: Some(graded(&l.grade)),
-                loan_id: l.loan_id,
-                product: l.product,
-                branch: l.branch,
-                region: l.region,
-                officer: l.officer,
-                balance: l.outstanding_principal,
-                dpd: l.dpd,
-                restructured: l.restructured,
-            })
-            .collect();
-        return Ok(docs::portfolio(as_of, &loans, o.buckets(), o.par, o.lang));
+        return Ok(docs::portfolio(as_of, &book, o.lang));
     }
     let setup = o.setup(vec![as_of]);
-    let per_date = book_at(ctx, o, &setup)?;
-    Ok(docs::portfolio(
-        as_of,
-        &per_date[0],
-        o.buckets(),
-        o.par,
-        o.lang,
-    ))
+    let book = fold(ctx, o, &setup, || PortfolioAcc::new(o.buckets(), o.par))?;
+    Ok(docs::portfolio(as_of, &book, o.lang))
 }
 
 /// Says once when saved runs the report reads were computed under other conventions than
@@ -887,11 +952,13 @@ fn period_dates(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     v
 }
 
+/// The KPIs of the period: the loans' part (`loans`) with the logged contacts and the visit
+/// plans of the period.
 fn kpis(
     ctx: &Ctx,
     from: NaiveDate,
     to: NaiveDate,
-    loans: &[LoanFacts],
+    loans: LoanKpis,
     o: &Options,
 ) -> Result<Vec<collections::OfficerKpis>> {
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
@@ -919,26 +986,23 @@ fn kpis(
             )
         })
         .collect();
-    Ok(collections::kpis(
-        from,
-        to,
-        o.first_contact_days,
-        loans,
-        &contacts,
-        &plans,
-    ))
+    Ok(loans.finish(&contacts, &plans))
 }
 
 /// `report collections` over `from..=to`.
 pub fn collections(ctx: &Ctx, from: NaiveDate, to: NaiveDate, o: &Options) -> Result<Document> {
     let setup = o.setup(period_dates(from, to));
     let setup = &setup;
-    let loans = collect(ctx, setup, |a| {
+    let facts = collect(ctx, setup, |a| {
         o.admits_loan(a.book)
             .then(|| loan_facts(a, setup, from))
             .flatten()
     })?;
-    let k = kpis(ctx, from, to, &loans, o)?;
+    let mut loans = LoanKpis::new(from, to, o.first_contact_days);
+    for f in &facts {
+        loans.add(f);
+    }
+    let k = kpis(ctx, from, to, loans, o)?;
     Ok(docs::collections(from, to, &k, o.lang))
 }
 
@@ -956,89 +1020,40 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
     let previous = previous_month_end(as_of);
     let from = previous.succ_opt().unwrap_or(previous);
     let setup = o.setup(vec![previous, as_of]);
-    let setup = &setup;
-    let sources = GradeSources::load(ctx, setup)?;
-    let computing = sources.computing(ctx)?;
-    let (grades, computing) = (&sources.saved, computing.as_ref());
-    struct Both {
-        at: AtDates,
-        facts: Option<LoanFacts>,
-        broken: bool,
-    }
-    let mut loans = collect(ctx, setup, |a| {
-        if !o.admits_loan(a.book) {
-            return None;
-        }
-        let at = at_dates(a, setup, grades, computing);
-        let facts = loan_facts(a, setup, from);
-        // A promise whose date fell in the month and was not kept.
-        let broken = !a.book.followups.is_empty() && {
-            let paid = engine::payments_in_force(&a.book.payments, as_of);
-            collection::promises(&a.book.followups, &paid, as_of)
-                .iter()
-                .any(|p| p.state == PromiseState::Broken && p.promise_date >= from)
-        };
-        Some(Both { at, facts, broken })
+    let m = fold(ctx, o, &setup, || Management {
+        setup: &setup,
+        from,
+        before: HeadlineAcc::new(o.par),
+        now: PortfolioAcc::new(o.buckets(), o.par),
+        at_risk: Top::by_balance(docs::TOP),
+        series: Series::new(2, o.buckets(), o.par),
+        loans: LoanKpis::new(from, as_of, o.first_contact_days),
+        decisions: Vec::new(),
+        broken: Top::by_balance(docs::TOP),
     })?;
-    if let Some(c) = computing {
-        c.borrowers(loans.iter_mut().map(|l| &mut l.at))?;
-    }
-    let mut per_date: Vec<Vec<LoanState>> = vec![Vec::new(); 2];
-    let mut series = Series::new(2, o.buckets(), o.par);
-    let mut facts = Vec::new();
-    let mut decisions: Vec<Decision> = Vec::new();
-    let mut broken: Vec<Decision> = Vec::new();
-    for l in loans {
-        if let Some(now) = &l.at.states[1] {
-            let d = |reason| Decision {
-                loan_id: now.loan_id.clone(),
-                officer: now.officer.clone(),
-                reason,
-                dpd: now.dpd,
-                balance: now.balance,
-            };
-            if now.dpd > 90 && now.grade.as_ref().is_some_and(|g| !g.npl) {
-                decisions.push(d("over90_not_npl"));
-            }
-            if l.at.eligible[1] {
-                decisions.push(d("eligible_for_upgrade_review"));
-            }
-            if l.broken {
-                broken.push(d("broken_promise"));
-            }
-        }
-        series.add(&l.at.states);
-        for (k, s) in l.at.states.into_iter().enumerate() {
-            if let Some(s) = s {
-                per_date[k].push(s);
-            }
-        }
-        facts.extend(l.facts);
-    }
-    // Broken promises: the largest balances only.
-    broken.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.loan_id.cmp(&b.loan_id)));
-    broken.truncate(docs::TOP);
-    decisions.extend(broken);
+    // The decisions of each loan in loan order (a loan's reasons in the order they are asked),
+    // then the broken promises on the largest balances.
+    let mut decisions = m.decisions;
+    decisions.sort_by(|a, b| a.loan_id.cmp(&b.loan_id));
+    decisions.extend(m.broken.finish());
     let mut doc = docs::management(
-        as_of,
-        previous,
-        &per_date[1],
-        &per_date[0],
-        o.par,
+        (as_of, &m.now.headline()),
+        (previous, &m.before.finish()),
+        &m.at_risk.finish(),
         &decisions,
         o.lang,
     );
     docs::append(
         &mut doc,
         "portfolio",
-        docs::portfolio(as_of, &per_date[1], o.buckets(), o.par, o.lang),
+        docs::portfolio(as_of, &m.now, o.lang),
     );
     docs::append(
         &mut doc,
         "migration",
-        docs::migration(&setup.dates, &series.finish(), o.buckets(), o.lang),
+        docs::migration(&setup.dates, &m.series.finish(), o.buckets(), o.lang),
     );
-    let k = kpis(ctx, from, as_of, &facts, o)?;
+    let k = kpis(ctx, from, as_of, m.loans, o)?;
     docs::append(
         &mut doc,
         "collections",
@@ -1051,6 +1066,83 @@ pub fn management(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> 
         docs::conduct(from, as_of, checked, &breaches, &o.audit, o.lang),
     );
     Ok(doc)
+}
+
+/// The management report's figures of the previous month-end (date 0) and `as_of` (date 1).
+struct Management<'a> {
+    setup: &'a Setup,
+    from: NaiveDate,
+    before: HeadlineAcc,
+    now: PortfolioAcc,
+    /// Overdue loans at `as_of`, the largest balances.
+    at_risk: Top<LoanState>,
+    series: Series,
+    loans: LoanKpis,
+    /// Over 90 DPD not graded NPL, and eligible for upgrade review, at `as_of`.
+    decisions: Vec<Decision>,
+    /// A promise whose date fell in the month and was not kept, the largest balances.
+    broken: Top<Decision>,
+}
+
+fn decision(now: &LoanState, reason: &'static str) -> Decision {
+    Decision {
+        loan_id: now.loan_id.clone(),
+        officer: now.officer.clone(),
+        reason,
+        dpd: now.dpd,
+        balance: now.balance,
+    }
+}
+
+impl Fold for Management<'_> {
+    fn loan(&mut self, a: &LoanAssessment<'_>, at: &AtDates) {
+        if let Some(f) = loan_facts(a, self.setup, self.from) {
+            self.loans.add(&f);
+        }
+        let Some(now) = &at.states[1] else {
+            return;
+        };
+        let as_of = self.setup.dates[1];
+        let broken = !a.book.followups.is_empty() && {
+            let paid = engine::payments_in_force(&a.book.payments, as_of);
+            collection::promises(&a.book.followups, &paid, as_of)
+                .iter()
+                .any(|p| p.state == PromiseState::Broken && p.promise_date >= self.from)
+        };
+        if broken {
+            self.broken.push(decision(now, "broken_promise"));
+        }
+    }
+
+    fn add(&mut self, at: &AtDates) {
+        if let Some(s) = &at.states[0] {
+            self.before.add(s);
+        }
+        if let Some(now) = &at.states[1] {
+            self.now.add(now);
+            if now.dpd > 0 {
+                self.at_risk.push(now.clone());
+            }
+            if now.dpd > 90 && now.grade.as_ref().is_some_and(|g| !g.npl) {
+                self.decisions.push(decision(now, "over90_not_npl"));
+            }
+            if at.eligible[1] {
+                self.decisions
+                    .push(decision(now, "eligible_for_upgrade_review"));
+            }
+        }
+        self.series.add(&at.states);
+    }
+
+    fn merge(&mut self, later: Self) {
+        self.before.merge(&later.before);
+        self.now.merge(&later.now);
+        self.at_risk.merge(later.at_risk);
+        self.series.merge(&later.series);
+        self.loans.merge(&later.loans);
+        self.decisions.extend(later.decisions);
+        self.broken.merge(later.broken);
+    }
 }
 
 #[cfg(test)]

@@ -189,7 +189,7 @@ pub fn fell_overdue(dues: &[Due], from: NaiveDate, to: NaiveDate) -> Vec<NaiveDa
     out
 }
 
-/// The KPIs per officer (sorted by officer), then the team row `all`.
+/// The KPIs per officer (sorted by officer), then the team row `all`, over `loans`.
 pub fn kpis(
     from: NaiveDate,
     to: NaiveDate,
@@ -198,17 +198,39 @@ pub fn kpis(
     contacts: &[ContactRow],
     plans: &BTreeMap<(String, String), Plan>,
 ) -> Vec<OfficerKpis> {
-    let mut by: BTreeMap<String, OfficerKpis> = BTreeMap::new();
-    for c in contacts {
-        let k = get(&mut by, &c.officer);
-        k.contacts += 1;
-        k.connected += u64::from(c.connected);
-        *k.by_channel.entry(c.channel.clone()).or_default() += 1;
-    }
+    let mut acc = LoanKpis::new(from, to, window_days);
     for l in loans {
-        let k = get(&mut by, &l.officer);
+        acc.add(l);
+    }
+    acc.finish(contacts, plans)
+}
+
+/// The loans' part of the KPIs, accumulated one loan at a time by the loan's officer (the book
+/// streams; workers merge; the order does not change the answer).
+#[derive(Clone, Debug)]
+pub struct LoanKpis {
+    from: NaiveDate,
+    to: NaiveDate,
+    window_days: u32,
+    by: BTreeMap<String, OfficerKpis>,
+}
+
+impl LoanKpis {
+    /// The period `from..=to`; a first contact is due within `window_days`.
+    pub fn new(from: NaiveDate, to: NaiveDate, window_days: u32) -> LoanKpis {
+        LoanKpis {
+            from,
+            to,
+            window_days,
+            by: BTreeMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, l: &LoanFacts) {
+        let (from, to) = (self.from, self.to);
+        let k = get(&mut self.by, &l.officer);
         for start in fell_overdue(&l.dues, from, to) {
-            let deadline = start + Days::new(u64::from(window_days));
+            let deadline = start + Days::new(u64::from(self.window_days));
             let on_time = l.contacts.iter().any(|c| *c >= start && *c <= deadline);
             if on_time || deadline <= to {
                 k.first_contact_due += 1;
@@ -239,23 +261,46 @@ pub fn kpis(
             }
         }
     }
-    for ((officer, kind), p) in plans {
-        let k = get(&mut by, officer);
-        match kind.as_str() {
-            "visit" => k.visits.add(p),
-            _ => k.calls.add(p),
+
+    /// Adds another worker's loans.
+    pub fn merge(&mut self, o: &LoanKpis) {
+        for (officer, k) in &o.by {
+            get(&mut self.by, officer).add(k);
         }
     }
-    let mut all = OfficerKpis {
-        officer: "all".into(),
-        ..OfficerKpis::default()
-    };
-    let mut out: Vec<OfficerKpis> = by.into_values().collect();
-    for k in &out {
-        all.add(k);
+
+    /// The KPIs per officer (sorted by officer), then the team row `all`: the loans', the
+    /// logged contacts' and the visit plans'.
+    pub fn finish(
+        self,
+        contacts: &[ContactRow],
+        plans: &BTreeMap<(String, String), Plan>,
+    ) -> Vec<OfficerKpis> {
+        let mut by = self.by;
+        for c in contacts {
+            let k = get(&mut by, &c.officer);
+            k.contacts += 1;
+            k.connected += u64::from(c.connected);
+            *k.by_channel.entry(c.channel.clone()).or_default() += 1;
+        }
+        for ((officer, kind), p) in plans {
+            let k = get(&mut by, officer);
+            match kind.as_str() {
+                "visit" => k.visits.add(p),
+                _ => k.calls.add(p),
+            }
+        }
+        let mut all = OfficerKpis {
+            officer: "all".into(),
+            ..OfficerKpis::default()
+        };
+        let mut out: Vec<OfficerKpis> = by.into_values().collect();
+        for k in &out {
+            all.add(k);
+        }
+        out.push(all);
+        out
     }
-    out.push(all);
-    out
 }
 
 fn get<'a>(by: &'a mut BTreeMap<String, OfficerKpis>, officer: &str) -> &'a mut OfficerKpis {

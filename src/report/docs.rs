@@ -2,8 +2,6 @@
 //! are the CSV/JSON contract) and the HTML page's charts. Pure: figures in, document out; the
 //! titles follow the language, the columns are translated by the renderers (`crate::i18n`).
 
-use std::collections::HashSet;
-
 use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -11,7 +9,7 @@ use rust_decimal::Decimal;
 use super::collections::OfficerKpis;
 use super::conduct::{AuditRules, Breach};
 use super::migration::{self, Edge};
-use super::ratios::{self, Dimension, Headline, ParOptions};
+use super::ratios::{self, Dimension, Headline, PortfolioAcc};
 use super::vintage::{self, VintageLoan};
 use super::LoanState;
 use crate::buckets::Buckets;
@@ -103,9 +101,9 @@ fn headline_report(dates: &[NaiveDate], heads: &[Headline]) -> Report {
     r
 }
 
-fn bucket_report(loans: &[LoanState], buckets: &Buckets) -> Report {
+fn bucket_report(rows: &[ratios::BucketRow]) -> Report {
     let mut r = Report::new(&["bucket", "loans", "balance", "share"]);
-    for b in ratios::by_bucket(loans, buckets) {
+    for b in rows.iter().cloned() {
         r.push(vec![
             Cell::Text(b.bucket),
             int(b.loans),
@@ -116,17 +114,11 @@ fn bucket_report(loans: &[LoanState], buckets: &Buckets) -> Report {
     r
 }
 
-/// The `portfolio` report of one date. `graded` says whether grades were available (from a
-/// saved classify run); without them the grade-based tables are empty and the headline's grade
-/// columns blank.
-pub fn portfolio(
-    as_of: NaiveDate,
-    loans: &[LoanState],
-    buckets: &Buckets,
-    par: ParOptions,
-    lang: Lang,
-) -> Document {
-    let h = ratios::headline(loans, par);
+/// The `portfolio` report of one date from its figures (`book`, the loans in the book at
+/// `as_of`). Without grades the grade-based tables are empty and the headline's grade columns
+/// blank.
+pub fn portfolio(as_of: NaiveDate, book: &PortfolioAcc, lang: Lang) -> Document {
+    let (h, par) = (book.headline(), book.par());
     let mut notes = vec![format!(
         "{} loans in the book (originated on or before {as_of}, not closed); PAR_x counts DPD > x{}",
         h.loans,
@@ -155,15 +147,15 @@ pub fn portfolio(
         &t(lang, "Headline ratios", "主要指标"),
         headline_report(&[as_of], std::slice::from_ref(&h)),
     );
-    let by_bucket = ratios::by_bucket(loans, buckets);
+    let by_bucket = book.by_bucket();
     doc.add(
         "by_bucket",
         &t(lang, "Balance by bucket", "逾期档位分布"),
-        bucket_report(loans, buckets),
+        bucket_report(&by_bucket),
     );
     // Grade-based tables (empty without grades).
     let mut gb = Report::new(&["classification", "bucket", "loans", "balance", "share"]);
-    for r in ratios::by_grade_bucket(loans, buckets) {
+    for r in book.by_grade_bucket() {
         gb.push(vec![
             Cell::Text(r.grade),
             Cell::Text(r.bucket),
@@ -185,7 +177,7 @@ pub fn portfolio(
         "provisions",
         "provision_rate",
     ]);
-    let stages = ratios::by_stage(loans);
+    let stages = book.by_stage();
     for r in &stages {
         st.push(vec![
             Cell::Int(i64::from(r.stage)),
@@ -197,18 +189,8 @@ pub fn portfolio(
         ]);
     }
     doc.add("stages", &t(lang, "IFRS 9 stages", "IFRS 9 减值阶段"), st);
-    let over: HashSet<&str> = h
-        .graded
-        .as_ref()
-        .map(|g| g.over90_not_npl.iter().map(String::as_str).collect())
-        .unwrap_or_default();
     let mut ov = Report::new(&["loan_id", "officer", "dpd", "balance", "classification"]);
-    let mut listed: Vec<&LoanState> = loans
-        .iter()
-        .filter(|l| over.contains(l.loan_id.as_str()))
-        .collect();
-    listed.sort_by(|a, b| a.loan_id.cmp(&b.loan_id));
-    for l in listed {
+    for l in book.over90_not_npl() {
         ov.push(vec![
             Cell::Text(l.loan_id.clone()),
             Cell::Text(l.officer.clone()),
@@ -228,7 +210,7 @@ pub fn portfolio(
     );
     let mut by_product = Vec::new();
     for dim in Dimension::ALL {
-        let rows = ratios::by_dimension(loans, dim, par);
+        let rows = book.by_dimension(dim);
         let mut r = Report::new(&[
             dim.name(),
             "loans",
@@ -263,19 +245,7 @@ pub fn portfolio(
         doc.add(&format!("by_{}", dim.name()), &t(lang, en, zh), r);
     }
     if h.graded.is_some() {
-        let grades: Vec<(String, Decimal)> = {
-            let mut v: Vec<(u8, String, Decimal)> = Vec::new();
-            for l in loans {
-                if let Some(gr) = &l.grade {
-                    match v.iter_mut().find(|x| x.0 == gr.rank) {
-                        Some(x) => x.2 += l.balance,
-                        None => v.push((gr.rank, gr.label.clone(), l.balance)),
-                    }
-                }
-            }
-            v.sort_by_key(|x| x.0);
-            v.into_iter().map(|x| (x.1, x.2)).collect()
-        };
+        let grades = book.by_grade();
         doc.charts.push(Chart::Bars {
             title: t(lang, "Balance by grade", "五级分类余额"),
             labels: grades.iter().map(|x| x.0.clone()).collect(),
@@ -874,19 +844,27 @@ pub struct Decision {
     pub balance: Decimal,
 }
 
-/// The management report's own tables: the headline with the change since the previous
-/// month-end, the top exposures at risk and the loans that need a decision. The sections
-/// (portfolio, migration, collections, conduct) are appended by the caller with [`append`].
+impl super::Exposure for Decision {
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+    fn balance(&self) -> Decimal {
+        self.balance
+    }
+}
+
+/// The management report's own tables: the headline (`h`, at `as_of`) with the change since
+/// the previous month-end (`p`), the top exposures at risk (`at_risk`: the [`TOP`] overdue
+/// loans by balance, [`super::Top::by_balance`]) and the loans that need a decision. The
+/// sections (portfolio, migration, collections, conduct) are appended by the caller with
+/// [`append`].
 pub fn management(
-    as_of: NaiveDate,
-    previous: NaiveDate,
-    now: &[LoanState],
-    before: &[LoanState],
-    par: ParOptions,
+    (as_of, h): (NaiveDate, &Headline),
+    (previous, p): (NaiveDate, &Headline),
+    at_risk: &[LoanState],
     decisions: &[Decision],
     lang: Lang,
 ) -> Document {
-    let (h, p) = (ratios::headline(now, par), ratios::headline(before, par));
     let mut doc = new_doc(
         lang,
         t(
@@ -935,32 +913,29 @@ pub fn management(
     };
     ch.push(ratio_row(
         "npl_ratio",
-        g(&p, |x| x.npl_ratio),
-        g(&h, |x| x.npl_ratio),
+        g(p, |x| x.npl_ratio),
+        g(h, |x| x.npl_ratio),
     ));
     ch.push(ratio_row(
         "deviation_90",
-        g(&p, |x| x.deviation),
-        g(&h, |x| x.deviation),
+        g(p, |x| x.deviation),
+        g(h, |x| x.deviation),
     ));
     ch.push(ratio_row(
         "provision_coverage",
-        g(&p, |x| x.coverage),
-        g(&h, |x| x.coverage),
+        g(p, |x| x.coverage),
+        g(h, |x| x.coverage),
     ));
     ch.push(ratio_row(
         "provision_rate",
-        g(&p, |x| x.provision_rate),
-        g(&h, |x| x.provision_rate),
+        g(p, |x| x.provision_rate),
+        g(h, |x| x.provision_rate),
     ));
     doc.add(
         "changes",
         &t(lang, "Headline ratios and change", "主要指标及较上月末变动"),
         ch,
     );
-    // Top exposures at risk: overdue loans by balance.
-    let mut risk: Vec<&LoanState> = now.iter().filter(|l| l.dpd > 0).collect();
-    risk.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.loan_id.cmp(&b.loan_id)));
     let mut tr = Report::new(&[
         "loan_id",
         "officer",
@@ -969,7 +944,7 @@ pub fn management(
         "balance",
         "classification",
     ]);
-    for l in risk.into_iter().take(TOP) {
+    for l in at_risk {
         tr.push(vec![
             Cell::Text(l.loan_id.clone()),
             Cell::Text(l.officer.clone()),
@@ -1006,15 +981,14 @@ pub fn management(
 mod tests {
     use super::*;
     use crate::report::fixture::{book, graded_book};
+    use crate::report::ratios::ParOptions;
     use crate::test_support::d;
 
     #[test]
     fn portfolio_without_grades_keeps_its_tables_and_blank_grade_columns() {
         let doc = portfolio(
             d("2026-03-31"),
-            &book(),
-            &Buckets::default_days(),
-            ParOptions::default(),
+            &PortfolioAcc::of(&book(), &Buckets::default_days(), ParOptions::default()),
             Lang::En,
         );
         let names: Vec<&str> = doc.tables.iter().map(|t| t.name.as_str()).collect();
@@ -1043,9 +1017,11 @@ mod tests {
     fn portfolio_with_grades_lists_over_90_not_npl() {
         let doc = portfolio(
             d("2026-03-31"),
-            &graded_book(),
-            &Buckets::default_days(),
-            ParOptions::default(),
+            &PortfolioAcc::of(
+                &graded_book(),
+                &Buckets::default_days(),
+                ParOptions::default(),
+            ),
             Lang::Zh,
         );
         assert_eq!(doc.title, "贷款质量报告 2026-03-31");

@@ -1,6 +1,9 @@
 //! The post-loan report's arithmetic (贷后管理报告): pure aggregation over plain per-loan values.
 //! No SQL, no I/O, no clock; the command hands in one [`LoanState`] per loan and date, and gets
-//! figures back. Definitions follow RULES.md §4; each is restated where it is computed.
+//! figures back. The figures of the book are accumulated one loan at a time
+//! ([`ratios::PortfolioAcc`], [`ratios::HeadlineAcc`], [`migration::Series`],
+//! [`collections::LoanKpis`], [`Top`]): each worker of the scan its own, merged at the end, the
+//! answer the same whatever the order the loans come in. Definitions follow RULES.md §4; each is restated where it is computed.
 //!
 //! # Conventions
 //! * **Balance** is the loan's outstanding principal as of the date (due or not yet due).
@@ -59,6 +62,76 @@ pub struct Graded {
     pub provision: Decimal,
     /// IFRS 9 stage (1, 2, 3).
     pub stage: u8,
+}
+
+/// The `n` first of a stream of items in an order (`cmp`, total), kept as they come in: memory
+/// stays under `2n` items, and the answer does not depend on the order they came in.
+#[derive(Clone, Debug)]
+pub struct Top<T> {
+    n: usize,
+    cmp: fn(&T, &T) -> std::cmp::Ordering,
+    items: Vec<T>,
+}
+
+impl<T> Top<T> {
+    pub fn new(n: usize, cmp: fn(&T, &T) -> std::cmp::Ordering) -> Top<T> {
+        Top {
+            n,
+            cmp,
+            items: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, x: T) {
+        self.items.push(x);
+        if self.items.len() >= 2 * self.n.max(1) {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        self.items.sort_by(self.cmp);
+        self.items.truncate(self.n);
+    }
+
+    /// Takes in another worker's items.
+    pub fn merge(&mut self, later: Top<T>) {
+        for x in later.items {
+            self.push(x);
+        }
+    }
+
+    /// The first `n`, in order.
+    pub fn finish(mut self) -> Vec<T> {
+        self.trim();
+        self.items
+    }
+}
+
+/// A loan with a balance, for [`Top::by_balance`].
+pub trait Exposure {
+    fn loan_id(&self) -> &str;
+    fn balance(&self) -> Decimal;
+}
+
+impl Exposure for LoanState {
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+    fn balance(&self) -> Decimal {
+        self.balance
+    }
+}
+
+impl<T: Exposure> Top<T> {
+    /// The `n` largest balances (ties: by loan_id).
+    pub fn by_balance(n: usize) -> Top<T> {
+        Top::new(n, |a, b| {
+            b.balance()
+                .cmp(&a.balance())
+                .then_with(|| a.loan_id().cmp(b.loan_id()))
+        })
+    }
 }
 
 /// Places of a ratio.
@@ -170,6 +243,37 @@ pub(crate) mod fixture {
 mod tests {
     use super::*;
     use crate::test_support::m;
+
+    #[test]
+    fn top_keeps_the_largest_balances_whatever_the_order() {
+        use super::fixture::book;
+        // By balance: A 4000, B 2000, C 1500, D 1000, E 900, F 600.
+        let ids = |t: Top<LoanState>| -> Vec<String> {
+            t.finish().into_iter().map(|l| l.loan_id).collect()
+        };
+        let mut fwd = Top::by_balance(3);
+        book().into_iter().for_each(|l| fwd.push(l));
+        assert_eq!(ids(fwd), ["A", "B", "C"]);
+        // Reversed, in two workers of three loans (each trims at 2n = 6: not before merging).
+        let (mut a, mut b) = (Top::by_balance(3), Top::by_balance(3));
+        let mut v = book();
+        v.reverse();
+        for (i, l) in v.into_iter().enumerate() {
+            if i < 3 {
+                a.push(l)
+            } else {
+                b.push(l)
+            }
+        }
+        b.merge(a);
+        assert_eq!(ids(b), ["A", "B", "C"]);
+        // A tie on balance goes to the smaller loan_id.
+        let mut t = Top::by_balance(1);
+        let mut x = book();
+        x[1].balance = x[0].balance;
+        x.into_iter().rev().for_each(|l| t.push(l));
+        assert_eq!(ids(t), ["A"]);
+    }
 
     #[test]
     fn ratio_rounds_half_away_at_six_places_and_refuses_zero() {

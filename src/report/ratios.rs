@@ -10,7 +10,8 @@
 //!   with the list of loans over 90 DPD not graded NPL.
 //! * **拨备覆盖率** = provisions / NPL balance; **贷款拨备率** = provisions / total balance.
 //! * Tables: by bucket (every bucket, empty ones too), by grade × bucket (non-empty cells), and
-//!   by one dimension (product, branch, region, officer), sorted by key.
+//!   by one dimension (product, branch, region, officer), sorted by key; all of them
+//!   accumulated one loan at a time by [`PortfolioAcc`].
 
 use std::collections::BTreeMap;
 
@@ -182,9 +183,14 @@ impl HeadlineAcc {
         self.over90_not_npl.extend(o.over90_not_npl.iter().cloned());
     }
 
+    /// Whether there is a loan and every loan carries a grade (the grade-based figures exist).
+    fn all_graded(&self) -> bool {
+        self.loans > 0 && self.ungraded == 0
+    }
+
     pub fn finish(&self) -> Headline {
         let balance = self.balance;
-        let graded = (self.loans > 0 && self.ungraded == 0).then(|| {
+        let graded = self.all_graded().then(|| {
             let mut over90_not_npl = self.over90_not_npl.clone();
             over90_not_npl.sort();
             GradeFigures {
@@ -233,6 +239,11 @@ impl Tally {
         self.loans += 1;
         self.balance += l.balance;
     }
+
+    fn merge(&mut self, o: &Tally) {
+        self.loans += o.loans;
+        self.balance += o.balance;
+    }
 }
 
 /// One bucket of the distribution.
@@ -245,25 +256,6 @@ pub struct BucketRow {
     pub share: Option<Decimal>,
 }
 
-/// Loans and balance in every bucket (empty buckets included), in bucket order.
-pub fn by_bucket(loans: &[LoanState], buckets: &Buckets) -> Vec<BucketRow> {
-    let mut cells = vec![Tally::default(); buckets.as_slice().len()];
-    for l in loans {
-        cells[buckets.index(l.dpd)].add(l);
-    }
-    let total: Decimal = loans.iter().map(|l| l.balance).sum();
-    buckets
-        .labels()
-        .zip(cells)
-        .map(|(label, t)| BucketRow {
-            bucket: label.to_string(),
-            loans: t.loans,
-            share: ratio(t.balance, total),
-            balance: t.balance,
-        })
-        .collect()
-}
-
 /// One non-empty grade × bucket cell.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradeBucketRow {
@@ -272,32 +264,6 @@ pub struct GradeBucketRow {
     pub loans: u64,
     pub balance: Decimal,
     pub share: Option<Decimal>,
-}
-
-/// Non-empty grade × bucket cells, by grade rank then bucket; empty when no loan is graded.
-/// Ungraded loans (when some are graded) are left out of this table.
-pub fn by_grade_bucket(loans: &[LoanState], buckets: &Buckets) -> Vec<GradeBucketRow> {
-    let mut cells: BTreeMap<(u8, String, usize), Tally> = BTreeMap::new();
-    for l in loans {
-        if let Some(g) = &l.grade {
-            cells
-                .entry((g.rank, g.label.clone(), buckets.index(l.dpd)))
-                .or_default()
-                .add(l);
-        }
-    }
-    let total: Decimal = loans.iter().map(|l| l.balance).sum();
-    let labels: Vec<&str> = buckets.labels().collect();
-    cells
-        .into_iter()
-        .map(|((_, grade, b), t)| GradeBucketRow {
-            grade,
-            bucket: labels[b].to_string(),
-            loans: t.loans,
-            share: ratio(t.balance, total),
-            balance: t.balance,
-        })
-        .collect()
 }
 
 /// One IFRS 9 stage.
@@ -313,32 +279,255 @@ pub struct StageRow {
     pub coverage: Option<Decimal>,
 }
 
-/// Stages 1, 2 and 3 (every stage, empty ones too) over the graded loans; empty when no loan is
-/// graded.
-pub fn by_stage(loans: &[LoanState]) -> Vec<StageRow> {
-    if !loans.iter().any(|l| l.grade.is_some()) {
-        return Vec::new();
+/// A value of a dimension: its loans, and the balance overdue and at risk (PAR30).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Group {
+    tally: Tally,
+    overdue: Decimal,
+    par30: Decimal,
+}
+
+/// The portfolio figures of one date accumulated one loan at a time (the book streams; workers
+/// merge; the order the loans come in does not change the answer): the headline, the
+/// distributions by bucket, grade × bucket, stage and dimension, and the loans over 90 DPD not
+/// graded NPL. Memory grows with the buckets, grades and dimension values, not with the book
+/// (but for that last list).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PortfolioAcc {
+    buckets: Buckets,
+    opt: ParOptions,
+    head: HeadlineAcc,
+    by_bucket: Vec<Tally>,
+    /// Per grade (rank, label): a tally per bucket.
+    by_grade: Vec<(u8, String, Vec<Tally>)>,
+    /// Stages 1, 2, 3: the graded loans and their provisions.
+    stages: [(Tally, Decimal); 3],
+    /// Whether any loan carried a grade.
+    graded: bool,
+    /// Per [`Dimension::ALL`]: its values.
+    dims: [BTreeMap<String, Group>; 4],
+    /// Graded, not NPL, over 90 DPD (listed when every loan is graded).
+    over90_not_npl: Vec<LoanState>,
+}
+
+impl PortfolioAcc {
+    pub fn new(buckets: &Buckets, opt: ParOptions) -> PortfolioAcc {
+        PortfolioAcc {
+            buckets: buckets.clone(),
+            opt,
+            head: HeadlineAcc::new(opt),
+            by_bucket: vec![Tally::default(); buckets.as_slice().len()],
+            by_grade: Vec::new(),
+            stages: Default::default(),
+            graded: false,
+            dims: Default::default(),
+            over90_not_npl: Vec::new(),
+        }
     }
-    let total: Decimal = loans.iter().map(|l| l.balance).sum();
-    (1..=3u8)
-        .map(|stage| {
-            let (mut t, mut provision) = (Tally::default(), Decimal::ZERO);
-            for l in loans {
-                if let Some(g) = l.grade.as_ref().filter(|g| g.stage == stage) {
-                    t.add(l);
-                    provision += g.provision;
+
+    /// The figures over `loans`.
+    pub fn of(loans: &[LoanState], buckets: &Buckets, opt: ParOptions) -> PortfolioAcc {
+        let mut acc = PortfolioAcc::new(buckets, opt);
+        for l in loans {
+            acc.add(l);
+        }
+        acc
+    }
+
+    pub fn add(&mut self, l: &LoanState) {
+        self.head.add(l);
+        let b = self.buckets.index(l.dpd);
+        self.by_bucket[b].add(l);
+        if let Some(g) = &l.grade {
+            self.graded = true;
+            let n = self.by_bucket.len();
+            let i = match self
+                .by_grade
+                .iter()
+                .position(|x| x.0 == g.rank && x.1 == g.label)
+            {
+                Some(i) => i,
+                None => {
+                    self.by_grade
+                        .push((g.rank, g.label.clone(), vec![Tally::default(); n]));
+                    self.by_grade.len() - 1
                 }
+            };
+            self.by_grade[i].2[b].add(l);
+            let stage = usize::from(g.stage).checked_sub(1);
+            if let Some(s) = stage.and_then(|i| self.stages.get_mut(i)) {
+                s.0.add(l);
+                s.1 += g.provision;
             }
-            StageRow {
+            if !g.npl && l.dpd > 90 {
+                self.over90_not_npl.push(l.clone());
+            }
+        }
+        for (dim, groups) in Dimension::ALL.iter().zip(&mut self.dims) {
+            let key = dim.key(l);
+            let g = match groups.get_mut(key) {
+                Some(g) => g,
+                None => groups.entry(key.to_string()).or_default(),
+            };
+            g.tally.add(l);
+            if l.dpd >= 1 {
+                g.overdue += l.balance;
+            }
+            if at_risk(l, 30, self.opt) {
+                g.par30 += l.balance;
+            }
+        }
+    }
+
+    /// Adds another worker's loans.
+    pub fn merge(&mut self, o: &PortfolioAcc) {
+        self.head.merge(&o.head);
+        for (a, b) in self.by_bucket.iter_mut().zip(&o.by_bucket) {
+            a.merge(b);
+        }
+        for (rank, label, cells) in &o.by_grade {
+            match self
+                .by_grade
+                .iter_mut()
+                .find(|x| x.0 == *rank && x.1 == *label)
+            {
+                Some(x) => {
+                    for (a, b) in x.2.iter_mut().zip(cells) {
+                        a.merge(b);
+                    }
+                }
+                None => self.by_grade.push((*rank, label.clone(), cells.clone())),
+            }
+        }
+        for (a, b) in self.stages.iter_mut().zip(&o.stages) {
+            a.0.merge(&b.0);
+            a.1 += b.1;
+        }
+        self.graded |= o.graded;
+        for (a, b) in self.dims.iter_mut().zip(&o.dims) {
+            for (k, g) in b {
+                let x = a.entry(k.clone()).or_default();
+                x.tally.merge(&g.tally);
+                x.overdue += g.overdue;
+                x.par30 += g.par30;
+            }
+        }
+        self.over90_not_npl.extend(o.over90_not_npl.iter().cloned());
+    }
+
+    pub fn par(&self) -> ParOptions {
+        self.opt
+    }
+
+    /// The total balance (the denominator of the shares).
+    fn total(&self) -> Decimal {
+        self.head.balance
+    }
+
+    pub fn headline(&self) -> Headline {
+        self.head.finish()
+    }
+
+    /// Loans and balance in every bucket (empty buckets included), in bucket order.
+    pub fn by_bucket(&self) -> Vec<BucketRow> {
+        self.buckets
+            .labels()
+            .zip(&self.by_bucket)
+            .map(|(label, t)| BucketRow {
+                bucket: label.to_string(),
+                loans: t.loans,
+                share: ratio(t.balance, self.total()),
+                balance: t.balance,
+            })
+            .collect()
+    }
+
+    /// The grades in rank (then label) order, with a tally per bucket.
+    fn grades(&self) -> Vec<&(u8, String, Vec<Tally>)> {
+        let mut v: Vec<&(u8, String, Vec<Tally>)> = self.by_grade.iter().collect();
+        v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        v
+    }
+
+    /// Non-empty grade × bucket cells, by grade rank then bucket; empty when no loan is graded.
+    /// Ungraded loans (when some are graded) are left out of this table.
+    pub fn by_grade_bucket(&self) -> Vec<GradeBucketRow> {
+        let labels: Vec<&str> = self.buckets.labels().collect();
+        let mut out = Vec::new();
+        for (_, grade, cells) in self.grades() {
+            for (b, t) in cells.iter().enumerate().filter(|(_, t)| t.loans > 0) {
+                out.push(GradeBucketRow {
+                    grade: grade.clone(),
+                    bucket: labels[b].to_string(),
+                    loans: t.loans,
+                    share: ratio(t.balance, self.total()),
+                    balance: t.balance,
+                });
+            }
+        }
+        out
+    }
+
+    /// The balance of each grade (by rank, best first; a rank under its first label).
+    pub fn by_grade(&self) -> Vec<(String, Decimal)> {
+        let mut out: Vec<(u8, String, Decimal)> = Vec::new();
+        for (rank, label, cells) in self.grades() {
+            let balance: Decimal = cells.iter().map(|t| t.balance).sum();
+            match out.iter_mut().find(|x| x.0 == *rank) {
+                Some(x) => x.2 += balance,
+                None => out.push((*rank, label.clone(), balance)),
+            }
+        }
+        out.into_iter().map(|x| (x.1, x.2)).collect()
+    }
+
+    /// Stages 1, 2 and 3 (every stage, empty ones too) over the graded loans; empty when no
+    /// loan is graded.
+    pub fn by_stage(&self) -> Vec<StageRow> {
+        if !self.graded {
+            return Vec::new();
+        }
+        (1..=3u8)
+            .zip(&self.stages)
+            .map(|(stage, (t, provision))| StageRow {
                 stage,
                 loans: t.loans,
-                share: ratio(t.balance, total),
-                coverage: ratio(provision, t.balance),
+                share: ratio(t.balance, self.total()),
+                coverage: ratio(*provision, t.balance),
                 balance: t.balance,
-                provision,
-            }
-        })
-        .collect()
+                provision: *provision,
+            })
+            .collect()
+    }
+
+    /// Loans, balance, overdue and PAR30 per value of `dim`, sorted by value.
+    pub fn by_dimension(&self, dim: Dimension) -> Vec<GroupRow> {
+        let i = Dimension::ALL.iter().position(|d| *d == dim).unwrap_or(0);
+        self.dims[i]
+            .iter()
+            .map(|(key, g)| GroupRow {
+                key: key.clone(),
+                loans: g.tally.loans,
+                share: ratio(g.tally.balance, self.total()),
+                overdue_ratio: ratio(g.overdue, g.tally.balance),
+                par30: ratio(g.par30, g.tally.balance),
+                balance: g.tally.balance,
+                overdue_balance: g.overdue,
+                par30_balance: g.par30,
+            })
+            .collect()
+    }
+
+    /// The loans over 90 DPD not graded NPL, in loan_id order; empty unless every loan is
+    /// graded (as [`GradeFigures::over90_not_npl`]).
+    pub fn over90_not_npl(&self) -> Vec<&LoanState> {
+        if !self.head.all_graded() {
+            return Vec::new();
+        }
+        let mut v: Vec<&LoanState> = self.over90_not_npl.iter().collect();
+        v.sort_by(|a, b| a.loan_id.cmp(&b.loan_id));
+        v
+    }
 }
 
 /// A dimension of the book.
@@ -394,35 +583,6 @@ pub struct GroupRow {
     pub par30: Option<Decimal>,
 }
 
-/// Loans, balance, overdue and PAR30 per value of `dim`, sorted by value.
-pub fn by_dimension(loans: &[LoanState], dim: Dimension, opt: ParOptions) -> Vec<GroupRow> {
-    let total: Decimal = loans.iter().map(|l| l.balance).sum();
-    let mut groups: BTreeMap<&str, (Tally, Decimal, Decimal)> = BTreeMap::new();
-    for l in loans {
-        let g = groups.entry(dim.key(l)).or_default();
-        g.0.add(l);
-        if l.dpd >= 1 {
-            g.1 += l.balance;
-        }
-        if at_risk(l, 30, opt) {
-            g.2 += l.balance;
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(key, (t, overdue, par30))| GroupRow {
-            key: key.to_string(),
-            loans: t.loans,
-            share: ratio(t.balance, total),
-            overdue_ratio: ratio(overdue, t.balance),
-            par30: ratio(par30, t.balance),
-            balance: t.balance,
-            overdue_balance: overdue,
-            par30_balance: par30,
-        })
-        .collect()
-}
-
 /// Shares by count (used by the migration module too).
 pub(crate) fn share_of(n: u64, total: u64) -> Option<Decimal> {
     ratio(count(n), count(total))
@@ -433,6 +593,10 @@ mod tests {
     use super::*;
     use crate::report::fixture::{book, graded_book};
     use crate::test_support::m;
+
+    fn of(loans: &[LoanState]) -> PortfolioAcc {
+        PortfolioAcc::of(loans, &Buckets::default_days(), ParOptions::default())
+    }
 
     #[test]
     fn headline_par_and_overdue_ratio_on_the_fixture() {
@@ -475,6 +639,50 @@ mod tests {
         }
         b.merge(&a);
         assert_eq!(b.finish(), headline(&v, ParOptions::default()));
+    }
+
+    #[test]
+    fn portfolio_accumulated_in_two_workers_in_any_order_equals_the_whole() {
+        let mut v = graded_book();
+        v[3].grade = None; // D ungraded: the grade tables leave it out, the headline has no NPL
+        for book in [graded_book(), v] {
+            let whole = of(&book);
+            let (mut a, mut b) = (of(&book[3..]), of(&book[..3]));
+            // the later worker's loans first, then the earlier's merged in
+            a.merge(&b);
+            b.merge(&of(&book[3..]));
+            for x in [a, b] {
+                assert_eq!(x.headline(), whole.headline());
+                assert_eq!(x.by_bucket(), whole.by_bucket());
+                assert_eq!(x.by_grade_bucket(), whole.by_grade_bucket());
+                assert_eq!(x.by_grade(), whole.by_grade());
+                assert_eq!(x.by_stage(), whole.by_stage());
+                for dim in Dimension::ALL {
+                    assert_eq!(x.by_dimension(dim), whole.by_dimension(dim));
+                }
+                assert_eq!(x.over90_not_npl(), whole.over90_not_npl());
+            }
+        }
+        // Graded: 正常 4000, 关注 2000+1500+1000+900 = 5400, 可疑 600; E (91 DPD, 关注) listed.
+        let g = of(&graded_book());
+        assert_eq!(
+            g.by_grade(),
+            vec![
+                ("正常".to_string(), m("4000.00")),
+                ("关注".to_string(), m("5400.00")),
+                ("可疑".to_string(), m("600.00")),
+            ]
+        );
+        let ids: Vec<&str> = g
+            .over90_not_npl()
+            .iter()
+            .map(|l| l.loan_id.as_str())
+            .collect();
+        assert_eq!(ids, ["E"]);
+        // One loan ungraded: no grade figures, so no list either.
+        let mut v = graded_book();
+        v[0].grade = None;
+        assert!(of(&v).over90_not_npl().is_empty());
     }
 
     #[test]
@@ -539,7 +747,8 @@ mod tests {
 
     #[test]
     fn bucket_distribution_lists_every_bucket() {
-        let rows = by_bucket(&book(), &Buckets::default_days());
+        let rows =
+            PortfolioAcc::of(&book(), &Buckets::default_days(), ParOptions::default()).by_bucket();
         let got: Vec<(&str, u64, Decimal, Option<Decimal>)> = rows
             .iter()
             .map(|r| (r.bucket.as_str(), r.loans, r.balance, r.share))
@@ -560,7 +769,7 @@ mod tests {
 
     #[test]
     fn grade_by_bucket_cells() {
-        let rows = by_grade_bucket(&graded_book(), &Buckets::default_days());
+        let rows = of(&graded_book()).by_grade_bucket();
         let got: Vec<(&str, &str, u64, Decimal)> = rows
             .iter()
             .map(|r| (r.grade.as_str(), r.bucket.as_str(), r.loans, r.balance))
@@ -576,12 +785,12 @@ mod tests {
                 ("可疑", "181-360", 1, m("600.00")),
             ]
         );
-        assert!(by_grade_bucket(&book(), &Buckets::default_days()).is_empty());
+        assert!(of(&book()).by_grade_bucket().is_empty());
     }
 
     #[test]
     fn stage_totals() {
-        let rows = by_stage(&graded_book());
+        let rows = of(&graded_book()).by_stage();
         let got: Vec<(u8, u64, Decimal, Decimal, Option<Decimal>)> = rows
             .iter()
             .map(|r| (r.stage, r.loans, r.balance, r.provision, r.coverage))
@@ -599,12 +808,12 @@ mod tests {
             ]
         );
         assert_eq!(rows[1].share, Some(m("0.540000"))); // 5400 / 10000
-        assert!(by_stage(&book()).is_empty());
+        assert!(of(&book()).by_stage().is_empty());
     }
 
     #[test]
     fn by_officer_and_product() {
-        let rows = by_dimension(&book(), Dimension::Officer, ParOptions::default());
+        let rows = of(&book()).by_dimension(Dimension::Officer);
         // E01: A 4000, B 2000, C 1500, F 600 = 8100; overdue C+F = 2100; PAR30 B+F = 2600
         // E02: D 1000, E 900 = 1900; overdue 1900; PAR30 1900
         assert_eq!(rows.len(), 2);
@@ -624,7 +833,7 @@ mod tests {
             ("E02", 2, m("1900.00"))
         );
         assert_eq!(e02.par30, Some(m("1.000000")));
-        let p = by_dimension(&book(), Dimension::Product, ParOptions::default());
+        let p = of(&book()).by_dimension(Dimension::Product);
         // 消费贷: E 900 + F 600 = 1500; 经营贷: 8500. Sorted by key (UTF-8 bytes): 消 < 经.
         let keys: Vec<(&str, Decimal)> = p.iter().map(|r| (r.key.as_str(), r.balance)).collect();
         assert_eq!(
