@@ -9,7 +9,8 @@
 //! * Grades are read from the classify run saved for a date (`classify --save`). For a date
 //!   without one, `portfolio` and `management` compute them in their own pass with the classify
 //!   op's work ([`Grading`], then its borrower-level rules over the grouped borrowers), and
-//!   stderr says so; `migration` leaves its grade matrix empty.
+//!   stderr says so; so does `migration` for its two ends (the grade matrix), replaying an end
+//!   it would otherwise read from a saved `overdue` run.
 //! * A loan is **restructured** on a date when a restructure (not cancelled) is in force then.
 
 use std::collections::{BTreeMap, HashMap};
@@ -115,34 +116,33 @@ impl Options {
     }
 }
 
-/// The saved grades of each date (None where no run was saved, or where `wanted` says no), with
-/// a note naming the dates without a run.
+/// The saved grades of each date (None where no run was saved, or where `wanted` says no).
 fn grades_for(
     ctx: &Ctx,
     dates: &[NaiveDate],
     wanted: impl Fn(usize) -> bool,
-) -> Result<Vec<Option<HashMap<String, SavedGrade>>>> {
+) -> Result<SavedGrades> {
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
     let mut out = Vec::with_capacity(dates.len());
-    let mut missing = Vec::new();
     for (k, d) in dates.iter().enumerate() {
-        let g = if wanted(k) {
+        out.push(if wanted(k) {
             db::report::saved_grades(&conn, *d)?
         } else {
             None
-        };
-        if g.is_none() && wanted(k) {
-            missing.push(d.to_string());
-        }
-        out.push(g);
-    }
-    if !missing.is_empty() {
-        ctx.note(&format!(
-            "report: grades not available for {} (no saved classify run; `daihou classify --as-of DATE --save` saves one): the grade-based figures are left blank",
-            missing.join(", ")
-        ));
+        });
     }
     Ok(out)
+}
+
+/// Says that the grades of `dates` are computed in the report's pass under `req`'s rules.
+fn note_computed(ctx: &Ctx, dates: &[NaiveDate], req: &classify::Request) {
+    let dates: Vec<String> = dates.iter().map(NaiveDate::to_string).collect();
+    ctx.note(&format!(
+        "report: grades computed for {} (no saved classify run; rules {}, staging {}), not read",
+        dates.join(", "),
+        req.rules.name,
+        req.staging.name
+    ));
 }
 
 fn graded(g: &SavedGrade) -> Graded {
@@ -162,10 +162,18 @@ fn graded_as(grade: Grade, stage: u8, provision: rust_decimal::Decimal) -> Grade
 /// Grades computed in the report's own pass for the dates without a saved classify run: the
 /// classify op's work ([`Grading`]) under its default rule set and staging, per loan as the
 /// book streams, then its borrower-level rules over the grouped borrowers once the pass is done.
+///
+/// The request's dates are the scan's ([`Computing::load`]: graded as the loan comes, kept
+/// for the dates without a saved run), or some of them ([`Computing::picked`]: only those
+/// graded, each into its own place of the loan's [`AtDates`]).
 struct Computing<'r> {
     grading: Grading<'r>,
-    /// Per date of the setup: computed here (no saved run).
-    dates: Vec<bool>,
+    /// Per date of the scan: its index among the request's dates; None when the request's
+    /// dates are the scan's.
+    pick: Option<Vec<Option<usize>>>,
+    /// Per date of the request: where in [`AtDates`] its grades go, None: not kept (a saved
+    /// run has them).
+    at: Vec<Option<usize>>,
 }
 
 /// The classify request of a report's dates (cn2023 and ifrs9, classify's defaults).
@@ -194,32 +202,24 @@ impl GradeSources {
     /// The saved grades of each date of `setup` (as [`grades_for`]); where a date has none, the
     /// request to compute them in the pass, with one stderr note naming those dates.
     fn load(ctx: &Ctx, setup: &Setup) -> Result<GradeSources> {
+        let saved = grades_for(ctx, &setup.dates, |_| true)?;
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
-        let mut saved = Vec::with_capacity(setup.dates.len());
-        for d in &setup.dates {
-            saved.push(db::report::saved_grades(&conn, *d)?);
-        }
         let active = setup.conventions_json();
         let mut runs = db::report::saved_runs(&conn, &setup.dates, &active)?;
         runs.retain(|r| r.table == SavedTable::Grades);
         note_other_conventions(ctx, &runs, &active);
-        let missing: Vec<String> = setup
+        let missing: Vec<NaiveDate> = setup
             .dates
             .iter()
             .zip(&saved)
             .filter(|(_, g)| g.is_none())
-            .map(|(d, _)| d.to_string())
+            .map(|(d, _)| *d)
             .collect();
         if missing.is_empty() {
             return Ok(GradeSources { saved, req: None });
         }
         let req = classify_request(setup)?;
-        ctx.note(&format!(
-            "report: grades computed for {} (no saved classify run; rules {}, staging {}), not read",
-            missing.join(", "),
-            req.rules.name,
-            req.staging.name
-        ));
+        note_computed(ctx, &missing, &req);
         Ok(GradeSources {
             saved,
             req: Some(req),
@@ -244,7 +244,28 @@ impl<'r> Computing<'r> {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         Ok(Computing {
             grading: Grading::load(&conn, req)?,
-            dates: grades.iter().map(Option::is_none).collect(),
+            pick: None,
+            at: grades
+                .iter()
+                .enumerate()
+                .map(|(k, g)| g.is_none().then_some(k))
+                .collect(),
+        })
+    }
+
+    /// The grading of `req`'s dates, some of the scan's: `pick[k]` the index among them of
+    /// the scan's date `k`, `at[j]` where the request's date `j` goes in [`AtDates`].
+    fn picked(
+        ctx: &Ctx,
+        req: &'r classify::Request,
+        pick: Vec<Option<usize>>,
+        at: Vec<usize>,
+    ) -> Result<Computing<'r>> {
+        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+        Ok(Computing {
+            grading: Grading::load(&conn, req)?,
+            pick: Some(pick),
+            at: at.into_iter().map(Some).collect(),
         })
     }
 
@@ -253,11 +274,30 @@ impl<'r> Computing<'r> {
     /// not read: the rule, the trace and the override's note; a loan is held with them).
     fn loan(&self, a: &LoanAssessment<'_>, at: &mut AtDates) {
         let mut rows = Vec::new();
-        self.grading.loan(a, &mut rows);
-        for (k, mut row, summary) in rows {
-            if !self.dates[k] {
-                continue;
+        match &self.pick {
+            None => self.grading.loan(a, &mut rows),
+            Some(pick) => {
+                let dates: Vec<portfolio::Assessment> = a
+                    .dates
+                    .iter()
+                    .filter_map(|x| {
+                        pick[x.date].map(|j| portfolio::Assessment {
+                            date: j,
+                            ..x.clone()
+                        })
+                    })
+                    .collect();
+                let picked = LoanAssessment {
+                    book: a.book,
+                    dates: &dates,
+                };
+                self.grading.loan(&picked, &mut rows);
             }
+        }
+        for (j, mut row, summary) in rows {
+            let Some(k) = self.at[j] else {
+                continue;
+            };
             if let Some(s) = &mut at.states[k] {
                 s.grade = Some(graded_as(row.grade, row.stage, row.provision));
             }
@@ -536,6 +576,9 @@ struct Migration<'a> {
     grades: Vec<Option<HashMap<String, SavedGrade>>>,
     replay_grades: Vec<Option<HashMap<String, SavedGrade>>>,
     restructured: HashMap<String, NaiveDate>,
+    /// The grading of the ends without saved grades (replayed), into [`AtDates`] of the two
+    /// ends (0: the first date, 1: the last).
+    computing: Option<&'a Computing<'a>>,
 }
 
 impl Migration<'_> {
@@ -654,17 +697,24 @@ impl Migration<'_> {
 }
 
 /// The migration's consumer of the book stream: the replayed dates from the scan, the saved
-/// ones from cursors that follow the worker's loans (opened at its first loan).
+/// ones from cursors that follow the worker's loans (opened at its first loan). With grades
+/// computed in the pass, a grouped borrower's loan adds its two ends once the borrower-level
+/// rules have run (held until then).
 struct Streamed<'a> {
     m: &'a Migration<'a>,
     series: Series,
     read: Option<(rusqlite::Connection, Vec<Option<SavedCursor>>)>,
+    held: Vec<AtDates>,
     ctx: &'a Ctx,
 }
 
 impl Consumer for Streamed<'_> {
     fn detail(&self) -> engine::Detail {
-        engine::Detail::Figures
+        if self.m.computing.is_some() {
+            engine::Detail::Installments
+        } else {
+            engine::Detail::Figures
+        }
     }
 
     fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
@@ -693,12 +743,30 @@ impl Consumer for Streamed<'_> {
                 (None, None) => None,
             });
         }
-        self.series.add(&at);
+        let Some(c) = m.computing else {
+            self.series.add(&at);
+            return Ok(());
+        };
+        self.series.add_between(&at);
+        let last = at.len() - 1;
+        let mut ends = AtDates {
+            states: vec![at[0].take(), at[last].take()],
+            eligible: vec![false; 2],
+            grouped: Vec::new(),
+        };
+        c.loan(a, &mut ends);
+        if ends.grouped.is_empty() {
+            self.series
+                .add_ends(ends.states[0].as_ref(), ends.states[1].as_ref());
+        } else {
+            self.held.push(ends);
+        }
         Ok(())
     }
 
     fn merge(&mut self, later: Self) {
         self.series.merge(&later.series);
+        self.held.extend(later.held);
     }
 }
 
@@ -709,8 +777,19 @@ impl Consumer for Streamed<'_> {
 pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document> {
     let sources = saved_sources(ctx, dates, o)?;
     let last = dates.len() - 1;
-    let mut replay: Vec<usize> = (0..dates.len()).filter(|k| sources[*k].is_none()).collect();
-    if !replay.is_empty() && sources[last].is_some() {
+    // Grades at the two ends (the grade transition matrix), unless read with the positions:
+    // from the saved runs, else computed in the pass (the end replayed for it).
+    let grades = grades_for(ctx, dates, |k| {
+        (k == 0 || k == last) && sources[k] != Some(SavedTable::Grades)
+    })?;
+    let graded_here: Vec<usize> = [0, last]
+        .into_iter()
+        .filter(|k| sources[*k] != Some(SavedTable::Grades) && grades[*k].is_none())
+        .collect();
+    let mut replay: Vec<usize> = (0..dates.len())
+        .filter(|k| sources[*k].is_none() || graded_here.contains(k))
+        .collect();
+    if !replay.is_empty() && !replay.contains(&last) {
         replay.push(last);
     }
     let list = |ks: &[usize]| {
@@ -741,35 +820,65 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
     let sources: Vec<Option<SavedTable>> = (0..dates.len())
         .map(|k| sources[k].filter(|_| replayed[k].is_none()))
         .collect();
-    // Grades at the two ends (the grade transition matrix), unless read with the positions.
-    let grades = grades_for(ctx, dates, |k| {
-        (k == 0 || k == last) && sources[k] != Some(SavedTable::Grades)
-    })?;
     let restructured = {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         db::report::restructured_since(&conn)?
     };
+    let replay_setup = o.setup(replay.iter().map(|k| dates[*k]).collect());
+    // The ends graded here: classify's request over their dates, each replayed date picked
+    // as its end's index among them, and graded into the ends' AtDates (0 first, 1 last).
+    let req = if graded_here.is_empty() {
+        None
+    } else {
+        let ends: Vec<NaiveDate> = graded_here.iter().map(|k| dates[*k]).collect();
+        let req = classify_request(&o.setup(ends.clone()))?;
+        note_computed(ctx, &ends, &req);
+        Some(req)
+    };
+    let computing = match &req {
+        None => None,
+        Some(req) => {
+            let pick = replay
+                .iter()
+                .map(|k| graded_here.iter().position(|e| e == k))
+                .collect();
+            let at = graded_here
+                .iter()
+                .map(|k| usize::from(*k == last))
+                .collect();
+            Some(Computing::picked(ctx, req, pick, at)?)
+        }
+    };
     let m = Migration {
         o,
         dates,
-        replay: o.setup(replay.iter().map(|k| dates[*k]).collect()),
+        replay: replay_setup,
         replay_grades: replay.iter().map(|k| grades[*k].clone()).collect(),
         replayed,
         sources,
         grades,
         restructured,
+        computing: computing.as_ref(),
     };
     let series = if replay.is_empty() {
         m.read_saved(ctx)?
     } else {
         let m = &m;
-        portfolio::scan(ctx, &m.replay, || Streamed {
+        let mut s = portfolio::scan(ctx, &m.replay, || Streamed {
             m,
             series: m.series(),
             read: None,
+            held: Vec::new(),
             ctx,
-        })?
-        .series
+        })?;
+        if let Some(c) = m.computing {
+            c.borrowers(s.held.iter_mut())?;
+        }
+        for at in &s.held {
+            s.series
+                .add_ends(at.states[0].as_ref(), at.states[1].as_ref());
+        }
+        s.series
     };
     Ok(docs::migration(
         dates,

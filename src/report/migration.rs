@@ -245,6 +245,16 @@ impl Series {
         let Some(last) = at.len().checked_sub(1) else {
             return;
         };
+        self.add_between(at);
+        self.add_ends(at[0].as_ref(), at[last].as_ref());
+    }
+
+    /// What a loan's states add but for the headlines and grades of the two ends: what does
+    /// not depend on the grades ([`Series::add_ends`] adds the rest).
+    pub fn add_between(&mut self, at: &[Option<LoanState>]) {
+        let Some(last) = at.len().checked_sub(1) else {
+            return;
+        };
         let pos = |k: usize| {
             at[k]
                 .as_ref()
@@ -257,21 +267,32 @@ impl Series {
         for (k, l) in at.iter().enumerate() {
             if let Some(l) = l {
                 self.totals[k][self.buckets.index(l.dpd)] += l.balance;
-                self.heads[k].add(l);
+                if k != 0 && k != last {
+                    self.heads[k].add(l);
+                }
             }
         }
-        let grade = |k: usize| {
-            at[k]
-                .as_ref()
-                .and_then(|l| l.grade.as_ref().map(|g| (usize::from(g.rank), l.balance)))
-        };
-        for (e, k) in [(0, 0), (1, last)] {
-            if let Some(l) = &at[k] {
+    }
+
+    /// A loan's states at the first and the last date: their headlines and the grade matrix.
+    pub fn add_ends(&mut self, first: Option<&LoanState>, last: Option<&LoanState>) {
+        let n = self.heads.len();
+        if let Some(l) = first {
+            self.heads[0].add(l);
+        }
+        if let Some(l) = last.filter(|_| n > 1) {
+            self.heads[n - 1].add(l);
+        }
+        for (e, l) in [first, last].into_iter().enumerate() {
+            if let Some(l) = l {
                 self.loans_ends[e] += 1;
                 self.ungraded_ends += u64::from(l.grade.is_none());
             }
         }
-        self.grades.add(grade(0), grade(last));
+        let grade = |l: Option<&LoanState>| {
+            l.and_then(|l| l.grade.as_ref().map(|g| (usize::from(g.rank), l.balance)))
+        };
+        self.grades.add(grade(first), grade(last));
     }
 
     /// Adds another worker's loans.

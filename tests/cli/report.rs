@@ -340,7 +340,8 @@ fn portfolio_from_a_current_saved_run_equals_the_computed_one() {
 #[test]
 fn grade_migration_between_saved_runs() {
     let env = loaded();
-    // Without saved runs: the grade matrix is empty and stderr says why.
+    // Without saved runs: the grades of both ends computed in the pass by classify's op, and
+    // stderr says so.
     let args = [
         "report",
         "migration",
@@ -349,12 +350,43 @@ fn grade_migration_between_saved_runs() {
         "--to",
         "2026-03-31",
     ];
-    let (out, err) = run_ok(&env, &args, &["--format", "csv"]);
+    let (computed, err) = run_ok(&env, &args, &["--format", "csv"]);
     assert!(
-        err.contains("grades not available for 2026-02-28, 2026-03-31"),
+        err.contains("grades computed for 2026-02-28, 2026-03-31 (no saved classify run; rules cn2023, staging ifrs9), not read"),
         "{err}"
     );
-    assert!(table(&csv_rows(&out), "grade_matrix").is_empty());
+    let rows = csv_rows(&computed);
+    assert_eq!(
+        columns(
+            table(&rows, "grade_matrix")
+                .into_iter()
+                .filter(|r| r["loans"] != "0"),
+            &[
+                "from_grade",
+                "to_grade",
+                "loans",
+                "balance_from",
+                "balance_to"
+            ],
+        ),
+        [
+            // 02-28 as below, without the restructure and the edited grade: 正常 R1 800 +
+            // R5 1500, both 正常 at 03-31 (400 + 1000); R3 cured; R2 stays; R4 (DPD > 90) 次级
+            ["正常", "正常", "2", "2300.00", "1400.00"],
+            ["关注", "正常", "1", "600.00", "200.00"],
+            ["关注", "关注", "1", "3000.00", "3000.00"],
+            ["次级", "次级", "1", "5000.00", "5000.00"],
+        ]
+    );
+    // The same bytes as from the runs classify saves for the two dates.
+    let saved = loaded();
+    for d in ["2026-02-28", "2026-03-31"] {
+        let (code, _, err) = saved.run(&["-q", "classify", "--as-of", d, "--save"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (read, err) = run_ok(&saved, &args, &["--format", "csv"]);
+    assert!(!err.contains("grades computed"), "{err}");
+    assert_eq!(read, computed);
     let env = graded();
     let (code, _, err) = env.run(&["-q", "classify", "--as-of", "2026-02-28", "--save"]);
     assert_eq!(code, 0, "{err}");
@@ -408,11 +440,15 @@ fn migration_from_saved_month_ends_equals_the_replayed_one() {
             "report migration: computed positions from the ledger for {n} date(s)"
         ))
     };
-    // A ledger without saved runs: every date replayed, no grades.
+    // A ledger without saved runs: every date replayed, the grades of the two ends computed.
     let bare = Env::new();
     bare.preload_example();
     let (replayed, err) = run_ok(&bare, &args, &[]);
     assert!(replayed_note(&err, 12), "{err}");
+    assert!(
+        err.contains("grades computed for 2025-07-31, 2026-06-30 (no saved classify run"),
+        "{err}"
+    );
     let (replayed_restr, _) = run_ok(&bare, &args, &["--par-exclude-restructured"]);
     let (replayed_o, _) = run_ok(&bare, &args, &["--officer", "陈立新"]);
     assert_ne!(
@@ -420,7 +456,6 @@ fn migration_from_saved_month_ends_equals_the_replayed_one() {
         "the tape has restructured loans in PAR"
     );
 
-    // The month ends saved by overdue: every date read, nothing replayed.
     let env = Env::new();
     env.preload_example();
     // The import long before the runs (a run in the same second as an import is not current).
@@ -437,9 +472,12 @@ fn migration_from_saved_month_ends_equals_the_replayed_one() {
         "--save",
     ]);
     assert_eq!(code, 0, "{err}");
+    // The month ends saved by overdue: the ten between read; the two ends, with no saved
+    // grades, replayed to grade them in the pass.
     let (saved, err) = run_ok(&env, &args, &[]);
     assert!(
-        err.contains("read 12 date(s) from saved runs") && !replayed_note(&err, 12),
+        err.contains("read 10 date(s) from saved runs")
+            && err.contains("for 2 date(s): 2025-07-31, 2026-06-30"),
         "{err}"
     );
     assert_eq!(saved, replayed);
@@ -473,6 +511,8 @@ fn migration_from_saved_month_ends_equals_the_replayed_one() {
     assert!(table(&rows, "grade_matrix")
         .iter()
         .any(|r| r["loans"] != "0"));
+    // The grades the pass computed are the ones the saved classify runs hold.
+    assert_eq!(graded_saved, replayed);
     env.sql("UPDATE imports SET started_at = '2999-01-01T00:00:00Z'");
     let (graded_replayed, err) = run_ok(&env, &args, &[]);
     assert!(replayed_note(&err, 12), "{err}");
@@ -1148,7 +1188,8 @@ fn html_pages_render_in_a_real_browser() {
     for (name, args, charts) in [
         // balance by grade (grades computed in the pass), by bucket, bucket shares, PAR, by product
         ("portfolio", PORTFOLIO, 5),
-        ("migration", MIGRATION, 3),
+        // bucket heatmap, PAR30/NPL over time, grade heatmap (grades computed in the pass)
+        ("migration", MIGRATION, 4),
         ("vintage", VINTAGE, 2),
         ("conduct", CONDUCT, 1),
         ("collections", COLLECTIONS, 2),
