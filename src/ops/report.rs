@@ -817,9 +817,21 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
     for (j, k) in replay.iter().enumerate() {
         replayed[*k] = Some(j);
     }
-    let sources: Vec<Option<SavedTable>> = (0..dates.len())
+    let read: Vec<Option<SavedTable>> = (0..dates.len())
         .map(|k| sources[k].filter(|_| replayed[k].is_none()))
         .collect();
+    // The last date replayed with the others though its classify run is current: its grades
+    // are that run's.
+    let current = grades_for(ctx, dates, |k| {
+        k == last && sources[k] == Some(SavedTable::Grades) && read[k].is_none()
+    })?;
+    let mut grades = grades;
+    for (g, c) in grades.iter_mut().zip(current) {
+        if c.is_some() {
+            *g = c;
+        }
+    }
+    let sources = read;
     let restructured = {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         db::report::restructured_since(&conn)?

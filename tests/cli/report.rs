@@ -384,8 +384,23 @@ fn grade_migration_between_saved_runs() {
         let (code, _, err) = saved.run(&["-q", "classify", "--as-of", d, "--save"]);
         assert_eq!(code, 0, "{err}");
     }
+    // Runs not current (an import at the same second or later): positions replayed, the
+    // saved grades read.
+    saved.sql("UPDATE imports SET started_at = '2999-01-01T00:00:00Z'");
     let (read, err) = run_ok(&saved, &args, &["--format", "csv"]);
     assert!(!err.contains("grades computed"), "{err}");
+    assert_eq!(read, computed);
+    // Only the last run current: the first date replayed, and the last with it, its grades
+    // read from its run all the same.
+    saved.sql("UPDATE imports SET started_at = '2000-01-01T00:00:00Z'");
+    saved.sql(
+        "UPDATE grade_runs SET computed_at = '1999-01-01T00:00:00Z' WHERE as_of = '2026-02-28'",
+    );
+    let (read, err) = run_ok(&saved, &args, &["--format", "csv", "-v"]);
+    assert!(
+        err.contains("for 2 date(s): 2026-02-28, 2026-03-31") && !err.contains("grades computed"),
+        "{err}"
+    );
     assert_eq!(read, computed);
     let env = graded();
     let (code, _, err) = env.run(&["-q", "classify", "--as-of", "2026-02-28", "--save"]);
