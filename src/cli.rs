@@ -663,6 +663,17 @@ pub struct ReportArgs {
     /// log is checked against (default the built-in policy; see `schedule-visits --print-policy`).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+
+    /// portfolio, management, migration: the rule set, as `classify --rules` (a built-in name
+    /// — cn2023, cn2007, cn-card — or a TOML file in the same format), that grades a date
+    /// without a saved classify run; a saved run's grades are read as saved.
+    #[arg(long, default_value = "cn2023", value_name = "NAME|FILE")]
+    pub rules: String,
+
+    /// The IFRS 9 staging of those dates, as `classify --staging`: the built-in `ifrs9` or a
+    /// TOML file in the same format.
+    #[arg(long, default_value = "ifrs9", value_name = "NAME|FILE")]
+    pub staging: String,
 }
 
 /// A subcommand that is planned but not built yet.

@@ -6,6 +6,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 
+use crate::classify::rules::RuleSet;
+use crate::classify::stage::Staging;
 use crate::cli::{Every, Format, ReportArgs, ReportName};
 use crate::context::Ctx;
 use crate::ops::report::{self as op, Options};
@@ -61,6 +63,8 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
     };
     let o = Options {
         base: args.conv.setup(Vec::new())?,
+        rules: RuleSet::resolve(&args.rules).context("--rules")?,
+        staging: Staging::resolve(&args.staging).context("--staging")?,
         filters: args.filters.clone(),
         par: ParOptions {
             include_restructured: !args.par_exclude_restructured,

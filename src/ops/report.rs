@@ -47,6 +47,10 @@ use crate::visits::Contact;
 pub struct Options {
     /// The conventions, buckets and ladder (`dates` empty: each report sets its own).
     pub base: Setup,
+    /// The rule set and staging that grade a date without a saved classify run (classify's
+    /// `--rules`, `--staging`).
+    pub rules: RuleSet,
+    pub staging: Staging,
     /// Only loans of this officer, branch or region (a follow-up counts with its loan).
     pub filters: LoanFilterArgs,
     pub par: ParOptions,
@@ -160,8 +164,9 @@ fn graded_as(grade: Grade, stage: u8, provision: rust_decimal::Decimal) -> Grade
 }
 
 /// Grades computed in the report's own pass for the dates without a saved classify run: the
-/// classify op's work ([`Grading`]) under its default rule set and staging, per loan as the
-/// book streams, then its borrower-level rules over the grouped borrowers once the pass is done.
+/// classify op's work ([`Grading`]) under the report's rule set and staging
+/// ([`Options::rules`]), per loan as the book streams, then its borrower-level rules over the
+/// grouped borrowers once the pass is done.
 ///
 /// The request's dates are the scan's ([`Computing::load`]: graded as the loan comes, kept
 /// for the dates without a saved run), or some of them ([`Computing::picked`]: only those
@@ -176,16 +181,16 @@ struct Computing<'r> {
     at: Vec<Option<usize>>,
 }
 
-/// The classify request of a report's dates (cn2023 and ifrs9, classify's defaults).
-fn classify_request(setup: &Setup) -> Result<classify::Request> {
-    Ok(classify::Request {
+/// The classify request of a report's dates, under the report's rule set and staging.
+fn classify_request(setup: &Setup, o: &Options) -> classify::Request {
+    classify::Request {
         setup: setup.clone(),
-        rules: RuleSet::resolve("cn2023")?,
-        staging: Staging::resolve("ifrs9")?,
+        rules: o.rules.clone(),
+        staging: o.staging.clone(),
         listing: None,
         labels: crate::cli::GradeLabels::Zh,
         save: None,
-    })
+    }
 }
 
 /// The saved grades of each date of a setup, by loan (None: no saved run).
@@ -201,13 +206,13 @@ struct GradeSources {
 impl GradeSources {
     /// The saved grades of each date of `setup` (as [`grades_for`]); where a date has none, the
     /// request to compute them in the pass, with one stderr note naming those dates.
-    fn load(ctx: &Ctx, setup: &Setup) -> Result<GradeSources> {
+    fn load(ctx: &Ctx, setup: &Setup, o: &Options) -> Result<GradeSources> {
         let saved = grades_for(ctx, &setup.dates, |_| true)?;
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         let active = setup.conventions_json();
         let mut runs = db::report::saved_runs(&conn, &setup.dates, &active)?;
         runs.retain(|r| r.table == SavedTable::Grades);
-        note_other_conventions(ctx, &runs, &active);
+        note_other_conventions(ctx, &runs, setup, o);
         let missing: Vec<NaiveDate> = setup
             .dates
             .iter()
@@ -218,7 +223,7 @@ impl GradeSources {
         if missing.is_empty() {
             return Ok(GradeSources { saved, req: None });
         }
-        let req = classify_request(setup)?;
+        let req = classify_request(setup, o);
         note_computed(ctx, &missing, &req);
         Ok(GradeSources {
             saved,
@@ -465,7 +470,7 @@ impl<A: Fold> Consumer for Folding<'_, A> {
 /// The loans admitted at each date of `setup`, graded from the saved runs or, for the dates
 /// without one, computed in the same pass, folded into `make()`'s figures.
 fn fold<A: Fold>(ctx: &Ctx, o: &Options, setup: &Setup, make: impl Fn() -> A + Sync) -> Result<A> {
-    let sources = GradeSources::load(ctx, setup)?;
+    let sources = GradeSources::load(ctx, setup, o)?;
     let computing = sources.computing(ctx)?;
     let grades = Grades {
         o,
@@ -530,15 +535,33 @@ pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     Ok(docs::portfolio(as_of, &book, o.lang))
 }
 
-/// Says once when saved runs the report reads were computed under other conventions than
-/// `active` (the report's `Setup::conventions_json`), naming the settings: a run under other
-/// engine conventions is replayed instead, but its saved grades are read all the same.
-fn note_other_conventions(ctx: &Ctx, runs: &[db::report::SavedRun], active: &str) {
-    let recorded: Vec<(NaiveDate, String)> = runs
-        .iter()
-        .map(|r| (r.as_of, r.conventions.clone()))
-        .collect();
-    profile::note_other_conventions(ctx, "report", "runs", &recorded, active);
+/// Says once when saved runs the report reads were computed under other conventions than the
+/// report's (`setup`'s engine conventions; for classify's runs also `o`'s rule set and
+/// staging), naming the settings: a run under other engine conventions is replayed instead,
+/// but its saved grades are read all the same.
+fn note_other_conventions(ctx: &Ctx, runs: &[db::report::SavedRun], setup: &Setup, o: &Options) {
+    let recorded = |t: SavedTable| -> Vec<(NaiveDate, String)> {
+        runs.iter()
+            .filter(|r| r.table == t)
+            .map(|r| (r.as_of, r.conventions.clone()))
+            .collect()
+    };
+    let graded = classify_request(setup, o).conventions_json();
+    profile::note_other_conventions(
+        ctx,
+        "report",
+        "runs",
+        &recorded(SavedTable::Grades),
+        &graded,
+    );
+    let engine = setup.conventions_json();
+    profile::note_other_conventions(
+        ctx,
+        "report",
+        "runs",
+        &recorded(SavedTable::Positions),
+        &engine,
+    );
 }
 
 /// Where each date's positions are read from: the current saved run of the date (classify's
@@ -549,7 +572,7 @@ fn saved_sources(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Vec<Opti
     let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
     let active = o.base.conventions_json();
     let runs = db::report::saved_runs(&conn, dates, &active)?;
-    note_other_conventions(ctx, &runs, &active);
+    note_other_conventions(ctx, &runs, &o.base, o);
     Ok(dates
         .iter()
         .map(|d| {
@@ -843,7 +866,7 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
         None
     } else {
         let ends: Vec<NaiveDate> = graded_here.iter().map(|k| dates[*k]).collect();
-        let req = classify_request(&o.setup(ends.clone()))?;
+        let req = classify_request(&o.setup(ends.clone()), o);
         note_computed(ctx, &ends, &req);
         Some(req)
     };

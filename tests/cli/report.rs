@@ -432,6 +432,107 @@ fn grade_migration_between_saved_runs() {
     );
 }
 
+/// `--rules` / `--staging` (and the profile's `rules`) grade the dates without a saved classify
+/// run as classify would grade them under the same flags.
+#[test]
+fn a_bank_rule_set_changes_the_grades_the_report_computes() {
+    let env = loaded();
+    let (_, text, _) = env.run(&["classify", "--print-rules", "cn2023"]);
+    // A bank that calls 30+ days 次级.
+    let bank = env.write(
+        "bank.toml",
+        text.replacen("name = \"cn2023\"", "name = \"bank\"", 1)
+            .replacen("over = 90", "over = 30", 1),
+    );
+    let head = |out: &str, table_name: &str| {
+        let rows = csv_rows(out);
+        let h = table(&rows, table_name)[0];
+        [
+            "npl_balance",
+            "npl_ratio",
+            "provisions",
+            "provision_coverage",
+        ]
+        .map(|c| h[c].clone())
+    };
+    let (built_in, _) = run_ok(&env, PORTFOLIO, &["--format", "csv"]);
+    // cn2023: R4 (DPD 141) 次级 5000; provisions 1614 (portfolio_grade_figures_by_hand)
+    assert_eq!(
+        head(&built_in, "headline"),
+        ["5000.00", "0.520833", "1614.00", "0.322800"]
+    );
+    let (out, err) = run_ok(&env, PORTFOLIO, &["--format", "csv", "--rules", s(&bank)]);
+    assert!(
+        err.contains(
+            "grades computed for 2026-03-31 (no saved classify run; rules bank, staging ifrs9)"
+        ),
+        "{err}"
+    );
+    // bank: R2 (DPD 39) 次级 too, and R3 (paid up, but its DPD reached 42 on 03-15: 次级 held
+    // until an upgrade review): NPL 5000 + 3000 + 200 = 8200 / 9600 = 0.8541666…; provisions
+    // 1614 − R2's 90 + 900 (3000 × 30%) − R3's 3 + 60 (200 × 30%) = 2481;
+    // coverage 2481 / 8200 = 0.3025609…
+    let by_bank = ["8200.00", "0.854167", "2481.00", "0.302561"];
+    assert_eq!(head(&out, "headline"), by_bank);
+    // The same as the run classify saves under the same rules.
+    let saved = loaded();
+    let (code, _, err) = saved.run(&[
+        "-q",
+        "classify",
+        "--as-of",
+        "2026-03-31",
+        "--save",
+        "--rules",
+        s(&bank),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (read, err) = run_ok(&saved, PORTFOLIO, &["--format", "csv", "--rules", s(&bank)]);
+    assert!(!err.contains("grades computed"), "{err}");
+    assert_eq!(read, out);
+    // That run read by a report under the built-in rules: read as saved, and stderr says so.
+    let (_, err) = run_ok(&saved, PORTFOLIO, &["--format", "csv"]);
+    assert!(err.contains("rules bank (now cn2023)"), "{err}");
+    // The migration's grade matrix and management's headline follow the flag too.
+    let (m, _) = run_ok(&env, MIGRATION, &["--format", "csv", "--rules", s(&bank)]);
+    let rows = csv_rows(&m);
+    let to_npl = columns(
+        table(&rows, "grade_matrix")
+            .into_iter()
+            .filter(|r| r["to_grade"] == "次级" && r["loans"] != "0"),
+        &["from_grade", "loans", "balance_to"],
+    );
+    // R2 and R3 正常 at 01-31, 次级 at 03-31 (3000 + 200); R4 次级 at both ends (5000)
+    assert_eq!(to_npl, [["正常", "2", "3200.00"], ["次级", "1", "5000.00"]]);
+    let (mg, _) = run_ok(&env, MANAGEMENT, &["--format", "csv", "--rules", s(&bank)]);
+    assert_eq!(head(&mg, "portfolio_headline"), by_bank);
+    // From the profile's `rules`, as classify takes it.
+    let profile = env.write("bank-profile.toml", "[report]\nrules = \"bank.toml\"\n");
+    let (p, _) = run_ok(
+        &env,
+        &[
+            "--profile",
+            s(&profile),
+            "report",
+            "portfolio",
+            "--as-of",
+            "2026-03-31",
+        ],
+        &["--format", "csv"],
+    );
+    assert_eq!(p, out);
+    // A rules file that is not there: exit 66 naming the flag and the file, as classify.
+    let (code, _, err) = env.run(&[
+        "report",
+        "portfolio",
+        "--as-of",
+        "2026-03-31",
+        "--rules",
+        "nope.toml",
+    ]);
+    assert_eq!(code, 66, "{err}");
+    assert!(err.contains("--rules: nope.toml"), "{err}");
+}
+
 /// `report migration` over the example tape's 12 month ends: read from the saved runs
 /// (`overdue --save`, `classify --save`), from some and replayed for the others, or replayed
 /// for all on a ledger without saved runs — the same bytes every way.
