@@ -300,20 +300,22 @@ struct Gathered {
 }
 
 impl Gathered {
-    fn absorb(&mut self, o: Gathered) {
+    /// Takes in the same borrower's loans met later (in a later loan or key range); `o` is
+    /// left empty.
+    fn absorb(&mut self, o: &mut Gathered) {
         // Later key ranges hold later loan_ids: ties keep the earlier loan.
         if o.largest > self.largest {
             self.largest = o.largest;
-            self.b.officer = o.b.officer;
-            self.b.region = o.b.region;
-            self.b.branch = o.b.branch;
+            self.b.officer = std::mem::take(&mut o.b.officer);
+            self.b.region = std::mem::take(&mut o.b.region);
+            self.b.branch = std::mem::take(&mut o.b.branch);
         }
-        self.b.loans.extend(o.b.loans);
-        self.b.contacts.extend(o.b.contacts);
+        self.b.loans.append(&mut o.b.loans);
+        self.b.contacts.append(&mut o.b.contacts);
         self.d.overdue_amount += o.d.overdue_amount;
         self.d.outstanding += o.d.outstanding;
         self.d.max_dpd = self.d.max_dpd.max(o.d.max_dpd);
-        if let Some(lc) = o.d.last_contact {
+        if let Some(lc) = o.d.last_contact.take() {
             if self
                 .d
                 .last_contact
@@ -323,7 +325,7 @@ impl Gathered {
                 self.d.last_contact = Some(lc);
             }
         }
-        self.d.promises.extend(o.d.promises);
+        self.d.promises.append(&mut o.d.promises);
         self.summary.add(&o.summary);
         self.overdue |= o.overdue;
         if let Some(c) = o.consent {
@@ -333,11 +335,40 @@ impl Gathered {
         }
         self.saved_segment = self.saved_segment.or(o.saved_segment);
     }
+
+    /// Puts the borrower's lists in order: contacts (the same contact logged against several
+    /// loans of the borrower counts once), loans by loan_id, promises.
+    fn settle(&mut self) {
+        self.b.contacts.sort_by(|x, y| {
+            (x.date, x.time, &x.channel, x.connected, &x.party).cmp(&(
+                y.date,
+                y.time,
+                &y.channel,
+                y.connected,
+                &y.party,
+            ))
+        });
+        self.b.contacts.dedup();
+        self.b.loans.sort_by(|x, y| x.loan_id.cmp(&y.loan_id));
+        self.d.promises.sort();
+        self.d.promises.dedup();
+    }
+
+    /// borrower_id, then the first loan_id (settled): a borrower's entries from several key
+    /// ranges in key-range order.
+    fn key(&self) -> (&str, Option<&str>) {
+        (
+            self.b.borrower_id.as_str(),
+            self.b.loans.first().map(|l| l.loan_id.as_str()),
+        )
+    }
 }
 
 /// The per-worker consumer: open loans grouped by borrower. The borrowers lie in one vector
 /// (in the order first met) with an index by borrower_id, not in a map of nodes: at a million
-/// loans the book is held once, and `into_book` sorts it in place.
+/// loans the book is held once. The worker settles its borrowers and lets the index go
+/// (`finish`), the workers' vectors are concatenated (`merge`), and `into_book` sorts the
+/// whole in place and gathers a borrower met by several workers into one.
 struct Collect<'a> {
     rules: &'a RuleSet,
     saved: Option<&'a HashMap<String, (Grade, Segment)>>,
@@ -360,7 +391,7 @@ impl<'a> Collect<'a> {
     /// Adds a borrower's loans met here, or a borrower first met here.
     fn add(&mut self, g: Gathered) {
         match self.by.get(&g.b.borrower_id) {
-            Some(&i) => self.gathered[i].absorb(g),
+            Some(&i) => self.gathered[i].absorb(&mut { g }),
             None => {
                 self.by.insert(g.b.borrower_id.clone(), self.gathered.len());
                 self.gathered.push(g);
@@ -376,22 +407,17 @@ impl<'a> Collect<'a> {
             ..
         } = self;
         drop(by);
-        gathered.sort_unstable_by(|x, y| x.b.borrower_id.cmp(&y.b.borrower_id));
+        // Unique keys: the unstable sort keeps a borrower's entries in key-range order.
+        gathered.sort_unstable_by(|x, y| x.key().cmp(&y.key()));
+        gathered.dedup_by(|later, earlier| {
+            if later.b.borrower_id != earlier.b.borrower_id {
+                return false;
+            }
+            earlier.absorb(later);
+            earlier.settle();
+            true
+        });
         for g in &mut gathered {
-            // The same contact logged against several loans of the borrower counts once.
-            g.b.contacts.sort_by(|x, y| {
-                (x.date, x.time, &x.channel, x.connected, &x.party).cmp(&(
-                    y.date,
-                    y.time,
-                    &y.channel,
-                    y.connected,
-                    &y.party,
-                ))
-            });
-            g.b.contacts.dedup();
-            g.b.loans.sort_by(|x, y| x.loan_id.cmp(&y.loan_id));
-            g.d.promises.sort();
-            g.d.promises.dedup();
             g.b.consent_window = g.consent.map(|c| c.1);
             g.b.segment = Some(match grading {
                 Grading::Saved => g.saved_segment.unwrap_or(Segment::Unknown),
@@ -552,11 +578,19 @@ impl Consumer for Collect<'_> {
         Ok(())
     }
 
+    /// In the worker's thread: each borrower's lists put in order and the index let go, so
+    /// that merging the workers is a concatenation.
+    fn finish(&mut self) -> Result<()> {
+        self.by = HashMap::new();
+        for g in &mut self.gathered {
+            g.settle();
+        }
+        Ok(())
+    }
+
     fn merge(&mut self, later: Self) {
         self.followups |= later.followups;
-        for g in later.gathered {
-            self.add(g);
-        }
+        self.gathered.extend(later.gathered);
     }
 }
 
@@ -751,9 +785,9 @@ mod tests {
     fn a_borrower_split_across_workers_merges_as_one() {
         // Loans in key order: L1 (worker 1), L2 and L3 (worker 2).
         let mut a = gathered("L1", "500", "a", Some("2026-03-01"));
-        a.absorb(gathered("L2", "500", "b", None));
+        a.absorb(&mut gathered("L2", "500", "b", None));
         assert_eq!(a.b.officer, "a", "a tie keeps the earlier loan's officer");
-        a.absorb(gathered("L3", "900", "c", Some("2026-02-01")));
+        a.absorb(&mut gathered("L3", "900", "c", Some("2026-02-01")));
         assert_eq!(
             (a.b.officer.as_str(), a.b.region.as_str()),
             ("c", "c"),

@@ -739,16 +739,17 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
     }
     sort_drafts(&mut drafts, &ranks);
     let mut visit_days: Vec<(usize, usize, Option<NaiveDate>)> = Vec::new();
-    for d in &drafts {
+    items.reserve_exact(drafts.len());
+    // Each draft is spent on its item: at a million loans every step's leftovers count.
+    for d in drafts {
+        let (b, escalation) = (d.b, d.escalation);
         let item = place(d, input, &ranks, &mut placed);
         if let Some(date) = item.date {
             let di = days.iter().position(|x| *x == date).unwrap_or(0);
-            visit_days.push((d.b, di, d.escalation));
+            visit_days.push((b, di, escalation));
         }
         items.push(item);
     }
-    // At a million loans every step's leftovers count: each is dropped when done.
-    drop(drafts);
 
     // Calls: the call before each planned visit, then merge per borrower.
     if policy.calls.call_before_visit {
@@ -808,11 +809,12 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Item> {
     drop(per);
     drop(views);
     sort_drafts(&mut drafts, &ranks);
-    for d in &drafts {
+    items.reserve_exact(drafts.len());
+    for d in drafts {
         let item = place(d, input, &ranks, &mut placed);
         items.push(item);
     }
-    drop((drafts, placed));
+    drop(placed);
 
     // The plan order as a compact key per item (the item's own index last, so an unstable
     // sort keeps the order of equal items), then the items moved into place: a stable sort
@@ -980,7 +982,7 @@ struct Placed<'a> {
     night_window: String,
 }
 
-fn place<'a>(d: &Draft, input: &PlanInput<'a>, ranks: &Ranks, placed: &mut Placed<'a>) -> Item {
+fn place<'a>(d: Draft, input: &PlanInput<'a>, ranks: &Ranks, placed: &mut Placed<'a>) -> Item {
     let b: &'a Borrower = &input.borrowers[d.b];
     let days = input.days;
     let policy = input.policy;
@@ -1073,7 +1075,7 @@ fn place<'a>(d: &Draft, input: &PlanInput<'a>, ranks: &Ranks, placed: &mut Place
         region: b.region.clone(),
         branch: b.branch.clone(),
         loans,
-        reasons: d.reasons.clone(),
+        reasons: d.reasons,
         score: d.score,
         earliest: d.earliest,
         deadline: d.deadline,
