@@ -246,11 +246,33 @@ pub trait Tabular {
     const TOTALS: &'static [&'static str] = &[];
     /// One cell per column of [`Tabular::COLUMNS`].
     fn cells(&self) -> Vec<Cell>;
+    /// The same cells from a row given up, its text moved rather than copied (a long listing
+    /// is not held twice); [`Tabular::cells`] unless the row says otherwise.
+    fn into_cells(self) -> Vec<Cell>
+    where
+        Self: Sized,
+    {
+        self.cells()
+    }
 }
 
 impl Report {
     /// The report of typed rows.
     pub fn of<T: Tabular>(rows: &[T]) -> Report {
+        let mut r = Report::shaped::<T>();
+        r.rows = rows.iter().map(T::cells).collect();
+        r
+    }
+
+    /// The report of typed rows given up ([`Tabular::into_cells`]).
+    pub fn of_owned<T: Tabular>(rows: Vec<T>) -> Report {
+        let mut r = Report::shaped::<T>();
+        r.rows = rows.into_iter().map(T::into_cells).collect();
+        r
+    }
+
+    /// The columns of `T`, no rows.
+    fn shaped<T: Tabular>() -> Report {
         let mut r = Report::new(T::COLUMNS);
         if let Some(shows) = T::TABLE_SHOWS {
             r = r.table_shows(shows);
@@ -258,7 +280,6 @@ impl Report {
         if !T::TOTALS.is_empty() {
             r = r.with_totals(T::TOTALS);
         }
-        r.rows = rows.iter().map(T::cells).collect();
         r
     }
 }
@@ -473,16 +494,15 @@ fn render_csv(w: &mut dyn Write, report: &Report, bom: bool) -> Result<()> {
     }
     let mut out = csv::WriterBuilder::new().from_writer(w);
     out.write_record(&report.columns)?;
-    let mut rec: Vec<String> = Vec::with_capacity(report.columns.len());
+    // Field by field, text borrowed (a million-row listing is not copied again).
     for row in &report.rows {
-        rec.clear();
         for cell in row {
-            rec.push(match cell {
-                Cell::Text(s) => csv_safe(s).into_owned(),
-                other => other.plain(),
-            });
+            match cell {
+                Cell::Text(s) => out.write_field(csv_safe(s).as_bytes())?,
+                other => out.write_field(other.plain())?,
+            }
         }
-        out.write_record(&rec)?;
+        out.write_record(None::<&[u8]>)?;
     }
     out.flush()?;
     Ok(())

@@ -11,9 +11,9 @@ use crate::classify::rules::{self, RuleSet};
 use crate::classify::stage::{self, Staging};
 use crate::cli::ClassifyArgs;
 use crate::context::Ctx;
-use crate::db::grades::Filter;
+use crate::db::grades::Totals;
 use crate::exit;
-use crate::ops::classify::{self, Request, Save};
+use crate::ops::classify::{self, Filter, Request, Save};
 use crate::output::{self, Report};
 
 pub fn run(ctx: &Ctx, args: &ClassifyArgs) -> Result<()> {
@@ -52,17 +52,18 @@ pub fn run(ctx: &Ctx, args: &ClassifyArgs) -> Result<()> {
         save,
     };
     let dates = &req.setup.dates;
-    let report = |out: &classify::Outcome| {
+    // The listing is given up to the report (its text moved, not copied).
+    let report = |rows: Vec<classify::Row>, totals: &[Totals]| {
         if single {
-            Report::of(&out.rows)
+            Report::of_owned(rows)
         } else {
-            classify::range_report(dates, &out.totals, args.grade_labels)
+            classify::range_report(dates, totals, args.grade_labels)
         }
     };
     // An unknown --columns name exits 2 now, not after a pass over the book.
-    output::check_columns(ctx, &report(&classify::Outcome::default()))?;
-    let out = classify::run(ctx, &req)?;
-    output::emit(ctx, &report(&out))?;
+    output::check_columns(ctx, &report(Vec::new(), &[]))?;
+    let mut out = classify::run(ctx, &req)?;
+    output::emit(ctx, &report(std::mem::take(&mut out.rows), &out.totals))?;
     for (k, t) in out.totals.iter().enumerate() {
         if single || ctx.verbose {
             let line = classify::summary_line(dates[k], t, out.previous[k], args.grade_labels);

@@ -413,91 +413,6 @@ pub fn previous_run(c: &Connection, as_of: NaiveDate) -> Result<Option<(NaiveDat
         .transpose()
 }
 
-/// Filters of the listing.
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    pub officer: Option<String>,
-    pub branch: Option<String>,
-    pub region: Option<String>,
-    pub grade: Option<Grade>,
-    pub stage: Option<u8>,
-    pub changed: bool,
-}
-
-/// A listed row: the stored grade, the loan's descriptive fields, the previous date's grade.
-pub struct Listed {
-    pub row: GradeRow,
-    pub borrower_name: String,
-    pub officer: String,
-    pub branch: String,
-    pub region: String,
-    pub product: String,
-    pub previous_grade: Option<Grade>,
-    pub previous_stage: Option<u8>,
-}
-
-const RANK: &str = "CASE g.grade WHEN '正常' THEN 0 WHEN '关注' THEN 1 WHEN '次级' THEN 2 \
-                    WHEN '可疑' THEN 3 ELSE 4 END";
-
-/// The rows of `as_of`, worst grade first, then DPD, then loan_id; `previous` is the date to
-/// compare with (its rows are read from the saved `grades`, or from the same work table in a
-/// range run).
-pub fn listing(
-    c: &Connection,
-    t: Target,
-    as_of: NaiveDate,
-    previous: Option<(Target, NaiveDate)>,
-    f: &Filter,
-    mut each: impl FnMut(Listed) -> Result<()>,
-) -> Result<()> {
-    let (prev_table, prev_date) = match previous {
-        Some((pt, d)) => (pt.table(), Some(iso(d))),
-        None => ("main.grades", None),
-    };
-    let cols = COLUMNS
-        .split(", ")
-        .map(|c| format!("g.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT {cols}, l.borrower_name, l.officer, l.branch, l.region, l.product, p.grade, p.stage \
-         FROM {} g JOIN loans l ON l.loan_id = g.loan_id \
-         LEFT JOIN {prev_table} p ON p.as_of = ?2 AND p.loan_id = g.loan_id \
-         WHERE g.as_of = ?1 \
-           AND (?3 IS NULL OR l.officer = ?3) AND (?4 IS NULL OR l.branch = ?4) \
-           AND (?5 IS NULL OR l.region = ?5) AND (?6 IS NULL OR g.grade = ?6) \
-           AND (?7 IS NULL OR g.stage = ?7) \
-           AND (?8 = 0 OR (p.grade IS NOT NULL AND (p.grade <> g.grade OR p.stage <> g.stage))) \
-         ORDER BY {RANK} DESC, g.dpd DESC, g.loan_id",
-        t.table()
-    );
-    let mut stmt = c.prepare(&sql)?;
-    let mut rows = stmt.query(params![
-        iso(as_of),
-        prev_date,
-        f.officer,
-        f.branch,
-        f.region,
-        f.grade.map(Grade::zh),
-        f.stage,
-        f.changed,
-    ])?;
-    while let Some(r) = rows.next()? {
-        let pg: Option<String> = r.get(22)?;
-        each(Listed {
-            row: read_row(r)?,
-            borrower_name: r.get(17)?,
-            officer: r.get(18)?,
-            branch: r.get(19)?,
-            region: r.get(20)?,
-            product: r.get(21)?,
-            previous_grade: pg.as_deref().and_then(Grade::parse),
-            previous_stage: r.get(23)?,
-        })?;
-    }
-    Ok(())
-}
-
 /// Per grade: (loans, outstanding principal, provision) on `as_of`; and how many loans moved to
 /// a worse / better grade since the date compared with.
 pub struct Totals {
@@ -514,79 +429,136 @@ impl Totals {
     }
 }
 
-/// The loans of one date in loan order with the rank of their grade (0 正常 … 4 损失; a name
-/// that is not a grade ranks as 损失): what the next date's moves are counted against. The
-/// loan_ids share one buffer (a few bytes a loan, not a String each).
+/// The code of a stored grade name: its rank (0 正常 … 4 损失), or [`NOT_A_GRADE`].
+fn code(name: &str) -> u8 {
+    Grade::ALL
+        .iter()
+        .position(|g| g.zh() == name)
+        .map_or(NOT_A_GRADE, |k| k as u8)
+}
+
+/// The code of a stored name that is not a grade (it moves as 损失 and lists as no grade).
+pub const NOT_A_GRADE: u8 = u8::MAX;
+
+/// The loans of one date in loan order with the code of their grade ([`code`]) and their
+/// stage: what the next date's moves are counted against, and the listing's previous grade.
+/// The loan_ids share one buffer (a few bytes a loan, not a String each).
 #[derive(Default)]
 pub struct Ranks {
     ids: String,
     ends: Vec<usize>,
-    ranks: Vec<u8>,
+    codes: Vec<u8>,
+    stages: Vec<u8>,
 }
 
 impl Ranks {
-    fn push(&mut self, loan_id: &str, rank: u8) {
+    fn push(&mut self, loan_id: &str, code: u8, stage: u8) {
         self.ids.push_str(loan_id);
         self.ends.push(self.ids.len());
-        self.ranks.push(rank);
+        self.codes.push(code);
+        self.stages.push(stage);
     }
 
-    fn get(&self, i: usize) -> Option<(&str, u8)> {
+    fn get(&self, i: usize) -> Option<&str> {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some((&self.ids[start..end], self.ranks[i]))
+        Some(&self.ids[start..end])
     }
 }
 
-/// The totals of `as_of` in one read of its rows in loan order, the moves counted by walking
-/// `previous` (the ranks of the date compared with) alongside; and the ranks of `as_of`, for
-/// the next date. One ordered pass per date: no join, no per-loan lookup of the other date.
+/// A date's totals counted one row at a time in loan order, the moves by walking the ranks of
+/// the date compared with alongside (no join, no per-loan lookup of the other date); and the
+/// ranks of this date, for the next one.
+pub struct Tally<'p> {
+    totals: Totals,
+    ranks: Ranks,
+    previous: Option<&'p Ranks>,
+    j: usize,
+}
+
+impl<'p> Tally<'p> {
+    pub fn new(previous: Option<&'p Ranks>) -> Tally<'p> {
+        Tally {
+            totals: Totals {
+                by_grade: Default::default(),
+                worse: 0,
+                better: 0,
+            },
+            ranks: Ranks::default(),
+            previous,
+            j: 0,
+        }
+    }
+
+    /// One row (in loan order): `counted` is the grade it counts under, `code` its
+    /// [`code`]. Returns the (code, stage) of the loan on the date compared with, if it had one.
+    pub fn add(
+        &mut self,
+        loan_id: &str,
+        counted: Option<Grade>,
+        code: u8,
+        stage: u8,
+        principal: Decimal,
+        provision: Decimal,
+    ) -> Option<(u8, u8)> {
+        if let Some(g) = counted {
+            let e = &mut self.totals.by_grade[g.rank() as usize];
+            e.0 += 1;
+            e.1 += principal;
+            e.2 += provision;
+        }
+        let mut before = None;
+        if let Some(prev) = self.previous {
+            while let Some(id) = prev.get(self.j) {
+                if id > loan_id {
+                    break;
+                }
+                self.j += 1;
+                if id == loan_id {
+                    let p = prev.codes[self.j - 1];
+                    let rank = |c: u8| c.min(4);
+                    self.totals.worse += u64::from(rank(code) > rank(p));
+                    self.totals.better += u64::from(rank(code) < rank(p));
+                    before = Some((p, prev.stages[self.j - 1]));
+                    break;
+                }
+            }
+        }
+        self.ranks.push(loan_id, code, stage);
+        before
+    }
+
+    pub fn finish(self) -> (Totals, Ranks) {
+        (self.totals, self.ranks)
+    }
+}
+
+/// The totals of `as_of` in one read of its rows in loan order ([`Tally`]); and the ranks of
+/// `as_of`, for the next date.
 pub fn totals(
     c: &Connection,
     t: Target,
     as_of: NaiveDate,
     previous: Option<&Ranks>,
 ) -> Result<(Totals, Ranks)> {
-    let mut out = Totals {
-        by_grade: Default::default(),
-        worse: 0,
-        better: 0,
-    };
-    let mut ranks = Ranks::default();
+    let mut tally = Tally::new(previous);
     let mut stmt = c.prepare(&format!(
-        "SELECT loan_id, grade, outstanding_principal, provision FROM {} WHERE as_of = ?1 \
+        "SELECT loan_id, grade, outstanding_principal, provision, stage FROM {} WHERE as_of = ?1 \
          ORDER BY loan_id",
         t.table()
     ))?;
     let mut rows = stmt.query([iso(as_of)])?;
-    let mut j = 0;
     while let Some(r) = rows.next()? {
         let loan_id = r.get_ref(0)?.as_str()?;
         let name = r.get_ref(1)?.as_str()?;
-        if let Some(g) = Grade::parse(name) {
-            let e = &mut out.by_grade[g.rank() as usize];
-            e.0 += 1;
-            e.1 += money::from_fen(r.get(2)?);
-            e.2 += money::from_fen(r.get(3)?);
-        }
-        let rank = Grade::ALL
-            .iter()
-            .position(|g| g.zh() == name)
-            .map_or(4, |k| k as u8);
-        if let Some(prev) = previous {
-            while let Some((id, p)) = prev.get(j) {
-                if id > loan_id {
-                    break;
-                }
-                j += 1;
-                if id == loan_id {
-                    out.worse += u64::from(rank > p);
-                    out.better += u64::from(rank < p);
-                    break;
-                }
-            }
-        }
-        ranks.push(loan_id, rank);
+        tally.add(
+            loan_id,
+            Grade::parse(name),
+            code(name),
+            r.get(4)?,
+            money::from_fen(r.get(2)?),
+            money::from_fen(r.get(3)?),
+        );
     }
-    Ok((out, ranks))
+    Ok(tally.finish())
 }

@@ -17,8 +17,12 @@
 //!    ([`stage::remembered`]), as a saved one is by the next run (`grades.stage3_last`).
 //!
 //! Memory holds one loan at a time per worker, the aggregates of the grouped borrowers and the
-//! stage-3 days of the previous saved date still in their probation; never the whole book. The
-//! listing and the totals are read back from the work table.
+//! stage-3 days of the previous saved date still in their probation; never the whole book. A
+//! range's totals are read back from the work table, one date at a time. A single date's
+//! listing is the one exception: its rows are the output, so the writer keeps them as they
+//! stream past (with the loan's descriptive fields, which the workers take from the book),
+//! step 2 rewrites them beside the table, and its totals are counted from them: no read-back,
+//! no join, no SQL sort.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -37,7 +41,7 @@ use crate::classify::{
 };
 use crate::cli::GradeLabels;
 use crate::context::Ctx;
-use crate::db::grades::{self, Filter, GradeRow, Listed, Target, Totals};
+use crate::db::grades::{self, GradeRow, Ranks, Tally, Target, Totals, NOT_A_GRADE};
 use crate::db::{self, book};
 use crate::engine::{self, Position};
 use crate::money::{self, round_fen};
@@ -45,6 +49,27 @@ use crate::ops::portfolio::{self, Consumer, LoanAssessment, Setup};
 use crate::output::{Cell, Report, Tabular};
 use crate::pii;
 use crate::profile;
+
+/// Filters of the listing.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub officer: Option<String>,
+    pub branch: Option<String>,
+    pub region: Option<String>,
+    pub grade: Option<Grade>,
+    pub stage: Option<u8>,
+    pub changed: bool,
+}
+
+impl Filter {
+    /// Whether a loan's officer, branch and region are the ones asked for.
+    fn places(&self, about: &About) -> bool {
+        let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        is(&self.officer, &about.officer)
+            && is(&self.branch, &about.branch)
+            && is(&self.region, &about.region)
+    }
+}
 
 /// Store the grades (a rerun for a date replaces it).
 #[derive(Debug, Clone)]
@@ -173,11 +198,20 @@ struct SqlRows<'c> {
     dates: &'c [NaiveDate],
     /// The loans of each grouped borrower, in loan order.
     loans_of: HashMap<String, Vec<String>>,
+    /// The kept rows of the first date (the listing): rewritten with the table.
+    kept: &'c mut KeptRows,
 }
 
 impl SqlRows<'_> {
     fn loans(&self, borrower: &str) -> &[String] {
         self.loans_of.get(borrower).map_or(&[], Vec::as_slice)
+    }
+
+    fn kept(&mut self, k: usize, loan_id: &str) -> Option<&mut Kept> {
+        if k != 0 {
+            return None;
+        }
+        self.kept.get_mut(loan_id)
     }
 }
 
@@ -196,7 +230,10 @@ impl BorrowerRows for SqlRows<'_> {
     fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>> {
         grades::borrower_rows(self.c, self.target, self.dates[k], self.loans(borrower))
     }
-    fn update(&mut self, _k: usize, row: &GradeRow) -> Result<()> {
+    fn update(&mut self, k: usize, row: &GradeRow) -> Result<()> {
+        if let Some(e) = self.kept(k, &row.loan_id) {
+            e.row = row.clone();
+        }
         grades::update(self.c, self.target, row)
     }
     fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()> {
@@ -206,7 +243,17 @@ impl BorrowerRows for SqlRows<'_> {
             self.dates[k],
             self.loans(borrower),
             segment,
-        )
+        )?;
+        if k == 0 && !self.kept.0.is_empty() {
+            for id in self.loans_of.get(borrower).cloned().unwrap_or_default() {
+                if let Some(e) = self.kept(k, &id) {
+                    if e.row.segment != segment {
+                        e.row.segment = segment.to_string();
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -276,25 +323,31 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
 
     // Step 1: the workers grade, this thread writes.
     let t0 = std::time::Instant::now();
-    let (sender, receiver) = sync_channel::<Vec<Graded>>(8);
+    let (sender, receiver) = sync_channel::<(usize, Vec<Streamed>)>(8);
     let mut aggs = Borrowers::default();
     let mut loans_of: HashMap<String, Vec<String>> = HashMap::new();
+    // The first date's rows, kept for the listing: one part per worker.
+    let mut kept = KeptRows::default();
     std::thread::scope(|scope| -> Result<()> {
         let grading = &grading;
+        let parts = std::sync::atomic::AtomicUsize::new(0);
         let worker = scope.spawn(move || {
             portfolio::scan(ctx, &req.setup, || Grader {
+                part: parts.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 grading,
+                describe: req.listing.as_ref().map(|f| (f, ctx.show_pii)),
                 out: Some(sender.clone()),
+                graded: Vec::new(),
                 batch: Vec::new(),
             })
         });
         let mut ins = grades::inserter(c, target)?;
         let mut write_error = None;
-        for batch in receiver {
+        for (part, batch) in receiver {
             if write_error.is_some() {
                 continue; // keep draining so the workers can finish
             }
-            for (k, row, summary) in batch {
+            for ((k, row, summary), about) in batch {
                 if grading.grouped(&row.borrower_id) {
                     aggs.add(&req.rules, k, &row, &summary);
                     note_loan(&mut loans_of, &row);
@@ -302,6 +355,9 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
                 if let Err(e) = grades::insert(&mut ins, &row) {
                     write_error = Some(e);
                     break;
+                }
+                if k == 0 && req.listing.is_some() {
+                    kept.push(part, Kept { row, about });
                 }
             }
         }
@@ -318,11 +374,13 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         loans.sort_unstable();
         loans.dedup();
     }
+    kept.order();
     let mut store = SqlRows {
         c,
         target,
         dates,
         loans_of,
+        kept: &mut kept,
     };
     let contagious = borrower_rules(&mut store, req, aggs)?;
     let t2 = std::time::Instant::now();
@@ -336,19 +394,29 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
             }
         })
         .collect();
-    let compared = |k: usize| -> Option<(Target, NaiveDate)> {
-        let t = if k == 0 { Target::Saved } else { target };
-        previous[k].map(|d| (t, d))
-    };
-    // Each date's totals in one ordered read, its moves against the date before (the saved
-    // one before the first date, then the run's previous date).
+    // Each date's totals in one ordered pass, its moves against the date before (the saved
+    // one before the first date, then the run's previous date): the first date's over the
+    // kept rows when it is listed, otherwise one read of the work table.
     let mut totals = Vec::with_capacity(dates.len());
     let mut ranks = match before_first {
         Some(p) => Some(grades::totals(c, Target::Saved, p, None)?.1),
         None => None,
     };
-    for d in dates {
-        let (t, r) = grades::totals(c, target, *d, ranks.as_ref())?;
+    let mut rows = Vec::new();
+    for (k, d) in dates.iter().enumerate() {
+        let (t, r) = match &req.listing {
+            Some(filter) if k == 0 => {
+                let (t, r, listed) = list(
+                    std::mem::take(&mut kept),
+                    ranks.as_ref(),
+                    filter,
+                    req.labels,
+                );
+                rows = listed;
+                (t, r)
+            }
+            _ => grades::totals(c, target, *d, ranks.as_ref())?,
+        };
         totals.push(t);
         ranks = Some(r);
     }
@@ -358,13 +426,6 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         for (d, t) in dates.iter().zip(&totals) {
             grades::record_run(c, *d, &req.rules.name, &req.staging.name, &conventions, t)?;
         }
-    }
-    let mut rows = Vec::new();
-    if let Some(filter) = &req.listing {
-        grades::listing(c, target, dates[0], compared(0), filter, |listed| {
-            rows.push(Row::new(ctx.show_pii, req.labels, listed));
-            Ok(())
-        })?;
     }
     ctx.debug(&format!(
         "classify: graded {:.1} s, {grouped} borrower-dates {:.1} s, totals and listing {:.1} s",
@@ -452,20 +513,170 @@ impl<'r> Grading<'r> {
     }
 }
 
+/// A graded loan as it streams to the writer: with the loan's descriptive fields when it is
+/// listed (the first date of a listing, in the places the filter asks for).
+type Streamed = (Graded, Option<About>);
+
+/// What the listing shows of a loan besides its grade (from the book, as the worker has it).
+#[derive(Clone)]
+pub struct About {
+    /// Masked unless `--show-pii`.
+    borrower: String,
+    officer: String,
+    branch: String,
+    region: String,
+    product: String,
+}
+
+impl About {
+    fn of(info: &book::LoanInfo, show_pii: bool) -> About {
+        About {
+            borrower: if show_pii {
+                info.borrower_name.clone()
+            } else {
+                pii::mask_name(&info.borrower_name)
+            },
+            officer: info.officer.clone(),
+            branch: info.branch.clone(),
+            region: info.region.clone(),
+            product: info.product.clone(),
+        }
+    }
+}
+
+/// A row of the first date kept by the writer for the listing (`about`: None when the filter's
+/// places leave it out; it still counts in the totals).
+struct Kept {
+    row: GradeRow,
+    about: Option<About>,
+}
+
+/// The kept rows in parts, one per worker: each worker streams its key range in loan order and
+/// the ranges do not overlap, so once the parts are put in the order of their first loans the
+/// rows are in loan order without a sort of the rows themselves.
+#[derive(Default)]
+struct KeptRows(Vec<Vec<Kept>>);
+
+impl KeptRows {
+    fn push(&mut self, part: usize, row: Kept) {
+        if self.0.len() <= part {
+            self.0.resize_with(part + 1, Vec::new);
+        }
+        self.0[part].push(row);
+    }
+
+    fn id(k: &Kept) -> &str {
+        &k.row.loan_id
+    }
+
+    /// Puts the rows in loan order (sorts only what is not: a part out of order, or parts that
+    /// overlap, which the scan does not make).
+    fn order(&mut self) {
+        self.0.retain(|p| !p.is_empty());
+        for p in &mut self.0 {
+            if !p.is_sorted_by(|a, b| Self::id(a) <= Self::id(b)) {
+                p.sort_by(|a, b| Self::id(a).cmp(Self::id(b)));
+            }
+        }
+        self.0.sort_by(|a, b| Self::id(&a[0]).cmp(Self::id(&b[0])));
+        let disjoint = self.0.windows(2).all(|w| {
+            w[0].last()
+                .is_some_and(|last| Self::id(last) < Self::id(&w[1][0]))
+        });
+        if !disjoint {
+            let mut all: Vec<Kept> = std::mem::take(&mut self.0).into_iter().flatten().collect();
+            all.sort_by(|a, b| Self::id(a).cmp(Self::id(b)));
+            self.0 = vec![all];
+        }
+    }
+
+    /// The kept row of a loan (after [`KeptRows::order`]).
+    fn get_mut(&mut self, loan_id: &str) -> Option<&mut Kept> {
+        let i = self
+            .0
+            .partition_point(|p| Self::id(&p[0]) <= loan_id)
+            .checked_sub(1)?;
+        let part = &mut self.0[i];
+        let j = part.binary_search_by(|e| Self::id(e).cmp(loan_id)).ok()?;
+        Some(&mut part[j])
+    }
+}
+
+/// The totals of the listed date from its kept rows (in loan order), its ranks for the next
+/// date, and the listing: the rows the filter keeps with their previous grade, worst grade
+/// first, then DPD, then loan_id.
+fn list(
+    kept: KeptRows,
+    previous: Option<&Ranks>,
+    filter: &Filter,
+    labels: GradeLabels,
+) -> (Totals, Ranks, Vec<Row>) {
+    let mut tally = Tally::new(previous);
+    let mut rows = Vec::new();
+    for Kept { row, about } in kept.0.into_iter().flatten() {
+        let r = &row;
+        let before = tally.add(
+            &r.loan_id,
+            Some(r.grade),
+            r.grade.rank(),
+            r.stage,
+            r.outstanding_principal,
+            r.provision,
+        );
+        let Some(about) = about else {
+            continue;
+        };
+        let changed = before.is_some_and(|(g, st)| g != r.grade.rank() || st != r.stage);
+        if filter.grade.is_some_and(|g| g != r.grade)
+            || filter.stage.is_some_and(|st| st != r.stage)
+            || (filter.changed && !changed)
+        {
+            continue;
+        }
+        rows.push(Row {
+            previous_grade: before
+                .and_then(|(g, _)| (g != NOT_A_GRADE).then(|| Grade::from_rank(g)).flatten()),
+            previous_stage: before.map(|(_, st)| st),
+            row,
+            about,
+            labels,
+        });
+    }
+    // In loan order already: a stable sort by grade and DPD keeps it among equals (on the
+    // keys, the rows moved once).
+    rows.sort_by_cached_key(|r| std::cmp::Reverse((r.row.grade, r.row.dpd)));
+    let (totals, ranks) = tally.finish();
+    (totals, ranks, rows)
+}
+
 /// The per-worker consumer of step 1.
 struct Grader<'a> {
+    /// Which part of the kept rows this worker's are.
+    part: usize,
     grading: &'a Grading<'a>,
-    out: Option<SyncSender<Vec<Graded>>>,
-    batch: Vec<Graded>,
+    /// The listing's filter and whether names are shown, when the first date is listed.
+    describe: Option<(&'a Filter, bool)>,
+    out: Option<SyncSender<(usize, Vec<Streamed>)>>,
+    graded: Vec<Graded>,
+    batch: Vec<Streamed>,
 }
 
 impl Consumer for Grader<'_> {
     fn loan(&mut self, loan: &LoanAssessment<'_>) -> Result<()> {
-        self.grading.loan(loan, &mut self.batch);
+        self.grading.loan(loan, &mut self.graded);
+        for g in self.graded.drain(..) {
+            let about = match self.describe {
+                Some((filter, show_pii)) if g.0 == 0 => {
+                    Some(About::of(&loan.book.info, show_pii)).filter(|a| filter.places(a))
+                }
+                _ => None,
+            };
+            self.batch.push((g, about));
+        }
         if self.batch.len() >= 4096 {
             if let Some(tx) = &self.out {
                 // A closed channel means the writer failed; it reports the error.
-                let _ = tx.send(std::mem::take(&mut self.batch));
+                let _ = tx.send((self.part, std::mem::take(&mut self.batch)));
             }
         }
         Ok(())
@@ -474,7 +685,7 @@ impl Consumer for Grader<'_> {
     fn finish(&mut self) -> Result<()> {
         if let Some(tx) = self.out.take() {
             if !self.batch.is_empty() {
-                let _ = tx.send(std::mem::take(&mut self.batch));
+                let _ = tx.send((self.part, std::mem::take(&mut self.batch)));
             }
         }
         Ok(())
@@ -674,27 +885,14 @@ fn label(g: Grade, l: GradeLabels) -> &'static str {
     }
 }
 
-/// One listed loan: its stored grade, descriptive fields and the previous date's grade.
+/// One listed loan: its grade, descriptive fields and the previous date's grade.
+#[derive(Clone)]
 pub struct Row {
-    listed: Listed,
-    /// Masked unless `--show-pii`.
-    borrower: String,
+    row: GradeRow,
+    about: About,
+    previous_grade: Option<Grade>,
+    previous_stage: Option<u8>,
     labels: GradeLabels,
-}
-
-impl Row {
-    fn new(show_pii: bool, labels: GradeLabels, listed: Listed) -> Row {
-        let borrower = if show_pii {
-            listed.borrower_name.clone()
-        } else {
-            pii::mask_name(&listed.borrower_name)
-        };
-        Row {
-            listed,
-            borrower,
-            labels,
-        }
-    }
 }
 
 impl Tabular for Row {
@@ -736,30 +934,39 @@ impl Tabular for Row {
     ]);
 
     fn cells(&self) -> Vec<Cell> {
-        let (l, r, labels) = (&self.listed, &self.listed.row, self.labels);
-        let text = |s: &str| Cell::Text(s.to_string());
+        self.clone().into_cells()
+    }
+
+    fn into_cells(self) -> Vec<Cell> {
+        let Row {
+            row: r,
+            about: l,
+            previous_grade,
+            previous_stage,
+            labels,
+        } = self;
+        let grade = |g: Grade| Cell::Text(label(g, labels).to_string());
         vec![
-            text(&r.loan_id),
-            text(&self.borrower),
-            text(&r.borrower_id),
-            text(&r.borrower_type),
-            text(&l.officer),
-            text(&l.branch),
-            text(&l.region),
-            text(&l.product),
+            Cell::Text(r.loan_id),
+            Cell::Text(l.borrower),
+            Cell::Text(r.borrower_id),
+            Cell::Text(r.borrower_type),
+            Cell::Text(l.officer),
+            Cell::Text(l.branch),
+            Cell::Text(l.region),
+            Cell::Text(l.product),
             Cell::Int(r.dpd.into()),
             Cell::Money(r.outstanding_principal),
-            text(label(r.grade, labels)),
+            grade(r.grade),
             Cell::Int(r.stage.into()),
-            l.previous_grade
-                .map_or(Cell::Null, |g| text(label(g, labels))),
-            l.previous_stage.map_or(Cell::Null, |s| Cell::Int(s.into())),
-            text(&r.grade_rule),
-            text(&r.reasons),
-            r.override_text.as_deref().map_or(Cell::Null, text),
+            previous_grade.map_or(Cell::Null, grade),
+            previous_stage.map_or(Cell::Null, |s| Cell::Int(s.into())),
+            Cell::Text(r.grade_rule),
+            Cell::Text(r.reasons),
+            r.override_text.map_or(Cell::Null, Cell::Text),
             Cell::Bool(r.eligible_for_upgrade_review),
-            text(&r.segment),
-            text(&r.provision_rate.normalize().to_string()),
+            Cell::Text(r.segment),
+            Cell::Text(r.provision_rate.normalize().to_string()),
             Cell::Money(r.provision),
         ]
     }
@@ -821,4 +1028,163 @@ pub fn summary_line(
         None => s.push_str("; no earlier saved date to compare"),
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{d, m};
+
+    fn row(loan: &str, grade: Grade, dpd: u32, stage: u8) -> GradeRow {
+        GradeRow {
+            as_of: d("2026-06-30"),
+            loan_id: loan.into(),
+            borrower_id: format!("B{loan}"),
+            borrower_type: "individual".into(),
+            dpd,
+            outstanding_principal: m("100.00"),
+            grade,
+            stage,
+            grade_rule: String::new(),
+            reasons: String::new(),
+            override_text: None,
+            override_grade: None,
+            eligible_for_upgrade_review: false,
+            segment: "unknown".into(),
+            provision_rate: m("0.3"),
+            provision: m("30.00"),
+            stage3_last: None,
+        }
+    }
+
+    fn about(officer: &str) -> About {
+        About {
+            borrower: "张*".into(),
+            officer: officer.into(),
+            branch: "b".into(),
+            region: "r".into(),
+            product: "p".into(),
+        }
+    }
+
+    fn kept(loan: &str, grade: Grade, dpd: u32) -> Kept {
+        Kept {
+            row: row(loan, grade, dpd, 1),
+            about: Some(about("o")),
+        }
+    }
+
+    fn ids(k: &KeptRows) -> Vec<&str> {
+        k.0.iter()
+            .flatten()
+            .map(|e| e.row.loan_id.as_str())
+            .collect()
+    }
+
+    /// Kept rows of 正常 loans pushed to the given parts in this order, then ordered.
+    fn parts(pushed: &[(usize, &str)]) -> KeptRows {
+        let mut k = KeptRows::default();
+        for (part, id) in pushed {
+            k.push(*part, kept(id, Grade::Pass, 0));
+        }
+        k.order();
+        k
+    }
+
+    #[test]
+    fn kept_rows_are_put_in_loan_order_by_their_parts_and_found_by_loan() {
+        // The second worker's range arrives first, interleaved with the first's.
+        let mut k = parts(&[(1, "L5"), (0, "L1"), (1, "L7"), (0, "L3")]);
+        assert_eq!(ids(&k), ["L1", "L3", "L5", "L7"]);
+        assert_eq!(k.0.len(), 2, "in order without merging the parts");
+        for id in ["L1", "L3", "L5", "L7"] {
+            assert_eq!(
+                k.get_mut(id).map(|e| e.row.loan_id.clone()),
+                Some(id.into())
+            );
+        }
+        for id in ["L0", "L2", "L6", "L9"] {
+            assert!(k.get_mut(id).is_none(), "{id}");
+        }
+        // Overlapping parts (not what the scan makes) are merged and sorted.
+        let mut k = parts(&[(0, "L4"), (0, "L2"), (1, "L3"), (1, "L1")]);
+        assert_eq!(ids(&k), ["L1", "L2", "L3", "L4"]);
+        assert!(k.get_mut("L3").is_some());
+    }
+
+    #[test]
+    fn the_listing_is_worst_first_then_dpd_then_loan_and_counts_every_kept_row() {
+        // The date before: L1 正常 stage 1, L2 次级 stage 3, L4 关注 stage 2.
+        let mut before = Tally::new(None);
+        for (id, g, st) in [
+            ("L1", Grade::Pass, 1),
+            ("L2", Grade::Substandard, 3),
+            ("L4", Grade::SpecialMention, 2),
+        ] {
+            before.add(id, Some(g), g.rank(), st, m("1"), m("1"));
+        }
+        let (_, ranks) = before.finish();
+        // Today: L5 正常; L6 left out by the filter's places, still counted.
+        let today = || {
+            let mut k = KeptRows::default();
+            for (id, g, dpd) in [
+                ("L1", Grade::SpecialMention, 5),
+                ("L2", Grade::Substandard, 95),
+                ("L3", Grade::Substandard, 120),
+                ("L4", Grade::SpecialMention, 20),
+                ("L5", Grade::Pass, 0),
+            ] {
+                k.push(0, kept(id, g, dpd));
+            }
+            let row = row("L6", Grade::Loss, 400, 3);
+            k.push(0, Kept { row, about: None });
+            k.order();
+            k
+        };
+        let k = today();
+        let all = Filter::default();
+        let (t, _, rows) = list(k, Some(&ranks), &all, GradeLabels::Zh);
+        let order: Vec<&str> = rows.iter().map(|r| r.row.loan_id.as_str()).collect();
+        assert_eq!(order, ["L3", "L2", "L4", "L1", "L5"]);
+        assert_eq!(t.by_grade.map(|g| g.0), [1, 2, 2, 0, 1]);
+        assert_eq!(t.by_grade[2].1, m("200.00"));
+        // L1 正常 → 关注 worse; L4 stage 2 → 1, same grade: not a move.
+        assert_eq!((t.worse, t.better), (1, 0));
+        let l1 = rows.iter().find(|r| r.row.loan_id == "L1").unwrap();
+        assert_eq!(
+            (l1.previous_grade, l1.previous_stage),
+            (Some(Grade::Pass), Some(1))
+        );
+        assert!(rows
+            .iter()
+            .find(|r| r.row.loan_id == "L3")
+            .unwrap()
+            .previous_grade
+            .is_none());
+        // --changed: a grade or a stage that moved, among the loans graded before.
+        let k = today();
+        let changed = Filter {
+            changed: true,
+            ..Filter::default()
+        };
+        let (_, _, rows) = list(k, Some(&ranks), &changed, GradeLabels::Zh);
+        let order: Vec<&str> = rows.iter().map(|r| r.row.loan_id.as_str()).collect();
+        assert_eq!(
+            order,
+            ["L2", "L4", "L1"],
+            "L2: stage 3 → 1; L4: stage 2 → 1"
+        );
+    }
+
+    #[test]
+    fn a_place_filter_keeps_what_it_names() {
+        let f = Filter {
+            officer: Some("o".into()),
+            region: Some("r".into()),
+            ..Filter::default()
+        };
+        assert!(f.places(&about("o")));
+        assert!(!f.places(&about("x")));
+        assert!(Filter::default().places(&about("x")));
+    }
 }
