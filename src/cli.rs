@@ -636,6 +636,10 @@ pub struct ReportArgs {
     #[arg(value_enum, value_name = "NAME")]
     pub name: ReportName,
 
+    // Not the shared `RangeArgs`: a report's --from/--to are its ends (migration reads both
+    // dates, collections and conduct the days between), --to defaults to --as-of and --every
+    // is optional, where an as-of range needs all three and takes only the steps. The steps
+    // themselves are the same (`Every::dates`).
     /// migration: the first date; collections, conduct: the first day of the period (default
     /// the first day of the month of --to).
     #[arg(long, value_name = "DATE")]

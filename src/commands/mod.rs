@@ -59,27 +59,13 @@ impl crate::cli::RangeArgs {
     /// The dates of `--from … --to … --every …`, ascending; None without a range. A range
     /// holds 1 to 3660 dates (exit 2 otherwise).
     pub fn dates(&self) -> Result<Option<Vec<chrono::NaiveDate>>> {
-        use crate::cli::Every;
         let (Some(from), Some(to), Some(every)) = (self.from, self.to, self.every) else {
             return Ok(None);
         };
         if to < from {
             return Err(exit::usage("--to is before --from"));
         }
-        let step = match every {
-            Every::MonthEnd => None,
-            Every::Week => Some(7),
-            Every::Day => Some(1),
-        };
-        let dates: Vec<chrono::NaiveDate> = match step {
-            None => crate::dates::month_ends(from, to),
-            Some(n) => from
-                .iter_days()
-                .step_by(n)
-                .take_while(|d| *d <= to)
-                .take(3661)
-                .collect(),
-        };
+        let dates = every.dates(from, to, 3660);
         if dates.is_empty() {
             return Err(exit::usage(
                 "the range --from … --to holds no date of the --every step",
@@ -91,6 +77,30 @@ impl crate::cli::RangeArgs {
             ));
         }
         Ok(Some(dates))
+    }
+}
+
+impl crate::cli::Every {
+    /// The dates of this step from `from` to `to`, ascending: the month ends between them, or
+    /// every 7th / every day from `from` on; of a week or day step at most `limit + 1` (enough
+    /// for the caller to refuse more than `limit`).
+    pub fn dates(
+        self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        limit: usize,
+    ) -> Vec<chrono::NaiveDate> {
+        use crate::cli::Every;
+        let n = match self {
+            Every::MonthEnd => return crate::dates::month_ends(from, to),
+            Every::Week => 7,
+            Every::Day => 1,
+        };
+        from.iter_days()
+            .step_by(n)
+            .take_while(|d| *d <= to)
+            .take(limit + 1)
+            .collect()
     }
 }
 

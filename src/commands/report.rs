@@ -117,20 +117,11 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> Result<()> {
     Ok(())
 }
 
-/// --from, the steps of --every strictly between, and --to.
+/// --from, the steps of --every between (as an as-of range's), and --to.
 fn migration_dates(from: NaiveDate, to: NaiveDate, every: Option<Every>) -> Result<Vec<NaiveDate>> {
     let mut dates = vec![from];
-    match every {
-        None => {}
-        Some(Every::MonthEnd) => dates.extend(crate::dates::month_ends(from, to)),
-        Some(e) => {
-            let step = if e == Every::Week { 7 } else { 1 };
-            let mut d = from;
-            while d <= to {
-                dates.push(d);
-                d = d + chrono::Days::new(step);
-            }
-        }
+    if let Some(e) = every {
+        dates.extend(e.dates(from, to, 400));
     }
     dates.push(to);
     dates.sort();
@@ -151,5 +142,47 @@ fn emit(ctx: &Ctx, doc: &Document) -> Result<()> {
             None => Err(exit::usage("--format xlsx needs -o FILE")),
         },
         _ => output::emit_document(ctx, doc),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::d;
+
+    #[test]
+    fn migration_dates_are_the_ends_and_the_steps_between() {
+        let got = |from, to, every| migration_dates(d(from), d(to), every).unwrap();
+        assert_eq!(
+            got("2026-01-15", "2026-03-20", None),
+            [d("2026-01-15"), d("2026-03-20")]
+        );
+        // the month ends of the range (as `overdue --every month-end`), and both ends
+        assert_eq!(
+            got("2026-01-15", "2026-03-20", Some(Every::MonthEnd)),
+            [
+                d("2026-01-15"),
+                d("2026-01-31"),
+                d("2026-02-28"),
+                d("2026-03-20")
+            ]
+        );
+        // an end on a step counts once
+        assert_eq!(
+            got("2026-01-31", "2026-03-31", Some(Every::MonthEnd)),
+            [d("2026-01-31"), d("2026-02-28"), d("2026-03-31")]
+        );
+        assert_eq!(
+            got("2026-01-01", "2026-01-20", Some(Every::Week)),
+            [
+                d("2026-01-01"),
+                d("2026-01-08"),
+                d("2026-01-15"),
+                d("2026-01-20")
+            ]
+        );
+        // 400 dates at most: 2026-01-01 + 399 days is 2027-02-04
+        assert_eq!(got("2026-01-01", "2027-02-04", Some(Every::Day)).len(), 400);
+        assert!(migration_dates(d("2026-01-01"), d("2027-02-05"), Some(Every::Day)).is_err());
     }
 }
