@@ -677,7 +677,7 @@ pub fn save(
         seq: k as u32 + 1,
         date: i.date,
         officer: &i.officer,
-        kind: i.kind.as_str(),
+        kind: i.kind,
         borrower_id: &i.borrower_id,
         loans: i.loans.join(","),
         reason: i.reason_text(),
@@ -685,7 +685,7 @@ pub fn save(
         score_parts: i.score.parts(),
         earliest: i.earliest,
         deadline: i.deadline,
-        status: i.status.as_str(),
+        status: i.status,
         held_by: i.held_by.as_deref(),
         rollover: i.rollover,
     });
