@@ -155,6 +155,13 @@ pub fn grouped_borrowers(c: &Connection) -> Result<HashSet<String>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The borrowers with a loan of this borrower type (`loans.borrower_type`).
+pub fn borrowers_of_type(c: &Connection, borrower_type: &str) -> Result<HashSet<String>> {
+    let mut stmt = c.prepare("SELECT DISTINCT borrower_id FROM loans WHERE borrower_type = ?1")?;
+    let rows = stmt.query_map([borrower_type], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Creates the TEMP work table (same shape as `grades`), indexed by borrower only: the
 /// borrower-level step is the one that looks rows up (one index less to keep while writing).
 pub fn create_temp(c: &Connection) -> Result<()> {

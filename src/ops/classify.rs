@@ -772,6 +772,18 @@ fn grade(
     (row, summary)
 }
 
+/// The borrowers whose rows step 2 ([`borrower_rules`]) may regrade — grade, stage, provision,
+/// upgrade eligibility — rather than only give one segment: those with a loan of the borrower
+/// type the rule set's contagion applies to (none without contagion). Step 2 takes a borrower's
+/// type from its loans' and raises grades only by the contagion's floor, which holds for that
+/// type alone; so another borrower's loans keep the grades step 1 gave them.
+pub fn regraded_borrowers(c: &rusqlite::Connection, rules: &RuleSet) -> Result<HashSet<String>> {
+    match &rules.contagion {
+        None => Ok(HashSet::new()),
+        Some(r) => grades::borrowers_of_type(c, r.borrower_type.as_str()),
+    }
+}
+
 /// Step 2 over the grouped borrowers, reading and rewriting their rows in `rows`; returns how
 /// many grades contagion raised.
 pub fn borrower_rules(rows: &mut impl BorrowerRows, req: &Request, aggs: Borrowers) -> Result<u64> {

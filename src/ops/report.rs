@@ -3,8 +3,9 @@
 //! grades, the follow-up log and the visit plans where a report needs them; the figures come
 //! from the pure `crate::report` modules, laid out by [`crate::report::docs`]. `portfolio` and
 //! `management` fold each loan into their figures as it streams ([`fold`]): nothing per loan is
-//! kept but the loans of grouped borrowers graded in the pass, until the borrower-level rules
-//! have run over them.
+//! kept but, when grades are computed in the pass, the loans of the grouped borrowers the
+//! borrower-level rules may regrade (contagion's borrower type: corporate under cn2023), until
+//! those rules have run over them.
 //!
 //! * Grades are read from the classify run saved for a date (`classify --save`). For a date
 //!   without one, `portfolio` and `management` compute them in their own pass with the classify
@@ -13,7 +14,7 @@
 //!   it would otherwise read from a saved `overdue` run.
 //! * A loan is **restructured** on a date when a restructure (not cancelled) is in force then.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Result;
 use chrono::{Days, NaiveDate};
@@ -173,6 +174,9 @@ fn graded_as(grade: Grade, stage: u8, provision: rust_decimal::Decimal) -> Grade
 /// graded, each into its own place of the loan's [`AtDates`]).
 struct Computing<'r> {
     grading: Grading<'r>,
+    /// The borrowers the borrower-level rules may regrade ([`classify::regraded_borrowers`]):
+    /// only their grouped loans are held for them.
+    regraded: HashSet<String>,
     /// Per date of the scan: its index among the request's dates; None when the request's
     /// dates are the scan's.
     pick: Option<Vec<Option<usize>>>,
@@ -249,6 +253,7 @@ impl<'r> Computing<'r> {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         Ok(Computing {
             grading: Grading::load(&conn, req)?,
+            regraded: classify::regraded_borrowers(&conn, &req.rules)?,
             pick: None,
             at: grades
                 .iter()
@@ -269,14 +274,17 @@ impl<'r> Computing<'r> {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         Ok(Computing {
             grading: Grading::load(&conn, req)?,
+            regraded: classify::regraded_borrowers(&conn, &req.rules)?,
             pick: Some(pick),
             at: at.into_iter().map(Some).collect(),
         })
     }
 
     /// Grades the loan for the dates computed here: into its states, and the rows of a grouped
-    /// borrower's loan kept for [`Computing::borrowers`] (without the texts the report does
-    /// not read: the rule, the trace and the override's note; a loan is held with them).
+    /// borrower's loan that the borrower-level rules may regrade kept for
+    /// [`Computing::borrowers`] (without the texts the report does not read: the rule, the
+    /// trace and the override's note; a loan is held with them). Another grouped borrower's
+    /// loan keeps its grades: those rules would give it one segment only, which no report reads.
     fn loan(&self, a: &LoanAssessment<'_>, at: &mut AtDates) {
         let mut rows = Vec::new();
         match &self.pick {
@@ -307,7 +315,7 @@ impl<'r> Computing<'r> {
                 s.grade = Some(graded_as(row.grade, row.stage, row.provision));
             }
             at.eligible[k] = row.eligible_for_upgrade_review;
-            if self.grading.grouped(&row.borrower_id) {
+            if self.grading.grouped(&row.borrower_id) && self.regraded.contains(&row.borrower_id) {
                 row.grade_rule = String::new();
                 row.reasons = String::new();
                 row.override_text = None;

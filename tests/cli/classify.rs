@@ -354,6 +354,49 @@ fn corporate_contagion_at_exactly_10_percent_and_just_over() {
     assert_eq!(r["LI2"]["grade"], "正常");
 }
 
+/// `report` grading in its own pass applies contagion as classify does: the corporate
+/// borrower's current loan raised to 次级, the individual's left alone.
+#[test]
+fn report_computes_contagion_as_classify_saves_it() {
+    let env = contagion_env("10000.01", "89999.99");
+    let report = |env: &Env| {
+        let (code, out, err) = env.run(&[
+            "report",
+            "portfolio",
+            "--as-of",
+            "2026-06-30",
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        (out, err)
+    };
+    let (computed, err) = report(&env);
+    assert!(err.contains("grades computed for 2026-06-30"), "{err}");
+    let rows = csv_rows(&computed);
+    let cell = |grade: &str| {
+        rows.iter()
+            .find(|r| {
+                r["table"] == "by_grade_bucket"
+                    && r["classification"] == grade
+                    && r["bucket"] == "current"
+            })
+            .map(|r| (r["loans"].clone(), r["balance"].clone()))
+    };
+    // 次级 and current: LC2 by contagion (89999.99); 正常 and current: LI2 (89999.99) alone
+    assert_eq!(cell("次级"), Some(("1".into(), "89999.99".into())));
+    assert_eq!(cell("正常"), Some(("1".into(), "89999.99".into())));
+    let h = rows.iter().find(|r| r["table"] == "headline").unwrap();
+    // NPL: LC1 10000.01 + LC2 89999.99 + LI1 10000.01 = 110000.01
+    assert_eq!(h["npl_balance"], "110000.01");
+    let (code, _, err) = env.run(&["-q", "classify", "--as-of", "2026-06-30", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    env.sql("UPDATE imports SET started_at = '2000-01-01T00:00:00Z'");
+    let (read, err) = report(&env);
+    assert!(!err.contains("grades computed"), "{err}");
+    assert_eq!(read, computed);
+}
+
 #[test]
 fn an_empty_ledger_prints_an_empty_table() {
     let env = Env::new();
