@@ -1043,4 +1043,66 @@ mod tests {
         assert!(db.loan_exists("L1").unwrap());
         assert!(!db.loan_exists("L10").unwrap());
     }
+
+    /// The import writes loans and followups with the CHECK constraints off
+    /// ([`crate::db::with_checks_off`]): every value their typed columns can take is one the
+    /// CHECKs accept, written here with the checks on. A variant added to an enum without its
+    /// schema list fails here.
+    #[test]
+    fn every_typed_value_the_import_writes_passes_the_checks() {
+        use crate::collection::{Channel, Outcome as Said, Party};
+        let c = ledger();
+        let mut db = Ledger::new(&c);
+        let mut n = 0;
+        for bt in [BorrowerType::Individual, BorrowerType::Corporate] {
+            for m in Method::ALL {
+                for f in Frequency::ALL {
+                    n += 1;
+                    let mut l = loan(&format!("L{n}"));
+                    (l.borrower_type, l.repayment_method, l.repayment_frequency) = (bt, m, f);
+                    l.principal = amt("0.01");
+                    assert_eq!(
+                        l.upsert(&mut db).unwrap(),
+                        Outcome::New,
+                        "{bt:?} {m:?} {f:?}"
+                    );
+                }
+            }
+        }
+        let mut k = 0;
+        for ch in Channel::ALL {
+            for said in Said::ALL {
+                for party in Party::ALL.map(Some).into_iter().chain([None]) {
+                    k += 1;
+                    let f = FollowupRecord {
+                        followup_id: format!("F{k}"),
+                        id_given: true,
+                        content_id: String::new(),
+                        loan_id: "L1".into(),
+                        contact_date: d("2026-02-01"),
+                        channel: ch,
+                        officer: String::new(),
+                        outcome: said,
+                        promise_date: None,
+                        promise_amount: Some(amt("0.01")),
+                        note: String::new(),
+                        contact_time: None,
+                        contact_party: party,
+                        connected: Some(k % 2 == 0),
+                        consent_window: None,
+                    };
+                    assert_eq!(
+                        f.upsert(&mut db).unwrap(),
+                        Outcome::New,
+                        "{ch:?} {said:?} {party:?}"
+                    );
+                }
+            }
+        }
+        let bad = c.execute(
+            "UPDATE followups SET channel = 'fax' WHERE followup_id = 'F1'",
+            [],
+        );
+        assert!(bad.is_err(), "the checks were on");
+    }
 }

@@ -436,6 +436,25 @@ pub fn checks_references_itself(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f` with SQLite's CHECK constraints off on this connection, for bulk inserts whose
+/// every checked column Rust has already validated (typed enums, amounts and counts checked
+/// at parse): SQLite checks a `CHECK (col IN ('a', 'b', 'c'))` of three or more values through
+/// a temporary b-tree it opens, fills and closes for every row an INSERT writes (EXPLAIN:
+/// `OpenEphemeral` per such list), and it checks them before an `ON CONFLICT DO NOTHING` finds
+/// the row already there. The checks are set back on when `f` returns, failed or not (setting
+/// the pragma expires the statements compiled meanwhile, so they are compiled again with the
+/// checks); `f`'s error wins over one setting them back. Only `f`'s own writes may go through
+/// here, never rows that come from elsewhere unchecked. Used by the import (loans, followups)
+/// and schedule-visits' plan items.
+pub fn with_checks_off<T>(c: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    c.execute_batch("PRAGMA ignore_check_constraints = ON")?;
+    let r = f();
+    let back = c.execute_batch("PRAGMA ignore_check_constraints = OFF");
+    let v = r?;
+    back?;
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,5 +500,43 @@ mod tests {
         );
         let other = explain_write_failure(anyhow::anyhow!("boom"), Path::new("l.db"), "");
         assert_eq!(exit::code_for(&other), 1);
+    }
+
+    /// What `f` writes skips the CHECKs; after it, succeeded or failed, they hold again in the
+    /// same transaction, for the statements compiled inside it too.
+    #[test]
+    fn checks_are_off_only_inside_with_checks_off() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(SCHEMA).unwrap();
+        let tx = c.transaction().unwrap();
+        let insert =
+            "INSERT INTO loans (loan_id, borrower_id, borrower_type, currency, principal, \
+                      annual_rate, origination_date, repayment_method) \
+                      VALUES (?1, 'B', 'individual', 'CNY', 100, '4.9', '2026-01-01', ?2)";
+        let put = |id: &str, method: &str| tx.prepare_cached(insert)?.execute([id, method]);
+        with_checks_off(&tx, || Ok(put("L1", "weekly")?)).unwrap();
+        assert!(
+            put("L2", "weekly").is_err(),
+            "checked again, the cached statement too"
+        );
+        put("L3", "annuity").unwrap();
+        let e = with_checks_off(&tx, || -> Result<()> {
+            put("L4", "weekly")?;
+            anyhow::bail!("a bad row")
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "a bad row");
+        assert!(
+            put("L5", "weekly").is_err(),
+            "checked again after a failure"
+        );
+        let ids: Vec<String> = tx
+            .prepare("SELECT loan_id FROM loans ORDER BY loan_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(ids, ["L1", "L3", "L4"]);
     }
 }

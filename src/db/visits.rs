@@ -64,9 +64,8 @@ pub fn clear_plan(c: &Connection, as_of: NaiveDate) -> Result<usize> {
 /// The items' CHECK constraints (`kind`, `status`, `outcome`) list their values with `IN`,
 /// which SQLite checks through a temporary b-tree built for every row inserted: half the cost
 /// of the insert at a million loans. The items' kind and status are typed and their outcome is
-/// the column's default, so they are inserted with `ignore_check_constraints` on, and nothing
-/// else: it is set back (which expires the statements compiled meanwhile) when they are in,
-/// or failed.
+/// the column's default, so they are inserted with the checks off ([`crate::db::with_checks_off`]),
+/// and nothing else.
 pub fn save_plan<'a>(
     c: &Connection,
     run: &PlanRun<'_>,
@@ -85,10 +84,7 @@ pub fn save_plan<'a>(
             run.unplanned as i64,
         ],
     )?;
-    c.execute_batch("PRAGMA ignore_check_constraints = ON")?;
-    let written = insert_items(c, run.as_of, items);
-    c.execute_batch("PRAGMA ignore_check_constraints = OFF")?;
-    written
+    crate::db::with_checks_off(c, || insert_items(c, run.as_of, items))
 }
 
 fn insert_items<'a>(
@@ -253,7 +249,16 @@ mod tests {
                 "SELECT kind, status, outcome, loans, held_by, date FROM visit_plan_items \
                  WHERE seq = 2",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
             )
             .unwrap();
         assert_eq!(

@@ -161,3 +161,80 @@ fn verbose_lists_the_changed_keys_and_columns() {
         ["1"]
     );
 }
+
+/// Loans and followups are written with SQLite's CHECK constraints off (their typed columns
+/// are checked by the parser): a value outside a CHECK's list, or an amount that is not
+/// positive, is still refused with its file, line and column (exit 65), and nothing is written.
+#[test]
+fn values_the_schema_checks_are_refused_by_the_import_itself() {
+    let env = Env::new();
+    let tape = env.copy_dir(&example_tape(), "tape");
+    let loans = std::fs::read_to_string(tape.join("loans.csv")).unwrap();
+    let old = "CNY,80000.00,9.0,2023-01-16,24,annuity,monthly,";
+    assert!(
+        loans.contains(old),
+        "examples/tape/loans.csv changed; update this test"
+    );
+    std::fs::write(
+        tape.join("loans.csv"),
+        loans.replace(old, "CNY,0.00,9.0,2023-01-16,24,balloon,monthly,"),
+    )
+    .unwrap();
+    let (code, _, err) = env.run(&["import", "tape", s(&tape)]);
+    let err = unpath(&err, &tape);
+    assert_eq!(code, 65, "{err}");
+    assert_eq!(
+        error_lines(&err),
+        [
+            "daihou: error: loans.csv line 2, column principal: \"0.00\" must be greater than zero",
+            "daihou: error: 1 bad row; nothing was imported",
+        ]
+    );
+    std::fs::write(
+        tape.join("loans.csv"),
+        loans.replace(old, "CNY,80000.00,9.0,2023-01-16,24,balloon,monthly,"),
+    )
+    .unwrap();
+    let (code, _, err) = env.run(&["import", "tape", s(&tape)]);
+    let err = unpath(&err, &tape);
+    assert_eq!(code, 65, "{err}");
+    assert!(
+        error_lines(&err)[0].starts_with(
+            "daihou: error: loans.csv line 2, column repayment_method: \"balloon\" is not one of"
+        ),
+        "{err}"
+    );
+    assert!(
+        !env.db().exists(),
+        "nothing was imported, no ledger created"
+    );
+
+    env.preload_example();
+    let before = env.snapshot();
+    let f = env.write(
+        "followups.csv",
+        "loan_id,contact_date,channel,officer,outcome,promise_date,promise_amount,note,contact_party\n\
+         LN2023000001,2026-06-01,fax,O,contacted,,,,debtor\n\
+         LN2023000001,2026-06-02,phone,O,maybe,,,,debtor\n\
+         LN2023000001,2026-06-03,phone,O,promise_to_pay,2026-06-10,0.00,,debtor\n\
+         LN2023000001,2026-06-04,phone,O,contacted,,,,boss\n\
+         LN2023000001,2026-06-05,phone,O,contacted,,,,debtor\n",
+    );
+    let (code, _, err) = env.run(&["import", "followups", s(&f)]);
+    let err = unpath(&err, &f);
+    assert_eq!(code, 65, "{err}");
+    let lines = error_lines(&err);
+    for (i, want) in [
+        "followups.csv line 2, column channel: \"fax\" is not one of",
+        "followups.csv line 3, column outcome: \"maybe\" is not one of",
+        "followups.csv line 4, column promise_amount: \"0.00\" must be greater than zero",
+        "followups.csv line 5, column contact_party: \"boss\" is not one of",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert!(lines[i].contains(want), "{want}: {err}");
+    }
+    assert_eq!(lines[4], "daihou: error: 4 bad rows; nothing was imported");
+    assert_eq!(env.snapshot(), before);
+}
