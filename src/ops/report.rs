@@ -1,8 +1,9 @@
 //! The work behind `daihou report NAME`: one streamed pass over the book
 //! ([`portfolio::scan`], every date the report needs at once), the saved classify runs for the
 //! grades, the follow-up log and the visit plans where a report needs them; the figures come
-//! from the pure `crate::report` modules, laid out by [`crate::report::docs`]. `portfolio` and
-//! `management` fold each loan into their figures as it streams ([`fold`]): nothing per loan is
+//! from the pure `crate::report` modules, laid out by [`crate::report::docs`]. `portfolio`,
+//! `management` and `collections` fold each loan into their figures as it streams (the first
+//! two through [`fold`], as `migration` through its own consumer): nothing per loan is
 //! kept but, when grades are computed in the pass, the loans of the grouped borrowers the
 //! borrower-level rules may regrade (contagion's borrower type: corporate under cn2023), until
 //! those rules have run over them.
@@ -1144,18 +1145,39 @@ fn kpis(
 /// `report collections` over `from..=to`.
 pub fn collections(ctx: &Ctx, from: NaiveDate, to: NaiveDate, o: &Options) -> Result<Document> {
     let setup = o.setup(period_dates(from, to));
-    let setup = &setup;
-    let facts = collect(ctx, setup, |a| {
-        o.admits_loan(a.book)
-            .then(|| loan_facts(a, setup, from))
-            .flatten()
-    })?;
-    let mut loans = LoanKpis::new(from, to, o.first_contact_days);
-    for f in &facts {
-        loans.add(f);
-    }
+    let loans = portfolio::scan(ctx, &setup, || Period {
+        o,
+        setup: &setup,
+        from,
+        loans: LoanKpis::new(from, to, o.first_contact_days),
+    })?
+    .loans;
     let k = kpis(ctx, from, to, loans, o)?;
     Ok(docs::collections(from, to, &k, o.lang))
+}
+
+/// The consumer of `report collections`: each loan's facts of the period folded into the
+/// loans' KPIs as the book streams.
+struct Period<'a> {
+    o: &'a Options,
+    setup: &'a Setup,
+    from: NaiveDate,
+    loans: LoanKpis,
+}
+
+impl Consumer for Period<'_> {
+    fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+        if self.o.admits_loan(a.book) {
+            if let Some(f) = loan_facts(a, self.setup, self.from) {
+                self.loans.add(&f);
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, later: Self) {
+        self.loans.merge(&later.loans);
+    }
 }
 
 /// The month-end before `as_of` (the management report compares with it).
