@@ -145,12 +145,11 @@ pub fn events(c: &Connection) -> Result<Events> {
     Ok(ev)
 }
 
-/// Borrowers whose loans must be looked at together: corporate, or with more than one loan.
-pub fn grouped_borrowers(c: &Connection) -> Result<HashSet<String>> {
-    let mut stmt = c.prepare(
-        "SELECT borrower_id FROM loans GROUP BY borrower_id HAVING count(*) > 1 \
-         UNION SELECT borrower_id FROM loans WHERE borrower_type = 'corporate'",
-    )?;
+/// Borrowers with more than one loan (read from the borrower index alone; a corporate
+/// borrower's loans say so themselves).
+pub fn multi_loan_borrowers(c: &Connection) -> Result<HashSet<String>> {
+    let mut stmt =
+        c.prepare("SELECT borrower_id FROM loans GROUP BY borrower_id HAVING count(*) > 1")?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -184,38 +183,69 @@ const COLUMNS: &str = "as_of, loan_id, borrower_id, borrower_type, dpd, outstand
      grade, stage, grade_rule, reasons, override, override_grade, eligible_for_upgrade_review, \
      segment, provision_rate, provision, stage3_last";
 
-pub fn inserter(c: &Connection, t: Target) -> Result<Statement<'_>> {
-    Ok(c.prepare(&format!(
+/// Inserts rows into a work table with one prepared statement; the text of the few dates and
+/// provision rates a run has is made once, not once a row.
+pub struct Inserter<'c> {
+    stmt: Statement<'c>,
+    day: Option<(NaiveDate, String)>,
+    rates: Vec<(Decimal, String)>,
+}
+
+pub fn inserter(c: &Connection, t: Target) -> Result<Inserter<'_>> {
+    let stmt = c.prepare(&format!(
         "INSERT INTO {} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         t.table()
-    ))?)
+    ))?;
+    Ok(Inserter {
+        stmt,
+        day: None,
+        rates: Vec::new(),
+    })
 }
 
 fn fen(d: Decimal) -> Result<i64> {
     money::to_fen(d).context("an amount out of range")
 }
 
-pub fn insert(stmt: &mut Statement<'_>, r: &GradeRow) -> Result<()> {
-    stmt.execute(params![
-        iso(r.as_of),
-        r.loan_id,
-        r.borrower_id,
-        r.borrower_type,
-        r.dpd,
-        fen(r.outstanding_principal)?,
-        r.grade.zh(),
-        r.stage,
-        r.grade_rule,
-        r.reasons,
-        r.override_text,
-        r.override_grade.map(Grade::zh),
-        r.eligible_for_upgrade_review,
-        r.segment,
-        r.provision_rate.normalize().to_string(),
-        fen(r.provision)?,
-        r.stage3_last.map(iso),
-    ])
-    .with_context(|| format!("saving the grade of loan_id {}", r.loan_id))?;
+/// The stored text of a provision rate (a fraction, normalized: `0.3`).
+fn rate_text(rate: Decimal) -> String {
+    rate.normalize().to_string()
+}
+
+pub fn insert(ins: &mut Inserter<'_>, r: &GradeRow) -> Result<()> {
+    if ins.day.as_ref().is_none_or(|(d, _)| *d != r.as_of) {
+        ins.day = Some((r.as_of, iso(r.as_of)));
+    }
+    let rate = match ins.rates.iter().position(|(x, _)| *x == r.provision_rate) {
+        Some(i) => i,
+        None => {
+            ins.rates
+                .push((r.provision_rate, rate_text(r.provision_rate)));
+            ins.rates.len() - 1
+        }
+    };
+    let day = ins.day.as_ref().map(|(_, s)| s.as_str());
+    ins.stmt
+        .execute(params![
+            day,
+            r.loan_id,
+            r.borrower_id,
+            r.borrower_type,
+            r.dpd,
+            fen(r.outstanding_principal)?,
+            r.grade.zh(),
+            r.stage,
+            r.grade_rule,
+            r.reasons,
+            r.override_text,
+            r.override_grade.map(Grade::zh),
+            r.eligible_for_upgrade_review,
+            r.segment,
+            ins.rates[rate].1,
+            fen(r.provision)?,
+            r.stage3_last.map(iso),
+        ])
+        .with_context(|| format!("saving the grade of loan_id {}", r.loan_id))?;
     Ok(())
 }
 
@@ -313,7 +343,7 @@ pub fn update(c: &Connection, t: Target, r: &GradeRow) -> Result<()> {
         r.reasons,
         r.eligible_for_upgrade_review,
         r.segment,
-        r.provision_rate.normalize().to_string(),
+        rate_text(r.provision_rate),
         fen(r.provision)?,
         r.stage3_last.map(iso),
     ])?;

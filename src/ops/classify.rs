@@ -122,7 +122,8 @@ struct Facts {
     restructures: HashMap<String, Vec<Restructure>>,
     overrides: HashMap<String, Vec<Override>>,
     events: grades::Events,
-    grouped: HashSet<String>,
+    /// The borrowers with more than one loan.
+    multi_loan: HashSet<String>,
     /// The stage-3 days the previous saved date remembers, still within their probation.
     stage3: HashMap<String, NaiveDate>,
 }
@@ -244,9 +245,9 @@ impl BorrowerRows for SqlRows<'_> {
             self.loans(borrower),
             segment,
         )?;
-        if k == 0 && !self.kept.0.is_empty() {
-            for id in self.loans_of.get(borrower).cloned().unwrap_or_default() {
-                if let Some(e) = self.kept(k, &id) {
+        if k == 0 {
+            for id in self.loans_of.get(borrower).map_or(&[][..], Vec::as_slice) {
+                if let Some(e) = self.kept.get_mut(id) {
                     if e.row.segment != segment {
                         e.row.segment = segment.to_string();
                     }
@@ -348,7 +349,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
                 continue; // keep draining so the workers can finish
             }
             for ((k, row, summary), about) in batch {
-                if grading.grouped(&row.borrower_id) {
+                if grading.grouped(&row) {
                     aggs.add(&req.rules, k, &row, &summary);
                     note_loan(&mut loans_of, &row);
                 }
@@ -474,7 +475,7 @@ impl<'r> Grading<'r> {
             restructures: grades::restructures(c)?,
             overrides: grades::overrides(c)?,
             events: grades::events(c)?,
-            grouped: grades::grouped_borrowers(c)?,
+            multi_loan: grades::multi_loan_borrowers(c)?,
             stage3: match previous {
                 Some(p) => grades::stage3_days(c, p, since)?,
                 None => HashMap::new(),
@@ -506,10 +507,11 @@ impl<'r> Grading<'r> {
         self.req
     }
 
-    /// Whether the borrower's loans are looked at together in step 2 (corporate: contagion;
-    /// more than one loan: one segment).
-    pub fn grouped(&self, borrower_id: &str) -> bool {
-        self.facts.grouped.contains(borrower_id)
+    /// Whether the row's borrower is looked at with all its loans in step 2 (corporate:
+    /// contagion; more than one loan: one segment).
+    pub fn grouped(&self, row: &GradeRow) -> bool {
+        row.borrower_type == BorrowerType::Corporate.as_str()
+            || self.facts.multi_loan.contains(&row.borrower_id)
     }
 }
 
@@ -748,7 +750,7 @@ fn grade(
     let seg: Segment = segment::segment(&rules.segment, &summary, p.dpd > 0);
     let mut reasons = a.reasons();
     for r in &staged.reasons {
-        reasons = join(&reasons, r);
+        add_reason(&mut reasons, r);
     }
     let row = GradeRow {
         as_of: p.as_of,
@@ -852,22 +854,22 @@ fn remember(staging: &Staging, row: &mut GradeRow, last3: NaiveDate) {
     row.stage3_last = Some(last3);
     if let Some((st, why)) = stage::remembered(staging, row.stage, last3, row.as_of) {
         row.stage = st;
-        row.reasons = join(&row.reasons, &why);
+        add_reason(&mut row.reasons, &why);
     }
 }
 
 /// Puts a stored row at the contagion's floor: grade, rule, trace, provision, stage.
 fn raise(rules: &RuleSet, staging: &Staging, row: &mut GradeRow, f: &Floor) {
     if let Some(og) = row.override_grade.filter(|og| *og < f.grade) {
-        row.reasons = join(
-            &row.reasons,
+        add_reason(
+            &mut row.reasons,
             &format!(
                 "override {og} not applied: hard floor {} {} holds",
                 f.rule, f.grade
             ),
         );
     }
-    row.reasons = join(&row.reasons, &format!("{}: {}", f.rule, f.reason));
+    add_reason(&mut row.reasons, &format!("{}: {}", f.rule, f.reason));
     row.grade = f.grade;
     row.grade_rule = f.rule.clone();
     row.eligible_for_upgrade_review = false;
@@ -876,18 +878,18 @@ fn raise(rules: &RuleSet, staging: &Staging, row: &mut GradeRow, f: &Floor) {
     if row.grade >= staging.stage3_grade_from {
         if row.stage < 3 {
             row.stage = 3;
-            row.reasons = join(&row.reasons, &format!("stage 3: grade {}", row.grade));
+            add_reason(&mut row.reasons, &format!("stage 3: grade {}", row.grade));
         }
         row.stage3_last = Some(row.as_of);
     }
 }
 
-fn join(a: &str, b: &str) -> String {
-    if a.is_empty() {
-        b.to_string()
-    } else {
-        format!("{a}; {b}")
+/// Appends a reason to a trace (`a; b`).
+fn add_reason(trace: &mut String, reason: &str) {
+    if !trace.is_empty() {
+        trace.push_str("; ");
     }
+    trace.push_str(reason);
 }
 
 fn label(g: Grade, l: GradeLabels) -> &'static str {

@@ -316,7 +316,7 @@ impl<'r> Computing<'r> {
                 s.grade = Some(graded_as(row.grade, row.stage, row.provision));
             }
             at.eligible[k] = row.eligible_for_upgrade_review;
-            if self.grading.grouped(&row.borrower_id) && self.regraded.contains(&row.borrower_id) {
+            if self.grading.grouped(&row) && self.regraded.contains(&row.borrower_id) {
                 row.grade_rule = String::new();
                 row.reasons = String::new();
                 row.override_text = None;
