@@ -475,7 +475,7 @@ fn code(name: &str) -> u8 {
 }
 
 /// The code of a stored name that is not a grade (it moves as 损失 and lists as no grade).
-pub const NOT_A_GRADE: u8 = u8::MAX;
+const NOT_A_GRADE: u8 = u8::MAX;
 
 /// The loans of one date in loan order with the code of their grade ([`code`]) and their
 /// stage: what the next date's moves are counted against, and the listing's previous grade.
@@ -489,7 +489,9 @@ pub struct Ranks {
 }
 
 impl Ranks {
-    fn push(&mut self, loan_id: &str, code: u8, stage: u8) {
+    /// Adds a loan (in loan order): the code of its grade ([`Grade::rank`], or a name that is
+    /// not a grade) and its stage.
+    pub fn push(&mut self, loan_id: &str, code: u8, stage: u8) {
         self.ids.push_str(loan_id);
         self.ends.push(self.ids.len());
         self.codes.push(code);
@@ -501,101 +503,49 @@ impl Ranks {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         Some(&self.ids[start..end])
     }
+
+    /// A walk through the loans, asked for in loan order.
+    pub fn walk(&self) -> Walk<'_> {
+        Walk { ranks: self, j: 0 }
+    }
 }
 
-/// A date's totals counted one row at a time in loan order, the moves by walking the ranks of
-/// the date compared with alongside (no join, no per-loan lookup of the other date); and the
-/// ranks of this date, for the next one.
-pub struct Tally<'p> {
-    totals: Totals,
-    ranks: Ranks,
-    previous: Option<&'p Ranks>,
+/// [`Ranks::walk`]: one ordered pass alongside another in loan order, no lookups.
+pub struct Walk<'r> {
+    ranks: &'r Ranks,
     j: usize,
 }
 
-impl<'p> Tally<'p> {
-    pub fn new(previous: Option<&'p Ranks>) -> Tally<'p> {
-        Tally {
-            totals: Totals {
-                by_grade: Default::default(),
-                worse: 0,
-                better: 0,
-            },
-            ranks: Ranks::default(),
-            previous,
-            j: 0,
-        }
-    }
-
-    /// One row (in loan order): `counted` is the grade it counts under, `code` its
-    /// [`code`]. Returns the (code, stage) of the loan on the date compared with, if it had one.
-    pub fn add(
-        &mut self,
-        loan_id: &str,
-        counted: Option<Grade>,
-        code: u8,
-        stage: u8,
-        principal: Decimal,
-        provision: Decimal,
-    ) -> Option<(u8, u8)> {
-        if let Some(g) = counted {
-            let e = &mut self.totals.by_grade[g.rank() as usize];
-            e.0 += 1;
-            e.1 += principal;
-            e.2 += provision;
-        }
-        let mut before = None;
-        if let Some(prev) = self.previous {
-            while let Some(id) = prev.get(self.j) {
-                if id > loan_id {
-                    break;
-                }
-                self.j += 1;
-                if id == loan_id {
-                    let p = prev.codes[self.j - 1];
-                    let rank = |c: u8| c.min(4);
-                    self.totals.worse += u64::from(rank(code) > rank(p));
-                    self.totals.better += u64::from(rank(code) < rank(p));
-                    before = Some((p, prev.stages[self.j - 1]));
-                    break;
-                }
+impl Walk<'_> {
+    /// The (code, stage) of a loan, if it has one; loans are asked for in loan order. The code
+    /// is the grade's rank (0 正常 … 4 损失); a stored name that is not a grade has a code of
+    /// its own, which [`Grade::from_rank`] does not know and a move counts as 损失.
+    pub fn find(&mut self, loan_id: &str) -> Option<(u8, u8)> {
+        while let Some(id) = self.ranks.get(self.j) {
+            if id > loan_id {
+                return None;
+            }
+            self.j += 1;
+            if id == loan_id {
+                let i = self.j - 1;
+                return Some((self.ranks.codes[i], self.ranks.stages[i]));
             }
         }
-        self.ranks.push(loan_id, code, stage);
-        before
-    }
-
-    pub fn finish(self) -> (Totals, Ranks) {
-        (self.totals, self.ranks)
+        None
     }
 }
 
-/// The totals of `as_of` in one read of its rows in loan order ([`Tally`]); and the ranks of
-/// `as_of`, for the next date.
-pub fn totals(
-    c: &Connection,
-    t: Target,
-    as_of: NaiveDate,
-    previous: Option<&Ranks>,
-) -> Result<(Totals, Ranks)> {
-    let mut tally = Tally::new(previous);
-    let mut stmt = c.prepare(&format!(
-        "SELECT loan_id, grade, outstanding_principal, provision, stage FROM {} WHERE as_of = ?1 \
-         ORDER BY loan_id",
-        t.table()
-    ))?;
+/// The grades of a saved date in loan order (what a run's first date is compared with).
+pub fn ranks(c: &Connection, as_of: NaiveDate) -> Result<Ranks> {
+    let mut out = Ranks::default();
+    let mut stmt = c.prepare(
+        "SELECT loan_id, grade, stage FROM main.grades WHERE as_of = ?1 ORDER BY loan_id",
+    )?;
     let mut rows = stmt.query([iso(as_of)])?;
     while let Some(r) = rows.next()? {
         let loan_id = r.get_ref(0)?.as_str()?;
         let name = r.get_ref(1)?.as_str()?;
-        tally.add(
-            loan_id,
-            Grade::parse(name),
-            code(name),
-            r.get(4)?,
-            money::from_fen(r.get(2)?),
-            money::from_fen(r.get(3)?),
-        );
+        out.push(loan_id, code(name), r.get(2)?);
     }
-    Ok(tally.finish())
+    Ok(out)
 }

@@ -16,13 +16,14 @@
 //!    their rows. A stage 3 that contagion sets is remembered on the run's later dates
 //!    ([`stage::remembered`]), as a saved one is by the next run (`grades.stage3_last`).
 //!
-//! Memory holds one loan at a time per worker, the aggregates of the grouped borrowers and the
-//! stage-3 days of the previous saved date still in their probation; never the whole book. A
-//! range's totals are read back from the work table, one date at a time. A single date's
-//! listing is the one exception: its rows are the output, so the writer keeps them as they
-//! stream past (with the loan's descriptive fields, which the workers take from the book),
-//! step 2 rewrites them beside the table, and its totals are counted from them: no read-back,
-//! no join, no SQL sort.
+//! Memory holds one loan at a time per worker, the aggregates of the grouped borrowers, the
+//! stage-3 days of the previous saved date still in their probation and, for the totals, a
+//! byte per loan and date (its grade; [`Counts`]); never the whole book. The totals are
+//! counted as the rows stream past and corrected by step 2's rewrites: the work table is not
+//! read back. A single date's listing is the one exception: its rows are the output, so the
+//! writer keeps them as they stream past (with the loan's descriptive fields, which the
+//! workers take from the book) and step 2 rewrites them beside the table: no read-back, no
+//! join, no SQL sort.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -41,7 +42,7 @@ use crate::classify::{
 };
 use crate::cli::GradeLabels;
 use crate::context::Ctx;
-use crate::db::grades::{self, GradeRow, Ranks, Tally, Target, Totals, NOT_A_GRADE};
+use crate::db::grades::{self, GradeRow, Ranks, Target, Totals};
 use crate::db::{self, book};
 use crate::engine::{self, Position};
 use crate::money::{self, round_fen};
@@ -186,7 +187,8 @@ impl Borrowers {
 /// Where step 2 reads and rewrites the rows of a borrower on a date (index into the dates).
 pub trait BorrowerRows {
     fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>>;
-    fn update(&mut self, k: usize, row: &GradeRow) -> Result<()>;
+    /// Rewrites a row (`before`: as it was read).
+    fn update(&mut self, k: usize, before: &GradeRow, row: &GradeRow) -> Result<()>;
     fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()>;
 }
 
@@ -200,7 +202,9 @@ struct SqlRows<'c> {
     /// The loans of each grouped borrower, in loan order.
     loans_of: HashMap<String, Vec<String>>,
     /// The kept rows of the first date (the listing): rewritten with the table.
-    kept: &'c mut KeptRows,
+    kept: &'c mut Parts<Kept>,
+    /// The run's totals: corrected with the table.
+    counts: &'c mut Counts,
 }
 
 impl SqlRows<'_> {
@@ -231,7 +235,8 @@ impl BorrowerRows for SqlRows<'_> {
     fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>> {
         grades::borrower_rows(self.c, self.target, self.dates[k], self.loans(borrower))
     }
-    fn update(&mut self, k: usize, row: &GradeRow) -> Result<()> {
+    fn update(&mut self, k: usize, before: &GradeRow, row: &GradeRow) -> Result<()> {
+        self.counts.regrade(k, before, row);
         if let Some(e) = self.kept(k, &row.loan_id) {
             e.row = row.clone();
         }
@@ -270,7 +275,7 @@ impl BorrowerRows for MemoryRows {
             .cloned()
             .unwrap_or_default())
     }
-    fn update(&mut self, k: usize, row: &GradeRow) -> Result<()> {
+    fn update(&mut self, k: usize, _before: &GradeRow, row: &GradeRow) -> Result<()> {
         if let Some(rows) = self.0.get_mut(&(row.borrower_id.clone(), k)) {
             for r in rows.iter_mut().filter(|r| r.loan_id == row.loan_id) {
                 *r = row.clone();
@@ -328,7 +333,8 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     let mut aggs = Borrowers::default();
     let mut loans_of: HashMap<String, Vec<String>> = HashMap::new();
     // The first date's rows, kept for the listing: one part per worker.
-    let mut kept = KeptRows::default();
+    let mut kept = Parts::<Kept>::default();
+    let mut counts = Counts::new(dates.len());
     std::thread::scope(|scope| -> Result<()> {
         let grading = &grading;
         let parts = std::sync::atomic::AtomicUsize::new(0);
@@ -357,6 +363,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
                     write_error = Some(e);
                     break;
                 }
+                counts.add(part, k, &row);
                 if k == 0 && req.listing.is_some() {
                     kept.push(part, Kept { row, about });
                 }
@@ -376,12 +383,14 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         loans.dedup();
     }
     kept.order();
+    counts.loans.order();
     let mut store = SqlRows {
         c,
         target,
         dates,
         loans_of,
         kept: &mut kept,
+        counts: &mut counts,
     };
     let contagious = borrower_rules(&mut store, req, aggs)?;
     let t2 = std::time::Instant::now();
@@ -395,33 +404,18 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
             }
         })
         .collect();
-    // Each date's totals in one ordered pass, its moves against the date before (the saved
-    // one before the first date, then the run's previous date): the first date's over the
-    // kept rows when it is listed, otherwise one read of the work table.
-    let mut totals = Vec::with_capacity(dates.len());
-    let mut ranks = match before_first {
-        Some(p) => Some(grades::totals(c, Target::Saved, p, None)?.1),
+    // Each date's totals, its moves against the date before (the saved one before the first
+    // date, then the run's previous date).
+    let before_ranks = match before_first {
+        Some(p) => Some(grades::ranks(c, p)?),
         None => None,
     };
-    let mut rows = Vec::new();
-    for (k, d) in dates.iter().enumerate() {
-        let (t, r) = match &req.listing {
-            Some(filter) if k == 0 => {
-                let (t, r, listed) = list(
-                    std::mem::take(&mut kept),
-                    ranks.as_ref(),
-                    filter,
-                    req.labels,
-                );
-                rows = listed;
-                (t, r)
-            }
-            _ => grades::totals(c, target, *d, ranks.as_ref())?,
-        };
-        totals.push(t);
-        ranks = Some(r);
-    }
-    drop(ranks);
+    let totals = counts.finish(before_ranks.as_ref());
+    let rows = match &req.listing {
+        Some(filter) => list(kept, before_ranks.as_ref(), filter, req.labels),
+        None => Vec::new(),
+    };
+    drop(before_ranks);
     if save {
         let conventions = req.conventions_json();
         for (d, t) in dates.iter().zip(&totals) {
@@ -553,26 +547,46 @@ struct Kept {
     about: Option<About>,
 }
 
-/// The kept rows in parts, one per worker: each worker streams its key range in loan order and
-/// the ranges do not overlap, so once the parts are put in the order of their first loans the
-/// rows are in loan order without a sort of the rows themselves.
-#[derive(Default)]
-struct KeptRows(Vec<Vec<Kept>>);
+/// What the writer keeps per loan, found by its loan.
+trait OfLoan {
+    fn loan_id(&self) -> &str;
+}
 
-impl KeptRows {
-    fn push(&mut self, part: usize, row: Kept) {
+impl OfLoan for Kept {
+    fn loan_id(&self) -> &str {
+        &self.row.loan_id
+    }
+}
+
+/// What the writer keeps per loan, in parts, one per worker: each worker streams its key range
+/// in loan order and the ranges do not overlap, so once the parts are put in the order of
+/// their first loans everything is in loan order without a sort of the items themselves.
+struct Parts<T>(Vec<Vec<T>>);
+
+impl<T> Default for Parts<T> {
+    fn default() -> Self {
+        Parts(Vec::new())
+    }
+}
+
+impl<T: OfLoan> Parts<T> {
+    fn part(&mut self, part: usize) -> &mut Vec<T> {
         if self.0.len() <= part {
             self.0.resize_with(part + 1, Vec::new);
         }
-        self.0[part].push(row);
+        &mut self.0[part]
     }
 
-    fn id(k: &Kept) -> &str {
-        &k.row.loan_id
+    fn push(&mut self, part: usize, item: T) {
+        self.part(part).push(item);
     }
 
-    /// Puts the rows in loan order (sorts only what is not: a part out of order, or parts that
-    /// overlap, which the scan does not make).
+    fn id(x: &T) -> &str {
+        x.loan_id()
+    }
+
+    /// Puts the items in loan order (sorts only what is not: a part out of order, or parts
+    /// that overlap, which the scan does not make).
     fn order(&mut self) {
         self.0.retain(|p| !p.is_empty());
         for p in &mut self.0 {
@@ -586,14 +600,14 @@ impl KeptRows {
                 .is_some_and(|last| Self::id(last) < Self::id(&w[1][0]))
         });
         if !disjoint {
-            let mut all: Vec<Kept> = std::mem::take(&mut self.0).into_iter().flatten().collect();
+            let mut all: Vec<T> = std::mem::take(&mut self.0).into_iter().flatten().collect();
             all.sort_by(|a, b| Self::id(a).cmp(Self::id(b)));
             self.0 = vec![all];
         }
     }
 
-    /// The kept row of a loan (after [`KeptRows::order`]).
-    fn get_mut(&mut self, loan_id: &str) -> Option<&mut Kept> {
+    /// The item of a loan (after [`Parts::order`]).
+    fn get_mut(&mut self, loan_id: &str) -> Option<&mut T> {
         let i = self
             .0
             .partition_point(|p| Self::id(&p[0]) <= loan_id)
@@ -604,30 +618,129 @@ impl KeptRows {
     }
 }
 
-/// The totals of the listed date from its kept rows (in loan order), its ranks for the next
-/// date, and the listing: the rows the filter keeps with their previous grade, worst grade
-/// first, then DPD, then loan_id.
+/// A loan's grade on each date of the run ([`Counts`]).
+struct LoanCodes {
+    loan_id: String,
+    /// The grade's rank per date, [`NO_ROW`] on a date the loan has no row.
+    codes: Vec<u8>,
+}
+
+impl OfLoan for LoanCodes {
+    fn loan_id(&self) -> &str {
+        &self.loan_id
+    }
+}
+
+/// In [`LoanCodes::codes`]: no row on that date (closed, or not yet originated).
+const NO_ROW: u8 = u8::MAX;
+
+/// The run's totals, counted as its rows stream past and corrected by step 2's rewrites: per
+/// date, loans, principal and provision per grade; per loan, its grade on each date (a byte a
+/// date), from which the moves are counted at the end. The work table is not read back.
+struct Counts {
+    by_grade: Vec<[(u64, Decimal, Decimal); 5]>,
+    loans: Parts<LoanCodes>,
+}
+
+impl Counts {
+    fn new(dates: usize) -> Counts {
+        Counts {
+            by_grade: vec![Default::default(); dates],
+            loans: Parts::default(),
+        }
+    }
+
+    fn count(&mut self, k: usize, row: &GradeRow, sign: i8) {
+        let e = &mut self.by_grade[k][row.grade.rank() as usize];
+        if sign > 0 {
+            e.0 += 1;
+            e.1 += row.outstanding_principal;
+            e.2 += row.provision;
+        } else {
+            e.0 -= 1;
+            e.1 -= row.outstanding_principal;
+            e.2 -= row.provision;
+        }
+    }
+
+    /// A row of date `k` from the worker of `part` (a worker's rows come in loan order, a
+    /// loan's dates together).
+    fn add(&mut self, part: usize, k: usize, row: &GradeRow) {
+        self.count(k, row, 1);
+        let dates = self.by_grade.len();
+        let loans = self.loans.part(part);
+        if loans.last().is_none_or(|l| l.loan_id != row.loan_id) {
+            loans.push(LoanCodes {
+                loan_id: row.loan_id.clone(),
+                codes: vec![NO_ROW; dates],
+            });
+        }
+        if let Some(l) = loans.last_mut() {
+            l.codes[k] = row.grade.rank();
+        }
+    }
+
+    /// Step 2 rewrote a row of date `k` (after [`Parts::order`] of the loans).
+    fn regrade(&mut self, k: usize, before: &GradeRow, after: &GradeRow) {
+        self.count(k, before, -1);
+        self.count(k, after, 1);
+        if let Some(l) = self.loans.get_mut(&after.loan_id) {
+            l.codes[k] = after.grade.rank();
+        }
+    }
+
+    /// Each date's totals, with its moves against the date before (`previous`: the saved date
+    /// before the first).
+    fn finish(self, previous: Option<&Ranks>) -> Vec<Totals> {
+        let mut totals: Vec<Totals> = self
+            .by_grade
+            .iter()
+            .map(|g| Totals {
+                by_grade: *g,
+                worse: 0,
+                better: 0,
+            })
+            .collect();
+        let mut walk = previous.map(Ranks::walk);
+        // A stored name that is not a grade moves as 损失.
+        let rank = |c: u8| c.min(Grade::Loss.rank());
+        for l in self.loans.0.iter().flatten() {
+            let saved = walk
+                .as_mut()
+                .and_then(|w| w.find(&l.loan_id))
+                .map(|(c, _)| c);
+            for (k, &now) in l.codes.iter().enumerate() {
+                let then = match k {
+                    0 => saved,
+                    _ => Some(l.codes[k - 1]).filter(|c| *c != NO_ROW),
+                };
+                if let Some(then) = then.filter(|_| now != NO_ROW) {
+                    totals[k].worse += u64::from(rank(now) > rank(then));
+                    totals[k].better += u64::from(rank(now) < rank(then));
+                }
+            }
+        }
+        totals
+    }
+}
+
+/// The listing of the first date from its kept rows (in loan order, [`Parts::order`]): the
+/// rows the filter keeps with their
+/// grade on the date compared with (`previous`), worst grade first, then DPD, then loan_id.
 fn list(
-    kept: KeptRows,
+    kept: Parts<Kept>,
     previous: Option<&Ranks>,
     filter: &Filter,
     labels: GradeLabels,
-) -> (Totals, Ranks, Vec<Row>) {
-    let mut tally = Tally::new(previous);
+) -> Vec<Row> {
+    let mut walk = previous.map(Ranks::walk);
     let mut rows = Vec::new();
     for Kept { row, about } in kept.0.into_iter().flatten() {
-        let r = &row;
-        let before = tally.add(
-            &r.loan_id,
-            Some(r.grade),
-            r.grade.rank(),
-            r.stage,
-            r.outstanding_principal,
-            r.provision,
-        );
         let Some(about) = about else {
             continue;
         };
+        let before = walk.as_mut().and_then(|w| w.find(&row.loan_id));
+        let r = &row;
         let changed = before.is_some_and(|(g, st)| g != r.grade.rank() || st != r.stage);
         if filter.grade.is_some_and(|g| g != r.grade)
             || filter.stage.is_some_and(|st| st != r.stage)
@@ -636,8 +749,7 @@ fn list(
             continue;
         }
         rows.push(Row {
-            previous_grade: before
-                .and_then(|(g, _)| (g != NOT_A_GRADE).then(|| Grade::from_rank(g)).flatten()),
+            previous_grade: before.and_then(|(g, _)| Grade::from_rank(g)),
             previous_stage: before.map(|(_, st)| st),
             row,
             about,
@@ -647,8 +759,7 @@ fn list(
     // In loan order already: a stable sort by grade and DPD keeps it among equals (on the
     // keys, the rows moved once).
     rows.sort_by_cached_key(|r| std::cmp::Reverse((r.row.grade, r.row.dpd)));
-    let (totals, ranks) = tally.finish();
-    (totals, ranks, rows)
+    rows
 }
 
 /// The per-worker consumer of step 1.
@@ -838,7 +949,7 @@ pub fn borrower_rules(rows: &mut impl BorrowerRows, req: &Request, aggs: Borrowe
                 row.segment = s.as_str().to_string();
             }
             if row != before {
-                rows.update(k, &row)?;
+                rows.update(k, &before, &row)?;
             }
         }
     }
@@ -1088,7 +1199,7 @@ mod tests {
         }
     }
 
-    fn ids(k: &KeptRows) -> Vec<&str> {
+    fn ids(k: &Parts<Kept>) -> Vec<&str> {
         k.0.iter()
             .flatten()
             .map(|e| e.row.loan_id.as_str())
@@ -1096,8 +1207,8 @@ mod tests {
     }
 
     /// Kept rows of 正常 loans pushed to the given parts in this order, then ordered.
-    fn parts(pushed: &[(usize, &str)]) -> KeptRows {
-        let mut k = KeptRows::default();
+    fn parts(pushed: &[(usize, &str)]) -> Parts<Kept> {
+        let mut k = Parts::default();
         for (part, id) in pushed {
             k.push(*part, kept(id, Grade::Pass, 0));
         }
@@ -1127,20 +1238,19 @@ mod tests {
     }
 
     #[test]
-    fn the_listing_is_worst_first_then_dpd_then_loan_and_counts_every_kept_row() {
+    fn the_listing_is_worst_first_then_dpd_then_loan_with_the_previous_grade() {
         // The date before: L1 正常 stage 1, L2 次级 stage 3, L4 关注 stage 2.
-        let mut before = Tally::new(None);
+        let mut ranks = Ranks::default();
         for (id, g, st) in [
             ("L1", Grade::Pass, 1),
             ("L2", Grade::Substandard, 3),
             ("L4", Grade::SpecialMention, 2),
         ] {
-            before.add(id, Some(g), g.rank(), st, m("1"), m("1"));
+            ranks.push(id, g.rank(), st);
         }
-        let (_, ranks) = before.finish();
         // Today: L5 正常; L6 left out by the filter's places, still counted.
         let today = || {
-            let mut k = KeptRows::default();
+            let mut k = Parts::default();
             for (id, g, dpd) in [
                 ("L1", Grade::SpecialMention, 5),
                 ("L2", Grade::Substandard, 95),
@@ -1157,13 +1267,9 @@ mod tests {
         };
         let k = today();
         let all = Filter::default();
-        let (t, _, rows) = list(k, Some(&ranks), &all, GradeLabels::Zh);
+        let rows = list(k, Some(&ranks), &all, GradeLabels::Zh);
         let order: Vec<&str> = rows.iter().map(|r| r.row.loan_id.as_str()).collect();
         assert_eq!(order, ["L3", "L2", "L4", "L1", "L5"]);
-        assert_eq!(t.by_grade.map(|g| g.0), [1, 2, 2, 0, 1]);
-        assert_eq!(t.by_grade[2].1, m("200.00"));
-        // L1 正常 → 关注 worse; L4 stage 2 → 1, same grade: not a move.
-        assert_eq!((t.worse, t.better), (1, 0));
         let l1 = rows.iter().find(|r| r.row.loan_id == "L1").unwrap();
         assert_eq!(
             (l1.previous_grade, l1.previous_stage),
@@ -1181,13 +1287,48 @@ mod tests {
             changed: true,
             ..Filter::default()
         };
-        let (_, _, rows) = list(k, Some(&ranks), &changed, GradeLabels::Zh);
+        let rows = list(k, Some(&ranks), &changed, GradeLabels::Zh);
         let order: Vec<&str> = rows.iter().map(|r| r.row.loan_id.as_str()).collect();
         assert_eq!(
             order,
             ["L2", "L4", "L1"],
             "L2: stage 3 → 1; L4: stage 2 → 1"
         );
+    }
+
+    #[test]
+    fn counts_follow_the_rows_and_step_2_and_count_the_moves_at_the_end() {
+        // Two dates; the second worker's loan (L3) arrives before the first's (L1, L2).
+        let mut c = Counts::new(2);
+        c.add(1, 0, &row("L3", Grade::Pass, 0, 1));
+        c.add(1, 1, &row("L3", Grade::SpecialMention, 5, 1));
+        c.add(0, 0, &row("L1", Grade::Pass, 0, 1));
+        c.add(0, 1, &row("L1", Grade::Pass, 0, 1));
+        // L2 has no row on the first date.
+        c.add(0, 1, &row("L2", Grade::Substandard, 95, 1));
+        c.loans.order();
+        // Step 2 raises L1 on the second date to 次级.
+        let before = row("L1", Grade::Pass, 0, 1);
+        let after = GradeRow {
+            grade: Grade::Substandard,
+            provision: m("30.00"),
+            ..before.clone()
+        };
+        c.regrade(1, &before, &after);
+        // The saved date before the first: L1 关注, L3 正常.
+        let mut saved = Ranks::default();
+        saved.push("L1", Grade::SpecialMention.rank(), 2);
+        saved.push("L3", Grade::Pass.rank(), 1);
+        let t = c.finish(Some(&saved));
+        assert_eq!(t[0].by_grade.map(|g| g.0), [2, 0, 0, 0, 0]);
+        // L1 关注 → 正常; L3 unchanged.
+        assert_eq!((t[0].worse, t[0].better), (0, 1));
+        assert_eq!(t[1].by_grade.map(|g| g.0), [0, 1, 2, 0, 0]);
+        assert_eq!(t[1].by_grade[0].1, m("0"));
+        assert_eq!(t[1].by_grade[2].1, m("200.00"));
+        assert_eq!(t[1].by_grade[2].2, m("60.00"));
+        // L1 正常 → 次级 and L3 正常 → 关注; L2 is new, not a move.
+        assert_eq!((t[1].worse, t[1].better), (2, 0));
     }
 
     #[test]
