@@ -338,6 +338,10 @@ pub trait Fact {
             let cols = db
                 .diff(Self::BY_KEY, Self::KEY_LEN, Self::COLUMNS, p)?
                 .unwrap_or_default();
+            // Stored value for value as given: the update would find nothing to change.
+            if cols.is_empty() {
+                return Ok((Outcome::Unchanged, cols));
+            }
             let o = if db.stmt(Self::UPDATE)?.execute(p)? == 1 {
                 Outcome::Changed
             } else {
@@ -421,13 +425,14 @@ impl<'c> Ledger<'c> {
         };
         let mut out = Vec::new();
         for (i, col) in columns.iter().enumerate().skip(key_len) {
-            let stored = rusqlite::types::Value::from(row.get_ref(i)?);
-            let given = match p[i].to_sql()? {
-                ToSqlOutput::Borrowed(v) => rusqlite::types::Value::from(v),
-                ToSqlOutput::Owned(v) => v,
+            // Compared as borrowed values: nothing is copied for a row that did not change.
+            let stored = row.get_ref(i)?;
+            let same = match p[i].to_sql()? {
+                ToSqlOutput::Borrowed(v) => stored == v,
+                ToSqlOutput::Owned(v) => stored == ValueRef::from(&v),
                 _ => continue,
             };
-            if stored != given {
+            if !same {
                 out.push(*col);
             }
         }
@@ -1042,6 +1047,54 @@ mod tests {
         loan("L1").upsert(&mut db).unwrap();
         assert!(db.loan_exists("L1").unwrap());
         assert!(!db.loan_exists("L10").unwrap());
+    }
+
+    /// `-v`'s upsert: a row stored as given is unchanged (without an update), one that
+    /// differs names its columns and is updated; NULLs, integers and text compare by value.
+    #[test]
+    fn noting_changes_names_the_columns_that_differ() {
+        let c = ledger();
+        let mut db = Ledger::new(&c);
+        let mut l = loan("L1");
+        l.status = Some("正常".into());
+        assert_eq!(
+            l.upsert_noting_changes(&mut db).unwrap(),
+            (Outcome::New, vec![])
+        );
+        assert_eq!(
+            l.upsert_noting_changes(&mut db).unwrap(),
+            (Outcome::Unchanged, vec![])
+        );
+        l.officer = "王芳".into();
+        l.principal = amt("12000.01");
+        l.term_months = None;
+        l.status = None;
+        l.repayment_method = Method::Annuity;
+        assert_eq!(
+            l.upsert_noting_changes(&mut db).unwrap(),
+            (
+                Outcome::Changed,
+                vec![
+                    "officer",
+                    "principal",
+                    "term_months",
+                    "repayment_method",
+                    "status"
+                ]
+            )
+        );
+        assert_eq!(
+            l.upsert_noting_changes(&mut db).unwrap(),
+            (Outcome::Unchanged, vec![])
+        );
+        let stored: (String, i64, Option<i64>, String) = c
+            .query_row(
+                "SELECT officer, principal, term_months, repayment_method FROM loans",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(stored, ("王芳".into(), 1_200_001, None, "annuity".into()));
     }
 
     /// The import writes loans and followups with the CHECK constraints off

@@ -519,7 +519,8 @@ impl<'a, T: Record + LoanFact> PerLoan<'a, T> {
         } else if !self.fresh && db.unchanged(&loan_id, &self.group)? {
             self.st.unchanged += self.group.len() as u64;
         } else {
-            if T::KIND == Kind::Schedule {
+            // A table empty before this file holds no generated installments.
+            if T::KIND == Kind::Schedule && !self.fresh {
                 db.drop_generated_schedule(&loan_id)?;
             }
             for (line, r) in self.lines.iter().zip(&self.group) {
