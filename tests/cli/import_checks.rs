@@ -51,21 +51,11 @@ fn every_bad_row_is_reported_unknown_loans_included_and_the_rest_counted() {
 #[test]
 fn a_bad_loan_row_is_not_reported_again_through_its_schedule() {
     let env = Env::new();
-    let tape = env.copy_dir(&example_tape(), "tape");
-    let loans = std::fs::read_to_string(tape.join("loans.csv")).unwrap();
-    let old = "LN2023000001,BR000018,何志刚,individual,浙江省杭州市,杭州西湖支行,陈立新,个人消费贷款,CNY,";
-    assert!(
-        loans.contains(old),
-        "examples/tape/loans.csv changed; update this test"
+    let (code, err) = import_tape_with_loans_edited(
+        &env,
+        "LN2023000001,BR000018,何志刚,individual,浙江省杭州市,杭州西湖支行,陈立新,个人消费贷款,CNY,",
+        "LN2023000001,BR000018,何志刚,individual,浙江省杭州市,杭州西湖支行,陈立新,个人消费贷款,CNYX,",
     );
-    std::fs::write(
-        tape.join("loans.csv"),
-        loans.replace(old, "LN2023000001,BR000018,何志刚,individual,浙江省杭州市,杭州西湖支行,陈立新,个人消费贷款,CNYX,"),
-    )
-    .unwrap();
-    let (code, _, err) = env.run(&["import", "tape", s(&tape)]);
-    // Messages name the file as given; compared here without its folder.
-    let err = unpath(&err, &tape);
     assert_eq!(code, 65, "{err}");
     assert_eq!(
         error_lines(&err),
@@ -168,20 +158,9 @@ fn verbose_lists_the_changed_keys_and_columns() {
 #[test]
 fn values_the_schema_checks_are_refused_by_the_import_itself() {
     let env = Env::new();
-    let tape = env.copy_dir(&example_tape(), "tape");
-    let loans = std::fs::read_to_string(tape.join("loans.csv")).unwrap();
     let old = "CNY,80000.00,9.0,2023-01-16,24,annuity,monthly,";
-    assert!(
-        loans.contains(old),
-        "examples/tape/loans.csv changed; update this test"
-    );
-    std::fs::write(
-        tape.join("loans.csv"),
-        loans.replace(old, "CNY,0.00,9.0,2023-01-16,24,balloon,monthly,"),
-    )
-    .unwrap();
-    let (code, _, err) = env.run(&["import", "tape", s(&tape)]);
-    let err = unpath(&err, &tape);
+    let (code, err) =
+        import_tape_with_loans_edited(&env, old, "CNY,0.00,9.0,2023-01-16,24,balloon,monthly,");
     assert_eq!(code, 65, "{err}");
     assert_eq!(
         error_lines(&err),
@@ -190,13 +169,8 @@ fn values_the_schema_checks_are_refused_by_the_import_itself() {
             "daihou: error: 1 bad row; nothing was imported",
         ]
     );
-    std::fs::write(
-        tape.join("loans.csv"),
-        loans.replace(old, "CNY,80000.00,9.0,2023-01-16,24,balloon,monthly,"),
-    )
-    .unwrap();
-    let (code, _, err) = env.run(&["import", "tape", s(&tape)]);
-    let err = unpath(&err, &tape);
+    let (code, err) =
+        import_tape_with_loans_edited(&env, old, "CNY,80000.00,9.0,2023-01-16,24,balloon,monthly,");
     assert_eq!(code, 65, "{err}");
     assert!(
         error_lines(&err)[0].starts_with(
@@ -237,4 +211,19 @@ fn values_the_schema_checks_are_refused_by_the_import_itself() {
     }
     assert_eq!(lines[4], "daihou: error: 4 bad rows; nothing was imported");
     assert_eq!(env.snapshot(), before);
+}
+
+/// Imports a copy of the example tape (folder `tape` of `env`, written afresh) whose loans.csv
+/// has `old` replaced by `new`: the exit code and stderr, the messages' folder left out.
+fn import_tape_with_loans_edited(env: &Env, old: &str, new: &str) -> (i32, String) {
+    let tape = env.copy_dir(&example_tape(), "tape");
+    let loans = std::fs::read_to_string(tape.join("loans.csv")).unwrap();
+    assert!(
+        loans.contains(old),
+        "examples/tape/loans.csv changed; update this test"
+    );
+    std::fs::write(tape.join("loans.csv"), loans.replace(old, new)).unwrap();
+    let (code, _, err) = env.run(&["import", "tape", s(&tape)]);
+    // Messages name the file as given; compared here without its folder.
+    (code, unpath(&err, &tape))
 }
