@@ -34,7 +34,7 @@ pub struct Invalid {
 }
 
 impl Invalid {
-    /// A problem with no known place (e.g. "no [[step]]").
+    /// A problem with no known place (e.g. "no `[[step]]`").
     pub fn new(message: impl Into<String>) -> Invalid {
         Invalid {
             span: None,

@@ -477,7 +477,7 @@ fn code(name: &str) -> u8 {
 /// The code of a stored name that is not a grade (it moves as 损失 and lists as no grade).
 const NOT_A_GRADE: u8 = u8::MAX;
 
-/// The loans of one date in loan order with the code of their grade ([`code`]) and their
+/// The loans of one date in loan order with the code of their grade (`code`) and their
 /// stage: what the next date's moves are counted against, and the listing's previous grade.
 /// The loan_ids share one buffer (a few bytes a loan, not a String each).
 #[derive(Default)]

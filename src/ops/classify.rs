@@ -18,7 +18,7 @@
 //!
 //! Memory holds one loan at a time per worker, the aggregates of the grouped borrowers, the
 //! stage-3 days of the previous saved date still in their probation and, for the totals, a
-//! byte per loan and date (its grade; [`Counts`]); never the whole book. The totals are
+//! byte per loan and date (its grade; `Counts`); never the whole book. The totals are
 //! counted as the rows stream past and corrected by step 2's rewrites: the work table is not
 //! read back. A single date's listing is the one exception: its rows are the output, so the
 //! writer keeps them as they stream past (with the loan's descriptive fields, which the

@@ -3,7 +3,7 @@
 //! grades, the follow-up log and the visit plans where a report needs them; the figures come
 //! from the pure `crate::report` modules, laid out by [`crate::report::docs`]. `portfolio`,
 //! `management` and `collections` fold each loan into their figures as it streams (the first
-//! two through [`fold`], as `migration` through its own consumer): nothing per loan is
+//! two through `fold`, as `migration` through its own consumer): nothing per loan is
 //! kept but, when grades are computed in the pass, the loans of the grouped borrowers the
 //! borrower-level rules may regrade (contagion's borrower type: corporate under cn2023), until
 //! those rules have run over them.
@@ -513,7 +513,7 @@ impl Fold for PortfolioAcc {
 }
 
 /// `report portfolio` as of `as_of`: from the classify run saved for the date when it is current
-/// ([`saved_sources`]: its positions are the ledger's), else one pass over
+/// (`saved_sources`: its positions are the ledger's), else one pass over
 /// the book with the saved grades if any.
 pub fn portfolio(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     if saved_sources(ctx, &[as_of], o)?[0] == Some(SavedTable::Grades) {
