@@ -2,9 +2,9 @@
 //! ([`portfolio::scan`], every date the report needs at once), the saved classify runs for the
 //! grades, the follow-up log and the visit plans where a report needs them; the figures come
 //! from the pure `crate::report` modules, laid out by [`crate::report::docs`]. `portfolio`,
-//! `management` and `collections` fold each loan into their figures as it streams (the first
-//! two through `fold`, as `migration` through its own consumer): nothing per loan is
-//! kept but, when grades are computed in the pass, the loans of the grouped borrowers the
+//! `management`, `collections` and `vintage` fold each loan into their figures as it streams
+//! (the first two through `fold`, as `migration` and `vintage` through their own consumers):
+//! nothing per loan is kept but, when grades are computed in the pass, the loans of the grouped borrowers the
 //! borrower-level rules may regrade (contagion's borrower type: corporate under cn2023), until
 //! those rules have run over them.
 //!
@@ -40,7 +40,7 @@ use crate::report::conduct::{self, AuditRules, Logged};
 use crate::report::docs::{self, Decision};
 use crate::report::migration::Series;
 use crate::report::ratios::{HeadlineAcc, ParOptions, PortfolioAcc};
-use crate::report::vintage::{self, VintageLoan};
+use crate::report::vintage::{self, Triangle};
 use crate::report::{Graded, LoanState, Top};
 use crate::visits::Contact;
 
@@ -61,40 +61,6 @@ pub struct Options {
     pub audit: AuditRules,
     /// Days after falling overdue within which the first contact is due.
     pub first_contact_days: u32,
-}
-
-/// Hands each loan to `f` and keeps what it returns (one per worker, merged in key order).
-struct Collect<T, F> {
-    f: F,
-    items: Vec<T>,
-}
-
-impl<T, F> Consumer for Collect<T, F>
-where
-    T: Send,
-    F: Fn(&LoanAssessment<'_>) -> Option<T> + Send,
-{
-    fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
-        if let Some(x) = (self.f)(a) {
-            self.items.push(x);
-        }
-        Ok(())
-    }
-    fn merge(&mut self, later: Self) {
-        self.items.extend(later.items);
-    }
-}
-
-fn collect<T: Send>(
-    ctx: &Ctx,
-    setup: &Setup,
-    f: impl Fn(&LoanAssessment<'_>) -> Option<T> + Send + Sync + Clone,
-) -> Result<Vec<T>> {
-    Ok(portfolio::scan(ctx, setup, || Collect {
-        f: f.clone(),
-        items: Vec::new(),
-    })?
-    .items)
 }
 
 impl Options {
@@ -932,36 +898,72 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
     ))
 }
 
-/// `report vintage` as of `as_of`: cohorts observed at every month end up to `as_of`.
+/// `report vintage` as of `as_of`: cohorts observed at every month end up to `as_of`, each loan
+/// folded into its cohort's sums as the book streams ([`Vintage`]).
 pub fn vintage(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     let earliest = {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         book::earliest_origination(&conn)?
     };
+    let thresholds = vintage::default_thresholds();
     let dates = crate::dates::month_ends(earliest.unwrap_or(as_of), as_of);
     if dates.is_empty() {
-        return Ok(docs::vintage(as_of, &[], o.lang));
+        return Ok(docs::vintage(as_of, &Triangle::new(&thresholds), o.lang));
     }
     let setup = o.setup(dates);
-    let setup = &setup;
-    let loans = collect(ctx, setup, |a| {
-        if !o.admits_loan(a.book) {
-            return None;
-        }
-        let orig = a.book.info.origination_date?;
-        let max_dpd: Vec<u32> = vintage::observation_dates(orig, as_of)
-            .iter()
-            .filter_map(|d| setup.dates.iter().position(|x| x == d))
-            .filter_map(|k| a.dates.iter().find(|x| x.date == k))
-            .map(|x| x.position.max_dpd)
-            .collect();
-        (!max_dpd.is_empty()).then_some(VintageLoan {
-            origination: orig,
-            amount: a.book.terms.principal,
-            max_dpd,
-        })
+    let v = portfolio::scan(ctx, &setup, || Vintage {
+        o,
+        setup: &setup,
+        as_of,
+        max_dpd: Vec::new(),
+        triangle: Triangle::new(&thresholds),
     })?;
-    Ok(docs::vintage(as_of, &loans, o.lang))
+    Ok(docs::vintage(as_of, &v.triangle, o.lang))
+}
+
+/// The consumer of `report vintage`: each loan admitted, its worst DPD up to each observation
+/// date of its cohort, folded into the triangle's sums (nothing per loan is kept).
+struct Vintage<'a> {
+    o: &'a Options,
+    setup: &'a Setup,
+    as_of: NaiveDate,
+    /// The loan's worst DPD by month on book (reused from loan to loan).
+    max_dpd: Vec<u32>,
+    triangle: Triangle,
+}
+
+impl Consumer for Vintage<'_> {
+    /// Only the figures (`max_dpd`): no installment statuses.
+    fn detail(&self) -> engine::Detail {
+        engine::Detail::Figures
+    }
+
+    fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+        if !self.o.admits_loan(a.book) {
+            return Ok(());
+        }
+        let Some(orig) = a.book.info.origination_date else {
+            return Ok(());
+        };
+        let dates = &self.setup.dates;
+        self.max_dpd.clear();
+        self.max_dpd.extend(
+            vintage::observation_dates(orig, self.as_of)
+                .iter()
+                .filter_map(|d| dates.iter().position(|x| x == d))
+                .filter_map(|k| a.dates.iter().find(|x| x.date == k))
+                .map(|x| x.position.max_dpd),
+        );
+        if !self.max_dpd.is_empty() {
+            self.triangle
+                .add(orig, a.book.terms.principal, &self.max_dpd);
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, later: Self) {
+        self.triangle.merge(later.triangle);
+    }
 }
 
 /// The conduct audit of the log `from..=to` (contacts up to `reachable_days` before `from` are

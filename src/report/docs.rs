@@ -10,7 +10,7 @@ use super::collections::OfficerKpis;
 use super::conduct::{AuditRules, Breach};
 use super::migration::{self, Edge};
 use super::ratios::{self, Dimension, Headline, PortfolioAcc};
-use super::vintage::{self, VintageLoan};
+use super::vintage::Triangle;
 use super::LoanState;
 use crate::buckets::Buckets;
 use crate::i18n::Lang;
@@ -302,9 +302,9 @@ pub fn portfolio(as_of: NaiveDate, book: &PortfolioAcc, lang: Lang) -> Document 
 }
 
 /// The `vintage` report: cohorts by origination month observed at month ends up to `as_of`.
-pub fn vintage(as_of: NaiveDate, vl: &[VintageLoan], lang: Lang) -> Document {
-    let thresholds = vintage::default_thresholds();
-    let rows = vintage::triangle(vl, &thresholds);
+pub fn vintage(as_of: NaiveDate, triangle: &Triangle, lang: Lang) -> Document {
+    let thresholds = triangle.thresholds();
+    let rows = triangle.rows();
     let mut cols = vec!["cohort", "mob", "loans", "original_amount"];
     let names: Vec<(String, String)> = thresholds
         .iter()
