@@ -56,43 +56,52 @@ pub struct FollowupDetail {
 }
 
 /// A cursor over one child table, ordered by loan_id, that yields the rows of one loan at a time.
-/// The loan key of the row waiting in `pending` is kept as bytes in a reused buffer, so the
-/// merge allocates nothing per row for the key.
+/// Rows are decoded in place: the row waiting in `pending` is swapped into the loan's Vec, whose
+/// slots (and the Strings they own) are kept from loan to loan, with the slots a loan did not
+/// need put aside in `spare`; the loan key of the waiting row is kept as bytes in a reused
+/// buffer. Once the buffers have grown the merge allocates nothing per row.
 struct Child<'s, T> {
     rows: rusqlite::Rows<'s>,
     pending_id: Vec<u8>,
-    pending: Option<T>,
-    read: fn(&rusqlite::Row<'_>) -> Result<T>,
+    pending: T,
+    /// Whether `pending` holds a row not yet taken.
+    waiting: bool,
+    spare: Vec<T>,
+    blank: fn() -> T,
+    read: Decoder<T>,
     done: bool,
 }
 
+/// Decodes a row into a slot.
+type Decoder<T> = fn(&rusqlite::Row<'_>, &mut T) -> Result<()>;
+
 impl<'s, T> Child<'s, T> {
-    fn new(
-        stmt: &'s mut Statement<'_>,
-        range: &KeyRange,
-        read: fn(&rusqlite::Row<'_>) -> Result<T>,
-    ) -> Result<Self> {
-        Ok(Child {
-            rows: query_range(stmt, range)?,
+    fn new(rows: rusqlite::Rows<'s>, blank: fn() -> T, read: Decoder<T>) -> Self {
+        Child {
+            rows,
             pending_id: Vec::new(),
-            pending: None,
+            pending: blank(),
+            waiting: false,
+            spare: Vec::new(),
+            blank,
             read,
             done: false,
-        })
+        }
     }
 
     fn fill(&mut self) -> Result<()> {
-        if self.pending.is_none() && !self.done {
+        if !self.waiting && !self.done {
             match self.rows.next()? {
                 Some(r) => {
                     self.pending_id.clear();
                     self.pending_id.extend_from_slice(r.get_ref(0)?.as_bytes()?);
-                    self.pending = Some((self.read)(r).map_err(|e| {
+                    (self.read)(r, &mut self.pending).map_err(|e| {
                         e.context(format!(
                             "loan_id {}",
                             String::from_utf8_lossy(&self.pending_id)
                         ))
-                    })?);
+                    })?;
+                    self.waiting = true;
                 }
                 None => self.done = true,
             }
@@ -100,22 +109,31 @@ impl<'s, T> Child<'s, T> {
         Ok(())
     }
 
-    /// Moves the rows of `loan_id` into `out`, skipping rows of loans that sort before it
+    /// Puts the rows of `loan_id` in `out`, skipping rows of loans that sort before it
     /// (byte order, as SQLite's BINARY collation sorts them).
     fn take(&mut self, loan_id: &str, out: &mut Vec<T>) -> Result<()> {
-        out.clear();
         let key = loan_id.as_bytes();
+        let mut n = 0;
         loop {
             self.fill()?;
-            if self.pending.is_none() {
-                return Ok(());
+            if !self.waiting {
+                break;
             }
             match self.pending_id.as_slice().cmp(key) {
-                std::cmp::Ordering::Less => self.pending = None,
-                std::cmp::Ordering::Equal => out.extend(self.pending.take()),
-                std::cmp::Ordering::Greater => return Ok(()),
+                std::cmp::Ordering::Less => self.waiting = false,
+                std::cmp::Ordering::Equal => {
+                    if n == out.len() {
+                        out.push(self.spare.pop().unwrap_or_else(self.blank));
+                    }
+                    std::mem::swap(&mut self.pending, &mut out[n]);
+                    n += 1;
+                    self.waiting = false;
+                }
+                std::cmp::Ordering::Greater => break,
             }
         }
+        self.spare.extend(out.drain(n..));
+        Ok(())
     }
 }
 
@@ -147,6 +165,13 @@ fn opt_date_at(
         rusqlite::types::ValueRef::Null => Ok(None),
         _ => date_at(r, i, table, col).map(Some),
     }
+}
+
+/// Sets `s` to the text of column `i`, in the String's own buffer.
+fn text_into(s: &mut String, r: &rusqlite::Row<'_>, i: usize) -> Result<()> {
+    s.clear();
+    s.push_str(r.get_ref(i)?.as_str()?);
+    Ok(())
 }
 
 /// An installment from the five columns from `at` on: installment_no, due_date, principal_due,
@@ -213,7 +238,11 @@ pub fn split(c: &Connection, parts: usize) -> Result<Vec<KeyRange>> {
 }
 
 impl<'c> Scan<'c> {
-    /// Prepares the scan of the loans whose `loan_id` lies in `range`.
+    /// Prepares the scan of the loans whose `loan_id` lies in `range`. The child tables are
+    /// read from the range's first key on, without its upper end: the merge stops stepping
+    /// them at the first row past the range's last loan, so an upper bound in their queries
+    /// would only cost SQLite a key comparison per row. (Restructured schedules keep it: SQLite
+    /// sorts them first.)
     pub fn prepare(c: &'c Connection, range: &KeyRange) -> Result<Scan<'c>> {
         let cond = match range.hi {
             Some(_) => "loan_id >= ?1 AND loan_id < ?2",
@@ -224,19 +253,20 @@ impl<'c> Scan<'c> {
                 "SELECT loan_id, principal, annual_rate, origination_date, borrower_name, borrower_type, phone, \
                  region, branch, officer, product, currency, borrower_id FROM loans WHERE {cond} ORDER BY loan_id"
             ))?,
-            schedule: c.prepare(&format!(
+            schedule: c.prepare(
                 "SELECT loan_id, installment_no, due_date, principal_due, interest_due, fee_due \
-                 FROM schedule WHERE {cond} ORDER BY loan_id, installment_no"
-            ))?,
-            repayments: c.prepare(&format!(
+                 FROM schedule WHERE loan_id >= ?1 ORDER BY loan_id, installment_no",
+            )?,
+            repayments: c.prepare(
                 "SELECT loan_id, txn_id, paid_on, amount, reverses_txn_id FROM repayments \
-                 WHERE {cond} ORDER BY loan_id"
-            ))?,
-            followups: c.prepare(&format!(
+                 WHERE loan_id >= ?1 ORDER BY loan_id",
+            )?,
+            followups: c.prepare(
                 "SELECT loan_id, contact_date, channel, outcome, promise_date, promise_amount, \
                  contact_time, contact_party, connected, consent_window \
-                 FROM followups WHERE {cond} ORDER BY loan_id, contact_date"
-            ))?,
+                 FROM followups WHERE loan_id >= ?1 ORDER BY loan_id, contact_date",
+            )?,
+            // Sorted by SQLite (a temporary b-tree): bounded, so the sort holds the range only.
             versions: c.prepare(&format!(
                 "SELECT r.loan_id, r.restructure_id, r.effective_date, r.transfer, s.installment_no, s.due_date, \
                  s.principal_due, s.interest_due, s.fee_due FROM restructures r JOIN restructure_schedule s \
@@ -250,54 +280,98 @@ impl<'c> Scan<'c> {
     }
 
     /// Calls `f` for every loan, in loan_id order, with its schedule, payments and followups.
+    /// The LoanBook handed over is one and the same, refilled from loan to loan in its own
+    /// buffers.
     pub fn for_each(&mut self, mut f: impl FnMut(&LoanBook) -> Result<()>) -> Result<()> {
-        let mut sched = Child::new(&mut self.schedule, &self.range, |r| {
-            installment_at(r, 1, "schedule")
-        })?;
-        let mut pays = Child::new(&mut self.repayments, &self.range, |r| {
-            Ok(Payment {
-                txn_id: r.get(1)?,
-                paid_on: date_at(r, 2, "repayments", "paid_on")?,
-                amount: fen(r.get(3)?),
-                reverses_txn_id: r.get(4)?,
-            })
-        })?;
-        let mut fups = Child::new(&mut self.followups, &self.range, |r| {
-            let amount: Option<i64> = r.get(5)?;
-            let followup = Followup {
-                contact_date: date_at(r, 1, "followups", "contact_date")?,
-                channel: Channel::parse(r.get_ref(2)?.as_str()?).ok_or_else(|| {
-                    crate::exit::data(
-                        "ledger table followups: column channel holds an unknown channel",
-                    )
-                })?,
-                outcome: Outcome::parse(r.get_ref(3)?.as_str()?).ok_or_else(|| {
-                    crate::exit::data(
-                        "ledger table followups: column outcome holds an unknown outcome",
-                    )
-                })?,
-                promise_date: opt_date_at(r, 4, "followups", "promise_date")?,
-                promise_amount: amount.map(fen),
-            };
-            let time: Option<String> = r.get(6)?;
-            let party: Option<String> = r.get(7)?;
-            let detail = FollowupDetail {
-                time: time.and_then(|t| chrono::NaiveTime::parse_from_str(&t, "%H:%M").ok()),
-                party: party.as_deref().and_then(Party::parse),
-                connected: r.get::<_, Option<i64>>(8)?.map(|c| c != 0),
-                consent_window: r.get(9)?,
-            };
-            Ok((followup, detail))
-        })?;
+        let mut sched = Child::new(
+            self.schedule.query(params![self.range.lo])?,
+            blank_installment,
+            |r, slot| {
+                *slot = installment_at(r, 1, "schedule")?;
+                Ok(())
+            },
+        );
+        let mut pays = Child::new(
+            self.repayments.query(params![self.range.lo])?,
+            || Payment {
+                txn_id: String::new(),
+                paid_on: NaiveDate::MIN,
+                amount: Decimal::ZERO,
+                reverses_txn_id: None,
+            },
+            |r, p| {
+                text_into(&mut p.txn_id, r, 1)?;
+                p.paid_on = date_at(r, 2, "repayments", "paid_on")?;
+                p.amount = fen(r.get(3)?);
+                match r.get_ref(4)? {
+                    rusqlite::types::ValueRef::Null => p.reverses_txn_id = None,
+                    _ => text_into(p.reverses_txn_id.get_or_insert_with(String::new), r, 4)?,
+                }
+                Ok(())
+            },
+        );
+        let mut fups = Child::new(
+            self.followups.query(params![self.range.lo])?,
+            || {
+                (
+                    Followup {
+                        contact_date: NaiveDate::MIN,
+                        channel: Channel::Phone,
+                        outcome: Outcome::Other,
+                        promise_date: None,
+                        promise_amount: None,
+                    },
+                    FollowupDetail::default(),
+                )
+            },
+            |r, slot| {
+                let amount: Option<i64> = r.get(5)?;
+                let followup = Followup {
+                    contact_date: date_at(r, 1, "followups", "contact_date")?,
+                    channel: Channel::parse(r.get_ref(2)?.as_str()?).ok_or_else(|| {
+                        crate::exit::data(
+                            "ledger table followups: column channel holds an unknown channel",
+                        )
+                    })?,
+                    outcome: Outcome::parse(r.get_ref(3)?.as_str()?).ok_or_else(|| {
+                        crate::exit::data(
+                            "ledger table followups: column outcome holds an unknown outcome",
+                        )
+                    })?,
+                    promise_date: opt_date_at(r, 4, "followups", "promise_date")?,
+                    promise_amount: amount.map(fen),
+                };
+                let time: Option<String> = r.get(6)?;
+                let party: Option<String> = r.get(7)?;
+                let detail = FollowupDetail {
+                    time: time.and_then(|t| chrono::NaiveTime::parse_from_str(&t, "%H:%M").ok()),
+                    party: party.as_deref().and_then(Party::parse),
+                    connected: r.get::<_, Option<i64>>(8)?.map(|c| c != 0),
+                    consent_window: r.get(9)?,
+                };
+                *slot = (followup, detail);
+                Ok(())
+            },
+        );
         let mut followup_rows: Vec<(Followup, FollowupDetail)> = Vec::new();
-        let mut vers = Child::new(&mut self.versions, &self.range, |r| {
-            Ok((
-                r.get::<_, String>(1)?,
-                date_at(r, 2, "restructures", "effective_date")?,
-                fen(r.get(3)?),
-                installment_at(r, 4, "restructure_schedule")?,
-            ))
-        })?;
+        let mut vers = Child::new(
+            query_range(&mut self.versions, &self.range)?,
+            || {
+                (
+                    String::new(),
+                    NaiveDate::MIN,
+                    Decimal::ZERO,
+                    blank_installment(),
+                )
+            },
+            |r, slot| {
+                text_into(&mut slot.0, r, 1)?;
+                slot.1 = date_at(r, 2, "restructures", "effective_date")?;
+                slot.2 = fen(r.get(3)?);
+                slot.3 = installment_at(r, 4, "restructure_schedule")?;
+                Ok(())
+            },
+        );
         let mut version_rows: Vec<(String, NaiveDate, Decimal, Installment)> = Vec::new();
         let mut rows = query_range(&mut self.loans, &self.range)?;
         let mut book = LoanBook {
@@ -313,40 +387,38 @@ impl<'c> Scan<'c> {
             versions: Vec::new(),
         };
         while let Some(r) = rows.next()? {
-            let loan_id: String = r.get(0)?;
-            let rate: String = r.get(2)?;
-            let orig: String = r.get(3)?;
+            let info = &mut book.info;
+            text_into(&mut info.loan_id, r, 0)?;
             book.terms = LoanTerms {
                 principal: fen(r.get(1)?),
-                annual_rate_pct: rate.parse().map_err(|_| {
+                annual_rate_pct: r.get_ref(2)?.as_str()?.parse().map_err(|_| {
                     crate::exit::data(format!(
-                        "ledger table loans, loan_id {loan_id}: annual_rate is not a decimal"
+                        "ledger table loans, loan_id {}: annual_rate is not a decimal",
+                        info.loan_id
                     ))
                 })?,
             };
-            book.info = LoanInfo {
-                origination_date: from_ledger(&orig),
-                borrower_name: r.get(4)?,
-                borrower_type: r.get(5)?,
-                phone: r.get(6)?,
-                region: r.get(7)?,
-                branch: r.get(8)?,
-                officer: r.get(9)?,
-                product: r.get(10)?,
-                currency: r.get(11)?,
-                borrower_id: r.get(12)?,
-                loan_id,
-            };
-            sched.take(&book.info.loan_id, &mut book.installments)?;
-            pays.take(&book.info.loan_id, &mut book.payments)?;
-            fups.take(&book.info.loan_id, &mut followup_rows)?;
+            info.origination_date = from_ledger_bytes(r.get_ref(3)?.as_bytes()?);
+            text_into(&mut info.borrower_name, r, 4)?;
+            text_into(&mut info.borrower_type, r, 5)?;
+            text_into(&mut info.phone, r, 6)?;
+            text_into(&mut info.region, r, 7)?;
+            text_into(&mut info.branch, r, 8)?;
+            text_into(&mut info.officer, r, 9)?;
+            text_into(&mut info.product, r, 10)?;
+            text_into(&mut info.currency, r, 11)?;
+            text_into(&mut info.borrower_id, r, 12)?;
+            let id = &book.info.loan_id;
+            sched.take(id, &mut book.installments)?;
+            pays.take(id, &mut book.payments)?;
+            fups.take(id, &mut followup_rows)?;
             book.followups.clear();
             book.followup_details.clear();
             for (f, d) in followup_rows.drain(..) {
                 book.followups.push(f);
                 book.followup_details.push(d);
             }
-            vers.take(&book.info.loan_id, &mut version_rows)?;
+            vers.take(id, &mut version_rows)?;
             book.versions.clear();
             let mut last_id: Option<&str> = None;
             for (id, eff, transfer, inst) in &version_rows {
@@ -365,6 +437,17 @@ impl<'c> Scan<'c> {
             f(&book).with_context(|| format!("loan_id {}", book.info.loan_id))?;
         }
         Ok(())
+    }
+}
+
+/// A placeholder slot for an installment row, overwritten before it is read.
+fn blank_installment() -> Installment {
+    Installment {
+        installment_no: 0,
+        due_date: NaiveDate::MIN,
+        principal_due: Decimal::ZERO,
+        interest_due: Decimal::ZERO,
+        fee_due: Decimal::ZERO,
     }
 }
 
@@ -557,6 +640,81 @@ mod tests {
                     vec![],
                     vec![d("2026-03-05"), d("2026-03-10")]
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn slots_reused_from_loan_to_loan_carry_nothing_over() {
+        let c = book();
+        // L1: a payment and its reversal (first by txn_id), L2: one plain payment (in the slot of
+        // L1's reversal), L3: three (two slots reused, one new), L4: none and no officer.
+        c.execute_batch(
+            "INSERT INTO loans (loan_id, borrower_id, borrower_type, currency, principal, annual_rate, \
+                origination_date, term_months, repayment_method, officer, region) VALUES
+                ('L4', 'B4', 'individual', 'CNY', 100, '1', '2026-01-04', 1, 'bullet', '', '');
+             DELETE FROM repayments;
+             INSERT INTO repayments (loan_id, txn_id, paid_on, amount, reverses_txn_id) VALUES
+                ('L1', 'T1-long-id', '2026-02-01', 100, NULL), ('L1', 'R1', '2026-02-03', 100, 'T1-long-id'),
+                ('L2', 'T2', '2026-02-02', 200, NULL),
+                ('L3', 'A', '2026-02-05', 1, NULL), ('L3', 'B', '2026-02-06', 2, NULL),
+                ('L3', 'C', '2026-02-07', 3, 'A');",
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        Scan::prepare(&c, &KeyRange::default())
+            .unwrap()
+            .for_each(|b| {
+                let pays: Vec<(String, NaiveDate, Decimal, Option<String>)> = b
+                    .payments
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.txn_id.clone(),
+                            p.paid_on,
+                            p.amount,
+                            p.reverses_txn_id.clone(),
+                        )
+                    })
+                    .collect();
+                seen.push((b.info.loan_id.clone(), b.info.officer.clone(), pays));
+                Ok(())
+            })
+            .unwrap();
+        let p = |id: &str, on: &str, fen: i64, rev: Option<&str>| {
+            (
+                id.to_string(),
+                d(on),
+                Decimal::new(fen, 2),
+                rev.map(str::to_string),
+            )
+        };
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "L1".to_string(),
+                    "a".to_string(),
+                    vec![
+                        p("R1", "2026-02-03", 100, Some("T1-long-id")),
+                        p("T1-long-id", "2026-02-01", 100, None)
+                    ]
+                ),
+                (
+                    "L2".to_string(),
+                    "b".to_string(),
+                    vec![p("T2", "2026-02-02", 200, None)]
+                ),
+                (
+                    "L3".to_string(),
+                    "c".to_string(),
+                    vec![
+                        p("A", "2026-02-05", 1, None),
+                        p("B", "2026-02-06", 2, None),
+                        p("C", "2026-02-07", 3, Some("A"))
+                    ]
+                ),
+                ("L4".to_string(), String::new(), vec![]),
             ]
         );
     }
