@@ -332,15 +332,14 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     let (sender, receiver) = sync_channel::<(usize, Vec<Streamed>)>(8);
     let mut aggs = Borrowers::default();
     let mut loans_of: HashMap<String, Vec<String>> = HashMap::new();
-    // The first date's rows, kept for the listing: one part per worker.
+    // The first date's rows, kept for the listing: one part per key range.
     let mut kept = Parts::<Kept>::default();
     let mut counts = Counts::new(dates.len());
     std::thread::scope(|scope| -> Result<()> {
         let grading = &grading;
-        let parts = std::sync::atomic::AtomicUsize::new(0);
         let worker = scope.spawn(move || {
-            portfolio::scan(ctx, &req.setup, || Grader {
-                part: parts.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            portfolio::scan(ctx, &req.setup, |part| Grader {
+                part,
                 grading,
                 describe: req.listing.as_ref().map(|f| (f, ctx.show_pii)),
                 out: Some(sender.clone()),
@@ -558,9 +557,10 @@ impl OfLoan for Kept {
     }
 }
 
-/// What the writer keeps per loan, in parts, one per worker: each worker streams its key range
-/// in loan order and the ranges do not overlap, so once the parts are put in the order of
-/// their first loans everything is in loan order without a sort of the items themselves.
+/// What the writer keeps per loan, in parts, one per key range of the scan (its index): each
+/// range streams in loan order and the ranges do not overlap, so once the parts are put in the
+/// order of their first loans everything is in loan order without a sort of the items
+/// themselves.
 struct Parts<T>(Vec<Vec<T>>);
 
 impl<T> Default for Parts<T> {
@@ -663,7 +663,7 @@ impl Counts {
         }
     }
 
-    /// A row of date `k` from the worker of `part` (a worker's rows come in loan order, a
+    /// A row of date `k` from the key range of `part` (a range's rows come in loan order, a
     /// loan's dates together).
     fn add(&mut self, part: usize, k: usize, row: &GradeRow) {
         self.count(k, row, 1);
@@ -762,9 +762,9 @@ fn list(
     rows
 }
 
-/// The per-worker consumer of step 1.
+/// The consumer of step 1, one per key range.
 struct Grader<'a> {
-    /// Which part of the kept rows this worker's are.
+    /// Which part of the kept rows this range's are: the range's index.
     part: usize,
     grading: &'a Grading<'a>,
     /// The listing's filter and whether names are shown, when the first date is listed.

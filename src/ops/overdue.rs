@@ -311,7 +311,7 @@ pub const STALE_AFTER_DAYS: i64 = 7;
 /// Runs the op: scans the book, and with `save` writes the positions in one transaction.
 pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     let Some(save) = &req.save else {
-        let all = portfolio::scan(ctx, &req.setup, || Collect::new(ctx, req, None))?;
+        let all = portfolio::scan(ctx, &req.setup, |_| Collect::new(ctx, req, None))?;
         return Ok(all.into_outcome());
     };
     let conn = db::open(&ctx.db, db::Mode::Write, ctx.busy_timeout)?;
@@ -324,7 +324,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     let (sender, receiver) = sync_channel::<Vec<book::SavedPosition>>(8);
     let all = std::thread::scope(|scope| -> Result<Collect> {
         let worker = scope.spawn(move || {
-            portfolio::scan(ctx, &req.setup, || {
+            portfolio::scan(ctx, &req.setup, |_| {
                 Collect::new(ctx, req, Some(sender.clone()))
             })
         });
@@ -361,7 +361,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     Ok(out)
 }
 
-/// The per-worker consumer.
+/// The consumer of one key range of the scan.
 struct Collect<'a> {
     ctx: &'a Ctx,
     req: &'a Request,

@@ -2,8 +2,11 @@
 //! one pass. This is the stream `overdue` consumes, and the one `classify`, `schedule-visits` and
 //! `report` are meant to consume:
 //!
-//! 1. the book is split into key ranges ([`book::split`]), one worker thread per core, each
-//!    on its own read connection, streaming its loans ([`book::Scan`]) one at a time;
+//! 1. the book is cut into key ranges of about as many loans ([`book::split`]), several per
+//!    worker thread (one worker per core): each worker, on its own read connection, pulls the
+//!    next range in key order and streams its loans ([`book::Scan`]) one at a time — the work
+//!    per loan is uneven, and small ranges pulled as the workers free up keep them busy to the
+//!    end together;
 //! 2. for each loan the engine replays the schedule and payments once for all the dates
 //!    ([`engine::positions`], across restructured schedule versions by
 //!    [`restructure::replay::positions`]) — DPD, arrears, penalty and, when the consumer asks
@@ -11,10 +14,12 @@
 //! 3. each open position is enriched: its aging bucket, the collection ladder's next action and
 //!    SLA ([`collection::next_action`]), and its promises to pay
 //!    ([`collection::promises`] over [`engine::payments_in_force`]);
-//! 4. a [`Consumer`] per worker receives each [`LoanAssessment`]; when every range is done the
-//!    workers' consumers are merged in key order.
+//! 4. a [`Consumer`] per key range (made with the range's index) receives each
+//!    [`LoanAssessment`]; when every range is done the ranges' consumers are merged in key order.
 //!
 //! No SQL here (that is `db::book`) and no rules (those are `engine`, `buckets`, `collection`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{anyhow, Result};
 use chrono::NaiveDate;
@@ -82,11 +87,14 @@ pub struct LoanAssessment<'b> {
     pub dates: &'b [Assessment],
 }
 
-/// Receives the assessed loans of one worker. The workers' consumers are merged at the end.
+/// Receives the assessed loans of one key range. The ranges' consumers are merged at the end,
+/// in key order; there are several per worker (and as many as the book has ranges, a handful to
+/// a few dozen), so what a consumer holds besides its loans' results should be small, and what
+/// it holds only while it streams (an index, a connection, a buffer) let go in `finish`.
 pub trait Consumer: Send + Sized {
-    /// One loan, in key order within the worker's range.
+    /// One loan, in key order within the range.
     fn loan(&mut self, loan: &LoanAssessment<'_>) -> Result<()>;
-    /// The worker's range is done: flush what is buffered, let go of channels.
+    /// The range is done: flush what is buffered, let go of channels.
     fn finish(&mut self) -> Result<()> {
         Ok(())
     }
@@ -105,33 +113,90 @@ pub trait Consumer: Send + Sized {
     }
 }
 
-/// Assesses every loan of the ledger for every date of `setup`, feeding one consumer per worker
-/// (made by `make`), and returns their merge. Position warnings are listed with `-v`.
-pub fn scan<C: Consumer>(ctx: &Ctx, setup: &Setup, make: impl Fn() -> C + Sync) -> Result<C> {
+/// Assesses every loan of the ledger for every date of `setup`, feeding one consumer per key
+/// range (made by `make` with the range's index, in key order), and returns their merge.
+/// Position warnings are listed with `-v`.
+pub fn scan<C: Consumer>(
+    ctx: &Ctx,
+    setup: &Setup,
+    make: impl Fn(usize) -> C + Sync,
+) -> Result<C> {
     let threads = workers();
+    scan_with(ctx, setup, threads, ranges_for(threads), make)
+}
+
+/// How many worker threads scan the book: one per core, at most 4.
+pub fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+}
+
+/// Key ranges a worker scans, on average. The work per loan is uneven (an older loan has more
+/// installments and payments, and the keys follow origination), so ranges of as many loans
+/// take unequal times: cut finer than the workers and pulled one at a time, the workers end
+/// within about one range of each other.
+const RANGES_PER_WORKER: usize = 8;
+
+/// How many key ranges the book is cut into for `threads` workers (a small book gets fewer:
+/// [`book::MIN_RANGE_LOANS`]).
+fn ranges_for(threads: usize) -> usize {
+    if threads > 1 {
+        threads * RANGES_PER_WORKER
+    } else {
+        1
+    }
+}
+
+/// [`scan`] with `threads` workers over the book cut into about `parts` key ranges: each
+/// worker, on its own read connection, pulls the next range in key order until none is left.
+fn scan_with<C: Consumer>(
+    ctx: &Ctx,
+    setup: &Setup,
+    threads: usize,
+    parts: usize,
+    make: impl Fn(usize) -> C + Sync,
+) -> Result<C> {
     let ranges = {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
-        book::split(&conn, threads)?
+        book::split(&conn, parts)?
     };
-    let parts = std::thread::scope(|scope| -> Result<Vec<C>> {
-        let make = &make;
-        let handles: Vec<_> = ranges
-            .iter()
-            .map(|range| scope.spawn(move || scan_range(ctx, setup, range, make())))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow!("a portfolio worker thread panicked"))?
+    let next = AtomicUsize::new(0);
+    let done = std::thread::scope(|scope| -> Result<Vec<(usize, Result<C>)>> {
+        let (make, ranges, next) = (&make, &ranges, &next);
+        let handles: Vec<_> = (0..threads.clamp(1, ranges.len()))
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    let mut conn = None;
+                    while let Some(i) = pull(next, ranges.len()) {
+                        let scanned = scan_range(ctx, setup, &mut conn, &ranges[i], make(i));
+                        if scanned.is_err() {
+                            // No later range is started: the error of the first range in key
+                            // order that fails is the one reported (every earlier range was
+                            // pulled before this one and runs to its end).
+                            next.store(ranges.len(), Ordering::Relaxed);
+                        }
+                        done.push((i, scanned));
+                    }
+                    done
+                })
             })
-            .collect()
+            .collect();
+        let mut done = Vec::new();
+        for h in handles {
+            done.extend(
+                h.join()
+                    .map_err(|_| anyhow!("a portfolio worker thread panicked"))?,
+            );
+        }
+        Ok(done)
     })?;
-    let mut parts = parts.into_iter();
+    let mut parts = in_key_order(done)?.into_iter();
     let mut all = match parts.next() {
         Some(first) => first,
         None => {
-            let mut c = make();
+            let mut c = make(0);
             c.finish()?;
             c
         }
@@ -142,21 +207,33 @@ pub fn scan<C: Consumer>(ctx: &Ctx, setup: &Setup, make: impl Fn() -> C + Sync) 
     Ok(all)
 }
 
-/// How many key ranges the book is split into: one worker thread per core, at most 4.
-pub fn workers() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4)
+/// The index of the next range to scan, if one is left.
+fn pull(next: &AtomicUsize, ranges: usize) -> Option<usize> {
+    let i = next.fetch_add(1, Ordering::Relaxed);
+    (i < ranges).then_some(i)
 }
 
+/// The ranges' results, as the workers returned them (each worker its own ranges, in the order
+/// it pulled them), put in key order (by range index): the parts to merge, or the error of the
+/// first range in key order that failed.
+fn in_key_order<C>(mut done: Vec<(usize, Result<C>)>) -> Result<Vec<C>> {
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Scans one key range into `consumer`, on the worker's connection (opened at its first range).
 fn scan_range<C: Consumer>(
     ctx: &Ctx,
     setup: &Setup,
+    conn: &mut Option<rusqlite::Connection>,
     range: &book::KeyRange,
     mut consumer: C,
 ) -> Result<C> {
-    let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
-    let mut scan = book::Scan::prepare(&conn, range)?;
+    let conn = match conn {
+        Some(c) => c,
+        None => conn.insert(db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?),
+    };
+    let mut scan = book::Scan::prepare(conn, range)?;
     let mut assessed: Vec<Assessment> = Vec::with_capacity(setup.dates.len());
     scan.for_each(|b| {
         // Dates on or after origination (a suffix of the ascending dates).
@@ -370,7 +447,7 @@ mod tests {
             ladder: Ladder::default(),
             ladder_file: None,
         };
-        let seen = scan(&ctx, &setup, Seen::default).unwrap().0;
+        let seen = scan(&ctx, &setup, |_| Seen::default()).unwrap().0;
         let first_step = setup.ladder.step_for(3).map(|s| s.action.clone());
         let later_step = setup.ladder.step_for(28).map(|s| s.action.clone());
         assert_eq!(
@@ -387,6 +464,75 @@ mod tests {
                 ("L3".into(), 1, 0, 0, None, 0),
             ]
         );
+    }
+
+    #[test]
+    fn ranges_finished_in_any_order_are_merged_in_key_order() {
+        let done: Vec<(usize, Result<&str>)> =
+            vec![(1, Ok("b")), (3, Ok("d")), (0, Ok("a")), (2, Ok("c"))];
+        assert_eq!(in_key_order(done).unwrap(), ["a", "b", "c", "d"]);
+        // The first range in key order that failed is the error, whichever worker ended first.
+        let done: Vec<(usize, Result<&str>)> = vec![
+            (3, Err(anyhow!("in 3"))),
+            (0, Ok("a")),
+            (1, Err(anyhow!("in 1"))),
+        ];
+        assert_eq!(in_key_order(done).unwrap_err().to_string(), "in 1");
+    }
+
+    #[test]
+    fn the_next_range_is_pulled_once_each_until_none_is_left() {
+        let next = AtomicUsize::new(0);
+        let mut got = Vec::new();
+        while let Some(i) = pull(&next, 3) {
+            got.push(i);
+        }
+        assert_eq!(got, [0, 1, 2]);
+        assert_eq!(pull(&next, 3), None);
+    }
+
+    #[test]
+    fn many_ranges_over_few_workers_feed_each_loan_once_in_key_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ledger(dir.path());
+        {
+            let c = db::open(&ctx.db, db::Mode::Write, ctx.busy_timeout).unwrap();
+            let mut ins = c
+                .prepare(
+                    "INSERT INTO loans (loan_id, borrower_id, borrower_type, currency, principal, \
+                     annual_rate, origination_date, term_months, repayment_method) \
+                     VALUES (?1, 'B', 'individual', 'CNY', 100, '1', '2026-01-01', 1, 'bullet')",
+                )
+                .unwrap();
+            for i in 0..7000 {
+                ins.execute([format!("M{i:05}")]).unwrap();
+            }
+        }
+        let setup = Setup {
+            dates: vec![d("2026-03-01")],
+            conv: Conventions::default(),
+            buckets: Buckets::default_days(),
+            ladder: Ladder::default(),
+            ladder_file: None,
+        };
+        /// The loan ids seen, and the ranges (by index) this consumer and its merged ones had.
+        struct Ids(Vec<String>, Vec<usize>);
+        impl Consumer for Ids {
+            fn loan(&mut self, a: &LoanAssessment<'_>) -> Result<()> {
+                self.0.push(a.book.info.loan_id.clone());
+                Ok(())
+            }
+            fn merge(&mut self, later: Self) {
+                self.0.extend(later.0);
+                self.1.extend(later.1);
+            }
+        }
+        let all = scan_with(&ctx, &setup, 3, 6, |i| Ids(Vec::new(), vec![i])).unwrap();
+        assert_eq!(all.1, [0, 1, 2, 3, 4, 5], "one consumer a range, merged in order");
+        let mut want: Vec<String> = ["L1", "L2", "L3"].map(String::from).to_vec();
+        want.extend((0..7000).map(|i| format!("M{i:05}")));
+        assert_eq!(all.0.len(), want.len());
+        assert!(all.0 == want, "not each loan once in key order");
     }
 
     #[test]
@@ -415,7 +561,7 @@ mod tests {
                 }
             }
         }
-        let mut t = scan(&ctx, &setup, || Table(Aging::for_setup(&setup)))
+        let mut t = scan(&ctx, &setup, |_| Table(Aging::for_setup(&setup)))
             .unwrap()
             .0;
         assert_eq!((t[0].active, t[0].overdue), (2, 1));

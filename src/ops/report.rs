@@ -392,7 +392,7 @@ fn states(
     out
 }
 
-/// A report's figures folded one loan at a time as the book streams (each worker its own,
+/// A report's figures folded one loan at a time as the book streams (each key range its own,
 /// merged at the end): memory grows with the figures, not with the book.
 trait Fold: Send + Sized {
     /// The loan's states at the report's dates, graded (after the borrower-level rules when
@@ -453,7 +453,7 @@ fn fold<A: Fold>(ctx: &Ctx, o: &Options, setup: &Setup, make: impl Fn() -> A + S
         saved: &sources.saved,
         computing: computing.as_ref(),
     };
-    let mut f = portfolio::scan(ctx, setup, || Folding {
+    let mut f = portfolio::scan(ctx, setup, |_| Folding {
         acc: make(),
         held: Vec::new(),
         grades: &grades,
@@ -762,6 +762,13 @@ impl Consumer for Streamed<'_> {
         Ok(())
     }
 
+    /// The range is done: its saved-run cursors and their connection (and page cache) go, not
+    /// held with the consumer until the ranges are merged.
+    fn finish(&mut self) -> Result<()> {
+        self.read = None;
+        Ok(())
+    }
+
     fn merge(&mut self, later: Self) {
         self.series.merge(&later.series);
         self.held.extend(later.held);
@@ -874,7 +881,7 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
         m.read_saved(ctx)?
     } else {
         let m = &m;
-        let mut s = portfolio::scan(ctx, &m.replay, || Streamed {
+        let mut s = portfolio::scan(ctx, &m.replay, |_| Streamed {
             m,
             series: m.series(),
             read: None,
@@ -911,7 +918,7 @@ pub fn vintage(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
         return Ok(docs::vintage(as_of, &Triangle::new(&thresholds), o.lang));
     }
     let setup = o.setup(dates);
-    let v = portfolio::scan(ctx, &setup, || Vintage {
+    let v = portfolio::scan(ctx, &setup, |_| Vintage {
         o,
         setup: &setup,
         as_of,
@@ -1147,7 +1154,7 @@ fn kpis(
 /// `report collections` over `from..=to`.
 pub fn collections(ctx: &Ctx, from: NaiveDate, to: NaiveDate, o: &Options) -> Result<Document> {
     let setup = o.setup(period_dates(from, to));
-    let loans = portfolio::scan(ctx, &setup, || Period {
+    let loans = portfolio::scan(ctx, &setup, |_| Period {
         o,
         setup: &setup,
         from,

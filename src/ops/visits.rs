@@ -150,7 +150,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Planned> {
             t0.elapsed().as_secs_f64()
         ))
     };
-    let collected = portfolio::scan(ctx, &req.setup, || Collect::new(rules, saved.as_ref()))?;
+    let collected = portfolio::scan(ctx, &req.setup, |_| Collect::new(rules, saved.as_ref()))?;
     lap("book scanned");
     let grading = if saved.is_some() {
         Grading::Saved
@@ -285,7 +285,7 @@ impl Book {
     }
 }
 
-/// One borrower being gathered (its loans may lie in several workers' key ranges).
+/// One borrower being gathered (its loans may lie in several key ranges of the scan).
 struct Gathered {
     b: Borrower,
     d: Detail,
@@ -364,11 +364,11 @@ impl Gathered {
     }
 }
 
-/// The per-worker consumer: open loans grouped by borrower. The borrowers lie in one vector
-/// (in the order first met) with an index by borrower_id, not in a map of nodes: at a million
-/// loans the book is held once. The worker settles its borrowers and lets the index go
-/// (`finish`), the workers' vectors are concatenated (`merge`), and `into_book` sorts the
-/// whole in place and gathers a borrower met by several workers into one.
+/// The consumer of one key range: open loans grouped by borrower. The borrowers lie in one
+/// vector (in the order first met) with an index by borrower_id, not in a map of nodes: at a
+/// million loans the book is held once. The range's borrowers are settled and the index let go
+/// (`finish`), the ranges' vectors are concatenated (`merge`), and `into_book` sorts the whole
+/// in place and gathers a borrower met in several ranges into one.
 struct Collect<'a> {
     rules: &'a RuleSet,
     saved: Option<&'a HashMap<String, (Grade, Segment)>>,
@@ -579,7 +579,7 @@ impl Consumer for Collect<'_> {
     }
 
     /// In the worker's thread: each borrower's lists put in order and the index let go, so
-    /// that merging the workers is a concatenation.
+    /// that merging the ranges is a concatenation.
     fn finish(&mut self) -> Result<()> {
         self.by = HashMap::new();
         for g in &mut self.gathered {

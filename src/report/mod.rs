@@ -2,7 +2,7 @@
 //! No SQL, no I/O, no clock; the command hands in one [`LoanState`] per loan and date, and gets
 //! figures back. The figures of the book are accumulated one loan at a time
 //! ([`ratios::PortfolioAcc`], [`ratios::HeadlineAcc`], [`migration::Series`],
-//! [`collections::LoanKpis`], [`Top`]): each worker of the scan its own, merged at the end, the
+//! [`collections::LoanKpis`], [`Top`]): each key range of the scan its own, merged at the end, the
 //! answer the same whatever the order the loans come in. Definitions follow RULES.md §4; each is restated where it is computed.
 //!
 //! # Conventions
