@@ -157,10 +157,16 @@ fn scan_with<C: Consumer>(
     parts: usize,
     make: impl Fn(usize) -> C + Sync,
 ) -> Result<C> {
+    let t0 = std::time::Instant::now();
     let ranges = {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         book::split(&conn, parts)?
     };
+    ctx.debug(&format!(
+        "portfolio: {} key range(s) over {threads} worker(s), split in {:.3} s",
+        ranges.len(),
+        t0.elapsed().as_secs_f64()
+    ));
     let next = AtomicUsize::new(0);
     let done = std::thread::scope(|scope| -> Result<Vec<(usize, Result<C>)>> {
         let (make, ranges, next) = (&make, &ranges, &next);
