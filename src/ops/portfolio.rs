@@ -116,11 +116,7 @@ pub trait Consumer: Send + Sized {
 /// Assesses every loan of the ledger for every date of `setup`, feeding one consumer per key
 /// range (made by `make` with the range's index, in key order), and returns their merge.
 /// Position warnings are listed with `-v`.
-pub fn scan<C: Consumer>(
-    ctx: &Ctx,
-    setup: &Setup,
-    make: impl Fn(usize) -> C + Sync,
-) -> Result<C> {
+pub fn scan<C: Consumer>(ctx: &Ctx, setup: &Setup, make: impl Fn(usize) -> C + Sync) -> Result<C> {
     let threads = workers();
     scan_with(ctx, setup, threads, ranges_for(threads), make)
 }
@@ -534,7 +530,11 @@ mod tests {
             }
         }
         let all = scan_with(&ctx, &setup, 3, 6, |i| Ids(Vec::new(), vec![i])).unwrap();
-        assert_eq!(all.1, [0, 1, 2, 3, 4, 5], "one consumer a range, merged in order");
+        assert_eq!(
+            all.1,
+            [0, 1, 2, 3, 4, 5],
+            "one consumer a range, merged in order"
+        );
         let mut want: Vec<String> = ["L1", "L2", "L3"].map(String::from).to_vec();
         want.extend((0..7000).map(|i| format!("M{i:05}")));
         assert_eq!(all.0.len(), want.len());
