@@ -415,6 +415,17 @@ mod tests {
         }
     }
 
+    /// The built-in conventions, buckets and ladder over `dates`.
+    fn setup(dates: &[&str]) -> Setup {
+        Setup {
+            dates: dates.iter().map(|x| d(x)).collect(),
+            conv: Conventions::default(),
+            buckets: Buckets::default_days(),
+            ladder: Ladder::default(),
+            ladder_file: None,
+        }
+    }
+
     /// (loan_id, date index, dpd, bucket, next action, promises broken) of every assessment.
     #[derive(Default)]
     struct Seen(Vec<(String, usize, u32, usize, Option<String>, u32)>);
@@ -442,13 +453,7 @@ mod tests {
     fn every_loan_is_assessed_for_each_date_since_origination() {
         let dir = tempfile::tempdir().unwrap();
         let ctx = ledger(dir.path());
-        let setup = Setup {
-            dates: vec![d("2026-02-04"), d("2026-03-01")],
-            conv: Conventions::default(),
-            buckets: Buckets::default_days(),
-            ladder: Ladder::default(),
-            ladder_file: None,
-        };
+        let setup = setup(&["2026-02-04", "2026-03-01"]);
         let seen = scan(&ctx, &setup, |_| Seen::default()).unwrap().0;
         let first_step = setup.ladder.step_for(3).map(|s| s.action.clone());
         let later_step = setup.ladder.step_for(28).map(|s| s.action.clone());
@@ -510,13 +515,7 @@ mod tests {
                 ins.execute([format!("M{i:05}")]).unwrap();
             }
         }
-        let setup = Setup {
-            dates: vec![d("2026-03-01")],
-            conv: Conventions::default(),
-            buckets: Buckets::default_days(),
-            ladder: Ladder::default(),
-            ladder_file: None,
-        };
+        let setup = setup(&["2026-03-01"]);
         /// The loan ids seen, and the ranges (by index) this consumer and its merged ones had.
         struct Ids(Vec<String>, Vec<usize>);
         impl Consumer for Ids {
@@ -545,13 +544,7 @@ mod tests {
     fn aging_counts_open_loans_per_bucket_and_merges() {
         let dir = tempfile::tempdir().unwrap();
         let ctx = ledger(dir.path());
-        let setup = Setup {
-            dates: vec![d("2026-03-01")],
-            conv: Conventions::default(),
-            buckets: Buckets::default_days(),
-            ladder: Ladder::default(),
-            ladder_file: None,
-        };
+        let setup = setup(&["2026-03-01"]);
         #[derive(Default)]
         struct Table(Vec<Aging>);
         impl Consumer for Table {
