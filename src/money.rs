@@ -249,7 +249,16 @@ pub fn from_fen(f: i64) -> Decimal {
 /// Formats an amount plainly with exactly 2 decimals after [`round_fen`]:
 /// `1234.50`, `0.00`, `-3.10`. No thousands separators; never `-0.00`.
 pub fn fmt_amount(d: Decimal) -> String {
-    format!("{:.2}", round_fen(d))
+    let mut s = String::new();
+    write_amount(&mut s, d);
+    s
+}
+
+/// Appends [`fmt_amount`]'s text to `out` (a renderer's reused buffer: no allocation an amount).
+pub fn write_amount(out: &mut String, d: Decimal) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{:.2}", round_fen(d));
 }
 
 /// Formats an amount like [`fmt_amount`] but with `,` between thousands:

@@ -160,14 +160,39 @@ fn segment_bit(name: &str) -> u8 {
 /// A graded loan on the date with this index, and its follow-up summary.
 pub type Graded = (usize, GradeRow, FollowupSummary);
 
-/// Step 2's aggregates: one per grouped borrower and date index.
+/// Step 2's aggregates of the grouped borrowers, by borrower: one a date, and the loans.
+///
+/// Hashed with foldhash, not std's SipHash: the writer thread looks a borrower up for every
+/// grouped row it writes (a few hundred thousand a date at a million loans), serially beside
+/// the workers, and the keys are the ledger's own borrower_ids (no untrusted input to defend
+/// against collisions from).
 #[derive(Default)]
-pub struct Borrowers(HashMap<(String, usize), BorrowerAgg>);
+pub struct Borrowers(foldhash::HashMap<String, Group>);
+
+/// One grouped borrower in [`Borrowers`].
+#[derive(Default)]
+struct Group {
+    /// By date index: None on a date the borrower has no graded loan.
+    dates: Vec<Option<BorrowerAgg>>,
+    /// Its graded loans (in loan order after [`Borrowers::loans_in_order`]).
+    loans: Vec<String>,
+}
 
 impl Borrowers {
-    /// One graded loan of a grouped borrower on the date with index `k`.
+    /// One graded loan of a grouped borrower on the date with index `k` (a loan's dates arrive
+    /// together).
     pub fn add(&mut self, rules: &RuleSet, k: usize, row: &GradeRow, summary: &FollowupSummary) {
-        let a = self.0.entry((row.borrower_id.clone(), k)).or_default();
+        let g = match self.0.get_mut(row.borrower_id.as_str()) {
+            Some(g) => g,
+            None => self.0.entry(row.borrower_id.clone()).or_default(),
+        };
+        if g.loans.last() != Some(&row.loan_id) {
+            g.loans.push(row.loan_id.clone());
+        }
+        if g.dates.len() <= k {
+            g.dates.resize_with(k + 1, || None);
+        }
+        let a = g.dates[k].get_or_insert_with(BorrowerAgg::default);
         a.corporate = row.borrower_type == "corporate";
         a.loans += 1;
         a.total += row.outstanding_principal;
@@ -182,36 +207,54 @@ impl Borrowers {
         a.overdue |= row.dpd > 0;
         a.segments |= segment_bit(&row.segment);
     }
+
+    /// How many (borrower, date) aggregates there are.
+    pub fn borrower_dates(&self) -> usize {
+        self.0
+            .values()
+            .map(|g| g.dates.iter().flatten().count())
+            .sum()
+    }
+
+    /// Puts each borrower's loans in loan order, once (the key ranges interleave).
+    fn loans_in_order(&mut self) {
+        for g in self.0.values_mut() {
+            g.loans.sort_unstable();
+            g.loans.dedup();
+        }
+    }
 }
 
 /// Where step 2 reads and rewrites the rows of a borrower on a date (index into the dates).
+/// (`loans`: the borrower's graded loans, in loan order.)
 pub trait BorrowerRows {
-    fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>>;
+    fn rows(&mut self, k: usize, borrower: &str, loans: &[String]) -> Result<Vec<GradeRow>>;
     /// Rewrites a row (`before`: as it was read).
     fn update(&mut self, k: usize, before: &GradeRow, row: &GradeRow) -> Result<()>;
-    fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()>;
+    fn set_segment(
+        &mut self,
+        k: usize,
+        borrower: &str,
+        loans: &[String],
+        segment: &str,
+    ) -> Result<()>;
 }
 
 /// The rows in the work table (`grades` or the TEMP one), found by their key (as_of, loan_id):
 /// the work table has no index by borrower (at a million loans and twelve dates keeping one up
-/// cost more than the rest of the writes), so step 1 notes the loans of each grouped borrower.
+/// cost more than the rest of the writes), so step 1 notes the loans of each grouped borrower
+/// ([`Borrowers`]).
 struct SqlRows<'c> {
     c: &'c rusqlite::Connection,
     target: Target,
     dates: &'c [NaiveDate],
-    /// The loans of each grouped borrower, in loan order.
-    loans_of: HashMap<String, Vec<String>>,
     /// The kept rows of the first date (the listing): rewritten with the table.
-    kept: &'c mut Parts<Kept>,
+    kept: &'c mut Parts<Vec<Kept>>,
     /// The run's totals: corrected with the table.
     counts: &'c mut Counts,
 }
 
 impl SqlRows<'_> {
-    fn loans(&self, borrower: &str) -> &[String] {
-        self.loans_of.get(borrower).map_or(&[], Vec::as_slice)
-    }
-
     fn kept(&mut self, k: usize, loan_id: &str) -> Option<&mut Kept> {
         if k != 0 {
             return None;
@@ -220,20 +263,9 @@ impl SqlRows<'_> {
     }
 }
 
-/// Notes a graded loan of a grouped borrower (a loan's rows, its dates, arrive together).
-fn note_loan(loans_of: &mut HashMap<String, Vec<String>>, row: &GradeRow) {
-    match loans_of.get_mut(&row.borrower_id) {
-        Some(loans) if loans.last() == Some(&row.loan_id) => {}
-        Some(loans) => loans.push(row.loan_id.clone()),
-        None => {
-            loans_of.insert(row.borrower_id.clone(), vec![row.loan_id.clone()]);
-        }
-    }
-}
-
 impl BorrowerRows for SqlRows<'_> {
-    fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>> {
-        grades::borrower_rows(self.c, self.target, self.dates[k], self.loans(borrower))
+    fn rows(&mut self, k: usize, _borrower: &str, loans: &[String]) -> Result<Vec<GradeRow>> {
+        grades::borrower_rows(self.c, self.target, self.dates[k], loans)
     }
     fn update(&mut self, k: usize, before: &GradeRow, row: &GradeRow) -> Result<()> {
         self.counts.regrade(k, before, row);
@@ -242,16 +274,16 @@ impl BorrowerRows for SqlRows<'_> {
         }
         grades::update(self.c, self.target, row)
     }
-    fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()> {
-        grades::set_segment(
-            self.c,
-            self.target,
-            self.dates[k],
-            self.loans(borrower),
-            segment,
-        )?;
+    fn set_segment(
+        &mut self,
+        k: usize,
+        _borrower: &str,
+        loans: &[String],
+        segment: &str,
+    ) -> Result<()> {
+        grades::set_segment(self.c, self.target, self.dates[k], loans, segment)?;
         if k == 0 {
-            for id in self.loans_of.get(borrower).map_or(&[][..], Vec::as_slice) {
+            for id in loans {
                 if let Some(e) = self.kept.get_mut(id) {
                     if e.row.segment != segment {
                         e.row.segment = segment.to_string();
@@ -268,7 +300,7 @@ impl BorrowerRows for SqlRows<'_> {
 pub struct MemoryRows(pub HashMap<(String, usize), Vec<GradeRow>>);
 
 impl BorrowerRows for MemoryRows {
-    fn rows(&mut self, k: usize, borrower: &str) -> Result<Vec<GradeRow>> {
+    fn rows(&mut self, k: usize, borrower: &str, _loans: &[String]) -> Result<Vec<GradeRow>> {
         Ok(self
             .0
             .get(&(borrower.to_string(), k))
@@ -283,7 +315,13 @@ impl BorrowerRows for MemoryRows {
         }
         Ok(())
     }
-    fn set_segment(&mut self, k: usize, borrower: &str, segment: &str) -> Result<()> {
+    fn set_segment(
+        &mut self,
+        k: usize,
+        borrower: &str,
+        _loans: &[String],
+        segment: &str,
+    ) -> Result<()> {
         if let Some(rows) = self.0.get_mut(&(borrower.to_string(), k)) {
             for r in rows.iter_mut() {
                 r.segment = segment.to_string();
@@ -331,9 +369,8 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     let t0 = std::time::Instant::now();
     let (sender, receiver) = sync_channel::<(usize, Vec<Streamed>)>(8);
     let mut aggs = Borrowers::default();
-    let mut loans_of: HashMap<String, Vec<String>> = HashMap::new();
     // The first date's rows, kept for the listing: one part per key range.
-    let mut kept = Parts::<Kept>::default();
+    let mut kept = Parts::<Vec<Kept>>::default();
     let mut counts = Counts::new(dates.len());
     std::thread::scope(|scope| -> Result<()> {
         let grading = &grading;
@@ -353,10 +390,14 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
             if write_error.is_some() {
                 continue; // keep draining so the workers can finish
             }
-            for ((k, row, summary), about) in batch {
-                if grading.grouped(&row) {
+            for Streamed {
+                graded: (k, row, summary),
+                grouped,
+                about,
+            } in batch
+            {
+                if grouped {
                     aggs.add(&req.rules, k, &row, &summary);
-                    note_loan(&mut loans_of, &row);
                 }
                 if let Err(e) = grades::insert(&mut ins, &row) {
                     write_error = Some(e);
@@ -376,18 +417,13 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
 
     // Step 2: the borrower-level rules, borrower by borrower, date by date.
     let t1 = std::time::Instant::now();
-    let grouped = aggs.0.len();
-    for loans in loans_of.values_mut() {
-        loans.sort_unstable();
-        loans.dedup();
-    }
+    let grouped = aggs.borrower_dates();
     kept.order();
     counts.loans.order();
     let mut store = SqlRows {
         c,
         target,
         dates,
-        loans_of,
         kept: &mut kept,
         counts: &mut counts,
     };
@@ -508,9 +544,14 @@ impl<'r> Grading<'r> {
     }
 }
 
-/// A graded loan as it streams to the writer: with the loan's descriptive fields when it is
-/// listed (the first date of a listing, in the places the filter asks for).
-type Streamed = (Graded, Option<About>);
+/// A graded loan as it streams to the writer: whether its borrower is grouped (the worker
+/// looks that up, not the writer), and the loan's descriptive fields when it is listed (the
+/// first date of a listing, in the places the filter asks for).
+struct Streamed {
+    graded: Graded,
+    grouped: bool,
+    about: Option<About>,
+}
 
 /// What the listing shows of a loan besides its grade (from the book, as the worker has it).
 #[derive(Clone)]
@@ -546,14 +587,35 @@ struct Kept {
     about: Option<About>,
 }
 
-/// What the writer keeps per loan, found by its loan.
-trait OfLoan {
-    fn loan_id(&self) -> &str;
+/// The loans of one key range of the scan, in the order they came (loan order): a part of
+/// [`Parts`].
+trait Part: Default {
+    fn len(&self) -> usize;
+    /// The loan_id of the `i`th loan.
+    fn id(&self, i: usize) -> &str;
+    /// Puts the loans in loan order (a part out of order: not what the scan makes).
+    fn sort(&mut self);
+    /// Appends another part's loans.
+    fn append(&mut self, other: Self);
+
+    fn is_sorted(&self) -> bool {
+        (1..self.len()).all(|i| self.id(i - 1) <= self.id(i))
+    }
 }
 
-impl OfLoan for Kept {
-    fn loan_id(&self) -> &str {
-        &self.row.loan_id
+/// The kept rows of one key range.
+impl Part for Vec<Kept> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn id(&self, i: usize) -> &str {
+        &self[i].row.loan_id
+    }
+    fn sort(&mut self) {
+        self.sort_by(|a, b| a.row.loan_id.cmp(&b.row.loan_id));
+    }
+    fn append(&mut self, mut other: Self) {
+        Vec::append(self, &mut other);
     }
 }
 
@@ -561,73 +623,132 @@ impl OfLoan for Kept {
 /// range streams in loan order and the ranges do not overlap, so once the parts are put in the
 /// order of their first loans everything is in loan order without a sort of the items
 /// themselves.
-struct Parts<T>(Vec<Vec<T>>);
+struct Parts<P>(Vec<P>);
 
-impl<T> Default for Parts<T> {
+impl<P> Default for Parts<P> {
     fn default() -> Self {
         Parts(Vec::new())
     }
 }
 
-impl<T: OfLoan> Parts<T> {
-    fn part(&mut self, part: usize) -> &mut Vec<T> {
+impl<P: Part> Parts<P> {
+    fn part(&mut self, part: usize) -> &mut P {
         if self.0.len() <= part {
-            self.0.resize_with(part + 1, Vec::new);
+            self.0.resize_with(part + 1, P::default);
         }
         &mut self.0[part]
-    }
-
-    fn push(&mut self, part: usize, item: T) {
-        self.part(part).push(item);
-    }
-
-    fn id(x: &T) -> &str {
-        x.loan_id()
     }
 
     /// Puts the items in loan order (sorts only what is not: a part out of order, or parts
     /// that overlap, which the scan does not make).
     fn order(&mut self) {
-        self.0.retain(|p| !p.is_empty());
+        self.0.retain(|p| p.len() > 0);
         for p in &mut self.0 {
-            if !p.is_sorted_by(|a, b| Self::id(a) <= Self::id(b)) {
-                p.sort_by(|a, b| Self::id(a).cmp(Self::id(b)));
+            if !p.is_sorted() {
+                p.sort();
             }
         }
-        self.0.sort_by(|a, b| Self::id(&a[0]).cmp(Self::id(&b[0])));
-        let disjoint = self.0.windows(2).all(|w| {
-            w[0].last()
-                .is_some_and(|last| Self::id(last) < Self::id(&w[1][0]))
-        });
+        self.0.sort_by(|a, b| a.id(0).cmp(b.id(0)));
+        let disjoint = self
+            .0
+            .windows(2)
+            .all(|w| w[0].id(w[0].len() - 1) < w[1].id(0));
         if !disjoint {
-            let mut all: Vec<T> = std::mem::take(&mut self.0).into_iter().flatten().collect();
-            all.sort_by(|a, b| Self::id(a).cmp(Self::id(b)));
+            let mut all = P::default();
+            for p in std::mem::take(&mut self.0) {
+                all.append(p);
+            }
+            all.sort();
             self.0 = vec![all];
         }
     }
 
-    /// The item of a loan (after [`Parts::order`]).
-    fn get_mut(&mut self, loan_id: &str) -> Option<&mut T> {
+    /// Where the item of a loan is: (part, index) (after [`Parts::order`]).
+    fn find(&self, loan_id: &str) -> Option<(usize, usize)> {
         let i = self
             .0
-            .partition_point(|p| Self::id(&p[0]) <= loan_id)
+            .partition_point(|p| p.id(0) <= loan_id)
             .checked_sub(1)?;
-        let part = &mut self.0[i];
-        let j = part.binary_search_by(|e| Self::id(e).cmp(loan_id)).ok()?;
-        Some(&mut part[j])
+        let part = &self.0[i];
+        let (mut lo, mut hi) = (0, part.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match part.id(mid).cmp(loan_id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some((i, mid)),
+            }
+        }
+        None
     }
 }
 
-/// A loan's grade on each date of the run ([`Counts`]).
-struct LoanCodes {
-    loan_id: String,
-    /// The grade's rank per date, [`NO_ROW`] on a date the loan has no row.
-    codes: Vec<u8>,
+impl Parts<Vec<Kept>> {
+    fn push(&mut self, part: usize, item: Kept) {
+        self.part(part).push(item);
+    }
+
+    /// The kept row of a loan (after [`Parts::order`]).
+    fn get_mut(&mut self, loan_id: &str) -> Option<&mut Kept> {
+        let (i, j) = self.find(loan_id)?;
+        Some(&mut self.0[i][j])
+    }
 }
 
-impl OfLoan for LoanCodes {
-    fn loan_id(&self) -> &str {
-        &self.loan_id
+/// The loans of one key range in [`Counts`], each with its grade on every date of the run (a
+/// byte a date): the loan_ids share one buffer, not a String each (a million loans would be
+/// a million allocations on the writer thread, and as many frees after the scan).
+#[derive(Default)]
+struct LoanCodes {
+    ids: String,
+    ends: Vec<usize>,
+    /// `dates` bytes a loan: the grade's rank per date, [`NO_ROW`] on a date the loan has no row.
+    codes: Vec<u8>,
+    dates: usize,
+}
+
+impl LoanCodes {
+    /// Adds a loan with its codes (their number: `self.dates`).
+    fn push(&mut self, loan_id: &str, codes: &[u8]) {
+        self.ids.push_str(loan_id);
+        self.ends.push(self.ids.len());
+        self.codes.extend_from_slice(codes);
+    }
+
+    fn codes(&self, i: usize) -> &[u8] {
+        &self.codes[i * self.dates..(i + 1) * self.dates]
+    }
+
+    fn codes_mut(&mut self, i: usize) -> &mut [u8] {
+        &mut self.codes[i * self.dates..(i + 1) * self.dates]
+    }
+}
+
+impl Part for LoanCodes {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+    fn id(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.ids[start..self.ends[i]]
+    }
+    fn sort(&mut self) {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by(|&a, &b| self.id(a).cmp(self.id(b)));
+        let mut sorted = LoanCodes {
+            dates: self.dates,
+            ..LoanCodes::default()
+        };
+        for i in order {
+            sorted.push(self.id(i), self.codes(i));
+        }
+        *self = sorted;
+    }
+    fn append(&mut self, other: Self) {
+        self.dates = other.dates;
+        for i in 0..other.len() {
+            self.push(other.id(i), other.codes(i));
+        }
     }
 }
 
@@ -669,23 +790,22 @@ impl Counts {
         self.count(k, row, 1);
         let dates = self.by_grade.len();
         let loans = self.loans.part(part);
-        if loans.last().is_none_or(|l| l.loan_id != row.loan_id) {
-            loans.push(LoanCodes {
-                loan_id: row.loan_id.clone(),
-                codes: vec![NO_ROW; dates],
-            });
+        let n = loans.len();
+        if n == 0 || loans.id(n - 1) != row.loan_id {
+            loans.push(&row.loan_id, &[]);
+            loans.codes.resize(loans.codes.len() + dates, NO_ROW);
+            loans.dates = dates;
         }
-        if let Some(l) = loans.last_mut() {
-            l.codes[k] = row.grade.rank();
-        }
+        let last = loans.len() - 1;
+        loans.codes_mut(last)[k] = row.grade.rank();
     }
 
     /// Step 2 rewrote a row of date `k` (after [`Parts::order`] of the loans).
     fn regrade(&mut self, k: usize, before: &GradeRow, after: &GradeRow) {
         self.count(k, before, -1);
         self.count(k, after, 1);
-        if let Some(l) = self.loans.get_mut(&after.loan_id) {
-            l.codes[k] = after.grade.rank();
+        if let Some((i, j)) = self.loans.find(&after.loan_id) {
+            self.loans.0[i].codes_mut(j)[k] = after.grade.rank();
         }
     }
 
@@ -704,19 +824,22 @@ impl Counts {
         let mut walk = previous.map(Ranks::walk);
         // A stored name that is not a grade moves as 损失.
         let rank = |c: u8| c.min(Grade::Loss.rank());
-        for l in self.loans.0.iter().flatten() {
-            let saved = walk
-                .as_mut()
-                .and_then(|w| w.find(&l.loan_id))
-                .map(|(c, _)| c);
-            for (k, &now) in l.codes.iter().enumerate() {
-                let then = match k {
-                    0 => saved,
-                    _ => Some(l.codes[k - 1]).filter(|c| *c != NO_ROW),
-                };
-                if let Some(then) = then.filter(|_| now != NO_ROW) {
-                    totals[k].worse += u64::from(rank(now) > rank(then));
-                    totals[k].better += u64::from(rank(now) < rank(then));
+        for part in &self.loans.0 {
+            for i in 0..part.len() {
+                let saved = walk
+                    .as_mut()
+                    .and_then(|w| w.find(part.id(i)))
+                    .map(|(c, _)| c);
+                let codes = part.codes(i);
+                for (k, &now) in codes.iter().enumerate() {
+                    let then = match k {
+                        0 => saved,
+                        _ => Some(codes[k - 1]).filter(|c| *c != NO_ROW),
+                    };
+                    if let Some(then) = then.filter(|_| now != NO_ROW) {
+                        totals[k].worse += u64::from(rank(now) > rank(then));
+                        totals[k].better += u64::from(rank(now) < rank(then));
+                    }
                 }
             }
         }
@@ -728,7 +851,7 @@ impl Counts {
 /// rows the filter keeps with their
 /// grade on the date compared with (`previous`), worst grade first, then DPD, then loan_id.
 fn list(
-    kept: Parts<Kept>,
+    kept: Parts<Vec<Kept>>,
     previous: Option<&Ranks>,
     filter: &Filter,
     labels: GradeLabels,
@@ -784,7 +907,12 @@ impl Consumer for Grader<'_> {
                 }
                 _ => None,
             };
-            self.batch.push((g, about));
+            let grouped = self.grading.grouped(&g.1);
+            self.batch.push(Streamed {
+                graded: g,
+                grouped,
+                about,
+            });
         }
         if self.batch.len() >= 4096 {
             if let Some(tx) = &self.out {
@@ -899,58 +1027,82 @@ pub fn regraded_borrowers(c: &rusqlite::Connection, rules: &RuleSet) -> Result<H
 
 /// Step 2 over the grouped borrowers, reading and rewriting their rows in `rows`; returns how
 /// many grades contagion raised.
-pub fn borrower_rules(rows: &mut impl BorrowerRows, req: &Request, aggs: Borrowers) -> Result<u64> {
-    let (rules, staging) = (&req.rules, &req.staging);
-    let mut keys: Vec<((String, usize), BorrowerAgg)> = aggs.0.into_iter().collect();
-    keys.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+pub fn borrower_rules(
+    rows: &mut impl BorrowerRows,
+    req: &Request,
+    mut aggs: Borrowers,
+) -> Result<u64> {
+    aggs.loans_in_order();
+    let mut groups: Vec<(String, Group)> = aggs.0.into_iter().collect();
+    groups.sort_unstable_by(|x, y| x.0.cmp(&y.0));
     let mut contagious = 0u64;
     // Per loan of the current borrower: the last day contagion put it in stage 3 in this run.
     let mut carry: HashMap<String, NaiveDate> = HashMap::new();
-    let mut current: Option<String> = None;
-    for ((borrower, k), a) in keys {
-        if current.as_ref() != Some(&borrower) {
-            carry.clear();
-            current = Some(borrower.clone());
+    for (borrower, group) in &groups {
+        carry.clear();
+        let loans = group.loans.as_slice();
+        for (k, a) in group.dates.iter().enumerate() {
+            let Some(a) = a else {
+                continue;
+            };
+            contagious += borrower_date(rows, req, borrower, loans, k, a, &mut carry)?;
         }
-        let bt = if a.corporate {
-            BorrowerType::Corporate
-        } else {
-            BorrowerType::Individual
-        };
-        let floor = rules
-            .contagion
-            .as_ref()
-            .and_then(|rule| contagion_of_sums(rule, bt, a.total, a.bad));
-        let seg = (a.loans > 1).then(|| segment::segment(&rules.segment, &a.summary, a.overdue));
-        if floor.is_none() && carry.is_empty() {
-            // Every loan already in the borrower's segment: nothing to rewrite.
-            if let Some(s) = seg.filter(|s| a.segments != segment_bit(s.as_str())) {
-                rows.set_segment(k, &borrower, s.as_str())?;
-            }
-            continue;
+    }
+    Ok(contagious)
+}
+
+/// Step 2 for one borrower on the date with index `k`: returns how many grades contagion
+/// raised (`carry`: per loan, the last day contagion put it in stage 3 on the borrower's
+/// earlier dates).
+fn borrower_date(
+    rows: &mut impl BorrowerRows,
+    req: &Request,
+    borrower: &str,
+    loans: &[String],
+    k: usize,
+    a: &BorrowerAgg,
+    carry: &mut HashMap<String, NaiveDate>,
+) -> Result<u64> {
+    let (rules, staging) = (&req.rules, &req.staging);
+    let mut contagious = 0u64;
+    let bt = if a.corporate {
+        BorrowerType::Corporate
+    } else {
+        BorrowerType::Individual
+    };
+    let floor = rules
+        .contagion
+        .as_ref()
+        .and_then(|rule| contagion_of_sums(rule, bt, a.total, a.bad));
+    let seg = (a.loans > 1).then(|| segment::segment(&rules.segment, &a.summary, a.overdue));
+    if floor.is_none() && carry.is_empty() {
+        // Every loan already in the borrower's segment: nothing to rewrite.
+        if let Some(s) = seg.filter(|s| a.segments != segment_bit(s.as_str())) {
+            rows.set_segment(k, borrower, loans, s.as_str())?;
         }
-        for mut row in rows.rows(k, &borrower)? {
-            let before = row.clone();
-            match floor.as_ref().filter(|f| f.grade > row.grade) {
-                Some(f) => {
-                    contagious += 1;
-                    raise(rules, staging, &mut row, f);
-                    if row.stage == 3 {
-                        carry.insert(row.loan_id.clone(), row.as_of);
-                    }
-                }
-                None => {
-                    if let Some(&last3) = carry.get(&row.loan_id) {
-                        remember(staging, &mut row, last3);
-                    }
+        return Ok(0);
+    }
+    for mut row in rows.rows(k, borrower, loans)? {
+        let before = row.clone();
+        match floor.as_ref().filter(|f| f.grade > row.grade) {
+            Some(f) => {
+                contagious += 1;
+                raise(rules, staging, &mut row, f);
+                if row.stage == 3 {
+                    carry.insert(row.loan_id.clone(), row.as_of);
                 }
             }
-            if let Some(s) = seg {
-                row.segment = s.as_str().to_string();
+            None => {
+                if let Some(&last3) = carry.get(&row.loan_id) {
+                    remember(staging, &mut row, last3);
+                }
             }
-            if row != before {
-                rows.update(k, &before, &row)?;
-            }
+        }
+        if let Some(s) = seg {
+            row.segment = s.as_str().to_string();
+        }
+        if row != before {
+            rows.update(k, &before, &row)?;
         }
     }
     Ok(contagious)
@@ -1199,7 +1351,7 @@ mod tests {
         }
     }
 
-    fn ids(k: &Parts<Kept>) -> Vec<&str> {
+    fn ids(k: &Parts<Vec<Kept>>) -> Vec<&str> {
         k.0.iter()
             .flatten()
             .map(|e| e.row.loan_id.as_str())
@@ -1207,7 +1359,7 @@ mod tests {
     }
 
     /// Kept rows of 正常 loans pushed to the given parts in this order, then ordered.
-    fn parts(pushed: &[(usize, &str)]) -> Parts<Kept> {
+    fn parts(pushed: &[(usize, &str)]) -> Parts<Vec<Kept>> {
         let mut k = Parts::default();
         for (part, id) in pushed {
             k.push(*part, kept(id, Grade::Pass, 0));
@@ -1329,6 +1481,35 @@ mod tests {
         assert_eq!(t[1].by_grade[2].2, m("60.00"));
         // L1 正常 → 次级 and L3 正常 → 关注; L2 is new, not a move.
         assert_eq!((t[1].worse, t[1].better), (2, 0));
+    }
+
+    #[test]
+    fn loan_codes_out_of_order_or_overlapping_are_sorted_and_found() {
+        let mut c = Counts::new(2);
+        // Part 0 out of order; part 1 overlaps it.
+        for (part, id, k, g) in [
+            (0, "L4", 0, Grade::Pass),
+            (0, "L4", 1, Grade::Loss),
+            (0, "L2", 1, Grade::Substandard),
+            (1, "L3", 0, Grade::SpecialMention),
+        ] {
+            c.add(part, k, &row(id, g, 0, 1));
+        }
+        c.loans.order();
+        assert_eq!(c.loans.0.len(), 1, "merged");
+        let p = &c.loans.0[0];
+        let got: Vec<(&str, &[u8])> = (0..p.len()).map(|i| (p.id(i), p.codes(i))).collect();
+        assert_eq!(
+            got,
+            [
+                ("L2", &[NO_ROW, 2][..]),
+                ("L3", &[1, NO_ROW][..]),
+                ("L4", &[0, 4][..])
+            ]
+        );
+        assert_eq!(c.loans.find("L3"), Some((0, 1)));
+        assert_eq!(c.loans.find("L1"), None);
+        assert_eq!(c.loans.find("L5"), None);
     }
 
     #[test]
