@@ -372,7 +372,17 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     // The first date's rows, kept for the listing: one part per key range.
     let mut kept = Parts::<Vec<Kept>>::default();
     let mut counts = Counts::new(dates.len());
+    let mut before_ranks = None;
     std::thread::scope(|scope| -> Result<()> {
+        // The grades of the saved date before the first (what the moves and the listing's
+        // previous grade compare with), read beside the scan on a connection of its own: this
+        // run rewrites only its own dates, all later.
+        let reader = before_first.map(|p| {
+            scope.spawn(move || -> Result<Ranks> {
+                let rc = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+                grades::ranks(&rc, p)
+            })
+        });
         let grading = &grading;
         let worker = scope.spawn(move || {
             portfolio::scan(ctx, &req.setup, |part| Grader {
@@ -412,6 +422,12 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         worker
             .join()
             .map_err(|_| anyhow!("the classify scan panicked"))??;
+        if let Some(r) = reader {
+            let ranks = r
+                .join()
+                .map_err(|_| anyhow!("reading the previous grades panicked"))??;
+            before_ranks = Some(ranks);
+        }
         write_error.map_or(Ok(()), Err)
     })?;
 
@@ -441,10 +457,6 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         .collect();
     // Each date's totals, its moves against the date before (the saved one before the first
     // date, then the run's previous date).
-    let before_ranks = match before_first {
-        Some(p) => Some(grades::ranks(c, p)?),
-        None => None,
-    };
     let totals = counts.finish(before_ranks.as_ref());
     let rows = match &req.listing {
         Some(filter) => list(kept, before_ranks.as_ref(), filter, req.labels),
@@ -1033,12 +1045,12 @@ pub fn borrower_rules(
     mut aggs: Borrowers,
 ) -> Result<u64> {
     aggs.loans_in_order();
-    let mut groups: Vec<(String, Group)> = aggs.0.into_iter().collect();
-    groups.sort_unstable_by(|x, y| x.0.cmp(&y.0));
     let mut contagious = 0u64;
     // Per loan of the current borrower: the last day contagion put it in stage 3 in this run.
     let mut carry: HashMap<String, NaiveDate> = HashMap::new();
-    for (borrower, group) in &groups {
+    // In no particular order: a borrower's rows are its own (a loan has one borrower), so
+    // what one borrower's rules do cannot change another's; its dates go in order.
+    for (borrower, group) in &aggs.0 {
         carry.clear();
         let loans = group.loans.as_slice();
         for (k, a) in group.dates.iter().enumerate() {
