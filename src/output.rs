@@ -923,7 +923,11 @@ mod tests {
     fn csv_rendered_in_two_halves_is_the_same_bytes() {
         // Three copies of the sample (odd: the halves differ in length), with a BOM.
         let mut r = sample();
-        for row in sample().rows.into_iter().chain(sample().rows.into_iter().take(1)) {
+        for row in sample()
+            .rows
+            .into_iter()
+            .chain(sample().rows.into_iter().take(1))
+        {
             r.push(row);
         }
         r.push(vec![

@@ -289,7 +289,7 @@ pub fn borrower_rows(
     c: &Connection,
     t: Target,
     as_of: NaiveDate,
-    loan_ids: &[String],
+    loan_ids: &[&str],
 ) -> Result<Vec<GradeRow>> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {} WHERE as_of = ?1 AND loan_id = ?2",
@@ -312,7 +312,7 @@ pub fn set_segment(
     c: &Connection,
     t: Target,
     as_of: NaiveDate,
-    loan_ids: &[String],
+    loan_ids: &[&str],
     segment: &str,
 ) -> Result<()> {
     let mut stmt = c.prepare_cached(&format!(

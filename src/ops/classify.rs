@@ -165,34 +165,55 @@ pub type Graded = (usize, GradeRow, FollowupSummary);
 /// Hashed with foldhash, not std's SipHash: the writer thread looks a borrower up for every
 /// grouped row it writes (a few hundred thousand a date at a million loans), serially beside
 /// the workers, and the keys are the ledger's own borrower_ids (no untrusted input to defend
-/// against collisions from).
-#[derive(Default)]
-pub struct Borrowers(foldhash::HashMap<String, Group>);
-
-/// One grouped borrower in [`Borrowers`].
-#[derive(Default)]
-struct Group {
-    /// By date index: None on a date the borrower has no graded loan.
-    dates: Vec<Option<BorrowerAgg>>,
-    /// Its graded loans (in loan order after [`Borrowers::loans_in_order`]).
-    loans: Vec<String>,
+/// against collisions from). The aggregates and the loan_ids live in a few shared buffers, not
+/// an allocation a loan (the writer makes them, and frees them after the scan).
+pub struct Borrowers {
+    /// Each grouped borrower's index (its aggregates at `index * dates`, its loans).
+    index: foldhash::HashMap<String, usize>,
+    dates: usize,
+    /// By borrower and date index: None on a date the borrower has no graded loan.
+    aggs: Vec<Option<BorrowerAgg>>,
+    /// By borrower: its graded loans (indexes into `ids`; in loan order after
+    /// [`Borrowers::loans_in_order`]).
+    loans: Vec<Vec<u32>>,
+    ids: String,
+    ends: Vec<usize>,
 }
 
 impl Borrowers {
+    /// No borrowers yet, for a run of `dates` dates.
+    pub fn new(dates: usize) -> Borrowers {
+        Borrowers {
+            index: foldhash::HashMap::default(),
+            dates,
+            aggs: Vec::new(),
+            loans: Vec::new(),
+            ids: String::new(),
+            ends: Vec::new(),
+        }
+    }
+
     /// One graded loan of a grouped borrower on the date with index `k` (a loan's dates arrive
     /// together).
     pub fn add(&mut self, rules: &RuleSet, k: usize, row: &GradeRow, summary: &FollowupSummary) {
-        let g = match self.0.get_mut(row.borrower_id.as_str()) {
-            Some(g) => g,
-            None => self.0.entry(row.borrower_id.clone()).or_default(),
+        let b = match self.index.get(row.borrower_id.as_str()) {
+            Some(&b) => b,
+            None => {
+                let b = self.loans.len();
+                self.index.insert(row.borrower_id.clone(), b);
+                self.loans.push(Vec::new());
+                self.aggs.resize_with(self.aggs.len() + self.dates, || None);
+                b
+            }
         };
-        if g.loans.last() != Some(&row.loan_id) {
-            g.loans.push(row.loan_id.clone());
+        let last = self.loans[b].last().map(|&i| self.id(i as usize));
+        if last != Some(row.loan_id.as_str()) {
+            self.ids.push_str(&row.loan_id);
+            self.ends.push(self.ids.len());
+            let i = u32::try_from(self.ends.len() - 1).expect("fewer than 2^32 grouped loans");
+            self.loans[b].push(i);
         }
-        if g.dates.len() <= k {
-            g.dates.resize_with(k + 1, || None);
-        }
-        let a = g.dates[k].get_or_insert_with(BorrowerAgg::default);
+        let a = self.aggs[b * self.dates + k].get_or_insert_with(BorrowerAgg::default);
         a.corporate = row.borrower_type == "corporate";
         a.loans += 1;
         a.total += row.outstanding_principal;
@@ -208,34 +229,39 @@ impl Borrowers {
         a.segments |= segment_bit(&row.segment);
     }
 
+    /// The loan_id of a noted loan.
+    fn id(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.ids[start..self.ends[i]]
+    }
+
     /// How many (borrower, date) aggregates there are.
     pub fn borrower_dates(&self) -> usize {
-        self.0
-            .values()
-            .map(|g| g.dates.iter().flatten().count())
-            .sum()
+        self.aggs.iter().flatten().count()
     }
 
     /// Puts each borrower's loans in loan order, once (the key ranges interleave).
     fn loans_in_order(&mut self) {
-        for g in self.0.values_mut() {
-            g.loans.sort_unstable();
-            g.loans.dedup();
+        let mut loans = std::mem::take(&mut self.loans);
+        for l in &mut loans {
+            l.sort_unstable_by(|&x, &y| self.id(x as usize).cmp(self.id(y as usize)));
+            l.dedup_by(|x, y| self.id(*x as usize) == self.id(*y as usize));
         }
+        self.loans = loans;
     }
 }
 
 /// Where step 2 reads and rewrites the rows of a borrower on a date (index into the dates).
 /// (`loans`: the borrower's graded loans, in loan order.)
 pub trait BorrowerRows {
-    fn rows(&mut self, k: usize, borrower: &str, loans: &[String]) -> Result<Vec<GradeRow>>;
+    fn rows(&mut self, k: usize, borrower: &str, loans: &[&str]) -> Result<Vec<GradeRow>>;
     /// Rewrites a row (`before`: as it was read).
     fn update(&mut self, k: usize, before: &GradeRow, row: &GradeRow) -> Result<()>;
     fn set_segment(
         &mut self,
         k: usize,
         borrower: &str,
-        loans: &[String],
+        loans: &[&str],
         segment: &str,
     ) -> Result<()>;
 }
@@ -264,7 +290,7 @@ impl SqlRows<'_> {
 }
 
 impl BorrowerRows for SqlRows<'_> {
-    fn rows(&mut self, k: usize, _borrower: &str, loans: &[String]) -> Result<Vec<GradeRow>> {
+    fn rows(&mut self, k: usize, _borrower: &str, loans: &[&str]) -> Result<Vec<GradeRow>> {
         grades::borrower_rows(self.c, self.target, self.dates[k], loans)
     }
     fn update(&mut self, k: usize, before: &GradeRow, row: &GradeRow) -> Result<()> {
@@ -278,7 +304,7 @@ impl BorrowerRows for SqlRows<'_> {
         &mut self,
         k: usize,
         _borrower: &str,
-        loans: &[String],
+        loans: &[&str],
         segment: &str,
     ) -> Result<()> {
         grades::set_segment(self.c, self.target, self.dates[k], loans, segment)?;
@@ -300,7 +326,7 @@ impl BorrowerRows for SqlRows<'_> {
 pub struct MemoryRows(pub HashMap<(String, usize), Vec<GradeRow>>);
 
 impl BorrowerRows for MemoryRows {
-    fn rows(&mut self, k: usize, borrower: &str, _loans: &[String]) -> Result<Vec<GradeRow>> {
+    fn rows(&mut self, k: usize, borrower: &str, _loans: &[&str]) -> Result<Vec<GradeRow>> {
         Ok(self
             .0
             .get(&(borrower.to_string(), k))
@@ -319,7 +345,7 @@ impl BorrowerRows for MemoryRows {
         &mut self,
         k: usize,
         borrower: &str,
-        _loans: &[String],
+        _loans: &[&str],
         segment: &str,
     ) -> Result<()> {
         if let Some(rows) = self.0.get_mut(&(borrower.to_string(), k)) {
@@ -368,7 +394,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     // Step 1: the workers grade, this thread writes.
     let t0 = std::time::Instant::now();
     let (sender, receiver) = sync_channel::<(usize, Vec<Streamed>)>(8);
-    let mut aggs = Borrowers::default();
+    let mut aggs = Borrowers::new(dates.len());
     // The first date's rows, kept for the listing: one part per key range.
     let mut kept = Parts::<Vec<Kept>>::default();
     let mut counts = Counts::new(dates.len());
@@ -1048,16 +1074,19 @@ pub fn borrower_rules(
     let mut contagious = 0u64;
     // Per loan of the current borrower: the last day contagion put it in stage 3 in this run.
     let mut carry: HashMap<String, NaiveDate> = HashMap::new();
+    let mut loans: Vec<&str> = Vec::new();
     // In no particular order: a borrower's rows are its own (a loan has one borrower), so
     // what one borrower's rules do cannot change another's; its dates go in order.
-    for (borrower, group) in &aggs.0 {
+    for (borrower, &b) in &aggs.index {
         carry.clear();
-        let loans = group.loans.as_slice();
-        for (k, a) in group.dates.iter().enumerate() {
+        loans.clear();
+        loans.extend(aggs.loans[b].iter().map(|&i| aggs.id(i as usize)));
+        let dates = &aggs.aggs[b * aggs.dates..(b + 1) * aggs.dates];
+        for (k, a) in dates.iter().enumerate() {
             let Some(a) = a else {
                 continue;
             };
-            contagious += borrower_date(rows, req, borrower, loans, k, a, &mut carry)?;
+            contagious += borrower_date(rows, req, borrower, &loans, k, a, &mut carry)?;
         }
     }
     Ok(contagious)
@@ -1070,7 +1099,7 @@ fn borrower_date(
     rows: &mut impl BorrowerRows,
     req: &Request,
     borrower: &str,
-    loans: &[String],
+    loans: &[&str],
     k: usize,
     a: &BorrowerAgg,
     carry: &mut HashMap<String, NaiveDate>,

@@ -295,7 +295,7 @@ impl<'r> Computing<'r> {
     /// is graded: their grades and upgrade eligibility rewritten where the rules raise them.
     fn borrowers<'a>(&self, loans: impl Iterator<Item = &'a mut AtDates>) -> Result<()> {
         let mut loans: Vec<&mut AtDates> = loans.filter(|l| !l.grouped.is_empty()).collect();
-        let mut aggs = classify::Borrowers::default();
+        let mut aggs = classify::Borrowers::new(self.grading.request().setup.dates.len());
         let mut rows = classify::MemoryRows::default();
         // Where each held loan's row went: (loan, date index, borrower).
         let mut went = Vec::new();
