@@ -567,7 +567,7 @@ struct Migration<'a> {
     sources: Vec<Option<SavedTable>>,
     /// Per date: its index in `replay.dates` when replayed.
     replayed: Vec<Option<usize>>,
-    /// The replayed dates (with the last date whenever any is replayed).
+    /// The replayed dates: those without a current saved run, and the ends graded here.
     replay: Setup,
     /// The saved grades of the two ends not read from classify's rows (see [`grades_for`]),
     /// indexed like `dates`, and the same indexed like `replay.dates`.
@@ -622,6 +622,50 @@ impl Migration<'_> {
             .collect()
     }
 
+    /// The report's loan filter, for the cursors.
+    fn filter(&self) -> LoanFilter {
+        let f = &self.o.filters;
+        LoanFilter {
+            officer: f.officer.clone(),
+            branch: f.branch.clone(),
+            region: f.region.clone(),
+        }
+    }
+
+    /// The first loan any saved date still holds (before `below` when given): its state at
+    /// every date, taken from the cursors (None at the dates without one, the replayed ones).
+    /// None when there is no such loan. `next` is a buffer for its id.
+    fn next_saved(
+        &self,
+        conn: &rusqlite::Connection,
+        cursors: &mut [Option<SavedCursor>],
+        below: Option<&str>,
+        next: &mut String,
+    ) -> Result<Option<Vec<Option<LoanState>>>> {
+        let mut found = false;
+        for c in cursors.iter_mut().flatten() {
+            if let Some(id) = c.peek(conn)? {
+                if below.is_none_or(|b| id < b) && (!found || id < next.as_str()) {
+                    next.clear();
+                    next.push_str(id);
+                    found = true;
+                }
+            }
+        }
+        if !found {
+            return Ok(None);
+        }
+        let mut at = Vec::with_capacity(cursors.len());
+        for (k, c) in cursors.iter_mut().enumerate() {
+            let row = match c {
+                Some(c) => c.take(conn, next)?,
+                None => None,
+            };
+            at.push(row.map(|r| self.saved_state(k, r)));
+        }
+        Ok(Some(at))
+    }
+
     /// The saved dates only: the saved rows of every date merged in loan order, one worker
     /// per key range, nothing replayed.
     fn read_saved(&self, ctx: &Ctx) -> Result<Series> {
@@ -629,13 +673,7 @@ impl Migration<'_> {
             let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
             book::split(&conn, portfolio::workers())?
         };
-        let f = &self.o.filters;
-        let filter = LoanFilter {
-            officer: f.officer.clone(),
-            branch: f.branch.clone(),
-            region: f.region.clone(),
-        };
-        let filter = &filter;
+        let filter = &self.filter();
         let parts = std::thread::scope(|scope| -> Result<Vec<Series>> {
             let handles: Vec<_> = ranges
                 .iter()
@@ -645,31 +683,12 @@ impl Migration<'_> {
                         let mut cursors = self.cursors(range, filter);
                         let mut series = self.series();
                         let mut next = String::new();
-                        loop {
-                            // The first loan any date still holds.
-                            let mut found = false;
-                            for c in cursors.iter_mut().flatten() {
-                                if let Some(id) = c.peek(&conn)? {
-                                    if !found || id < next.as_str() {
-                                        next.clear();
-                                        next.push_str(id);
-                                        found = true;
-                                    }
-                                }
-                            }
-                            if !found {
-                                return Ok(series);
-                            }
-                            let mut at = Vec::with_capacity(cursors.len());
-                            for (k, c) in cursors.iter_mut().enumerate() {
-                                let row = match c {
-                                    Some(c) => c.take(&conn, &next)?,
-                                    None => None,
-                                };
-                                at.push(row.map(|r| self.saved_state(k, r)));
-                            }
+                        while let Some(at) =
+                            self.next_saved(&conn, &mut cursors, None, &mut next)?
+                        {
                             series.add(&at);
                         }
+                        Ok(series)
                     })
                 })
                 .collect();
@@ -689,19 +708,65 @@ impl Migration<'_> {
         Ok(all)
     }
 
+    /// The saved rows the consumers of the scan did not read (see [`Streamed`]): of the loans
+    /// outside every consumer's span `spans` (first and last loan read, inclusive), into
+    /// `series`.
+    fn read_gaps(
+        &self,
+        ctx: &Ctx,
+        mut spans: Vec<(String, String)>,
+        series: &mut Series,
+    ) -> Result<()> {
+        let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
+        let filter = self.filter();
+        spans.sort();
+        let mut next = String::new();
+        let mut after: Option<String> = None;
+        let his = spans
+            .into_iter()
+            .map(|(first, last)| (Some(first), Some(last)));
+        for (hi, last) in his.chain([(None, None)]) {
+            let range = book::KeyRange {
+                lo: after.clone().unwrap_or_default(),
+                hi,
+            };
+            let mut cursors = self.cursors(&range, &filter);
+            // The range starts at the span's last loan, read already.
+            if let Some(a) = &after {
+                for c in cursors.iter_mut().flatten() {
+                    c.take(&conn, a)?;
+                }
+            }
+            while let Some(at) = self.next_saved(&conn, &mut cursors, None, &mut next)? {
+                series.add(&at);
+            }
+            after = last;
+        }
+        Ok(())
+    }
+
     fn series(&self) -> Series {
         Series::new(self.dates.len(), self.o.buckets(), self.o.par)
     }
 }
 
 /// The migration's consumer of the book stream: the replayed dates from the scan, the saved
-/// ones from cursors that follow the worker's loans (opened at its first loan). With grades
+/// ones from cursors that follow the consumer's loans (opened at its first loan). With grades
 /// computed in the pass, a grouped borrower's loan adds its two ends once the borrower-level
 /// rules have run (held until then).
+///
+/// The scan hands over only the loans originated by the last replayed date, which need not
+/// be the last date: the loans of the saved dates it passes over (originated later) are read
+/// from the cursors as they go by, with no replayed state; those outside every consumer's
+/// span (`spans`: before its first loan, after its last) by [`Migration::read_gaps`] once
+/// the scan is done.
 struct Streamed<'a> {
     m: &'a Migration<'a>,
     series: Series,
     read: Option<(rusqlite::Connection, Vec<Option<SavedCursor>>)>,
+    /// The first and last loan whose saved rows were read (with every saved row between).
+    spans: Vec<(String, String)>,
+    next: String,
     held: Vec<AtDates>,
     ctx: &'a Ctx,
 }
@@ -727,7 +792,18 @@ impl Consumer for Streamed<'_> {
                 lo: id.to_string(),
                 hi: None,
             };
-            self.read = Some((conn, m.cursors(&range, &LoanFilter::default())));
+            self.read = Some((conn, m.cursors(&range, &m.filter())));
+            self.spans.push((id.to_string(), String::new()));
+        }
+        if let Some((conn, cursors)) = &mut self.read {
+            // The saved loans before this one that the scan passed over.
+            while let Some(at) = m.next_saved(conn, cursors, Some(id), &mut self.next)? {
+                self.series.add(&at);
+            }
+            if let Some(span) = self.spans.last_mut() {
+                span.1.clear();
+                span.1.push_str(id);
+            }
         }
         let mut replayed = states(a, &m.replay, &m.replay_grades);
         let mut at = Vec::with_capacity(m.dates.len());
@@ -771,14 +847,16 @@ impl Consumer for Streamed<'_> {
 
     fn merge(&mut self, later: Self) {
         self.series.merge(&later.series);
+        self.spans.extend(later.spans);
         self.held.extend(later.held);
     }
 }
 
 /// `report migration` over `dates` (ascending, at least two): each date read from its current
-/// saved run where there is one, the others replayed from the ledger in one pass (with the
-/// last date, so that every loan of a saved date is handed over by the scan). The answer is
-/// the same either way.
+/// saved run where there is one, the others replayed from the ledger in one pass, and so are
+/// the ends whose grades are computed (no saved classify run): only those dates (the loans
+/// originated after the last of them are read from the saved runs alone, see `Streamed`).
+/// The answer is the same either way.
 pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document> {
     let sources = saved_sources(ctx, dates, o)?;
     let last = dates.len() - 1;
@@ -791,12 +869,9 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
         .into_iter()
         .filter(|k| sources[*k] != Some(SavedTable::Grades) && grades[*k].is_none())
         .collect();
-    let mut replay: Vec<usize> = (0..dates.len())
+    let replay: Vec<usize> = (0..dates.len())
         .filter(|k| sources[*k].is_none() || graded_here.contains(k))
         .collect();
-    if !replay.is_empty() && !replay.contains(&last) {
-        replay.push(last);
-    }
     let list = |ks: &[usize]| {
         ks.iter()
             .map(|k| dates[*k].to_string())
@@ -822,21 +897,9 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
     for (j, k) in replay.iter().enumerate() {
         replayed[*k] = Some(j);
     }
-    let read: Vec<Option<SavedTable>> = (0..dates.len())
+    let sources: Vec<Option<SavedTable>> = (0..dates.len())
         .map(|k| sources[k].filter(|_| replayed[k].is_none()))
         .collect();
-    // The last date replayed with the others though its classify run is current: its grades
-    // are that run's.
-    let current = grades_for(ctx, dates, |k| {
-        k == last && sources[k] == Some(SavedTable::Grades) && read[k].is_none()
-    })?;
-    let mut grades = grades;
-    for (g, c) in grades.iter_mut().zip(current) {
-        if c.is_some() {
-            *g = c;
-        }
-    }
-    let sources = read;
     let restructured = {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;
         db::report::restructured_since(&conn)?
@@ -885,6 +948,8 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
             m,
             series: m.series(),
             read: None,
+            spans: Vec::new(),
+            next: String::new(),
             held: Vec::new(),
             ctx,
         })?;
@@ -894,6 +959,9 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
         for at in &s.held {
             s.series
                 .add_ends(at.states[0].as_ref(), at.states[1].as_ref());
+        }
+        if m.sources.iter().any(Option::is_some) {
+            m.read_gaps(ctx, s.spans, &mut s.series)?;
         }
         s.series
     };
@@ -906,7 +974,7 @@ pub fn migration(ctx: &Ctx, dates: &[NaiveDate], o: &Options) -> Result<Document
 }
 
 /// `report vintage` as of `as_of`: cohorts observed at every month end up to `as_of`, each loan
-/// folded into its cohort's sums as the book streams ([`Vintage`]).
+/// folded into its cohort's sums as the book streams (`Vintage`).
 pub fn vintage(ctx: &Ctx, as_of: NaiveDate, o: &Options) -> Result<Document> {
     let earliest = {
         let conn = db::open(&ctx.db, db::Mode::Read, ctx.busy_timeout)?;

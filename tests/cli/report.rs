@@ -390,15 +390,17 @@ fn grade_migration_between_saved_runs() {
     let (read, err) = run_ok(&saved, &args, &["--format", "csv"]);
     assert!(!err.contains("grades computed"), "{err}");
     assert_eq!(read, computed);
-    // Only the last run current: the first date replayed, and the last with it, its grades
-    // read from its run all the same.
+    // Only the last run current: the first date replayed alone (its grades read from its
+    // run all the same), the last read from its run.
     saved.sql("UPDATE imports SET started_at = '2000-01-01T00:00:00Z'");
     saved.sql(
         "UPDATE grade_runs SET computed_at = '1999-01-01T00:00:00Z' WHERE as_of = '2026-02-28'",
     );
     let (read, err) = run_ok(&saved, &args, &["--format", "csv", "-v"]);
     assert!(
-        err.contains("for 2 date(s): 2026-02-28, 2026-03-31") && !err.contains("grades computed"),
+        err.contains("for 1 date(s): 2026-02-28")
+            && err.contains("read 1 date(s) from saved runs: 2026-03-31")
+            && !err.contains("grades computed"),
         "{err}"
     );
     assert_eq!(read, computed);
@@ -533,48 +535,27 @@ fn a_bank_rule_set_changes_the_grades_the_report_computes() {
     assert!(err.contains("--rules: nope.toml"), "{err}");
 }
 
-/// `report migration` over the example tape's 12 month ends: read from the saved runs
-/// (`overdue --save`, `classify --save`), from some and replayed for the others, or replayed
-/// for all on a ledger without saved runs — the same bytes every way.
-#[test]
-fn migration_from_saved_month_ends_equals_the_replayed_one() {
-    let args = [
-        "report",
-        "migration",
-        "--from",
-        "2025-07-31",
-        "--to",
-        "2026-06-30",
-        "--every",
-        "month-end",
-        "--format",
-        "csv",
-        "-v",
-    ];
-    let replayed_note = |err: &str, n: usize| {
-        err.contains(&format!(
-            "report migration: computed positions from the ledger for {n} date(s)"
-        ))
-    };
-    // A ledger without saved runs: every date replayed, the grades of the two ends computed.
-    let bare = Env::new();
-    bare.preload_example();
-    let (replayed, err) = run_ok(&bare, &args, &[]);
-    assert!(replayed_note(&err, 12), "{err}");
-    assert!(
-        err.contains("grades computed for 2025-07-31, 2026-06-30 (no saved classify run"),
-        "{err}"
-    );
-    let (replayed_restr, _) = run_ok(&bare, &args, &["--par-exclude-restructured"]);
-    let (replayed_o, _) = run_ok(&bare, &args, &["--officer", "陈立新"]);
-    assert_ne!(
-        replayed, replayed_restr,
-        "the tape has restructured loans in PAR"
-    );
+/// `report migration` over the example tape's 12 month ends, 2025-07-31 to 2026-06-30, to CSV
+/// (`-v`: stderr names the dates read from saved runs).
+const MONTH_ENDS: &[&str] = &[
+    "report",
+    "migration",
+    "--from",
+    "2025-07-31",
+    "--to",
+    "2026-06-30",
+    "--every",
+    "month-end",
+    "--format",
+    "csv",
+    "-v",
+];
 
+/// The example tape with those 12 month ends saved by `overdue --save` (the import long
+/// before the runs: a run in the same second as an import is not current).
+fn month_ends_saved() -> Env {
     let env = Env::new();
     env.preload_example();
-    // The import long before the runs (a run in the same second as an import is not current).
     env.sql("UPDATE imports SET started_at = '2000-01-01T00:00:00Z'");
     let (code, _, err) = env.run(&[
         "-q",
@@ -588,9 +569,39 @@ fn migration_from_saved_month_ends_equals_the_replayed_one() {
         "--save",
     ]);
     assert_eq!(code, 0, "{err}");
+    env
+}
+
+/// `report migration` over the example tape's 12 month ends: read from the saved runs
+/// (`overdue --save`, `classify --save`), from some and replayed for the others, or replayed
+/// for all on a ledger without saved runs — the same bytes every way.
+#[test]
+fn migration_from_saved_month_ends_equals_the_replayed_one() {
+    let replayed_note = |err: &str, n: usize| {
+        err.contains(&format!(
+            "report migration: computed positions from the ledger for {n} date(s)"
+        ))
+    };
+    // A ledger without saved runs: every date replayed, the grades of the two ends computed.
+    let bare = Env::new();
+    bare.preload_example();
+    let (replayed, err) = run_ok(&bare, MONTH_ENDS, &[]);
+    assert!(replayed_note(&err, 12), "{err}");
+    assert!(
+        err.contains("grades computed for 2025-07-31, 2026-06-30 (no saved classify run"),
+        "{err}"
+    );
+    let (replayed_restr, _) = run_ok(&bare, MONTH_ENDS, &["--par-exclude-restructured"]);
+    let (replayed_o, _) = run_ok(&bare, MONTH_ENDS, &["--officer", "陈立新"]);
+    assert_ne!(
+        replayed, replayed_restr,
+        "the tape has restructured loans in PAR"
+    );
+
+    let env = month_ends_saved();
     // The month ends saved by overdue: the ten between read; the two ends, with no saved
     // grades, replayed to grade them in the pass.
-    let (saved, err) = run_ok(&env, &args, &[]);
+    let (saved, err) = run_ok(&env, MONTH_ENDS, &[]);
     assert!(
         err.contains("read 10 date(s) from saved runs")
             && err.contains("for 2 date(s): 2025-07-31, 2026-06-30"),
@@ -598,20 +609,24 @@ fn migration_from_saved_month_ends_equals_the_replayed_one() {
     );
     assert_eq!(saved, replayed);
     assert_eq!(
-        run_ok(&env, &args, &["--par-exclude-restructured"]).0,
+        run_ok(&env, MONTH_ENDS, &["--par-exclude-restructured"]).0,
         replayed_restr
     );
-    assert_eq!(run_ok(&env, &args, &["--officer", "陈立新"]).0, replayed_o);
-    // Two dates without a run (the first and a middle one): those two and the last replayed.
+    assert_eq!(
+        run_ok(&env, MONTH_ENDS, &["--officer", "陈立新"]).0,
+        replayed_o
+    );
+    // Two dates without a run (the first and a middle one): those two replayed, and the last
+    // to grade it.
     env.sql("DELETE FROM position_runs WHERE as_of IN ('2025-07-31', '2025-12-31')");
-    let (mixed, err) = run_ok(&env, &args, &[]);
+    let (mixed, err) = run_ok(&env, MONTH_ENDS, &[]);
     assert!(
         err.contains("for 3 date(s): 2025-07-31, 2025-12-31, 2026-06-30"),
         "{err}"
     );
     assert_eq!(mixed, replayed);
     // Under other conventions the saved positions are not the answer: all replayed.
-    let (_, err) = run_ok(&env, &args, &["--grace-days", "3"]);
+    let (_, err) = run_ok(&env, MONTH_ENDS, &["--grace-days", "3"]);
     assert!(replayed_note(&err, 12), "{err}");
 
     // Classify runs at the two ends (grades for the grade matrix) and one in the middle: read
@@ -621,7 +636,7 @@ fn migration_from_saved_month_ends_equals_the_replayed_one() {
         let (code, _, err) = env.run(&["-q", "classify", "--as-of", d, "--save"]);
         assert_eq!(code, 0, "{err}");
     }
-    let (graded_saved, err) = run_ok(&env, &args, &[]);
+    let (graded_saved, err) = run_ok(&env, MONTH_ENDS, &[]);
     assert!(err.contains("read 12 date(s) from saved runs"), "{err}");
     let rows = csv_rows(&graded_saved);
     assert!(table(&rows, "grade_matrix")
@@ -630,9 +645,70 @@ fn migration_from_saved_month_ends_equals_the_replayed_one() {
     // The grades the pass computed are the ones the saved classify runs hold.
     assert_eq!(graded_saved, replayed);
     env.sql("UPDATE imports SET started_at = '2999-01-01T00:00:00Z'");
-    let (graded_replayed, err) = run_ok(&env, &args, &[]);
+    let (graded_replayed, err) = run_ok(&env, MONTH_ENDS, &[]);
     assert!(replayed_note(&err, 12), "{err}");
     assert_eq!(graded_saved, graded_replayed);
+}
+
+/// `report migration` over month ends of which some have a current saved run and some not
+/// (the first end with saved positions but no saved grades, then also a middle date with none;
+/// the last end classified and saved): only the first end (its grades computed) and the
+/// middle date are replayed, not the last. The loans originated after the last replayed date
+/// are read from the saved runs alone: after 07-31, LN2025000035-40 lie between loans the scan
+/// hands over, and LN2026000041-42 (after 12-31 too) after all of them. The same bytes as the
+/// all-computed answer of a ledger without saved runs.
+#[test]
+fn a_mixed_saved_and_unsaved_migration_replays_only_what_it_must() {
+    let bare = Env::new();
+    bare.preload_example();
+    let (computed, err) = run_ok(&bare, MONTH_ENDS, &[]);
+    assert!(
+        err.contains("computed positions from the ledger for 12 date(s)"),
+        "{err}"
+    );
+    let (computed_o, _) = run_ok(&bare, MONTH_ENDS, &["--officer", "陈立新"]);
+
+    let env = month_ends_saved();
+    let (code, _, err) = env.run(&["-q", "classify", "--as-of", "2026-06-30", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    let (first, err) = run_ok(&env, MONTH_ENDS, &[]);
+    assert!(
+        err.contains("computed positions from the ledger for 1 date(s): 2025-07-31")
+            && err.contains("read 11 date(s) from saved runs"),
+        "{err}"
+    );
+    assert_eq!(first, computed);
+    assert_eq!(
+        run_ok(&env, MONTH_ENDS, &["--officer", "陈立新"]).0,
+        computed_o
+    );
+    env.sql("DELETE FROM position_runs WHERE as_of = '2025-12-31'");
+    let (mixed, err) = run_ok(&env, MONTH_ENDS, &[]);
+    assert!(
+        err.contains("computed positions from the ledger for 2 date(s): 2025-07-31, 2025-12-31")
+            && err.contains("read 10 date(s) from saved runs")
+            && err.contains("grades computed for 2025-07-31 (no saved classify run"),
+        "{err}"
+    );
+    let rows = csv_rows(&mixed);
+    assert!(table(&rows, "grade_matrix")
+        .iter()
+        .any(|r| r["loans"] != "0"));
+    assert_eq!(mixed, computed);
+    // The loan filter reaches the saved rows read beside the scan too.
+    assert_eq!(
+        run_ok(&env, MONTH_ENDS, &["--officer", "陈立新"]).0,
+        computed_o
+    );
+    // Only a middle date unsaved: the scan replays it alone; every later loan is read.
+    let (code, _, err) = env.run(&["-q", "classify", "--as-of", "2025-07-31", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    let (middle, err) = run_ok(&env, MONTH_ENDS, &[]);
+    assert!(
+        err.contains("computed positions from the ledger for 1 date(s): 2025-12-31"),
+        "{err}"
+    );
+    assert_eq!(middle, computed);
 }
 
 /// Visit-plan completion in `report collections`, on the example tape: the plan that
