@@ -1,4 +1,5 @@
-//! The single renderer: every command hands a `Report` to `render`, which writes table, CSV or JSON.
+//! The single renderer: every command hands a `Report` to `render`, which writes table, CSV or JSON
+//! (a listing too long to hold is written a row at a time by [`RowWriter`]).
 //! Commands never format values themselves.
 
 use std::io::{self, BufWriter, Write};
@@ -69,6 +70,18 @@ impl Cell {
     /// Plain text as CSV and JSON carry it.
     pub fn text(&self) -> String {
         self.plain()
+    }
+
+    /// Makes this cell the text `s`, in the String it already holds when it is text (a row of
+    /// cells refilled from row to row: no allocation a row).
+    pub fn set_text(&mut self, s: &str) {
+        match self {
+            Cell::Text(t) => {
+                t.clear();
+                t.push_str(s);
+            }
+            other => *other = Cell::Text(s.to_string()),
+        }
     }
 }
 
@@ -661,6 +674,150 @@ fn render_table(w: &mut dyn Write, report: &Report, style: Style) -> Result<()> 
     Ok(())
 }
 
+/// Rows written one at a time as CSV or JSON: the same bytes as [`render_styled`] of a report
+/// holding them all (`--columns` applied the same way), without holding them. A listing too
+/// long to keep (every installment of the book) is written this way as its rows are made.
+pub struct RowWriter<'w> {
+    columns: Vec<String>,
+    /// The report's columns written, in order.
+    idx: Vec<usize>,
+    sink: Sink<'w>,
+    rows: u64,
+    /// A value's text (reused).
+    text: String,
+    /// One JSON record (reused).
+    json: Vec<u8>,
+}
+
+enum Sink<'w> {
+    Csv(csv::Writer<&'w mut dyn Write>),
+    Json(&'w mut dyn Write),
+}
+
+impl<'w> RowWriter<'w> {
+    /// Starts the listing of `columns` (the header, or the array) in `format` (CSV or JSON);
+    /// `select` keeps only these columns, in this order, as [`Report::select`] does.
+    pub fn new(
+        w: &'w mut dyn Write,
+        format: Format,
+        columns: &[&str],
+        select: Option<&[String]>,
+        bom: bool,
+    ) -> Result<RowWriter<'w>> {
+        let all = Report::new(columns);
+        let idx = match select {
+            Some(names) => all.positions(names)?,
+            None => (0..columns.len()).collect(),
+        };
+        let sink = match format {
+            Format::Csv => {
+                if bom {
+                    w.write_all("\u{feff}".as_bytes())?;
+                }
+                let mut out = csv::WriterBuilder::new().from_writer(w);
+                out.write_record(idx.iter().map(|&i| &all.columns[i]))?;
+                Sink::Csv(out)
+            }
+            Format::Json => {
+                w.write_all(b"[")?;
+                Sink::Json(w)
+            }
+            other => {
+                return Err(crate::exit::usage(format!(
+                    "{other:?} is not written row by row (CSV and JSON are)"
+                )))
+            }
+        };
+        Ok(RowWriter {
+            columns: all.columns,
+            idx,
+            sink,
+            rows: 0,
+            text: String::new(),
+            json: Vec::new(),
+        })
+    }
+
+    /// Writes one row: a cell per column given to [`RowWriter::new`].
+    pub fn row(&mut self, cells: &[Cell]) -> Result<()> {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        let text = &mut self.text;
+        match &mut self.sink {
+            // As csv_rows writes a report's records.
+            Sink::Csv(out) => {
+                for &i in &self.idx {
+                    match &cells[i] {
+                        Cell::Text(s) => out.write_field(csv_safe(s).as_bytes())?,
+                        other => {
+                            text.clear();
+                            other.write_plain(text);
+                            out.write_field(text.as_bytes())?;
+                        }
+                    }
+                }
+                out.write_record(None::<&[u8]>)?;
+            }
+            // As serde_json's pretty printer writes json_rows' objects inside the array.
+            Sink::Json(w) => {
+                let buf = &mut self.json;
+                buf.clear();
+                buf.extend_from_slice(if self.rows == 0 { b"\n  {" } else { b",\n  {" });
+                for (k, &i) in self.idx.iter().enumerate() {
+                    buf.extend_from_slice(if k == 0 { b"\n    " } else { b",\n    " });
+                    serde_json::to_writer(&mut *buf, &self.columns[i])?;
+                    buf.extend_from_slice(b": ");
+                    match &cells[i] {
+                        Cell::Null => buf.extend_from_slice(b"null"),
+                        Cell::Int(n) => write!(buf, "{n}")?,
+                        Cell::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
+                        other => {
+                            text.clear();
+                            other.write_plain(text);
+                            serde_json::to_writer(&mut *buf, text.as_str())?;
+                        }
+                    }
+                }
+                buf.extend_from_slice(if self.idx.is_empty() { b"}" } else { b"\n  }" });
+                w.write_all(buf)?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Ends the listing (JSON's closing bracket) and flushes it.
+    pub fn finish(self) -> Result<()> {
+        match self.sink {
+            Sink::Csv(mut out) => out.flush()?,
+            Sink::Json(w) => {
+                w.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+                w.flush()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs a writer on `-o FILE` (atomically; owner-only with `--show-pii`, as [`emit`] writes) or
+/// on a buffered stdout: for output written as it is made ([`RowWriter`]).
+pub fn emit_streamed(ctx: &Ctx, f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    emit_to(ctx, ctx.show_pii, f)
+}
+
+/// Runs a writer on `-o FILE` (atomically, owner-only when `private`) or on a buffered stdout.
+fn emit_to(ctx: &Ctx, private: bool, f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    match &ctx.output {
+        Some(path) => write_file(path, private, f),
+        None => {
+            let stdout = io::stdout();
+            let mut w = BufWriter::new(stdout.lock());
+            f(&mut w)?;
+            w.flush()?;
+            Ok(())
+        }
+    }
+}
+
 /// Renders to `-o FILE` (written as FILE.tmp, then renamed) or to a buffered stdout.
 /// Checks `--columns` against the columns of the report a command will emit, built empty before
 /// the work (the same constructor, no rows): an unknown name exits 2 before a scan or an import
@@ -687,28 +844,17 @@ pub fn emit(ctx: &Ctx, report: &Report) -> Result<()> {
         }
         None => report,
     };
-    match &ctx.output {
-        // With --show-pii the file holds unmasked names, phones and ID numbers: owner-only.
-        Some(path) => write_file(path, ctx.show_pii, |w| {
-            render_styled(
-                w,
-                ctx.format,
-                report,
-                Style {
-                    color: false,
-                    fit: None,
-                    ..style
-                },
-            )
-        }),
-        None => {
-            let stdout = io::stdout();
-            let mut w = BufWriter::new(stdout.lock());
-            render_styled(&mut w, ctx.format, report, style)?;
-            w.flush()?;
-            Ok(())
-        }
-    }
+    // A file: no colour, no terminal width.
+    let style = match &ctx.output {
+        Some(_) => Style {
+            color: false,
+            fit: None,
+            ..style
+        },
+        None => style,
+    };
+    // With --show-pii the file holds unmasked names, phones and ID numbers: owner-only.
+    emit_streamed(ctx, |w| render_styled(w, ctx.format, report, style))
 }
 
 /// Writes plain text (e.g. a printed policy) to `-o FILE` or stdout, whatever the format.
@@ -733,16 +879,7 @@ pub fn emit_document(ctx: &Ctx, doc: &Document) -> Result<()> {
 
 /// Runs a writer on `-o FILE` (atomically) or on a buffered stdout.
 pub fn emit_with(ctx: &Ctx, f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    match &ctx.output {
-        Some(path) => write_atomically(path, f),
-        None => {
-            let stdout = io::stdout();
-            let mut w = BufWriter::new(stdout.lock());
-            f(&mut w)?;
-            w.flush()?;
-            Ok(())
-        }
-    }
+    emit_to(ctx, false, f)
 }
 
 /// Writes through `FILE.tmp` and renames it over `FILE` only when everything was written.
@@ -947,6 +1084,61 @@ mod tests {
         assert!(whole.ends_with("L3,true,0.3,-7,\"a,b\"\n"), "{whole}");
         assert_eq!(render(1), whole);
         assert_eq!(render(6), whole);
+    }
+
+    #[test]
+    fn rows_written_one_at_a_time_are_the_bytes_of_the_whole_report() {
+        let mut r = sample();
+        r.push(vec![
+            "L3 \"q\"\n".into(),
+            Cell::Bool(true),
+            Cell::Ratio(Decimal::new(3, 1)),
+            Cell::Int(-7),
+            "-1".into(),
+        ]);
+        let cols: Vec<&str> = r.columns.iter().map(|c| c.as_str()).collect();
+        let pick = vec!["note".to_string(), "loan_id".to_string(), "n".to_string()];
+        for format in [Format::Csv, Format::Json] {
+            for select in [None, Some(&pick[..])] {
+                for (bom, rows) in [(true, &r.rows[..]), (false, &r.rows[..0])] {
+                    let mut whole = r.clone();
+                    whole.rows = rows.to_vec();
+                    if let Some(names) = select {
+                        whole = whole.select(names).unwrap();
+                    }
+                    let style = Style {
+                        csv_bom: bom,
+                        ..Style::default()
+                    };
+                    let mut want = Vec::new();
+                    render_styled(&mut want, format, &whole, style).unwrap();
+                    let mut got = Vec::new();
+                    let mut w = RowWriter::new(&mut got, format, &cols, select, bom).unwrap();
+                    for row in rows {
+                        w.row(row).unwrap();
+                    }
+                    w.finish().unwrap();
+                    assert_eq!(
+                        String::from_utf8(got).unwrap(),
+                        String::from_utf8(want).unwrap(),
+                        "{format:?} {select:?} {bom}"
+                    );
+                }
+            }
+        }
+        let unknown = vec!["x".to_string()];
+        let mut sink = Vec::new();
+        assert!(RowWriter::new(&mut sink, Format::Csv, &cols, Some(&unknown), false).is_err());
+    }
+
+    #[test]
+    fn set_text_overwrites_any_cell() {
+        let mut c = Cell::Text("long text".into());
+        c.set_text("ab");
+        assert_eq!(c, Cell::Text("ab".into()));
+        let mut c = Cell::Int(3);
+        c.set_text("x");
+        assert_eq!(c, Cell::Text("x".into()));
     }
 
     #[test]

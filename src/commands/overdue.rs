@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::cli::OverdueArgs;
+use crate::cli::{Format, OverdueArgs};
 use crate::context::Ctx;
 use crate::db::{self, book};
 use crate::exit;
 use crate::ops::overdue::{self, AgingRow, Filters, Listing, Request, Save};
 use crate::ops::portfolio::Setup;
-use crate::output::{self, Report};
+use crate::output::{self, Report, RowWriter};
 use crate::profile;
 
 pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
@@ -67,13 +67,34 @@ pub fn run(ctx: &Ctx, args: &OverdueArgs) -> Result<()> {
     let report = |out: &overdue::Outcome| match (args.group_by, listing) {
         (Some(by), _) => overdue::group_report(by, dates, &out.groups),
         (None, Listing::Loans { .. }) => Report::of(&out.loans),
-        (None, Listing::Installments { .. }) => Report::of(&out.installments),
+        (None, Listing::Installments { .. }) => out.installments.report(),
         (None, Listing::Aging) => Report::of(&AgingRow::table(&out.aging, buckets)),
     };
     // An unknown --columns name exits 2 now, not after a pass over the book.
     output::check_columns(ctx, &report(&overdue::Outcome::default()))?;
-    let out = overdue::run(ctx, &req)?;
-    output::emit(ctx, &report(&out))?;
+    let streamed = args.group_by.is_none()
+        && matches!(listing, Listing::Installments { .. })
+        && matches!(ctx.format, Format::Csv | Format::Json);
+    let out = if streamed {
+        // Every installment of the book: written as the scan makes the rows, not held.
+        let mut out = None;
+        output::emit_streamed(ctx, |w| {
+            let mut rows = RowWriter::new(
+                w,
+                ctx.format,
+                overdue::INSTALLMENT_COLUMNS,
+                ctx.columns.as_deref(),
+                ctx.csv_bom,
+            )?;
+            out = Some(overdue::run_listed(ctx, &req, &mut |r| r.write(&mut rows))?);
+            rows.finish()
+        })?;
+        out.unwrap_or_default()
+    } else {
+        let out = overdue::run(ctx, &req)?;
+        output::emit(ctx, &report(&out))?;
+        out
+    };
     let secs = t0.elapsed().as_secs_f64();
     for line in out.seen.unmatched(&req.filters) {
         ctx.note(&format!("overdue: {line}"));

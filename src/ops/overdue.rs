@@ -17,7 +17,7 @@ use crate::exit;
 use crate::i18n::Lang;
 use crate::money;
 use crate::ops::portfolio::{self, Aging, Assessment, Consumer, LoanAssessment, Setup};
-use crate::output::{Cell, Report, Tabular};
+use crate::output::{Cell, Report, RowWriter, Tabular};
 use crate::pii;
 use crate::restructure::replay;
 
@@ -264,8 +264,8 @@ pub fn group_report(
 pub struct Outcome {
     /// By DPD, then the amount in arrears, both descending; then loan_id.
     pub loans: Vec<LoanRow>,
-    /// By loan, then schedule order.
-    pub installments: Vec<InstallmentRow>,
+    /// By loan, then schedule order (none when [`run_listed`] handed them over).
+    pub installments: Installments,
     /// One per date of the setup, of the loans the filters admit (what is listed).
     pub aging: Vec<Aging>,
     /// One per date of the setup, of the whole book (what `save` stores).
@@ -361,6 +361,106 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
     Ok(out)
 }
 
+/// [`run`], handing the `--installments` rows to `each` in key order as the scan makes them
+/// (a chunk at a time, a key range's rows once the ranges before it are done), rather than
+/// keeping them in the outcome: every installment of the book is not held at once. With
+/// `save`, the rows are handed over after the scan.
+pub fn run_listed(
+    ctx: &Ctx,
+    req: &Request,
+    each: &mut dyn FnMut(&Installments) -> Result<()>,
+) -> Result<Outcome> {
+    if req.save.is_some() {
+        let mut out = run(ctx, req)?;
+        each(&std::mem::take(&mut out.installments))?;
+        return Ok(out);
+    }
+    let (sender, receiver) = sync_channel::<Chunk>(8);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            portfolio::scan(ctx, &req.setup, |i| Collect {
+                lister: Some((i, sender.clone())),
+                ..Collect::new(ctx, req, None)
+            })
+        });
+        let mut order = InKeyOrder::default();
+        let mut failed = None;
+        for c in receiver {
+            if failed.is_none() {
+                // Keep draining after a failure so the workers can finish.
+                failed = order.take(c.part, c.rows, c.last, &mut |r| each(&r)).err();
+            }
+        }
+        let all = worker
+            .join()
+            .map_err(|_| anyhow!("the overdue scan panicked"))??;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(all.into_outcome()),
+        }
+    })
+}
+
+/// Rows of a listing handed over from about this many at a time.
+const CHUNK_ROWS: usize = 16_384;
+
+/// Rows of one key range, from a consumer to [`run_listed`]'s receiver.
+struct Chunk {
+    part: usize,
+    rows: Installments,
+    /// The range's last.
+    last: bool,
+}
+
+/// Items of the scan's key ranges as the workers send them (each range's in order, the
+/// ranges interleaved), handed on in key order: a range's as they come once every range
+/// before it is done, a later range's kept until then.
+struct InKeyOrder<T> {
+    /// The range handed on as it comes.
+    next: usize,
+    waiting: BTreeMap<usize, Vec<T>>,
+    /// Later ranges that are done.
+    done: BTreeSet<usize>,
+}
+
+impl<T> Default for InKeyOrder<T> {
+    fn default() -> Self {
+        InKeyOrder {
+            next: 0,
+            waiting: BTreeMap::new(),
+            done: BTreeSet::new(),
+        }
+    }
+}
+
+impl<T> InKeyOrder<T> {
+    /// Takes in an item of range `part` (`last`: the range's last) and hands on to `f` what
+    /// is next in key order.
+    fn take(
+        &mut self,
+        part: usize,
+        item: T,
+        last: bool,
+        f: &mut dyn FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        if part == self.next {
+            f(item)?;
+        } else {
+            self.waiting.entry(part).or_default().push(item);
+        }
+        if last {
+            self.done.insert(part);
+        }
+        while self.done.remove(&self.next) {
+            self.next += 1;
+            for item in self.waiting.remove(&self.next).unwrap_or_default() {
+                f(item)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The consumer of one key range of the scan.
 struct Collect<'a> {
     ctx: &'a Ctx,
@@ -369,7 +469,9 @@ struct Collect<'a> {
     book: Vec<Aging>,
     seen: Seen,
     loans: Vec<LoanRow>,
-    installments: Vec<InstallmentRow>,
+    installments: Installments,
+    /// With [`run_listed`]: this consumer's key range and where its rows go, a chunk at a time.
+    lister: Option<(usize, SyncSender<Chunk>)>,
     warnings: u64,
     groups: BTreeMap<String, Vec<GroupTotals>>,
     latest_payment: Option<NaiveDate>,
@@ -391,7 +493,8 @@ impl<'a> Collect<'a> {
             book: Aging::for_setup(&req.setup),
             seen: Seen::default(),
             loans: Vec::new(),
-            installments: Vec::new(),
+            installments: Installments::default(),
+            lister: None,
             warnings: 0,
             groups: BTreeMap::new(),
             latest_payment: None,
@@ -421,6 +524,24 @@ impl<'a> Collect<'a> {
             groups: self.groups,
             latest_payment: self.latest_payment,
             latest_contact: self.latest_contact,
+        }
+    }
+
+    /// With a lister, sends the rows made so far (`last`: and the range is done, the lister let
+    /// go of so the receiving loop can end).
+    fn hand_over(&mut self, last: bool) {
+        let Some((part, tx)) = &self.lister else {
+            return;
+        };
+        let rows = std::mem::take(&mut self.installments);
+        // A closed channel means the receiver stopped; it reports why.
+        let _ = tx.send(Chunk {
+            part: *part,
+            rows,
+            last,
+        });
+        if last {
+            self.lister = None;
         }
     }
 
@@ -495,7 +616,10 @@ impl Consumer for Collect<'_> {
             if listed && admitted {
                 match req.listing {
                     Listing::Installments { .. } => {
-                        self.installments.extend(InstallmentRow::of_position(b, p));
+                        self.installments.push_position(b, p);
+                        if self.installments.rows.len() >= CHUNK_ROWS {
+                            self.hand_over(false);
+                        }
                     }
                     _ => self
                         .loans
@@ -527,6 +651,7 @@ impl Consumer for Collect<'_> {
     }
 
     fn finish(&mut self) -> Result<()> {
+        self.hand_over(true);
         if let Some(tx) = self.saver.take() {
             if !self.batch.is_empty() {
                 let _ = tx.send(std::mem::take(&mut self.batch));
@@ -546,7 +671,7 @@ impl Consumer for Collect<'_> {
         self.seen.branches.extend(later.seen.branches);
         self.seen.regions.extend(later.seen.regions);
         self.loans.extend(later.loans);
-        self.installments.extend(later.installments);
+        self.installments.append(later.installments);
         self.warnings += later.warnings;
         for (k, t) in later.groups {
             match self.groups.get_mut(&k) {
@@ -726,10 +851,24 @@ impl Tabular for LoanRow {
     }
 }
 
-/// One installment of a listed loan, with the engine's status and days late.
+/// The columns of the `--installments` listing ([`Installments`]).
+pub const INSTALLMENT_COLUMNS: &[&str] = &[
+    "loan_id",
+    "version",
+    "installment_no",
+    "due_date",
+    "principal_due",
+    "interest_due",
+    "status",
+    "settled_on",
+    "days_late",
+];
+
+/// One installment of a listed loan, with the engine's status and days late; its loan_id is
+/// the `loan`-th of its [`Installments`]' ids.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallmentRow {
-    pub loan_id: String,
+    pub loan: u32,
     /// The schedule version the installment belongs to (0: the original; k: the k-th
     /// restructure in force).
     pub version: u32,
@@ -743,10 +882,20 @@ pub struct InstallmentRow {
     pub days_late: Option<u32>,
 }
 
-impl InstallmentRow {
-    /// The installments of the schedule in force at the position's date (the one the engine
-    /// replayed: the original, or combined with the restructures' versions).
-    fn of_position(b: &book::LoanBook, p: &Position) -> Vec<InstallmentRow> {
+/// Rows of the `--installments` listing, by loan then schedule order: the loan_ids in one
+/// buffer, not a String a row (every installment of the book is millions of rows).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Installments {
+    ids: String,
+    /// Where each loan's id ends in `ids`.
+    ends: Vec<usize>,
+    pub rows: Vec<InstallmentRow>,
+}
+
+impl Installments {
+    /// Adds the installments of the schedule in force at the position's date (the one the
+    /// engine replayed: the original, or combined with the restructures' versions).
+    fn push_position(&mut self, b: &book::LoanBook, p: &Position) {
         let k = b.versions.partition_point(|v| v.effective <= p.as_of);
         let combined;
         let in_force: &[Installment] = if k == 0 {
@@ -755,51 +904,85 @@ impl InstallmentRow {
             combined = replay::combined(&b.installments, &b.versions, k);
             &combined
         };
-        p.installments
-            .iter()
-            .filter_map(|s| {
-                let i = in_force.get(s.index)?;
-                Some(InstallmentRow {
-                    loan_id: b.info.loan_id.clone(),
-                    version: s.version,
-                    installment_no: s.installment_no,
-                    due_date: s.due_date,
-                    principal_due: i.principal_due,
-                    interest_due: i.interest_due,
-                    status: s.status,
-                    settled_on: s.settled_on,
-                    days_late: (s.status != InstallmentStatus::NotDue).then_some(s.days_late),
-                })
+        let loan = self.push_id(&b.info.loan_id);
+        self.rows.extend(p.installments.iter().filter_map(|s| {
+            let i = in_force.get(s.index)?;
+            Some(InstallmentRow {
+                loan,
+                version: s.version,
+                installment_no: s.installment_no,
+                due_date: s.due_date,
+                principal_due: i.principal_due,
+                interest_due: i.interest_due,
+                status: s.status,
+                settled_on: s.settled_on,
+                days_late: (s.status != InstallmentStatus::NotDue).then_some(s.days_late),
             })
-            .collect()
+        }));
     }
-}
 
-impl Tabular for InstallmentRow {
-    const COLUMNS: &'static [&'static str] = &[
-        "loan_id",
-        "version",
-        "installment_no",
-        "due_date",
-        "principal_due",
-        "interest_due",
-        "status",
-        "settled_on",
-        "days_late",
-    ];
+    /// Adds a loan_id; its index for the loan's rows.
+    fn push_id(&mut self, loan_id: &str) -> u32 {
+        self.ids.push_str(loan_id);
+        self.ends.push(self.ids.len());
+        u32::try_from(self.ends.len() - 1).unwrap_or(u32::MAX)
+    }
 
-    fn cells(&self) -> Vec<Cell> {
-        vec![
-            Cell::Text(self.loan_id.clone()),
-            Cell::Int(self.version.into()),
-            Cell::Int(self.installment_no.into()),
-            Cell::Date(self.due_date),
-            Cell::Money(self.principal_due),
-            Cell::Money(self.interest_due),
-            self.status.as_str().into(),
-            self.settled_on.into(),
-            self.days_late.map_or(Cell::Null, |d| Cell::Int(d.into())),
-        ]
+    /// The loan_id of the `k`-th loan.
+    pub fn id(&self, k: u32) -> &str {
+        let k = k as usize;
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.ids[start..self.ends[k]]
+    }
+
+    /// Appends the rows of `later` (the next key range's) after these.
+    fn append(&mut self, later: Installments) {
+        let offset = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
+        let base = self.ids.len();
+        self.ids.push_str(&later.ids);
+        self.ends.extend(later.ends.iter().map(|e| e + base));
+        self.rows
+            .extend(later.rows.into_iter().map(|r| InstallmentRow {
+                loan: r.loan + offset,
+                ..r
+            }));
+    }
+
+    /// The cells of row `i` ([`INSTALLMENT_COLUMNS`]), written over `row` (reused from row to
+    /// row: its text cells keep their Strings).
+    pub fn cells(&self, i: usize, row: &mut Vec<Cell>) {
+        let r = &self.rows[i];
+        row.resize(INSTALLMENT_COLUMNS.len(), Cell::Null);
+        row[0].set_text(self.id(r.loan));
+        row[1] = Cell::Int(r.version.into());
+        row[2] = Cell::Int(r.installment_no.into());
+        row[3] = Cell::Date(r.due_date);
+        row[4] = Cell::Money(r.principal_due);
+        row[5] = Cell::Money(r.interest_due);
+        row[6].set_text(r.status.as_str());
+        row[7] = r.settled_on.into();
+        row[8] = r.days_late.map_or(Cell::Null, |d| Cell::Int(d.into()));
+    }
+
+    /// Writes the rows, one at a time.
+    pub fn write(&self, out: &mut RowWriter<'_>) -> Result<()> {
+        let mut row = Vec::new();
+        for i in 0..self.rows.len() {
+            self.cells(i, &mut row);
+            out.row(&row)?;
+        }
+        Ok(())
+    }
+
+    /// The report of all the rows (a human table is made whole).
+    pub fn report(&self) -> Report {
+        let mut r = Report::new(INSTALLMENT_COLUMNS);
+        for i in 0..self.rows.len() {
+            let mut row = Vec::new();
+            self.cells(i, &mut row);
+            r.push(row);
+        }
+        r
     }
 }
 
@@ -941,7 +1124,7 @@ mod tests {
     fn outcome(pay: Option<&str>, contact: Option<&str>) -> Outcome {
         Outcome {
             loans: vec![],
-            installments: vec![],
+            installments: Installments::default(),
             aging: vec![],
             book: vec![],
             seen: Seen::default(),
@@ -971,6 +1154,85 @@ mod tests {
         assert_eq!(outcome(None, None).stale_as_of_hint(d("2026-12-01")), None);
         // A date before the latest fact (a historic run) says nothing.
         assert_eq!(o.stale_as_of_hint(d("2026-01-31")), None);
+    }
+
+    #[test]
+    fn ranges_interleaved_are_handed_on_in_key_order() {
+        // Range 1 sends before range 0 is done, range 3 before 2; range 0 ends last but one.
+        let sent = [
+            (1, "1a", false),
+            (0, "0a", false),
+            (3, "3a", true),
+            (1, "1b", true),
+            (0, "0b", false),
+            (2, "2a", false),
+            (0, "0c", true),
+            (2, "2b", true),
+        ];
+        let mut order = InKeyOrder::default();
+        let mut got = Vec::new();
+        for (part, item, last) in sent {
+            order
+                .take(part, item, last, &mut |x| {
+                    got.push(x);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert_eq!(got, ["0a", "0b", "0c", "1a", "1b", "2a", "2b", "3a"]);
+        // A failing receiver says so at once.
+        let mut order = InKeyOrder::default();
+        let fails = order.take(0, 1, false, &mut |_| Err(anyhow!("full")));
+        assert!(fails.is_err());
+    }
+
+    fn row(loan: u32, no: u32) -> InstallmentRow {
+        InstallmentRow {
+            loan,
+            version: 0,
+            installment_no: no,
+            due_date: d("2026-01-15"),
+            principal_due: m("100.00"),
+            interest_due: m("1.50"),
+            status: InstallmentStatus::Settled,
+            settled_on: Some(d("2026-01-20")),
+            days_late: Some(5),
+        }
+    }
+
+    #[test]
+    fn installments_appended_keep_each_row_with_its_loan_id() {
+        let mut a = Installments::default();
+        let k = a.push_id("L1");
+        a.rows.extend([row(k, 1), row(k, 2)]);
+        let mut b = Installments::default();
+        for id in ["L2", "L30"] {
+            let k = b.push_id(id);
+            b.rows.push(row(k, 1));
+        }
+        a.append(b);
+        let ids: Vec<&str> = a.rows.iter().map(|r| a.id(r.loan)).collect();
+        assert_eq!(ids, ["L1", "L1", "L2", "L30"]);
+        let mut cells = vec![Cell::Text("something longer".into())];
+        a.cells(3, &mut cells);
+        assert_eq!(
+            cells,
+            [
+                Cell::Text("L30".into()),
+                Cell::Int(0),
+                Cell::Int(1),
+                Cell::Date(d("2026-01-15")),
+                Cell::Money(m("100.00")),
+                Cell::Money(m("1.50")),
+                Cell::Text("settled".into()),
+                Cell::Date(d("2026-01-20")),
+                Cell::Int(5),
+            ]
+        );
+        let r = a.report();
+        assert_eq!(r.columns, INSTALLMENT_COLUMNS);
+        assert_eq!(r.rows.len(), 4);
+        assert_eq!(r.rows[3], cells);
     }
 
     #[test]
