@@ -377,6 +377,7 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Deferred)?
     };
     let c: &rusqlite::Connection = &conn;
+    let t_load = std::time::Instant::now();
     let grading = Grading::load(c, req)?;
     let before_first = grading.previous;
     // The first date is compared with the previous saved run (grade moves, stage-3 memory):
@@ -385,11 +386,17 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         let run = [(d, conventions.clone())];
         profile::note_other_conventions(ctx, "classify", "grades", &run, &req.conventions_json());
     }
+    let t_clear = std::time::Instant::now();
     if save {
         for d in dates {
             grades::clear(c, *d)?;
         }
     }
+    ctx.debug(&format!(
+        "classify: facts loaded {:.1} s, earlier rows of the dates cleared {:.1} s",
+        (t_clear - t_load).as_secs_f64(),
+        t_clear.elapsed().as_secs_f64()
+    ));
 
     // Step 1: the workers grade, this thread writes.
     let t0 = std::time::Instant::now();
@@ -501,10 +508,15 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
         (t2 - t1).as_secs_f64(),
         t2.elapsed().as_secs_f64()
     ));
+    let t_end = std::time::Instant::now();
     match &req.save {
         Some(s) if !s.dry_run => tx.commit().context("committing the saved grades")?,
         _ => tx.rollback()?,
     }
+    ctx.debug(&format!(
+        "classify: committed {:.1} s",
+        t_end.elapsed().as_secs_f64()
+    ));
     Ok(Outcome {
         rows,
         totals,
