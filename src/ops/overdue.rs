@@ -16,7 +16,7 @@ use crate::engine::{self, Installment, InstallmentStatus, Position};
 use crate::exit;
 use crate::i18n::Lang;
 use crate::money;
-use crate::ops::portfolio::{self, Aging, Assessment, Consumer, LoanAssessment, Setup};
+use crate::ops::portfolio::{self, Aging, Assessment, Consumer, InKeyOrder, LoanAssessment, Setup};
 use crate::output::{Cell, Report, RowWriter, Tabular};
 use crate::pii;
 use crate::restructure::replay;
@@ -410,55 +410,6 @@ struct Chunk {
     rows: Installments,
     /// The range's last.
     last: bool,
-}
-
-/// Items of the scan's key ranges as the workers send them (each range's in order, the
-/// ranges interleaved), handed on in key order: a range's as they come once every range
-/// before it is done, a later range's kept until then.
-struct InKeyOrder<T> {
-    /// The range handed on as it comes.
-    next: usize,
-    waiting: BTreeMap<usize, Vec<T>>,
-    /// Later ranges that are done.
-    done: BTreeSet<usize>,
-}
-
-impl<T> Default for InKeyOrder<T> {
-    fn default() -> Self {
-        InKeyOrder {
-            next: 0,
-            waiting: BTreeMap::new(),
-            done: BTreeSet::new(),
-        }
-    }
-}
-
-impl<T> InKeyOrder<T> {
-    /// Takes in an item of range `part` (`last`: the range's last) and hands on to `f` what
-    /// is next in key order.
-    fn take(
-        &mut self,
-        part: usize,
-        item: T,
-        last: bool,
-        f: &mut dyn FnMut(T) -> Result<()>,
-    ) -> Result<()> {
-        if part == self.next {
-            f(item)?;
-        } else {
-            self.waiting.entry(part).or_default().push(item);
-        }
-        if last {
-            self.done.insert(part);
-        }
-        while self.done.remove(&self.next) {
-            self.next += 1;
-            for item in self.waiting.remove(&self.next).unwrap_or_default() {
-                f(item)?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The consumer of one key range of the scan.
@@ -1154,36 +1105,6 @@ mod tests {
         assert_eq!(outcome(None, None).stale_as_of_hint(d("2026-12-01")), None);
         // A date before the latest fact (a historic run) says nothing.
         assert_eq!(o.stale_as_of_hint(d("2026-01-31")), None);
-    }
-
-    #[test]
-    fn ranges_interleaved_are_handed_on_in_key_order() {
-        // Range 1 sends before range 0 is done, range 3 before 2; range 0 ends last but one.
-        let sent = [
-            (1, "1a", false),
-            (0, "0a", false),
-            (3, "3a", true),
-            (1, "1b", true),
-            (0, "0b", false),
-            (2, "2a", false),
-            (0, "0c", true),
-            (2, "2b", true),
-        ];
-        let mut order = InKeyOrder::default();
-        let mut got = Vec::new();
-        for (part, item, last) in sent {
-            order
-                .take(part, item, last, &mut |x| {
-                    got.push(x);
-                    Ok(())
-                })
-                .unwrap();
-        }
-        assert_eq!(got, ["0a", "0b", "0c", "1a", "1b", "2a", "2b", "3a"]);
-        // A failing receiver says so at once.
-        let mut order = InKeyOrder::default();
-        let fails = order.take(0, 1, false, &mut |_| Err(anyhow!("full")));
-        assert!(fails.is_err());
     }
 
     fn row(loan: u32, no: u32) -> InstallmentRow {

@@ -19,6 +19,7 @@
 //!
 //! No SQL here (that is `db::book`) and no rules (those are `engine`, `buckets`, `collection`).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{anyhow, Result};
@@ -221,6 +222,56 @@ fn pull(next: &AtomicUsize, ranges: usize) -> Option<usize> {
 fn in_key_order<C>(mut done: Vec<(usize, Result<C>)>) -> Result<Vec<C>> {
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Items of the scan's key ranges as the workers send them (each range's in order, the
+/// ranges interleaved), handed on in key order: a range's as they come once every range
+/// before it is done, a later range's kept until then. Meant for compact items (chunks of
+/// rows): when the receiver is slower than the scan, the later ranges' items wait in memory.
+pub struct InKeyOrder<T> {
+    /// The range handed on as it comes.
+    next: usize,
+    waiting: BTreeMap<usize, Vec<T>>,
+    /// Later ranges that are done.
+    done: BTreeSet<usize>,
+}
+
+impl<T> Default for InKeyOrder<T> {
+    fn default() -> Self {
+        InKeyOrder {
+            next: 0,
+            waiting: BTreeMap::new(),
+            done: BTreeSet::new(),
+        }
+    }
+}
+
+impl<T> InKeyOrder<T> {
+    /// Takes in an item of range `part` (`last`: the range's last) and hands on to `f` what
+    /// is next in key order.
+    pub fn take(
+        &mut self,
+        part: usize,
+        item: T,
+        last: bool,
+        f: &mut dyn FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        if part == self.next {
+            f(item)?;
+        } else {
+            self.waiting.entry(part).or_default().push(item);
+        }
+        if last {
+            self.done.insert(part);
+        }
+        while self.done.remove(&self.next) {
+            self.next += 1;
+            for item in self.waiting.remove(&self.next).unwrap_or_default() {
+                f(item)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Scans one key range into `consumer`, on the worker's connection (opened at its first range).
@@ -471,6 +522,36 @@ mod tests {
                 ("L3".into(), 1, 0, 0, None, 0),
             ]
         );
+    }
+
+    #[test]
+    fn ranges_interleaved_are_handed_on_in_key_order() {
+        // Range 1 sends before range 0 is done, range 3 before 2; range 0 ends last but one.
+        let sent = [
+            (1, "1a", false),
+            (0, "0a", false),
+            (3, "3a", true),
+            (1, "1b", true),
+            (0, "0b", false),
+            (2, "2a", false),
+            (0, "0c", true),
+            (2, "2b", true),
+        ];
+        let mut order = InKeyOrder::default();
+        let mut got = Vec::new();
+        for (part, item, last) in sent {
+            order
+                .take(part, item, last, &mut |x| {
+                    got.push(x);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert_eq!(got, ["0a", "0b", "0c", "1a", "1b", "2a", "2b", "3a"]);
+        // A failing receiver says so at once.
+        let mut order = InKeyOrder::default();
+        let fails = order.take(0, 1, false, &mut |_| Err(anyhow!("full")));
+        assert!(fails.is_err());
     }
 
     #[test]
