@@ -433,6 +433,10 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
             if write_error.is_some() {
                 continue; // keep draining so the workers can finish
             }
+            if let Err(e) = grades::insert_batch(&mut ins, batch.iter().map(|s| &s.graded.1)) {
+                write_error = Some(e);
+                continue;
+            }
             for Streamed {
                 graded: (k, row, summary),
                 grouped,
@@ -441,10 +445,6 @@ pub fn run(ctx: &Ctx, req: &Request) -> Result<Outcome> {
             {
                 if grouped {
                     aggs.add(&req.rules, k, &row, &summary);
-                }
-                if let Err(e) = grades::insert(&mut ins, &row) {
-                    write_error = Some(e);
-                    break;
                 }
                 counts.add(part, k, &row);
                 if k == 0 && req.listing.is_some() {

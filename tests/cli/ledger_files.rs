@@ -198,6 +198,33 @@ fn a_full_disk_gives_74_naming_the_ledger_and_changes_nothing() {
         "{err}"
     );
     assert_eq!(env.sql("SELECT count(*) FROM positions"), ["0"]);
+
+    // classify --save of 30 month ends (the rows go in 64 to a statement): the same, and no
+    // grade or run is left.
+    let (code, _, err) = output_of(
+        env.cmd(&[
+            "classify",
+            "--from",
+            "2024-01-31",
+            "--to",
+            "2026-06-30",
+            "--every",
+            "month-end",
+            "--save",
+        ])
+        .env("DAIHOU_TEST_MAX_PAGES", pages(&env).to_string()),
+    );
+    assert_eq!(code, 74, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "daihou: error: no space left for the ledger {}; nothing was saved",
+            env.db().display()
+        )),
+        "{err}"
+    );
+    assert_eq!(env.sql("SELECT count(*) FROM grades"), ["0"]);
+    assert_eq!(env.sql("SELECT count(*) FROM grade_runs"), ["0"]);
+    assert_eq!(env.sql("PRAGMA integrity_check"), ["ok"]);
 }
 
 #[test]
