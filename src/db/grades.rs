@@ -188,7 +188,7 @@ const ROWS: usize = 64;
 /// Values a row binds.
 const ROW_PARAMS: usize = 17;
 
-/// Inserts rows into a work table a batch at a time ([`insert_batch`]): [`ROWS`] rows a
+/// Inserts rows into a work table a batch at a time ([`insert_batch`]): 64 rows a
 /// statement, and the batch's last few one a statement. Against a statement a row that is one
 /// statement start, cursor and reset for 64 rows, and, as the rows of a run mostly land right
 /// after the row before, SQLite's seek finds most of them without a descent from the root.
