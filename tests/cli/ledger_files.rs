@@ -175,56 +175,43 @@ fn a_full_disk_gives_74_naming_the_ledger_and_changes_nothing() {
     assert_eq!(env.snapshot(), before);
     assert_eq!(env.sql("PRAGMA integrity_check"), ["ok"]);
 
-    // overdue --save into the same full ledger.
-    let (code, _, err) = output_of(
-        env.cmd(&[
-            "overdue",
+    // overdue --save and classify --save (its rows go in 64 to a statement) into the same full
+    // ledger: 74, and nothing of theirs is left.
+    let every = |unit| {
+        [
             "--from",
             "2024-01-31",
             "--to",
             "2026-06-30",
             "--every",
-            "day",
+            unit,
             "--save",
-        ])
-        .env("DAIHOU_TEST_MAX_PAGES", pages(&env).to_string()),
-    );
-    assert_eq!(code, 74, "{err}");
-    assert!(
-        err.starts_with(&format!(
-            "daihou: error: no space left for the ledger {}; nothing was saved",
-            env.db().display()
-        )),
-        "{err}"
-    );
+        ]
+    };
+    saving_into_a_full_ledger_is_74(&env, "overdue", &every("day"));
     assert_eq!(env.sql("SELECT count(*) FROM positions"), ["0"]);
-
-    // classify --save of 30 month ends (the rows go in 64 to a statement): the same, and no
-    // grade or run is left.
-    let (code, _, err) = output_of(
-        env.cmd(&[
-            "classify",
-            "--from",
-            "2024-01-31",
-            "--to",
-            "2026-06-30",
-            "--every",
-            "month-end",
-            "--save",
-        ])
-        .env("DAIHOU_TEST_MAX_PAGES", pages(&env).to_string()),
-    );
-    assert_eq!(code, 74, "{err}");
-    assert!(
-        err.starts_with(&format!(
-            "daihou: error: no space left for the ledger {}; nothing was saved",
-            env.db().display()
-        )),
-        "{err}"
-    );
+    saving_into_a_full_ledger_is_74(&env, "classify", &every("month-end"));
     assert_eq!(env.sql("SELECT count(*) FROM grades"), ["0"]);
     assert_eq!(env.sql("SELECT count(*) FROM grade_runs"), ["0"]);
     assert_eq!(env.sql("PRAGMA integrity_check"), ["ok"]);
+}
+
+/// `command args` with no page to spare exits 74, naming the ledger.
+fn saving_into_a_full_ledger_is_74(env: &Env, command: &str, args: &[&str]) {
+    let mut all = vec![command];
+    all.extend_from_slice(args);
+    let (code, _, err) = output_of(
+        env.cmd(&all)
+            .env("DAIHOU_TEST_MAX_PAGES", pages(env).to_string()),
+    );
+    assert_eq!(code, 74, "{command}: {err}");
+    assert!(
+        err.starts_with(&format!(
+            "daihou: error: no space left for the ledger {}; nothing was saved",
+            env.db().display()
+        )),
+        "{command}: {err}"
+    );
 }
 
 #[test]
